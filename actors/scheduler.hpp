@@ -1,0 +1,30 @@
+// The scheduler: accepts submissions, cancellations and retries; pulls
+// claimable work from the queue while it has free slots; runs each attempt in
+// an executor; decides what an attempt's outcome means (done, retry with
+// exponential backoff, failed); releases dependants when their dependencies
+// complete; and drains gracefully on shutdown.
+#pragma once
+
+#include <string>
+
+#include "actors/interfaces.hpp"
+#include "backends/storage.hpp"
+
+namespace orch {
+
+struct scheduler_config {
+  std::string instance;                      // this process's worker id
+  uint32_t max_concurrent = 4;               // --max-concurrent-tasks
+  micros lease = 30 * us_per_second;
+  bool shared_backend = false;
+  micros backoff_base = 1 * us_per_second;   // first retry delay
+  micros backoff_cap = 300 * us_per_second;  // longest retry delay
+  std::string nu_path;                       // "" if Nushell was not found
+  uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
+};
+
+scheduler_actor spawn_scheduler(caf::actor_system& sys, storage_actor storage,
+                                events_actor events, metrics_actor metrics,
+                                scheduler_config cfg);
+
+} // namespace orch

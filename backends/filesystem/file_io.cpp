@@ -1,0 +1,237 @@
+#include "backends/filesystem/file_io.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace orch::fs {
+
+storage_failure io_failure(const std::string& what, const std::string& path, int err) {
+  std::string msg = what + " " + path + ": " + std::strerror(err);
+  errc code = errc::io_error;
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      msg += ". The orchestrator needs to read and write its data directory: fix the "
+             "permissions (e.g. `chown -R $(id -un) <data-dir>` and `chmod -R u+rwX "
+             "<data-dir>`) or pass a --data-dir you can write to";
+      break;
+    case ENOSPC:
+    case EDQUOT:
+      msg += ". Free some space on that filesystem or move --data-dir to a larger one";
+      break;
+    case ENOENT:
+      code = errc::not_found;
+      break;
+    default:
+      break;
+  }
+  return {code, msg};
+}
+
+void make_dirs(const std::string& path) {
+  if (path.empty())
+    return;
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty())
+      continue;
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      throw io_failure("cannot create directory", cur, errno);
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    throw io_failure("cannot access", path, errno);
+  if (!S_ISDIR(st.st_mode))
+    throw storage_failure{errc::io_error, path + " exists but is not a directory"};
+  if (::access(path.c_str(), R_OK | W_OK | X_OK) != 0)
+    throw io_failure("cannot write to directory", path, errno);
+}
+
+unique_fd& unique_fd::operator=(unique_fd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+unique_fd::~unique_fd() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+std::string read_file(const std::string& path) {
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd)
+    throw io_failure("cannot open", path, errno);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    auto n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw io_failure("cannot read", path, errno);
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string read_range(const std::string& path, uint64_t offset, size_t len) {
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (!fd)
+    throw io_failure("cannot open", path, errno);
+  std::string out(len, '\0');
+  size_t done = 0;
+  while (done < len) {
+    auto n = ::pread(fd.get(), out.data() + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw io_failure("cannot read", path, errno);
+    }
+    if (n == 0)
+      throw storage_failure{errc::corrupted, path + " is shorter than its index says"};
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+std::vector<std::string> list_dir(const std::string& path) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(path.c_str());
+  if (!d)
+    throw io_failure("cannot list directory", path, errno);
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..")
+      names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void write_all(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    auto n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw io_failure("cannot write", path, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+namespace {
+
+/// Runs fn(i) for i in [0, n) on up to `threads` threads; rethrows the first
+/// storage_failure.
+template <class F>
+void parallel_for(size_t n, size_t threads, F fn) {
+  if (n == 0)
+    return;
+  threads = std::min(threads, n);
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i)
+      fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  storage_failure first{errc::io_error, ""};
+  std::mutex m;
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      try {
+        fn(i);
+      } catch (const storage_failure& e) {
+        std::lock_guard<std::mutex> g{m};
+        if (!failed.exchange(true))
+          first = e;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (auto& t : pool)
+    t.join();
+  if (failed)
+    throw first;
+}
+
+constexpr size_t fsync_threads = 16;
+
+} // namespace
+
+void fsync_all(const std::vector<int>& fds, const std::vector<std::string>& paths) {
+  parallel_for(fds.size(), fsync_threads, [&](size_t i) {
+    if (::fsync(fds[i]) != 0)
+      throw io_failure("cannot fsync", paths[i], errno);
+  });
+}
+
+void fsync_dirs(const std::vector<std::string>& dirs) {
+  parallel_for(dirs.size(), fsync_threads, [&](size_t i) {
+    unique_fd fd{::open(dirs[i].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!fd)
+      throw io_failure("cannot open directory", dirs[i], errno);
+    if (::fsync(fd.get()) != 0)
+      throw io_failure("cannot fsync directory", dirs[i], errno);
+  });
+}
+
+lock_file::lock_file(const std::string& path, const std::string& what) {
+  fd_ = unique_fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  if (!fd_)
+    throw io_failure("cannot open lock file", path, errno);
+  if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (err == EWOULDBLOCK) {
+      std::string holder;
+      try {
+        holder = read_file(path);
+      } catch (...) {
+      }
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' '))
+        holder.pop_back();
+      throw storage_failure{
+        errc::locked, what + " is in use by another orchestrator process"
+                        + (holder.empty() ? std::string{} : " (pid " + holder + ")")
+                        + " holding " + path
+                        + ". Stop that process first, or use a different --data-dir"};
+    }
+    throw io_failure("cannot lock", path, err);
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_.get(), 0) == 0)
+    (void) ::pwrite(fd_.get(), pid.data(), pid.size(), 0);
+}
+
+lock_file::~lock_file() {
+  if (fd_)
+    ::flock(fd_.get(), LOCK_UN);
+}
+
+} // namespace orch::fs

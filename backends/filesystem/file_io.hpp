@@ -1,0 +1,78 @@
+// POSIX file primitives for the filesystem backend: durable writes (temp file,
+// fsync, rename, directory fsync), an exclusive lock file, parallel fsync, and
+// error messages that name the path and say how to fix the problem.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/storage_engine.hpp"
+
+namespace orch::fs {
+
+/// storage_failure for a failed system call on `path`, with a hint for
+/// permission and space problems. `what` is e.g. "cannot create".
+storage_failure io_failure(const std::string& what, const std::string& path, int err);
+
+/// mkdir -p; throws storage_failure.
+void make_dirs(const std::string& path);
+
+/// Whole file; throws storage_failure (errc::not_found if it does not exist).
+std::string read_file(const std::string& path);
+
+/// Reads `len` bytes at `offset`.
+std::string read_range(const std::string& path, uint64_t offset, size_t len);
+
+/// Names (not paths) of the entries of a directory, sorted.
+std::vector<std::string> list_dir(const std::string& path);
+
+/// An open file descriptor that closes itself.
+class unique_fd {
+public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+  unique_fd& operator=(unique_fd&& other) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd();
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  explicit operator bool() const { return fd_ >= 0; }
+
+private:
+  int fd_ = -1;
+};
+
+/// Writes all of `data` to `fd`; throws storage_failure naming `path`.
+void write_all(int fd, const std::string& data, const std::string& path);
+
+/// fsync of many descriptors at once on a few threads: on ext4 and XFS
+/// concurrent fsyncs share journal commits, which is the filesystem
+/// backend's group commit. `paths[i]` names `fds[i]` in errors.
+void fsync_all(const std::vector<int>& fds, const std::vector<std::string>& paths);
+
+/// Opens the directory and fsyncs it (makes renames and unlinks durable).
+void fsync_dirs(const std::vector<std::string>& dirs);
+
+/// Exclusive advisory lock (flock) on `path`, holding our pid in the file.
+/// Released when the process exits, even by kill -9.
+class lock_file {
+public:
+  /// Throws storage_failure(errc::locked) naming the holder's pid.
+  explicit lock_file(const std::string& path, const std::string& what);
+  ~lock_file();
+  lock_file(const lock_file&) = delete;
+  lock_file& operator=(const lock_file&) = delete;
+
+private:
+  unique_fd fd_;
+};
+
+} // namespace orch::fs

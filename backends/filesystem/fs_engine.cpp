@@ -1,0 +1,855 @@
+#include "backends/filesystem/fs_engine.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/filesystem/file_io.hpp"
+#include "backends/filesystem/segment_log.hpp"
+#include "runtime/log.hpp"
+#include "runtime/model/codec.hpp"
+#include "runtime/model/transitions.hpp"
+
+namespace orch {
+
+namespace {
+
+using fs::segment_log;
+
+struct task_meta {
+  task_status status = task_status::pending;
+  micros created_at = 0;
+  uint64_t revision = 0;
+  std::vector<std::string> dependencies;
+};
+
+/// The state of one record within a group commit: its final text (or
+/// removal) and the decoded form the indexes need.
+struct staged_record {
+  bool removed = false;
+  std::string json;                          // canonical
+  task_meta meta;                            // tasks
+  queue_entry entry;                         // queue entries
+  micros time = 0;                           // segment kinds
+  std::string task_id;                       // events
+};
+
+using record_id = std::pair<record_kind, std::string>;
+
+bool is_file_kind(record_kind k) {
+  return k == record_kind::task || k == record_kind::queue || k == record_kind::user;
+}
+
+std::string not_found_message(record_kind kind, const std::string& key) {
+  switch (kind) {
+    case record_kind::task: return "task " + key + " does not exist";
+    case record_kind::queue: return "task " + key + " has no queue entry";
+    case record_kind::user: return "user '" + key + "' does not exist";
+    default: return std::string{to_string(kind)} + " record " + key + " does not exist";
+  }
+}
+
+class fs_engine : public storage_engine {
+public:
+  explicit fs_engine(const std::string& data_dir);
+
+  std::vector<batch_outcome> commit_group(const std::vector<const write_batch*>& batches) override;
+  record get(record_kind kind, const std::string& key) override;
+  record_page query(const record_query& q) override;
+  std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override;
+  uint64_t count(record_kind kind) override;
+  claim_result claim(const claim_request& req) override;
+  std::vector<std::string> renew(const std::string& worker, const std::vector<std::string>& ids,
+                                 micros lease_until) override;
+  storage_info info() override;
+  void close() override;
+
+private:
+  // -- paths -------------------------------------------------------------------
+  std::string dir_of(record_kind k) const;
+  std::string file_of(record_kind k, const std::string& key) const {
+    return dir_of(k) + "/" + key + ".json";
+  }
+  segment_log& log_of(record_kind k);
+
+  // -- loading and repair --------------------------------------------------------
+  void load_file_kind(record_kind k);
+  void quarantine(record_kind k, const std::string& name, const std::string& why);
+  void repair();
+
+  // -- reading -------------------------------------------------------------------
+  bool exists(record_kind k, const std::string& key) const;
+  /// Canonical JSON of a stored record; throws not_found.
+  std::string read_canonical(record_kind k, const std::string& key);
+
+  // -- writing -------------------------------------------------------------------
+  /// Decodes and validates a put; fills `out`. Returns an error message or "".
+  std::string stage_put(const record& r, staged_record& out);
+  /// Current state of a record as seen by a batch of the group being built.
+  bool current_json(const std::map<record_id, staged_record>& overlay, record_kind k,
+                    const std::string& key, json& out);
+  std::string check(const std::map<record_id, staged_record>& overlay, const precondition& p);
+  void write_to_disk(std::map<record_id, staged_record>& overlay);
+  void apply_to_index(const record_id& id, const staged_record& s);
+
+  // -- indexes -------------------------------------------------------------------
+  void index_task(const std::string& id, const task_meta& m);
+  void unindex_task(const std::string& id);
+  void index_queue(const queue_entry& e);
+  void unindex_queue(const std::string& task_id);
+
+  std::string root_;
+  std::unique_ptr<fs::lock_file> lock_;
+  std::vector<std::string> notes_;
+  bool closed_ = false;
+
+  std::map<std::string, task_meta> tasks_;
+  std::set<std::pair<micros, std::string>> tasks_by_time_;
+  std::map<task_status, std::set<std::pair<micros, std::string>>> tasks_by_status_;
+  std::multimap<std::string, std::string> dependants_;
+
+  std::map<std::string, queue_entry> queue_;
+  std::set<std::tuple<int64_t, micros, std::string>> ready_;  // -priority, enqueued, id
+  std::set<std::pair<micros, std::string>> delayed_;           // not_before, id
+
+  std::set<std::string> users_;
+
+  std::unique_ptr<segment_log> audit_;
+  std::unique_ptr<segment_log> metrics_;
+  std::unique_ptr<segment_log> events_;
+};
+
+using ready_key = std::tuple<int64_t, micros, std::string>;  // -priority, enqueued, id
+
+ready_key make_ready_key(const queue_entry& e) {
+  return {-static_cast<int64_t>(e.priority), e.enqueued_at, e.task_id};
+}
+
+// -- construction -----------------------------------------------------------------
+
+fs_engine::fs_engine(const std::string& data_dir) {
+  auto base = data_dir.empty() ? std::string{"."} : data_dir;
+  while (base.size() > 1 && base.back() == '/')
+    base.pop_back();
+  root_ = base + "/queue.rkvs";
+  fs::make_dirs(root_);
+  lock_ = std::make_unique<fs::lock_file>(root_ + "/LOCK", "data directory " + base);
+  for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
+    fs::make_dirs(dir_of(k));
+  auto corrupted = root_ + "/corrupted";
+  load_file_kind(record_kind::task);
+  load_file_kind(record_kind::queue);
+  load_file_kind(record_kind::user);
+  audit_ = std::make_unique<segment_log>(dir_of(record_kind::audit), corrupted,
+                                         record_kind::audit, notes_);
+  metrics_ = std::make_unique<segment_log>(dir_of(record_kind::metric), corrupted,
+                                           record_kind::metric, notes_);
+  events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
+                                          record_kind::event, notes_);
+  repair();
+  for (auto& n : notes_)
+    log_warn("filesystem", n);
+}
+
+std::string fs_engine::dir_of(record_kind k) const {
+  switch (k) {
+    case record_kind::task: return root_ + "/tasks";
+    case record_kind::queue: return root_ + "/queue";
+    case record_kind::user: return root_ + "/users";
+    case record_kind::audit: return root_ + "/audit";
+    case record_kind::metric: return root_ + "/metrics";
+    case record_kind::event: return root_ + "/events";
+  }
+  return root_;
+}
+
+segment_log& fs_engine::log_of(record_kind k) {
+  switch (k) {
+    case record_kind::audit: return *audit_;
+    case record_kind::metric: return *metrics_;
+    default: return *events_;
+  }
+}
+
+void fs_engine::quarantine(record_kind k, const std::string& name, const std::string& why) {
+  auto dest_dir = root_ + "/corrupted/" + to_string(k);
+  fs::make_dirs(dest_dir);
+  auto from = dir_of(k) + "/" + name;
+  auto to = dest_dir + "/" + name;
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    throw fs::io_failure("cannot move corrupted file " + from + " aside to", to, errno);
+  fs::fsync_dirs({dir_of(k), dest_dir});
+  notes_.push_back("corrupted file " + from + " (" + why + ") was moved to " + to
+                   + "; inspect or delete it");
+}
+
+void fs_engine::load_file_kind(record_kind k) {
+  auto dir = dir_of(k);
+  for (auto& name : fs::list_dir(dir)) {
+    if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      // A write that never reached its rename: it was never acknowledged.
+      ::unlink((dir + "/" + name).c_str());
+      continue;
+    }
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
+      quarantine(k, name, "not a .json record file");
+      continue;
+    }
+    auto key = name.substr(0, name.size() - 5);
+    if (!is_valid_key(k, key)) {
+      quarantine(k, name, "its name is not a valid key");
+      continue;
+    }
+    std::string text;
+    try {
+      text = fs::read_file(dir + "/" + name);
+    } catch (const storage_failure& e) {
+      if (e.code == errc::not_found)
+        continue;
+      throw;
+    }
+    std::string err;
+    switch (k) {
+      case record_kind::task: {
+        task t;
+        if (!decode_record(text, t, err)) {
+          quarantine(k, name, err);
+        } else if (t.id != key) {
+          quarantine(k, name, "its id field '" + t.id + "' does not match its name");
+        } else {
+          index_task(t.id, task_meta{t.status, t.created_at, t.revision, t.dependencies});
+        }
+        break;
+      }
+      case record_kind::queue: {
+        queue_entry e;
+        if (!decode_record(text, e, err))
+          quarantine(k, name, err);
+        else if (e.task_id != key)
+          quarantine(k, name, "its task_id field '" + e.task_id + "' does not match its name");
+        else
+          index_queue(e);
+        break;
+      }
+      default: {
+        user u;
+        if (!decode_record(text, u, err))
+          quarantine(k, name, err);
+        else if (u.username != key)
+          quarantine(k, name, "its username field does not match its name");
+        else
+          users_.insert(key);
+        break;
+      }
+    }
+  }
+}
+
+void fs_engine::repair() {
+  // Each file is written atomically, but a batch touching several files is
+  // not: a crash between two renames leaves a task and its queue entry out of
+  // step. Bring them back in step (durably, through the normal write path).
+  write_batch fixes;
+  auto now = now_us();
+  auto note = [&](const std::string& msg) { notes_.push_back("repaired: " + msg); };
+  for (auto& [id, e] : queue_) {
+    auto t = tasks_.find(id);
+    if (t == tasks_.end()) {
+      fixes.ops.push_back({record_op::remove, {record_kind::queue, id, {}}});
+      note("removed the queue entry of missing task " + id);
+    } else if (is_terminal(t->second.status)) {
+      fixes.ops.push_back({record_op::remove, {record_kind::queue, id, {}}});
+      note("removed the queue entry of " + std::string{to_string(t->second.status)} + " task "
+           + id);
+    } else if (t->second.status == task_status::running && e.claimed_by.empty()) {
+      auto fixed = e;
+      fixed.claimed_by = "unknown (crashed while starting)";
+      fixed.lease_until = now;
+      fixes.ops.push_back({record_op::put, to_record(fixed)});
+      note("marked the queue entry of running task " + id + " as claimed by a lost process");
+    }
+  }
+  for (auto& [id, m] : tasks_) {
+    if (queue_.count(id))
+      continue;
+    if (m.status == task_status::queued || m.status == task_status::running) {
+      task t;
+      std::string err;
+      if (!decode_record(fs::read_file(file_of(record_kind::task, id)), t, err))
+        continue;
+      queue_entry e;
+      e.task_id = id;
+      e.priority = t.priority;
+      e.enqueued_at = now;
+      e.not_before = t.not_before;
+      e.attempt = t.attempts;
+      if (m.status == task_status::running) {
+        e.claimed_by = "unknown (crashed while starting)";
+        e.lease_until = now;
+      }
+      fixes.ops.push_back({record_op::put, to_record(e)});
+      note("recreated the missing queue entry of " + std::string{to_string(m.status)} + " task "
+           + id);
+    }
+  }
+  if (!fixes.ops.empty()) {
+    auto out = commit_group({&fixes});
+    if (!out[0].ok)
+      throw storage_failure{out[0].code, "start-up repair failed: " + out[0].message};
+  }
+}
+
+// -- indexes ------------------------------------------------------------------------
+
+void fs_engine::index_task(const std::string& id, const task_meta& m) {
+  unindex_task(id);
+  tasks_.emplace(id, m);
+  tasks_by_time_.emplace(m.created_at, id);
+  tasks_by_status_[m.status].emplace(m.created_at, id);
+  for (auto& d : m.dependencies)
+    dependants_.emplace(d, id);
+}
+
+void fs_engine::unindex_task(const std::string& id) {
+  auto i = tasks_.find(id);
+  if (i == tasks_.end())
+    return;
+  auto& m = i->second;
+  tasks_by_time_.erase({m.created_at, id});
+  tasks_by_status_[m.status].erase({m.created_at, id});
+  for (auto& d : m.dependencies) {
+    auto range = dependants_.equal_range(d);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second == id) {
+        dependants_.erase(it);
+        break;
+      }
+  }
+  tasks_.erase(i);
+}
+
+void fs_engine::index_queue(const queue_entry& e) {
+  unindex_queue(e.task_id);
+  queue_.emplace(e.task_id, e);
+  if (!e.claimed_by.empty())
+    return;
+  if (e.not_before == 0)
+    ready_.insert(make_ready_key(e));
+  else
+    delayed_.emplace(e.not_before, e.task_id);
+}
+
+void fs_engine::unindex_queue(const std::string& task_id) {
+  auto i = queue_.find(task_id);
+  if (i == queue_.end())
+    return;
+  ready_.erase(make_ready_key(i->second));
+  delayed_.erase({i->second.not_before, task_id});
+  queue_.erase(i);
+}
+
+// -- reading ------------------------------------------------------------------------
+
+bool fs_engine::exists(record_kind k, const std::string& key) const {
+  switch (k) {
+    case record_kind::task: return tasks_.count(key) > 0;
+    case record_kind::queue: return queue_.count(key) > 0;
+    case record_kind::user: return users_.count(key) > 0;
+    case record_kind::audit: return audit_->index().count(key) > 0;
+    case record_kind::metric: return metrics_->index().count(key) > 0;
+    case record_kind::event: return events_->index().count(key) > 0;
+  }
+  return false;
+}
+
+std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
+  if (!exists(k, key))
+    throw storage_failure{errc::not_found, not_found_message(k, key)};
+  if (k == record_kind::queue)
+    return canonical(to_json(queue_.at(key)));
+  if (!is_file_kind(k))
+    return log_of(k).read(key);
+  auto path = file_of(k, key);
+  auto j = json::parse(fs::read_file(path), nullptr, false);
+  if (j.is_discarded())
+    throw storage_failure{errc::corrupted, path + " is no longer valid JSON (changed on disk "
+                                                  "while the orchestrator runs?)"};
+  return canonical(j);
+}
+
+record fs_engine::get(record_kind kind, const std::string& key) {
+  if (!is_valid_key(kind, key))
+    throw storage_failure{errc::invalid, "'" + key + "' is not a valid key for "
+                                           + to_string(kind)};
+  return {kind, key, read_canonical(kind, key)};
+}
+
+record_page fs_engine::query(const record_query& q) {
+  // Candidates as (time, key), cheap filters applied from the indexes; the
+  // rest of the filter needs the record itself.
+  std::vector<std::pair<micros, std::string>> cand;
+  bool content_filter = !q.field.empty();
+  auto in_range = [&](micros t) {
+    return (q.since == 0 || t >= q.since) && (q.until == 0 || t < q.until);
+  };
+  switch (q.kind) {
+    case record_kind::task: {
+      const std::set<std::pair<micros, std::string>>* src = &tasks_by_time_;
+      static const std::set<std::pair<micros, std::string>> empty;
+      task_status s;
+      if (q.field == "status" && parse_status(q.value, s)) {
+        auto i = tasks_by_status_.find(s);
+        src = i == tasks_by_status_.end() ? &empty : &i->second;
+        content_filter = false;
+      } else if (q.field == "status") {
+        src = &empty;
+      }
+      if (q.field == "dependencies") {
+        auto range = dependants_.equal_range(q.value);
+        for (auto it = range.first; it != range.second; ++it) {
+          auto& m = tasks_.at(it->second);
+          if (in_range(m.created_at))
+            cand.emplace_back(m.created_at, it->second);
+        }
+        std::sort(cand.begin(), cand.end());
+        content_filter = false;
+      } else {
+        auto lo = q.since == 0 ? src->begin() : src->lower_bound({q.since, std::string{}});
+        auto hi = q.until == 0 ? src->end() : src->lower_bound({q.until, std::string{}});
+        for (auto it = lo; it != hi; ++it)
+          cand.push_back(*it);
+      }
+      break;
+    }
+    case record_kind::queue:
+      for (auto& [id, e] : queue_)
+        if ((q.since == 0 && q.until == 0) || (e.lease_until != 0 && in_range(e.lease_until)))
+          cand.emplace_back(e.lease_until, id);
+      std::sort(cand.begin(), cand.end());
+      break;
+    case record_kind::user:
+      for (auto& name : users_)
+        cand.emplace_back(0, name);
+      content_filter = content_filter || q.since != 0 || q.until != 0;
+      break;
+    default: {
+      auto& log = log_of(q.kind);
+      if (q.kind == record_kind::event && q.field == "task_id") {
+        for (auto& key : log.keys_of_task(q.value)) {
+          auto t = log.index().at(key).time;
+          if (in_range(t))
+            cand.emplace_back(t, key);
+        }
+        content_filter = false;
+      } else {
+        for (auto& [key, loc] : log.index())
+          if (in_range(loc.time))
+            cand.emplace_back(loc.time, key);
+      }
+      std::sort(cand.begin(), cand.end());
+      break;
+    }
+  }
+  if (q.newest_first)
+    std::reverse(cand.begin(), cand.end());
+  record_page page;
+  if (!content_filter) {
+    page.total = cand.size();
+    for (uint64_t i = q.offset; i < cand.size() && page.items.size() < q.limit; ++i)
+      page.items.push_back({q.kind, cand[i].second, read_canonical(q.kind, cand[i].second)});
+    return page;
+  }
+  for (auto& [t, key] : cand) {
+    auto text = read_canonical(q.kind, key);
+    if (!matches(q, json::parse(text)))
+      continue;
+    if (page.total >= q.offset && page.items.size() < q.limit)
+      page.items.push_back({q.kind, key, std::move(text)});
+    ++page.total;
+  }
+  return page;
+}
+
+std::vector<record> fs_engine::scan(record_kind kind, const std::string& after, uint32_t limit) {
+  std::vector<record> out;
+  auto take = [&](const std::string& key) {
+    out.push_back({kind, key, read_canonical(kind, key)});
+    return out.size() < limit;
+  };
+  auto walk = [&](const auto& container, auto key_of) {
+    for (auto it = container.upper_bound(after); it != container.end(); ++it)
+      if (!take(key_of(*it)))
+        break;
+  };
+  if (limit == 0)
+    return out;
+  switch (kind) {
+    case record_kind::task: walk(tasks_, [](auto& p) { return p.first; }); break;
+    case record_kind::queue: walk(queue_, [](auto& p) { return p.first; }); break;
+    case record_kind::user: walk(users_, [](auto& k) { return k; }); break;
+    default: walk(log_of(kind).index(), [](auto& p) { return p.first; }); break;
+  }
+  return out;
+}
+
+uint64_t fs_engine::count(record_kind kind) {
+  switch (kind) {
+    case record_kind::task: return tasks_.size();
+    case record_kind::queue: return queue_.size();
+    case record_kind::user: return users_.size();
+    default: return log_of(kind).index().size();
+  }
+}
+
+// -- writing ----------------------------------------------------------------------
+
+std::string fs_engine::stage_put(const record& r, staged_record& out) {
+  auto j = json::parse(r.json, nullptr, false);
+  if (j.is_discarded())
+    return std::string{to_string(r.kind)} + " record " + r.key + " is not valid JSON";
+  std::string err;
+  std::string id;
+  switch (r.kind) {
+    case record_kind::task: {
+      task t;
+      if (!from_json(j, t, err))
+        break;
+      id = t.id;
+      out.meta = {t.status, t.created_at, t.revision, t.dependencies};
+      break;
+    }
+    case record_kind::queue:
+      if (from_json(j, out.entry, err))
+        id = out.entry.task_id;
+      break;
+    case record_kind::user: {
+      user u;
+      if (from_json(j, u, err))
+        id = u.username;
+      break;
+    }
+    case record_kind::audit: {
+      audit_record a;
+      if (from_json(j, a, err))
+        id = a.id, out.time = a.time;
+      break;
+    }
+    case record_kind::metric: {
+      metric_sample m;
+      if (from_json(j, m, err))
+        id = m.id, out.time = m.time;
+      break;
+    }
+    case record_kind::event: {
+      task_event e;
+      if (from_json(j, e, err))
+        id = e.id, out.time = e.time, out.task_id = e.task_id;
+      break;
+    }
+  }
+  if (!err.empty())
+    return std::string{to_string(r.kind)} + " record " + r.key + ": " + err;
+  if (id != r.key)
+    return std::string{to_string(r.kind)} + " record key '" + r.key
+           + "' does not match the record's own id '" + id + "'";
+  out.removed = false;
+  out.json = canonical(j);
+  return {};
+}
+
+bool fs_engine::current_json(const std::map<record_id, staged_record>& overlay, record_kind k,
+                             const std::string& key, json& out) {
+  auto i = overlay.find({k, key});
+  if (i != overlay.end()) {
+    if (i->second.removed)
+      return false;
+    out = json::parse(i->second.json);
+    return true;
+  }
+  if (!exists(k, key))
+    return false;
+  out = json::parse(read_canonical(k, key));
+  return true;
+}
+
+std::string fs_engine::check(const std::map<record_id, staged_record>& overlay,
+                             const precondition& p) {
+  auto where = std::string{to_string(p.kind)} + "/" + p.key;
+  // Fast path for the task fields every transition checks.
+  std::string actual;
+  bool found;
+  auto o = overlay.find({p.kind, p.key});
+  if (p.kind == record_kind::task && (p.field == "revision" || p.field == "status")
+      && o == overlay.end()) {
+    auto t = tasks_.find(p.key);
+    found = t != tasks_.end();
+    if (found)
+      actual = p.field == "revision" ? std::to_string(t->second.revision)
+                                     : std::string{to_string(t->second.status)};
+  } else if (p.check == precondition::field_in || p.check == precondition::present
+             || p.check == precondition::absent) {
+    json j;
+    found = current_json(overlay, p.kind, p.key, j);
+    if (found && p.check == precondition::field_in)
+      actual = field_text(j, p.field);
+  }
+  switch (p.check) {
+    case precondition::absent:
+      return found ? where + " already exists" : std::string{};
+    case precondition::present:
+      return found ? std::string{} : where + " does not exist";
+    case precondition::field_in:
+      if (!found)
+        return where + " does not exist";
+      if (std::find(p.values.begin(), p.values.end(), actual) != p.values.end())
+        return {};
+      return where + " changed concurrently: " + p.field + " is '" + actual + "'";
+  }
+  return {};
+}
+
+std::vector<batch_outcome> fs_engine::commit_group(const std::vector<const write_batch*>& batches) {
+  if (closed_)
+    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+  std::vector<batch_outcome> outcomes(batches.size());
+  std::map<record_id, staged_record> overlay;
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    auto& b = *batches[bi];
+    auto& out = outcomes[bi];
+    std::vector<std::pair<record_id, staged_record>> staged;
+    staged.reserve(b.ops.size());
+    std::string problem;
+    for (auto& op : b.ops) {
+      if (!is_valid_key(op.rec.kind, op.rec.key)) {
+        problem = "'" + op.rec.key + "' is not a valid key for " + to_string(op.rec.kind);
+        break;
+      }
+      staged_record s;
+      if (op.op == record_op::remove)
+        s.removed = true;
+      else if (auto err = stage_put(op.rec, s); !err.empty()) {
+        problem = err;
+        break;
+      }
+      staged.emplace_back(record_id{op.rec.kind, op.rec.key}, std::move(s));
+    }
+    if (!problem.empty()) {
+      out.code = errc::invalid;
+      out.message = problem;
+      continue;
+    }
+    for (auto& p : b.expect) {
+      if (auto err = check(overlay, p); !err.empty()) {
+        out.code = errc::conflict;
+        out.message = err;
+        break;
+      }
+    }
+    if (!out.message.empty())
+      continue;
+    for (auto& [id, s] : staged)
+      overlay[id] = std::move(s);
+    out.ok = true;
+    out.applied = b.ops.size();
+  }
+  if (overlay.empty())
+    return outcomes;
+  try {
+    write_to_disk(overlay);
+  } catch (const storage_failure& e) {
+    for (auto& o : outcomes)
+      if (o.ok) {
+        o.ok = false;
+        o.code = e.code == errc::not_found ? errc::io_error : e.code;
+        o.message = e.message;
+      }
+  }
+  return outcomes;
+}
+
+void fs_engine::write_to_disk(std::map<record_id, staged_record>& overlay) {
+  std::vector<int> fds;
+  std::vector<std::string> fd_paths;
+  std::vector<fs::unique_fd> temps_open;
+  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
+  std::vector<std::string> unlinks;
+  std::set<std::string> dirs;
+  std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
+  // Phase 1: write every new version (temp files, segment appends).
+  for (auto& [id, s] : overlay) {
+    auto& [kind, key] = id;
+    if (!is_file_kind(kind)) {
+      seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
+      continue;
+    }
+    auto path = file_of(kind, key);
+    if (s.removed) {
+      unlinks.push_back(path);
+      dirs.insert(dir_of(kind));
+      continue;
+    }
+    auto tmp = dir_of(kind) + "/." + key + ".json.tmp";
+    fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    if (!fd) {
+      auto err = errno;
+      for (auto& [t, f] : renames)
+        ::unlink(t.c_str());
+      throw fs::io_failure("cannot create", tmp, err);
+    }
+    renames.emplace_back(tmp, path);
+    auto pretty = json::parse(s.json).dump(2) + "\n";
+    fs::write_all(fd.get(), pretty, tmp);
+    fds.push_back(fd.get());
+    fd_paths.push_back(tmp);
+    temps_open.push_back(std::move(fd));
+    dirs.insert(dir_of(kind));
+  }
+  std::vector<std::pair<segment_log*, segment_log::prepared>> seg_prepared;
+  auto undo = [&] {
+    for (auto& [t, f] : renames)
+      ::unlink(t.c_str());
+    for (auto& [log, p] : seg_prepared)
+      log->rollback(p);
+  };
+  try {
+    for (auto& [kind, ops] : seg_ops) {
+      auto& log = log_of(kind);
+      seg_prepared.emplace_back(&log, log.prepare(ops, fds, fd_paths));
+      dirs.insert(log.dir());
+    }
+    // Phase 2: make the new bytes durable (parallel fsyncs share journal commits).
+    fs::fsync_all(fds, fd_paths);
+  } catch (...) {
+    undo();
+    throw;
+  }
+  temps_open.clear();
+  // Phase 3: publish the new files and remove the deleted ones, then make the
+  // directory entries durable.
+  for (auto& [tmp, path] : renames)
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw fs::io_failure("cannot rename " + tmp + " to", path, errno);
+  for (auto& path : unlinks)
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw fs::io_failure("cannot delete", path, errno);
+  fs::fsync_dirs({dirs.begin(), dirs.end()});
+  for (auto& [log, p] : seg_prepared)
+    log->apply(p);
+  for (auto& [id, s] : overlay)
+    if (is_file_kind(id.first))
+      apply_to_index(id, s);
+}
+
+void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
+  auto& [kind, key] = id;
+  switch (kind) {
+    case record_kind::task:
+      if (s.removed)
+        unindex_task(key);
+      else
+        index_task(key, s.meta);
+      break;
+    case record_kind::queue:
+      if (s.removed)
+        unindex_queue(key);
+      else
+        index_queue(s.entry);
+      break;
+    case record_kind::user:
+      if (s.removed)
+        users_.erase(key);
+      else
+        users_.insert(key);
+      break;
+    default:
+      break;
+  }
+}
+
+// -- claims and leases ------------------------------------------------------------
+
+claim_result fs_engine::claim(const claim_request& req) {
+  if (closed_)
+    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+  // Delayed entries whose time has come join the ready set.
+  while (!delayed_.empty() && delayed_.begin()->first <= req.now) {
+    auto id = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    ready_.insert(make_ready_key(queue_.at(id)));
+  }
+  claim_result res;
+  while (!ready_.empty()) {
+    auto id = std::get<2>(*ready_.begin());
+    task t;
+    std::string err;
+    if (!decode_record(read_canonical(record_kind::task, id), t, err)) {
+      // Changed on disk behind our back: leave it out of the queue rather than
+      // failing every claim; it is reported and stays on disk for inspection.
+      log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + err);
+      ready_.erase(ready_.begin());
+      continue;
+    }
+    auto e = queue_.at(id);
+    actor_context ctx{"scheduler:" + req.worker, req.now};
+    auto tr = claim_transition(t, e, req.worker, req.lease, ctx);
+    auto out = commit_group({&tr.batch});
+    if (!out[0].ok)
+      throw storage_failure{out[0].code, "claim of task " + id + " failed: " + out[0].message};
+    res.found = true;
+    res.claimed = std::move(t);
+    res.entry = std::move(e);
+    res.started_event = tr.events.front();
+    break;
+  }
+  if (!delayed_.empty())
+    res.next_ready = delayed_.begin()->first;
+  return res;
+}
+
+std::vector<std::string> fs_engine::renew(const std::string& worker,
+                                          const std::vector<std::string>& ids,
+                                          micros lease_until) {
+  std::vector<std::string> lost;
+  write_batch b;
+  for (auto& id : ids) {
+    auto i = queue_.find(id);
+    if (i == queue_.end() || i->second.claimed_by != worker) {
+      lost.push_back(id);
+      continue;
+    }
+    auto e = i->second;
+    e.lease_until = lease_until;
+    b.ops.push_back({record_op::put, to_record(e)});
+  }
+  if (!b.ops.empty()) {
+    auto out = commit_group({&b});
+    if (!out[0].ok)
+      throw storage_failure{out[0].code, out[0].message};
+  }
+  return lost;
+}
+
+storage_info fs_engine::info() {
+  return {"filesystem", root_, false, notes_};
+}
+
+void fs_engine::close() {
+  closed_ = true;
+  lock_.reset();
+}
+
+} // namespace
+
+std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir) {
+  return std::make_unique<fs_engine>(data_dir);
+}
+
+} // namespace orch

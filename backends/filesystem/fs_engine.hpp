@@ -1,0 +1,30 @@
+// The filesystem backend: human-readable JSON under DATA/queue.rkvs/.
+//
+//   queue.rkvs/LOCK               flock held while a process uses the directory
+//   queue.rkvs/tasks/<uuid>.json  one file per task
+//   queue.rkvs/queue/<uuid>.json  one file per queue entry (key: task id)
+//   queue.rkvs/users/<name>.json  one file per user
+//   queue.rkvs/audit/*.jsonl      audit log segments (segment_log)
+//   queue.rkvs/metrics/*.jsonl    metric sample segments
+//   queue.rkvs/events/*.jsonl     task event segments
+//   queue.rkvs/corrupted/         unreadable files moved aside at start-up
+//
+// Every file write is temp file + fsync + rename + directory fsync; a group
+// commit does each phase for all its files at once (fsyncs in parallel).
+// There are no cross-file transactions, so start-up repairs what a crash
+// between two renames can leave behind (see open_and_repair()).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backends/storage_engine.hpp"
+
+namespace orch {
+
+/// Opens (creating if needed) the filesystem backend under `data_dir`.
+/// Throws storage_failure: errc::locked if another process uses it, io_error
+/// with the path and the fix for permission problems.
+std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir);
+
+} // namespace orch

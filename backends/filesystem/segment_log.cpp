@@ -1,0 +1,223 @@
+#include "backends/filesystem/segment_log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/log.hpp"
+#include "runtime/model/codec.hpp"
+
+namespace orch::fs {
+
+namespace {
+
+constexpr const char* tombstone_field = "_deleted";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
+                         std::vector<std::string>& notes)
+  : dir_(std::move(dir)), corrupted_dir_(std::move(corrupted_dir)), kind_(kind) {
+  make_dirs(dir_);
+  for (auto& name : list_dir(dir_))
+    if (ends_with(name, ".jsonl"))
+      load_segment(name, notes);
+}
+
+void segment_log::index_put(const std::string& key, const location& loc) {
+  auto i = index_.find(key);
+  if (i != index_.end()) {
+    if (kind_ == record_kind::event && i->second.task_id != loc.task_id) {
+      unlink_task_key(i->second.task_id, key);
+      by_task_.emplace(loc.task_id, key);
+    }
+    i->second = loc;
+    return;
+  }
+  index_.emplace(key, loc);
+  if (kind_ == record_kind::event)
+    by_task_.emplace(loc.task_id, key);
+}
+
+void segment_log::index_erase(const std::string& key) {
+  auto i = index_.find(key);
+  if (i == index_.end())
+    return;
+  if (kind_ == record_kind::event)
+    unlink_task_key(i->second.task_id, key);
+  index_.erase(i);
+}
+
+void segment_log::unlink_task_key(const std::string& task_id, const std::string& key) {
+  auto range = by_task_.equal_range(task_id);
+  for (auto it = range.first; it != range.second; ++it)
+    if (it->second == key) {
+      by_task_.erase(it);
+      return;
+    }
+}
+
+std::string segment_log::segment_path(uint32_t id) const {
+  return dir_ + "/" + segment_names_[id];
+}
+
+uint32_t segment_log::segment_for(micros t) {
+  auto day = (t == 0 ? std::string{"1970-01-01"} : format_rfc3339(t).substr(0, 10));
+  auto name = day + ".jsonl";
+  auto i = segment_ids_.find(name);
+  if (i != segment_ids_.end())
+    return i->second;
+  auto id = static_cast<uint32_t>(segment_names_.size());
+  segment_names_.push_back(name);
+  segment_sizes_.push_back(0);
+  segment_ids_.emplace(name, id);
+  return id;
+}
+
+void segment_log::load_segment(const std::string& name, std::vector<std::string>& notes) {
+  auto id = static_cast<uint32_t>(segment_names_.size());
+  segment_names_.push_back(name);
+  segment_ids_.emplace(name, id);
+  auto path = segment_path(id);
+  auto text = read_file(path);
+  uint64_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos) {
+      // No newline: the last append was cut off before its fsync returned, so
+      // nobody was told it succeeded. Cut it away.
+      notes.push_back("truncated an incomplete last line (" + std::to_string(text.size() - pos)
+                      + " bytes) at the end of " + path);
+      if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0)
+        throw io_failure("cannot truncate", path, errno);
+      break;
+    }
+    auto line = text.substr(pos, nl - pos);
+    auto j = json::parse(line, nullptr, false);
+    std::string key;
+    bool ok = false;
+    if (j.is_object()) {
+      if (auto d = j.find(tombstone_field); d != j.end() && d->is_string()) {
+        key = d->get<std::string>();
+        index_erase(key);
+        ok = true;
+      } else {
+        key = field_text(j, "id");
+        if (is_valid_key(kind_, key)) {
+          location loc{id, pos, static_cast<uint32_t>(nl - pos), record_time(kind_, j), {}};
+          if (kind_ == record_kind::event)
+            loc.task_id = field_text(j, "task_id");
+          index_put(key, loc);
+          ok = true;
+        }
+      }
+    }
+    if (!ok) {
+      make_dirs(corrupted_dir_);
+      auto bad = corrupted_dir_ + "/" + to_string(kind_) + "-" + name + "-" + std::to_string(pos)
+                 + ".line";
+      unique_fd fd{::open(bad.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+      if (fd)
+        write_all(fd.get(), line + "\n", bad);
+      notes.push_back("skipped an unreadable line at byte " + std::to_string(pos) + " of " + path
+                      + " (copied to " + bad + ")");
+    }
+    pos = nl + 1;
+  }
+  // Where the next append goes: the end, or where a torn line was cut off.
+  segment_sizes_.push_back(pos);
+}
+
+std::string segment_log::read(const location& loc) const {
+  return read_range(segment_path(loc.segment), loc.offset, loc.length);
+}
+
+std::string segment_log::read(const std::string& key) const {
+  auto i = index_.find(key);
+  if (i == index_.end())
+    throw storage_failure{errc::not_found,
+                          std::string{to_string(kind_)} + " record " + key + " does not exist"};
+  return read(i->second);
+}
+
+std::vector<std::string> segment_log::keys_of_task(const std::string& task_id) const {
+  std::vector<std::string> keys;
+  auto range = by_task_.equal_range(task_id);
+  for (auto it = range.first; it != range.second; ++it)
+    keys.push_back(it->second);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
+                                           std::vector<int>& fds,
+                                           std::vector<std::string>& paths) {
+  prepared p;
+  std::map<uint32_t, std::string> text;
+  std::map<uint32_t, std::vector<std::pair<std::string, location>>> locs;
+  for (auto& op : ops) {
+    if (op.remove) {
+      auto i = index_.find(op.key);
+      if (i == index_.end())
+        continue;
+      auto seg = i->second.segment;
+      json t{{tombstone_field, op.key}};
+      text[seg] += t.dump() + "\n";
+      p.removes.push_back(op.key);
+      continue;
+    }
+    auto seg = segment_for(op.time);
+    auto& buf = text[seg];
+    location loc{seg, buf.size(), static_cast<uint32_t>(op.json.size()), op.time, op.task_id};
+    buf += op.json;
+    buf += '\n';
+    locs[seg].emplace_back(op.key, loc);
+  }
+  for (auto& [seg, data] : text) {
+    auto path = segment_path(seg);
+    unique_fd fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
+    if (!fd)
+      throw io_failure("cannot open", path, errno);
+    p.old_sizes.emplace_back(seg, segment_sizes_[seg]);
+    write_all(fd.get(), data, path);
+    for (auto& [key, loc] : locs[seg]) {
+      loc.offset += segment_sizes_[seg];
+      p.puts.emplace_back(key, loc);
+    }
+    segment_sizes_[seg] += data.size();
+    fds.push_back(fd.get());
+    paths.push_back(path);
+    p.open_fds.push_back(std::move(fd));
+  }
+  return p;
+}
+
+void segment_log::apply(prepared& p) {
+  for (auto& key : p.removes)
+    index_erase(key);
+  for (auto& [key, loc] : p.puts)
+    index_put(key, loc);
+  p.open_fds.clear();
+}
+
+void segment_log::rollback(prepared& p) {
+  p.open_fds.clear();
+  for (auto& [seg, size] : p.old_sizes) {
+    auto path = segment_path(seg);
+    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0)
+      log_error("filesystem", "cannot truncate " + path + " back after a failed write: "
+                                + std::string{std::strerror(errno)});
+    segment_sizes_[seg] = size;
+  }
+}
+
+} // namespace orch::fs

@@ -1,0 +1,87 @@
+// Append-only JSON-lines segments for the time-ordered record kinds (audit
+// log, metrics, task events): `<dir>/<YYYY-MM-DD>.jsonl`, one record per line,
+// the day taken from the record's time. An upsert appends the new version, a
+// delete appends `{"_deleted":"<key>"}`; the last line for a key wins. The key
+// index lives in memory and is rebuilt from the segments at start-up.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/filesystem/file_io.hpp"
+#include "runtime/model/records.hpp"
+
+namespace orch::fs {
+
+class segment_log {
+public:
+  struct location {
+    uint32_t segment = 0;
+    uint64_t offset = 0;
+    uint32_t length = 0;                     // without the newline
+    micros time = 0;
+    std::string task_id;                     // events only: for the per-task index
+  };
+
+  /// Loads every segment. A torn last line (a write cut off by a crash, never
+  /// acknowledged) is truncated away; any other unreadable line is copied to
+  /// `corrupted_dir` and skipped. Both are reported in `notes`.
+  segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
+              std::vector<std::string>& notes);
+
+  const std::map<std::string, location>& index() const { return index_; }
+
+  /// Record text by key; throws storage_failure(not_found).
+  std::string read(const std::string& key) const;
+  std::string read(const location& loc) const;
+
+  /// Keys of the events of a task, in key order (events only).
+  std::vector<std::string> keys_of_task(const std::string& task_id) const;
+
+  /// One pending write of a group commit.
+  struct staged {
+    std::string key;
+    bool remove = false;
+    std::string json;                        // put only
+    micros time = 0;
+    std::string task_id;
+  };
+
+  /// Appends the lines for `ops` to their segments (not yet fsynced), adding
+  /// the descriptors to fsync to `fds`/`paths`. Returns the index updates to
+  /// apply with apply() once everything is durable, or roll back with
+  /// rollback() if the group fails.
+  struct prepared {
+    std::vector<std::pair<std::string, location>> puts;
+    std::vector<std::string> removes;
+    std::vector<std::pair<uint32_t, uint64_t>> old_sizes;  // segment, size before
+    std::vector<unique_fd> open_fds;
+  };
+  prepared prepare(const std::vector<staged>& ops, std::vector<int>& fds,
+                   std::vector<std::string>& paths);
+  void apply(prepared& p);
+  void rollback(prepared& p);
+
+  const std::string& dir() const { return dir_; }
+
+private:
+  uint32_t segment_for(micros t);
+  std::string segment_path(uint32_t id) const;
+  void load_segment(const std::string& name, std::vector<std::string>& notes);
+  void index_put(const std::string& key, const location& loc);
+  void index_erase(const std::string& key);
+  void unlink_task_key(const std::string& task_id, const std::string& key);
+
+  std::string dir_;
+  std::string corrupted_dir_;
+  record_kind kind_;
+  std::vector<std::string> segment_names_;     // id -> file name
+  std::map<std::string, uint32_t> segment_ids_;
+  std::vector<uint64_t> segment_sizes_;
+  std::map<std::string, location> index_;
+  std::multimap<std::string, std::string> by_task_;  // events: task id -> key
+};
+
+} // namespace orch::fs

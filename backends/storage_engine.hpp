@@ -1,0 +1,56 @@
+// A synchronous storage engine: the blocking half of a local backend
+// (filesystem, RocksDB). spawn_engine_actor() puts it behind the storage_actor
+// interface on a thread of its own and adds group commit: every write batch
+// that arrives while the engine is busy is committed in the next round with a
+// single durable sync, and each caller is answered after that sync.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/storage.hpp"
+
+namespace orch {
+
+/// The outcome of one batch inside a group commit.
+struct batch_outcome {
+  errc code = errc::internal;                // meaningful only if !ok
+  bool ok = false;
+  std::string message;
+  uint64_t applied = 0;
+};
+
+/// Thrown by engine methods; the actor turns it into an error reply.
+struct storage_failure {
+  errc code;
+  std::string message;
+};
+
+class storage_engine {
+public:
+  virtual ~storage_engine();
+
+  /// Commit the batches in order, each atomically and checked against the
+  /// state left by the ones before it; durable when this returns.
+  virtual std::vector<batch_outcome> commit_group(const std::vector<const write_batch*>& batches)
+    = 0;
+
+  virtual record get(record_kind kind, const std::string& key) = 0;
+  virtual record_page query(const record_query& q) = 0;
+  virtual std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit)
+    = 0;
+  virtual uint64_t count(record_kind kind) = 0;
+  virtual claim_result claim(const claim_request& req) = 0;
+  virtual std::vector<std::string> renew(const std::string& worker,
+                                         const std::vector<std::string>& task_ids,
+                                         micros lease_until)
+    = 0;
+  virtual storage_info info() = 0;
+  virtual void close() = 0;
+};
+
+/// Spawns a detached storage actor that owns `engine`.
+storage_actor spawn_engine_actor(caf::actor_system& sys, std::unique_ptr<storage_engine> engine);
+
+} // namespace orch

@@ -1,0 +1,24 @@
+// The command line (CLI11): `orchestrator [options]` serves; subcommands
+// (migrate, backup) come with their own options. A config file (--config,
+// TOML) can hold any long option; options on the command line override it.
+#pragma once
+
+#include <string>
+
+#include "runtime/settings.hpp"
+
+namespace orch {
+
+enum class command_kind { serve, exit };
+
+struct command_line {
+  command_kind kind = command_kind::serve;
+  int exit_code = 0;                         // for command_kind::exit
+  server_settings server;
+};
+
+/// Parses argv. Help, version and errors are printed here and come back as
+/// command_kind::exit with the exit code to use.
+command_line parse_command_line(int argc, char** argv);
+
+} // namespace orch

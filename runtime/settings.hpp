@@ -1,0 +1,43 @@
+// Everything the command line and the config file can set, as plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace orch {
+
+/// Where records live: one backend and how to reach it.
+struct storage_settings {
+  std::string type = "filesystem";           // filesystem | surrealdb-embedded | surrealdb-server
+  std::string data_dir = "./data";
+  std::string surrealdb_url;                 // ws://host:port or wss://host:port
+  std::string surrealdb_namespace = "orchestrator";
+  std::string surrealdb_database = "main";
+  std::string surrealdb_username = "root";
+  std::string surrealdb_password;            // or SURREALDB_PASSWORD
+  std::string surrealdb_ca_file;             // private CA for wss://
+};
+
+struct server_settings {
+  storage_settings storage;
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;
+  uint32_t max_concurrent_tasks = 0;         // 0: twice the number of CPUs
+  uint32_t lease_s = 30;
+  uint32_t retry_backoff_ms = 1000;
+  uint32_t retry_backoff_max_ms = 300000;
+  uint32_t shutdown_grace_s = 10;
+  uint64_t max_body_bytes = 1 << 20;
+  uint64_t max_output_bytes = 1 << 20;
+  uint32_t http_threads = 2;
+  uint32_t metrics_interval_s = 60;
+  std::string nu_path;
+  std::string log_level = "info";
+  bool dry_run = false;
+};
+
+/// Canonical backend name for a --storage-type value (accepting the aliases
+/// rocksdb/embedded and server), or "" if unknown.
+std::string canonical_storage_type(const std::string& value);
+
+} // namespace orch

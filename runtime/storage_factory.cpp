@@ -1,0 +1,34 @@
+#include "runtime/storage_factory.hpp"
+
+#include "caf/all.hpp"
+
+#include "backends/filesystem/fs_engine.hpp"
+#include "backends/storage_engine.hpp"
+
+namespace orch {
+
+std::string canonical_storage_type(const std::string& value) {
+  if (value == "filesystem" || value == "fs")
+    return "filesystem";
+  if (value == "surrealdb-embedded" || value == "rocksdb" || value == "embedded")
+    return "surrealdb-embedded";
+  if (value == "surrealdb-server" || value == "server")
+    return "surrealdb-server";
+  return {};
+}
+
+storage_actor open_storage(caf::actor_system& sys, const storage_settings& cfg) {
+  auto type = canonical_storage_type(cfg.type);
+  if (type == "filesystem")
+    return spawn_engine_actor(sys, open_filesystem_engine(cfg.data_dir));
+  if (type == "surrealdb-embedded" || type == "surrealdb-server")
+    throw storage_failure{errc::unavailable,
+                          "--storage-type " + type
+                            + " is not available in this build yet; use --storage-type "
+                              "filesystem"};
+  throw storage_failure{errc::invalid, "unknown --storage-type '" + cfg.type
+                                         + "' (expected filesystem, surrealdb-embedded or "
+                                           "surrealdb-server)"};
+}
+
+} // namespace orch
