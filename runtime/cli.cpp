@@ -58,6 +58,8 @@ command_line parse_command_line(int argc, char** argv) {
   app.set_config("--config", "",
                  "Read options from a TOML file (keys are the long option names, e.g. "
                  "storage-type = \"filesystem\"); command-line options override it");
+  // A misspelt key in the config file is an error, not silently ignored.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   add_storage_options(app, s.storage);
   app.add_option("--bind", s.bind, "Address the REST API listens on")->capture_default_str();
   app.add_option("--port", s.port, "Port the REST API listens on (0: any free port)")

@@ -28,9 +28,12 @@ segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind
                          std::vector<std::string>& notes)
   : dir_(std::move(dir)), corrupted_dir_(std::move(corrupted_dir)), kind_(kind) {
   make_dirs(dir_);
-  for (auto& name : list_dir(dir_))
-    if (ends_with(name, ".jsonl"))
+  for (auto& name : list_dir(dir_)) {
+    if (name[0] == '.' && ends_with(name, ".tmp"))
+      ::unlink((dir_ + "/" + name).c_str());  // a rewrite cut off by a crash
+    else if (ends_with(name, ".jsonl"))
       load_segment(name, notes);
+  }
 }
 
 void segment_log::index_put(const std::string& key, const location& loc) {
@@ -89,52 +92,72 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
   segment_ids_.emplace(name, id);
   auto path = segment_path(id);
   auto text = read_file(path);
+  // Pass 1: keep the lines that decode; set the others aside.
+  std::string clean;
+  clean.reserve(text.size());
+  bool changed = false;
   uint64_t pos = 0;
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
     if (nl == std::string::npos) {
       // No newline: the last append was cut off before its fsync returned, so
-      // nobody was told it succeeded. Cut it away.
-      notes.push_back("truncated an incomplete last line (" + std::to_string(text.size() - pos)
+      // nobody was told it succeeded. Drop it.
+      notes.push_back("dropped an incomplete last line (" + std::to_string(text.size() - pos)
                       + " bytes) at the end of " + path);
-      if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0)
-        throw io_failure("cannot truncate", path, errno);
+      changed = true;
       break;
     }
     auto line = text.substr(pos, nl - pos);
     auto j = json::parse(line, nullptr, false);
-    std::string key;
-    bool ok = false;
-    if (j.is_object()) {
-      if (auto d = j.find(tombstone_field); d != j.end() && d->is_string()) {
-        key = d->get<std::string>();
-        index_erase(key);
-        ok = true;
-      } else {
-        key = field_text(j, "id");
-        if (is_valid_key(kind_, key)) {
-          location loc{id, pos, static_cast<uint32_t>(nl - pos), record_time(kind_, j), {}};
-          if (kind_ == record_kind::event)
-            loc.task_id = field_text(j, "task_id");
-          index_put(key, loc);
-          ok = true;
-        }
-      }
-    }
-    if (!ok) {
+    std::string key, err = "not valid JSON";
+    bool ok = j.is_object()
+              && ((j.contains(tombstone_field) && j[tombstone_field].is_string())
+                  || check_record(kind_, j, key, err));
+    if (ok) {
+      clean.append(text, pos, nl + 1 - pos);
+    } else {
       make_dirs(corrupted_dir_);
       auto bad = corrupted_dir_ + "/" + to_string(kind_) + "-" + name + "-" + std::to_string(pos)
                  + ".line";
       unique_fd fd{::open(bad.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-      if (fd)
-        write_all(fd.get(), line + "\n", bad);
-      notes.push_back("skipped an unreadable line at byte " + std::to_string(pos) + " of " + path
-                      + " (copied to " + bad + ")");
+      if (!fd)
+        throw io_failure("cannot create", bad, errno);
+      write_all(fd.get(), line + "\n", bad);
+      fsync_all({fd.get()}, {bad});
+      notes.push_back("moved an unreadable line (" + err + ") at byte " + std::to_string(pos)
+                      + " of " + path + " to " + bad);
+      changed = true;
     }
     pos = nl + 1;
   }
-  // Where the next append goes: the end, or where a torn line was cut off.
-  segment_sizes_.push_back(pos);
+  if (changed) {
+    // Rewrite the segment without them, atomically, so they are reported once.
+    auto tmp = dir_ + "/." + name + ".tmp";
+    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    if (!fd)
+      throw io_failure("cannot create", tmp, errno);
+    write_all(fd.get(), clean, tmp);
+    fsync_all({fd.get()}, {tmp});
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw io_failure("cannot replace", path, errno);
+    fsync_dirs({dir_, corrupted_dir_});
+  }
+  // Pass 2: index what is left.
+  pos = 0;
+  while (pos < clean.size()) {
+    auto nl = clean.find('\n', pos);
+    auto j = json::parse(clean.data() + pos, clean.data() + nl);
+    if (auto d = j.find(tombstone_field); d != j.end()) {
+      index_erase(d->get<std::string>());
+    } else {
+      location loc{id, pos, static_cast<uint32_t>(nl - pos), record_time(kind_, j), {}};
+      if (kind_ == record_kind::event)
+        loc.task_id = field_text(j, "task_id");
+      index_put(field_text(j, "id"), loc);
+    }
+    pos = nl + 1;
+  }
+  segment_sizes_.push_back(clean.size());
 }
 
 std::string segment_log::read(const location& loc) const {

@@ -490,6 +490,36 @@ template bool decode_record(const std::string&, audit_record&, std::string&);
 template bool decode_record(const std::string&, metric_sample&, std::string&);
 template bool decode_record(const std::string&, user&, std::string&);
 
+bool check_record(record_kind kind, const json& j, std::string& key, std::string& err) {
+  switch (kind) {
+    case record_kind::task: {
+      task x;
+      return from_json(j, x, err) && (key = x.id, true);
+    }
+    case record_kind::queue: {
+      queue_entry x;
+      return from_json(j, x, err) && (key = x.task_id, true);
+    }
+    case record_kind::user: {
+      user x;
+      return from_json(j, x, err) && (key = x.username, true);
+    }
+    case record_kind::audit: {
+      audit_record x;
+      return from_json(j, x, err) && (key = x.id, true);
+    }
+    case record_kind::metric: {
+      metric_sample x;
+      return from_json(j, x, err) && (key = x.id, true);
+    }
+    case record_kind::event: {
+      task_event x;
+      return from_json(j, x, err) && (key = x.id, true);
+    }
+  }
+  return false;
+}
+
 std::string field_text(const json& j, const std::string& field) {
   auto i = j.find(field);
   if (i == j.end() || i->is_null())

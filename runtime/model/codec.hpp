@@ -51,6 +51,10 @@ record to_record(const user& x);
 template <class T>
 bool decode_record(const std::string& text, T& out, std::string& err);
 
+/// Decodes a record of any kind to check it; on success `key` is the key the
+/// record names itself by (id, task_id or username).
+bool check_record(record_kind kind, const json& j, std::string& key, std::string& err);
+
 /// Field of a record's JSON, as text for precondition and filter matching:
 /// strings as-is, numbers and booleans printed, null/missing as "".
 std::string field_text(const json& j, const std::string& field);

@@ -535,9 +535,10 @@ async function guardUse(session, ns, db) {
   if (typeof db !== 'string') return null;
   if (ns === null) return ERR.namespaceEmpty();
   if (!isNone(ns)) return null;
+  // Without a namespace this query itself fails with "Specify a namespace to use".
   const r = await internal('query', session.id, [enc.text('RETURN $session.ns')]);
-  const current = r.ok ? r.value?.[0]?.result : undefined;
-  return typeof current === 'string' ? null : ERR.namespaceEmpty();
+  const entry = r.ok ? r.value?.[0] : undefined;
+  return entry?.status === 'OK' && typeof entry.result === 'string' ? null : ERR.namespaceEmpty();
 }
 
 function afterSuccess(conn, session, method, result, param) {

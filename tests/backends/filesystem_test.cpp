@@ -1,0 +1,301 @@
+// The filesystem backend on real files, through its storage actor: durable
+// layout, quarantine of corrupted files, the lock against a second process,
+// repair after a crash between two renames, and reopening.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/filesystem/file_io.hpp"
+#include "backends/filesystem/fs_engine.hpp"
+#include "runtime/model/codec.hpp"
+#include "runtime/model/ids.hpp"
+#include "tests/support/orchestrator_process.hpp"
+#include "tests/support/storage_client.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+task make_task(int priority = 0, task_status status = task_status::queued) {
+  task t;
+  t.id = new_uuid_v4();
+  t.command = "true";
+  t.priority = priority;
+  t.status = status;
+  t.created_at = now_us();
+  return t;
+}
+
+queue_entry entry_for(const task& t, micros enqueued = 0) {
+  queue_entry e;
+  e.task_id = t.id;
+  e.priority = t.priority;
+  e.enqueued_at = enqueued ? enqueued : now_us();
+  return e;
+}
+
+struct fs_fixture {
+  temp_dir dir{"orch-fs"};
+  actor_env env;
+  std::unique_ptr<storage_client> db;
+
+  fs_fixture() { open(); }
+
+  void open() { db = std::make_unique<storage_client>(env.sys(), spawn_engine_actor(env.sys(), open_filesystem_engine(dir.path()))); }
+
+  void reopen() {
+    REQUIRE(db->close().ok);
+    db.reset();
+    open();
+  }
+
+  std::string root() const { return dir.path() + "/queue.rkvs"; }
+};
+
+} // namespace
+
+TEST_CASE("filesystem: records land in the documented layout as readable JSON", "[filesystem]") {
+  fs_fixture f;
+  auto t = make_task(3);
+  auto e = entry_for(t);
+  f.db->put({to_record(t), to_record(e)});
+  auto task_file = f.root() + "/tasks/" + t.id + ".json";
+  auto queue_file = f.root() + "/queue/" + t.id + ".json";
+  REQUIRE(std::filesystem::exists(task_file));
+  REQUIRE(std::filesystem::exists(queue_file));
+  auto on_disk = json::parse(slurp(task_file));
+  CHECK(on_disk["id"] == t.id);
+  CHECK(on_disk["priority"] == 3);
+  CHECK(slurp(task_file).find("\n  \"command\": \"true\"") != std::string::npos);  // indented
+  CHECK(json::parse(slurp(queue_file))["task_id"] == t.id);
+  // No temp files are left behind.
+  for (auto& name : dir_entries(f.root() + "/tasks"))
+    CHECK(name.find(".tmp") == std::string::npos);
+  auto got = f.db->get(record_kind::task, t.id);
+  REQUIRE(got.ok);
+  CHECK(got.value.json == to_record(t).json);
+}
+
+TEST_CASE("filesystem: events - audit records and metrics go to JSON-lines segments", "[filesystem]") {
+  fs_fixture f;
+  task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
+  audit_record a{new_uuid_v7(now_us()), now_us(), "api:x", "task.submit", "task:y", "ok", ""};
+  f.db->put({to_record(ev), to_record(a)});
+  auto day = format_rfc3339(ev.time).substr(0, 10);
+  auto lines = slurp(f.root() + "/events/" + day + ".jsonl");
+  CHECK(lines == to_record(ev).json + "\n");
+  CHECK(slurp(f.root() + "/audit/" + day + ".jsonl") == to_record(a).json + "\n");
+  // Deleting appends a tombstone; the record is gone after a reopen too.
+  write_batch del;
+  del.ops.push_back({record_op::remove, {record_kind::event, ev.id, {}}});
+  REQUIRE(f.db->commit(del).ok);
+  CHECK(f.db->get(record_kind::event, ev.id).code == errc::not_found);
+  f.reopen();
+  CHECK(f.db->get(record_kind::event, ev.id).code == errc::not_found);
+  CHECK(f.db->get(record_kind::audit, a.id).ok);
+}
+
+TEST_CASE("filesystem: everything is still there after close and reopen", "[filesystem]") {
+  fs_fixture f;
+  std::vector<record> records;
+  std::vector<task> tasks;
+  for (int i = 0; i < 50; ++i) {
+    tasks.push_back(make_task(i % 3));
+    records.push_back(to_record(tasks.back()));
+    records.push_back(to_record(entry_for(tasks.back())));
+  }
+  user u{"alice", "hash", {"admin"}, now_us(), false};
+  records.push_back(to_record(u));
+  f.db->put(records);
+  f.reopen();
+  CHECK(f.db->count(record_kind::task).value == 50);
+  CHECK(f.db->count(record_kind::queue).value == 50);
+  CHECK(f.db->count(record_kind::user).value == 1);
+  for (auto& t : tasks)
+    CHECK(f.db->get(record_kind::task, t.id).value.json == to_record(t).json);
+}
+
+TEST_CASE("filesystem: a corrupted task file is quarantined and start-up goes on", "[filesystem]") {
+  fs_fixture f;
+  auto good = make_task();
+  f.db->put({to_record(good)});
+  REQUIRE(f.db->close().ok);
+  f.db.reset();
+  auto bad_id = new_uuid_v4();
+  auto bad_path = f.root() + "/tasks/" + bad_id + ".json";
+  write_text(bad_path, "{\"id\": \"" + bad_id + "\", \"priority\": ");  // cut off
+  write_text(f.root() + "/tasks/notes.txt", "not a record");
+  f.open();
+  auto info = f.db->info();
+  REQUIRE(info.ok);
+  std::string notes;
+  for (auto& n : info.value.notes)
+    notes += n + "\n";
+  CHECK(notes.find(bad_path) != std::string::npos);
+  CHECK(notes.find("not valid JSON") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(bad_path));
+  CHECK(std::filesystem::exists(f.root() + "/corrupted/tasks/" + bad_id + ".json"));
+  CHECK(std::filesystem::exists(f.root() + "/corrupted/tasks/notes.txt"));
+  CHECK(f.db->get(record_kind::task, good.id).ok);
+  CHECK(f.db->count(record_kind::task).value == 1);
+}
+
+TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is set aside",
+          "[filesystem]") {
+  fs_fixture f;
+  task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
+  f.db->put({to_record(ev)});
+  REQUIRE(f.db->close().ok);
+  f.db.reset();
+  auto seg = f.root() + "/events/" + format_rfc3339(ev.time).substr(0, 10) + ".jsonl";
+  {
+    std::ofstream out{seg, std::ios::app};
+    out << "garbage line\n{\"id\":\"0190";  // a bad line, then a write cut off by a crash
+  }
+  f.open();
+  CHECK(f.db->get(record_kind::event, ev.id).ok);
+  CHECK(f.db->count(record_kind::event).value == 1);
+  CHECK(slurp(seg) == to_record(ev).json + "\n");
+  bool copied = false;
+  for (auto& name : dir_entries(f.root() + "/corrupted"))
+    copied = copied || name.find("task_events-") == 0;
+  CHECK(copied);
+  // Reported once: the next start finds nothing to repair.
+  f.reopen();
+  CHECK(f.db->info().value.notes.empty());
+  // Appends after the repair start on a clean line.
+  task_event ev2{new_uuid_v7(now_us()), now_us(), ev.task_id, "started", "Running", 1, ""};
+  f.db->put({to_record(ev2)});
+  f.reopen();
+  CHECK(f.db->count(record_kind::event).value == 2);
+}
+
+TEST_CASE("filesystem: a second process on the same data dir is refused", "[filesystem]") {
+  fs_fixture f;
+  // In this process: a second open fails with errc::locked.
+  try {
+    open_filesystem_engine(f.dir.path());
+    FAIL("second open succeeded");
+  } catch (const storage_failure& e) {
+    CHECK(e.code == errc::locked);
+    CHECK(e.message.find("in use by another orchestrator process") != std::string::npos);
+  }
+  // A real second process: the orchestrator binary exits with the message.
+  auto r = run_orchestrator({"--data-dir", f.dir.path(), "--dry-run"}, f.dir / "second");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("is in use by another orchestrator process (pid ") != std::string::npos);
+  // Once closed, it can be opened again.
+  f.reopen();
+  CHECK(f.db->info().ok);
+}
+
+TEST_CASE("filesystem: preconditions make a batch all-or-nothing", "[filesystem]") {
+  fs_fixture f;
+  auto t = make_task();
+  t.revision = 1;
+  f.db->put({to_record(t)});
+  auto other = make_task();
+  write_batch b;
+  b.ops.push_back({record_op::put, to_record(other)});
+  b.expect.push_back({precondition::field_in, record_kind::task, t.id, "revision", {"0"}});
+  auto r = f.db->commit(b);
+  CHECK_FALSE(r.ok);
+  CHECK(r.code == errc::conflict);
+  CHECK(f.db->get(record_kind::task, other.id).code == errc::not_found);
+  b.expect[0].values = {"1"};
+  CHECK(f.db->commit(b).ok);
+  write_batch dup;
+  dup.expect.push_back({precondition::absent, record_kind::task, t.id, {}, {}});
+  CHECK(f.db->commit(dup).code == errc::conflict);
+}
+
+TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before", "[filesystem]") {
+  fs_fixture f;
+  auto now = now_us();
+  auto low = make_task(1), high_old = make_task(9), high_new = make_task(9),
+       delayed = make_task(100);
+  auto d = entry_for(delayed, now - 10);
+  d.not_before = now + 3600 * us_per_second;
+  f.db->put({to_record(low), to_record(entry_for(low, now - 50)), to_record(high_new),
+             to_record(entry_for(high_new, now - 5)), to_record(high_old),
+             to_record(entry_for(high_old, now - 40)), to_record(delayed), to_record(d)});
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto c = f.db->claim({"me", now_us(), 30 * us_per_second});
+    REQUIRE(c.ok);
+    if (!c.value.found) {
+      CHECK(c.value.next_ready == d.not_before);
+      break;
+    }
+    CHECK(c.value.claimed.status == task_status::running);
+    CHECK(c.value.claimed.attempts == 1);
+    CHECK(c.value.entry.claimed_by == "me");
+    order.push_back(c.value.claimed.id);
+  }
+  CHECK(order == std::vector<std::string>{high_old.id, high_new.id, low.id});
+  // The claim is durable: the task file says Running, the queue file names us.
+  auto on_disk = json::parse(slurp(f.root() + "/tasks/" + high_old.id + ".json"));
+  CHECK(on_disk["status"] == "Running");
+  CHECK(json::parse(slurp(f.root() + "/queue/" + high_old.id + ".json"))["claimed_by"] == "me");
+  // Renewing: our leases are kept, unknown ones are reported lost.
+  auto lost = f.db->renew("me", {high_old.id, delayed.id}, now_us() + us_per_second);
+  REQUIRE(lost.ok);
+  CHECK(lost.value == std::vector<std::string>{delayed.id});
+}
+
+TEST_CASE("filesystem: start-up repairs a crash between two renames", "[filesystem]") {
+  fs_fixture f;
+  auto queued = make_task(0, task_status::queued);        // its queue file never got written
+  auto done = make_task(0, task_status::completed);       // its queue file was never deleted
+  auto running = make_task(0, task_status::running);      // claimed, queue file not updated
+  f.db->put({to_record(queued), to_record(done), to_record(entry_for(done)), to_record(running),
+             to_record(entry_for(running))});
+  f.reopen();
+  auto q = f.db->get(record_kind::queue, queued.id);
+  REQUIRE(q.ok);
+  CHECK(json::parse(q.value.json)["claimed_by"] == "");
+  CHECK(f.db->get(record_kind::queue, done.id).code == errc::not_found);
+  auto r = f.db->get(record_kind::queue, running.id);
+  REQUIRE(r.ok);
+  CHECK(json::parse(r.value.json)["claimed_by"] != "");  // left for the recovery sweep
+  std::string notes;
+  for (auto& n : f.db->info().value.notes)
+    notes += n;
+  CHECK(notes.find("recreated the missing queue entry of Queued task " + queued.id)
+        != std::string::npos);
+}
+
+TEST_CASE("filesystem: ids with path tricks never reach the filesystem", "[filesystem]") {
+  fs_fixture f;
+  CHECK(f.db->get(record_kind::task, "../../etc/passwd").code == errc::invalid);
+  write_batch b;
+  record evil{record_kind::task, "../evil", "{}"};
+  b.ops.push_back({record_op::put, evil});
+  auto r = f.db->commit(b);
+  CHECK(r.code == errc::invalid);
+  CHECK_FALSE(std::filesystem::exists(f.root() + "/evil.json"));
+}
+
+TEST_CASE("filesystem: permission problems name the path and the fix", "[filesystem]") {
+  auto e = fs::io_failure("cannot create directory", "/var/lib/x/queue.rkvs", EACCES);
+  CHECK(e.message.find("cannot create directory /var/lib/x/queue.rkvs: Permission denied")
+        == 0);
+  CHECK(e.message.find("chown -R") != std::string::npos);
+  CHECK(e.message.find("--data-dir") != std::string::npos);
+  if (::geteuid() != 0) {
+    temp_dir d;
+    std::filesystem::permissions(d.path(), std::filesystem::perms::owner_read
+                                             | std::filesystem::perms::owner_exec);
+    try {
+      open_filesystem_engine(d.path() + "/data");
+      FAIL("opened a data dir in a read-only directory");
+    } catch (const storage_failure& f) {
+      CHECK(f.message.find("Permission denied") != std::string::npos);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// The REST API end to end: the real binary on a free port, driven over HTTP.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <thread>
+
+#include "tests/e2e/e2e_support.hpp"
+
+using namespace orch::test;
+
+TEST_CASE("e2e: health reports the storage and the scheduler", "[e2e]") {
+  e2e_fixture f;
+  auto r = f.orch->http().get("/health");
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j["success"] == true);
+  CHECK(j["data"]["status"] == "ok");
+  CHECK(j["data"]["storage"]["backend"].is_string());
+  CHECK(j["data"]["slots"].get<int>() > 0);
+}
+
+TEST_CASE("e2e: a submitted task is stored - runs - and its output can be read", "[e2e]") {
+  e2e_fixture f;
+  auto r = f.orch->http().post("/tasks", R"({"name":"greet","command":"echo","args":["hello","world"],"labels":{"team":"a"}})");
+  REQUIRE(r.status == 201);
+  auto created = r.json()["data"];
+  CHECK(created["status"] == "Queued");
+  CHECK(created["name"] == "greet");
+  auto id = created["id"].get<std::string>();
+  auto done = f.orch->wait_terminal(id);
+  CHECK(done["status"] == "Completed");
+  CHECK(done["output"] == "hello world\n");
+  CHECK(done["exit_code"] == 0);
+  CHECK(done["attempts"] == 1);
+  CHECK(done["labels"]["team"] == "a");
+  CHECK(done["started_at"].is_string());
+  CHECK(done["completed_at"].is_string());
+  // Its events tell the story in order.
+  auto ev = f.orch->http().get("/tasks/" + id + "/events").json()["data"]["events"];
+  std::vector<std::string> kinds;
+  for (auto& e : ev)
+    kinds.push_back(e["kind"]);
+  CHECK(kinds == std::vector<std::string>{"created", "started", "completed"});
+  // And the audit log records who did what.
+  auto audit = f.orch->http().get("/audit?action=task.submit").json()["data"];
+  REQUIRE(audit["total"] == 1);
+  CHECK(audit["records"][0]["target"] == "task:" + id);
+  CHECK(audit["records"][0]["principal"] == "api:127.0.0.1");
+}
+
+TEST_CASE("e2e: a client-chosen id is accepted once", "[e2e]") {
+  e2e_fixture f;
+  std::string id = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+  auto body = R"({"id":")" + id + R"(","command":"true"})";
+  REQUIRE(f.orch->http().post("/tasks", body).status == 201);
+  auto again = f.orch->http().post("/tasks", body);
+  CHECK(again.status == 409);
+  CHECK(again.json()["error"] == "a task with id " + id + " already exists");
+}
+
+TEST_CASE("e2e: 100 tasks of mixed priority all complete", "[e2e]") {
+  e2e_fixture f{{"--max-concurrent-tasks", "8"}};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i)
+    ids.push_back(f.orch->submit({{"command", "sh"},
+                                  {"args", {"-c", "echo " + std::to_string(i)}},
+                                  {"priority", (i * 7) % 11 - 5}})["id"]);
+  REQUIRE(wait_until(
+    [&] {
+      auto s = statuses(*f.orch);
+      return std::all_of(ids.begin(), ids.end(), [&](auto& id) { return s[id] == "Completed"; });
+    },
+    std::chrono::seconds(120)));
+  for (int i = 0; i < 100; i += 17)
+    CHECK(f.orch->task(ids[i])["output"] == std::to_string(i) + "\n");
+  auto list = f.orch->http().get("/tasks?status=completed&limit=10&offset=95").json()["data"];
+  CHECK(list["total"] == 100);
+  CHECK(list["tasks"].size() == 5);
+}
+
+TEST_CASE("e2e: with one slot - queued tasks start in priority order - FIFO within a priority",
+          "[e2e]") {
+  e2e_fixture f{{"--max-concurrent-tasks", "1"}};
+  auto gate = f.dir / "gate";
+  // Holds the only slot until the gate file exists.
+  auto blocker = f.orch->submit(
+    {{"command", "sh"}, {"args", {"-c", "while [ ! -e " + gate + " ]; do sleep 0.02; done"}}});
+  REQUIRE(wait_until([&] { return f.orch->task(blocker["id"])["status"] == "Running"; }));
+  std::vector<std::pair<int, std::string>> submitted;  // priority, id
+  for (int i = 0; i < 12; ++i) {
+    int prio = (i % 4) * 10;
+    submitted.emplace_back(prio, f.orch->submit({{"command", "true"}, {"priority", prio}})["id"]);
+  }
+  write_text(gate, "");
+  for (auto& [p, id] : submitted)
+    REQUIRE(f.orch->wait_terminal(id)["status"] == "Completed");
+  // Expected: by priority descending, ties in submission order.
+  auto expected = submitted;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::pair<std::string, std::string>> started;  // started_at, id
+  for (auto& [p, id] : submitted)
+    started.emplace_back(f.orch->task(id)["started_at"], id);
+  std::sort(started.begin(), started.end());
+  for (size_t i = 0; i < expected.size(); ++i)
+    CHECK(started[i].second == expected[i].second);
+}
+
+TEST_CASE("e2e: listing filters by status and pages", "[e2e]") {
+  e2e_fixture f;
+  for (int i = 0; i < 5; ++i)
+    f.orch->wait_terminal(f.orch->submit({{"command", "false"}})["id"]);
+  for (int i = 0; i < 3; ++i)
+    f.orch->wait_terminal(f.orch->submit({{"command", "true"}})["id"]);
+  auto failed = f.orch->http().get("/tasks?status=Failed&limit=2").json()["data"];
+  CHECK(failed["total"] == 5);
+  CHECK(failed["tasks"].size() == 2);
+  auto page3 = f.orch->http().get("/tasks?status=Failed&limit=2&offset=4").json()["data"];
+  CHECK(page3["tasks"].size() == 1);
+  auto all = f.orch->http().get("/tasks?order=desc").json()["data"];
+  CHECK(all["total"] == 8);
+  CHECK(all["tasks"][0]["created_at"] >= all["tasks"][7]["created_at"]);
+}
+
+TEST_CASE("e2e: metrics are served in the Prometheus text format", "[e2e]") {
+  e2e_fixture f;
+  f.orch->wait_terminal(f.orch->submit({{"command", "true"}})["id"]);
+  auto r = f.orch->http().get("/metrics");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type.find("text/plain") == 0);
+  CHECK(r.body.find("# TYPE orchestrator_tasks_submitted_total counter\n"
+                    "orchestrator_tasks_submitted_total 1\n")
+        != std::string::npos);
+  CHECK(r.body.find("orchestrator_tasks_finished_total{status=\"Completed\"} 1")
+        != std::string::npos);
+  CHECK(r.body.find("orchestrator_http_request_duration_seconds_bucket") != std::string::npos);
+}
+
+TEST_CASE("e2e: many concurrent keep-alive connections are served", "[e2e]") {
+  e2e_fixture f;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 64; ++c)
+    clients.emplace_back([&] {
+      http_client client{"127.0.0.1", f.orch->port()};
+      for (int i = 0; i < 20; ++i)
+        if (client.get("/health").status == 200)
+          ++ok;
+    });
+  for (auto& t : clients)
+    t.join();
+  CHECK(ok == 64 * 20);
+}

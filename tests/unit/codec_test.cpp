@@ -1,0 +1,196 @@
+// JSON codec: lossless round trips for every record kind, and the messages
+// of the strict submission decoder.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/model/codec.hpp"
+#include "runtime/model/ids.hpp"
+
+using namespace orch;
+
+namespace {
+
+task sample_task() {
+  task t;
+  t.id = new_uuid_v4();
+  t.name = "build \"release\"";
+  t.command = "make";
+  t.args = {"-j", "2", "ünïcödé"};
+  t.env = {{"CC", "gcc"}, {"EMPTY", ""}};
+  t.workdir = "/tmp";
+  t.priority = -7;
+  t.dependencies = {new_uuid_v4()};
+  t.status = task_status::failed;
+  t.created_at = 1'700'000'000'123'456;
+  t.started_at = 1'700'000'001'000'000;
+  t.completed_at = 1'700'000'002'000'001;
+  t.not_before = 1'700'000'003'000'000;
+  t.attempts = 3;
+  t.max_retries = 2;
+  t.timeout_s = 90;
+  t.has_exit_code = true;
+  t.exit_code = -1;
+  t.output = "line1\nline2\t\x01";
+  t.error_output = "warning";
+  t.error = "exited with code 2";
+  t.labels = {{"team", "infra"}};
+  t.owner = "api:127.0.0.1";
+  t.revision = 42;
+  return t;
+}
+
+std::string submit_error(const std::string& body) {
+  task t;
+  std::string err;
+  auto j = json::parse(body);
+  if (parse_submission(j, t, err))
+    return "accepted";
+  return err;
+}
+
+} // namespace
+
+TEST_CASE("a task survives a JSON round trip unchanged", "[codec]") {
+  auto t = sample_task();
+  auto text = canonical(to_json(t));
+  task back;
+  std::string err;
+  REQUIRE(decode_record(text, back, err));
+  CHECK(canonical(to_json(back)) == text);
+  CHECK(back.args == t.args);
+  CHECK(back.env == t.env);
+  CHECK(back.created_at == t.created_at);
+  CHECK(back.exit_code == -1);
+  CHECK(back.has_exit_code);
+  CHECK(back.revision == 42);
+  CHECK(back.status == task_status::failed);
+}
+
+TEST_CASE("unset times and exit codes are null in JSON", "[codec]") {
+  task t;
+  t.id = new_uuid_v4();
+  auto j = to_json(t);
+  CHECK(j["started_at"].is_null());
+  CHECK(j["exit_code"].is_null());
+  CHECK(j["status"] == "Pending");
+  task back;
+  std::string err;
+  REQUIRE(from_json(j, back, err));
+  CHECK_FALSE(back.has_exit_code);
+  CHECK(back.started_at == 0);
+}
+
+TEST_CASE("every record kind survives a JSON round trip", "[codec]") {
+  std::string err;
+  queue_entry q{new_uuid_v4(), 5, 1'700'000'000'000'001, 1'700'000'000'500'000, 2, "node-a",
+                1'700'000'030'000'000};
+  queue_entry q2;
+  REQUIRE(decode_record(to_record(q).json, q2, err));
+  CHECK(to_record(q2).json == to_record(q).json);
+
+  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "x"};
+  task_event e2;
+  REQUIRE(decode_record(to_record(e).json, e2, err));
+  CHECK(to_record(e2).json == to_record(e).json);
+
+  audit_record a{new_uuid_v7(now_us()), now_us(), "api:1.2.3.4", "task.submit",
+                 "task:abc", "ok", "details"};
+  audit_record a2;
+  REQUIRE(decode_record(to_record(a).json, a2, err));
+  CHECK(to_record(a2).json == to_record(a).json);
+
+  metric_sample m{new_uuid_v7(now_us()), now_us(), "orchestrator_x_total",
+                  {{"status", "Failed"}}, 0.1};
+  metric_sample m2;
+  REQUIRE(decode_record(to_record(m).json, m2, err));
+  CHECK(to_record(m2).json == to_record(m).json);
+
+  user u{"alice", "$argon2id$v=19$abc", {"admin", "viewer"}, now_us(), true};
+  user u2;
+  REQUIRE(decode_record(to_record(u).json, u2, err));
+  CHECK(to_record(u2).json == to_record(u).json);
+  CHECK(to_record(u).key == "alice");
+}
+
+TEST_CASE("stored records with wrong types are reported with the field name", "[codec]") {
+  task t;
+  std::string err;
+  CHECK_FALSE(decode_record("{not json", t, err));
+  CHECK(err == "not valid JSON");
+  CHECK_FALSE(decode_record(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","attempts":"three"})",
+                            t, err));
+  CHECK(err == "field 'attempts' must be an integer, got string");
+  CHECK_FALSE(decode_record(R"({"id":"x"})", t, err));
+  CHECK(err.find("field 'id' must be a UUID") == 0);
+  CHECK_FALSE(decode_record(R"([1,2])", t, err));
+  CHECK(err == "a task must be a JSON object, got array");
+}
+
+TEST_CASE("a minimal submission is accepted with defaults", "[codec][validation]") {
+  task t;
+  std::string err;
+  REQUIRE(parse_submission(json::parse(R"({"command":"echo","args":["hi"]})"), t, err));
+  CHECK(t.command == "echo");
+  CHECK(t.priority == 0);
+  CHECK(t.max_retries == 0);
+  CHECK(t.id.empty());
+}
+
+TEST_CASE("submission validation says what is wrong", "[codec][validation]") {
+  CHECK(submit_error(R"({})").find("missing 'command'") == 0);
+  CHECK(submit_error(R"({"args":["x"]})").find("missing 'command'") == 0);
+  CHECK(submit_error(R"({"command":""})").find("missing 'command'") == 0);
+  CHECK(submit_error(R"([])") == "the request body must be a JSON object, got array");
+  CHECK(submit_error(R"({"command":"x","priority":"high"})")
+        == "field 'priority' must be an integer, got string");
+  CHECK(submit_error(R"({"command":"x","priority":1.5})")
+        == "field 'priority' must be an integer, got a fractional number");
+  CHECK(submit_error(R"({"command":"x","priority":99999999999})")
+        == "field 'priority' must be between -2147483648 and 2147483647");
+  CHECK(submit_error(R"({"command":42})") == "field 'command' must be a string, got integer");
+  CHECK(submit_error(R"({"command":"x","args":"a b"})")
+        == "field 'args' must be an array of strings, got string");
+  CHECK(submit_error(R"({"command":"x","args":["a",1]})")
+        == "field 'args' must be an array of strings, but element 1 is integer");
+  CHECK(submit_error(R"({"command":"x","env":{"A":1}})")
+        == "field 'env' must map names to strings, but 'A' is integer");
+  CHECK(submit_error(R"({"command":"x","env":{"A=B":"1"}})").find("invalid variable name") != std::string::npos);
+  CHECK(submit_error(R"({"command":"x","max_retries":-1})")
+        == "field 'max_retries' must be between 0 and 100");
+  CHECK(submit_error(R"({"command":"x","timeout_s":2.5})")
+        == "field 'timeout_s' must be an integer, got a fractional number");
+  CHECK(submit_error(R"({"command":"x","colour":"red"})").find("unknown field 'colour'") == 0);
+  CHECK(submit_error(R"({"command":"x","status":"Completed"})")
+        == "field 'status' is set by the orchestrator and cannot be submitted");
+  CHECK(submit_error(R"({"command":"x","id":"../../etc/passwd"})")
+          .find("field 'id' must be a lower-case UUID") == 0);
+  CHECK(submit_error(R"({"command":"x","dependencies":["nope"]})")
+        == "field 'dependencies' must hold task ids (UUIDs), got 'nope'");
+  CHECK(submit_error(R"({"command":"x","script":"ls"})") == "give only one of 'command', 'script' and 'script_file'");
+  CHECK(submit_error(R"({"script":"ls","args":["a"]})").find("'args' cannot be combined") == 0);
+  CHECK(submit_error(R"({"script":"ls | length"})") == "accepted");
+  CHECK(submit_error(R"({"script_file":"/tmp/x.nu","args":["a"]})") == "accepted");
+}
+
+TEST_CASE("query matching treats arrays as contains and status case-insensitively", "[codec]") {
+  auto t = sample_task();
+  auto j = to_json(t);
+  record_query q;
+  q.kind = record_kind::task;
+  q.field = "dependencies";
+  q.value = t.dependencies[0];
+  CHECK(matches(q, j));
+  q.value = new_uuid_v4();
+  CHECK_FALSE(matches(q, j));
+  q.field = "status";
+  q.value = "failed";
+  CHECK(matches(q, j));
+  q.value = "Running";
+  CHECK_FALSE(matches(q, j));
+  q.field.clear();
+  q.since = t.created_at + 1;
+  CHECK_FALSE(matches(q, j));
+  q.since = t.created_at;
+  CHECK(matches(q, j));
+}
