@@ -39,7 +39,7 @@ using wake_listener_actor = caf::typed_actor<
 /// Claims for this process, lease renewal for the tasks it runs, recovery of
 /// claims whose holder died, and wake-ups when delayed work becomes ready.
 using queue_actor = caf::typed_actor<
-  caf::replies_to<claim_atom>::with<claim_result>,
+  caf::replies_to<claim_atom, uint32_t>::with<claim_result>,
   caf::reacts_to<hold_atom, std::string>,
   caf::reacts_to<release_atom, std::string>,
   caf::reacts_to<wake_atom, micros>,           // wake the scheduler at this time (0: now)

@@ -137,9 +137,9 @@ queue_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage, event
   // Claims left by a previous run are recovered at once.
   self->send(self, sweep_atom_v);
   return {
-    [=](claim_atom) -> caf::delegated<claim_result> {
+    [=](claim_atom, uint32_t limit) -> caf::delegated<claim_result> {
       auto& st = self->state;
-      claim_request req{st.cfg.instance, now_us(), st.cfg.lease};
+      claim_request req{st.cfg.instance, now_us(), st.cfg.lease, limit};
       return self->delegate(st.storage, claim_atom_v, std::move(req));
     },
     [=](hold_atom, const std::string& id) { self->state.held.insert(id); },

@@ -157,16 +157,17 @@ private:
     if (draining_ || claiming_ || running_.size() >= cfg_.max_concurrent)
       return;
     claiming_ = true;
-    request(queue_, storage_timeout, claim_atom_v)
+    auto free_slots = cfg_.max_concurrent - static_cast<uint32_t>(running_.size());
+    request(queue_, storage_timeout, claim_atom_v, free_slots)
       .then(
         [=, this](claim_result& res) {
           claiming_ = false;
-          if (res.found) {
-            start(std::move(res));
+          for (auto& c : res.tasks)
+            start(std::move(c));
+          if (!res.tasks.empty())
             fill();
-          } else if (res.next_ready != 0) {
+          else if (res.next_ready != 0)
             send(queue_, wake_atom_v, res.next_ready);
-          }
         },
         [=, this](caf::error& e) {
           claiming_ = false;
@@ -206,7 +207,7 @@ private:
     return s;
   }
 
-  void start(claim_result res) {
+  void start(claimed_task res) {
     auto& t = res.claimed;
     ++started_;
     count("orchestrator_task_attempts_started_total");

@@ -35,8 +35,9 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<scan_atom, record_kind, std::string, uint32_t>::with<std::vector<record>>,
   // Number of records of a kind.
   caf::replies_to<count_atom, record_kind>::with<uint64_t>,
-  // Atomically claim the best ready queue entry (priority desc, then FIFO;
-  // not_before honoured): see claim_result.
+  // Atomically claim up to `limit` of the best ready queue entries (priority
+  // desc, then FIFO; not_before honoured), in one durable write: see
+  // claimed_task.
   caf::replies_to<claim_atom, claim_request>::with<claim_result>,
   // Extend the leases `worker` holds on these tasks until `lease_until`.
   // Replies with the ids whose lease is no longer held by `worker`.

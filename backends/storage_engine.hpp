@@ -1,11 +1,12 @@
 // A synchronous storage engine: the blocking half of a local backend
 // (filesystem, RocksDB). spawn_engine_actor() puts it behind the storage_actor
 // interface on a thread of its own and adds group commit: every write batch
-// that arrives while the engine is busy is committed in the next round with a
-// single durable sync, and each caller is answered after that sync.
+// and claim that arrives while the engine is busy is committed in the next
+// round with a single durable sync, and each caller is answered after it.
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ struct batch_outcome {
   bool ok = false;
   std::string message;
   uint64_t applied = 0;
+};
+
+/// Claims chosen but not yet written: batches[i] claims tasks[i].
+struct claim_plan {
+  std::vector<claimed_task> tasks;
+  std::vector<write_batch> batches;
+  micros next_ready = 0;                     // earliest not_before still waiting; 0: none
 };
 
 /// Thrown by engine methods; the actor turns it into an error reply.
@@ -41,7 +49,12 @@ public:
   virtual std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit)
     = 0;
   virtual uint64_t count(record_kind kind) = 0;
-  virtual claim_result claim(const claim_request& req) = 0;
+  /// Chooses up to req.limit ready queue entries (not in `reserved`: those
+  /// another claim of the same round took) and prepares their claims with
+  /// claim_transition(). Nothing is written: the actor commits the batches
+  /// with the round's other writes.
+  virtual claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved)
+    = 0;
   virtual std::vector<std::string> renew(const std::string& worker,
                                          const std::vector<std::string>& task_ids,
                                          micros lease_until)

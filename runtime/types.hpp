@@ -123,13 +123,17 @@ typename Inspector::result_type inspect(Inspector& f, record_page& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
-  return f(caf::meta::type_name("orch::claim_request"), x.worker, x.now, x.lease);
+  return f(caf::meta::type_name("orch::claim_request"), x.worker, x.now, x.lease, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claimed_task& x) {
+  return f(caf::meta::type_name("orch::claimed_task"), x.claimed, x.entry, x.started_event);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
-  return f(caf::meta::type_name("orch::claim_result"), x.found, x.claimed, x.entry,
-           x.started_event, x.next_ready);
+  return f(caf::meta::type_name("orch::claim_result"), x.tasks, x.next_ready);
 }
 
 template <class Inspector>
@@ -193,6 +197,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (orch::record_query))
   CAF_ADD_TYPE_ID(orch, (orch::record_page))
   CAF_ADD_TYPE_ID(orch, (orch::claim_request))
+  CAF_ADD_TYPE_ID(orch, (orch::claimed_task))
   CAF_ADD_TYPE_ID(orch, (orch::claim_result))
   CAF_ADD_TYPE_ID(orch, (orch::storage_info))
   CAF_ADD_TYPE_ID(orch, (orch::http_request))

@@ -4,6 +4,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <dirent.h>
@@ -144,41 +149,111 @@ void write_all(int fd, const std::string& data, const std::string& path) {
 
 namespace {
 
-/// Runs fn(i) for i in [0, n) on up to `threads` threads; rethrows the first
-/// storage_failure.
-template <class F>
-void parallel_for(size_t n, size_t threads, F fn) {
-  if (n == 0)
-    return;
-  threads = std::min(threads, n);
-  if (threads <= 1) {
-    for (size_t i = 0; i < n; ++i)
-      fn(i);
-    return;
+/// A few long-lived threads for parallel fsyncs: starting threads for every
+/// group commit would cost more than the fsyncs they run.
+class io_pool {
+public:
+  explicit io_pool(size_t threads) {
+    for (size_t i = 0; i < threads; ++i)
+      workers_.emplace_back([this] { work(); });
   }
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  storage_failure first{errc::io_error, ""};
-  std::mutex m;
-  auto work = [&] {
-    for (size_t i = next++; i < n; i = next++) {
-      try {
-        fn(i);
-      } catch (const storage_failure& e) {
+
+  ~io_pool() {
+    {
+      std::lock_guard<std::mutex> g{m_};
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_)
+      t.join();
+  }
+
+  /// Runs fn(i) for i in [0, n) on the pool and the calling thread; rethrows
+  /// the first storage_failure.
+  void run(size_t n, const std::function<void(size_t)>& fn) {
+    if (n == 0)
+      return;
+    if (n == 1) {
+      fn(0);
+      return;
+    }
+    auto job = std::make_shared<batch>(n, fn);
+    {
+      std::lock_guard<std::mutex> g{m_};
+      jobs_.push_back(job);
+    }
+    cv_.notify_all();
+    job->help();
+    std::unique_lock<std::mutex> g{job->m};
+    job->done_cv.wait(g, [&] { return job->finished == job->n; });
+    if (job->failed)
+      throw job->first;
+  }
+
+private:
+  struct batch {
+    batch(size_t count, const std::function<void(size_t)>& f) : n(count), fn(f) {}
+    size_t n;
+    const std::function<void(size_t)>& fn;
+    std::atomic<size_t> next{0};
+    std::mutex m;
+    std::condition_variable done_cv;
+    size_t finished = 0;
+    bool failed = false;
+    storage_failure first{errc::io_error, ""};
+
+    void help() {
+      for (size_t i = next++; i < n; i = next++) {
+        std::optional<storage_failure> err;
+        try {
+          fn(i);
+        } catch (const storage_failure& e) {
+          err = e;
+        }
         std::lock_guard<std::mutex> g{m};
-        if (!failed.exchange(true))
-          first = e;
+        if (err && !failed) {
+          failed = true;
+          first = *err;
+        }
+        if (++finished == n)
+          done_cv.notify_all();
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t)
-    pool.emplace_back(work);
-  work();
-  for (auto& t : pool)
-    t.join();
-  if (failed)
-    throw first;
+
+  void work() {
+    for (;;) {
+      std::shared_ptr<batch> job;
+      {
+        std::unique_lock<std::mutex> g{m_};
+        cv_.wait(g, [&] { return stop_ || !jobs_.empty(); });
+        if (stop_)
+          return;
+        job = jobs_.front();
+        if (job->next >= job->n) {
+          jobs_.pop_front();
+          continue;
+        }
+      }
+      job->help();
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<batch>> jobs_;
+  std::vector<std::thread> workers_;
+  bool stop_ = false;
+};
+
+io_pool& pool() {
+  static io_pool p{15};
+  return p;
+}
+
+template <class F>
+void parallel_for(size_t n, size_t, F fn) {
+  pool().run(n, fn);
 }
 
 constexpr size_t fsync_threads = 16;

@@ -66,7 +66,7 @@ public:
   record_page query(const record_query& q) override;
   std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override;
   uint64_t count(record_kind kind) override;
-  claim_result claim(const claim_request& req) override;
+  claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
   std::vector<std::string> renew(const std::string& worker, const std::vector<std::string>& ids,
                                  micros lease_until) override;
   storage_info info() override;
@@ -776,7 +776,7 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
 
 // -- claims and leases ------------------------------------------------------------
 
-claim_result fs_engine::claim(const claim_request& req) {
+claim_plan fs_engine::plan_claims(const claim_request& req, const std::set<std::string>& reserved) {
   if (closed_)
     throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
   // Delayed entries whose time has come join the ready set.
@@ -785,33 +785,33 @@ claim_result fs_engine::claim(const claim_request& req) {
     delayed_.erase(delayed_.begin());
     ready_.insert(make_ready_key(queue_.at(id)));
   }
-  claim_result res;
-  while (!ready_.empty()) {
-    auto id = std::get<2>(*ready_.begin());
+  claim_plan plan;
+  auto it = ready_.begin();
+  while (it != ready_.end() && plan.tasks.size() < req.limit) {
+    auto id = std::get<2>(*it);
+    if (reserved.count(id)) {
+      ++it;
+      continue;
+    }
     task t;
     std::string err;
     if (!decode_record(read_canonical(record_kind::task, id), t, err)) {
       // Changed on disk behind our back: leave it out of the queue rather than
       // failing every claim; it is reported and stays on disk for inspection.
       log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + err);
-      ready_.erase(ready_.begin());
+      it = ready_.erase(it);
       continue;
     }
     auto e = queue_.at(id);
     actor_context ctx{"scheduler:" + req.worker, req.now};
     auto tr = claim_transition(t, e, req.worker, req.lease, ctx);
-    auto out = commit_group({&tr.batch});
-    if (!out[0].ok)
-      throw storage_failure{out[0].code, "claim of task " + id + " failed: " + out[0].message};
-    res.found = true;
-    res.claimed = std::move(t);
-    res.entry = std::move(e);
-    res.started_event = tr.events.front();
-    break;
+    plan.tasks.push_back({std::move(t), std::move(e), tr.events.front()});
+    plan.batches.push_back(std::move(tr.batch));
+    ++it;
   }
   if (!delayed_.empty())
-    res.next_ready = delayed_.begin()->first;
-  return res;
+    plan.next_ready = delayed_.begin()->first;
+  return plan;
 }
 
 std::vector<std::string> fs_engine::renew(const std::string& worker,

@@ -90,16 +90,20 @@ struct claim_request {
   std::string worker;                        // instance id of the claimer
   micros now = 0;
   micros lease = 0;                          // lease duration
+  uint32_t limit = 1;                        // claim up to this many tasks at once
 };
 
-/// A successful claim has set the queue entry's claimed_by/lease_until and the
-/// task's status (Running), attempts and started_at, appended a `started`
-/// event and audit record, atomically and durably.
-struct claim_result {
-  bool found = false;
+/// One claimed task: the queue entry's claimed_by/lease_until are set, the
+/// task is Running with one more attempt and started_at = now, and a
+/// `started` event and audit record were appended, atomically and durably.
+struct claimed_task {
   task claimed;
   queue_entry entry;
   task_event started_event;
+};
+
+struct claim_result {
+  std::vector<claimed_task> tasks;           // empty: nothing ready
   micros next_ready = 0;                     // earliest not_before still waiting; 0: none
 };
 

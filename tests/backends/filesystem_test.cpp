@@ -225,17 +225,18 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
              to_record(entry_for(high_new, now - 5)), to_record(high_old),
              to_record(entry_for(high_old, now - 40)), to_record(delayed), to_record(d)});
   std::vector<std::string> order;
-  for (int i = 0; i < 4; ++i) {
-    auto c = f.db->claim({"me", now_us(), 30 * us_per_second});
+  for (uint32_t limit : {1u, 5u, 1u}) {
+    auto c = f.db->claim({"me", now_us(), 30 * us_per_second, limit});
     REQUIRE(c.ok);
-    if (!c.value.found) {
-      CHECK(c.value.next_ready == d.not_before);
-      break;
+    CHECK(c.value.tasks.size() <= limit);
+    CHECK(c.value.next_ready == d.not_before);
+    for (auto& ct : c.value.tasks) {
+      CHECK(ct.claimed.status == task_status::running);
+      CHECK(ct.claimed.attempts == 1);
+      CHECK(ct.entry.claimed_by == "me");
+      CHECK(ct.started_event.kind == "started");
+      order.push_back(ct.claimed.id);
     }
-    CHECK(c.value.claimed.status == task_status::running);
-    CHECK(c.value.claimed.attempts == 1);
-    CHECK(c.value.entry.claimed_by == "me");
-    order.push_back(c.value.claimed.id);
   }
   CHECK(order == std::vector<std::string>{high_old.id, high_new.id, low.id});
   // The claim is durable: the task file says Running, the queue file names us.

@@ -335,7 +335,11 @@ function sdkSuite(name, storeArgs) {
     });
 
     test('closing connections releases their engine sessions', async () => {
-      const baseline = await stats(srv);
+      // Earlier tests' extra connections may still be closing.
+      const baseline = await waitFor('one connection', async () => {
+        const s = await stats(srv);
+        return s.connections === 1 ? s : null;
+      });
       for (let i = 0; i < 5; i++) {
         const c = await sdk(srv);
         await c.signin({ username: 'root', password: 'root' });
@@ -635,5 +639,6 @@ after(() => {
   // A failed test must not leave a server behind (its pipes would also keep this alive).
   for (const c of children) c.kill('SIGKILL');
   timings.push(`total ${Date.now() - t0} ms`);
+  setTimeout(() => console.error('HANDLES', process.getActiveResourcesInfo()), 3000).unref();
   process.stderr.write(`\nTimings:\n  ${timings.join('\n  ')}\n`);
 });

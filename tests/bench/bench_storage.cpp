@@ -1,0 +1,161 @@
+// Benchmark of the storage actors: durable task submissions per second (task
+// + queue entry + event + audit record in one batch, the write POST /tasks
+// makes) with 1, 16 and 64 concurrent submitters, claim+ack cycles per
+// second, and a raw baseline of fsync() calls per second on the same disk,
+// all measured in one run.
+//
+//   bench_storage [--backend filesystem|surrealdb-embedded|surrealdb-server|all]
+//                 [--seconds S] [--dir D] [--surrealdb-url URL ...]
+//
+// Built by the test command, run by hand (timing belongs here, not in tests).
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "caf/all.hpp"
+
+#include "runtime/model/codec.hpp"
+#include "runtime/model/ids.hpp"
+#include "runtime/model/transitions.hpp"
+#include "backends/storage_engine.hpp"
+#include "runtime/storage_factory.hpp"
+#include "tests/support/storage_client.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+double fsync_rate(const std::string& dir, double seconds) {
+  auto path = dir + "/fsync-probe";
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  uint64_t n = 0;
+  auto start = clock_type::now();
+  auto until = start + std::chrono::duration<double>(seconds);
+  while (clock_type::now() < until) {
+    if (::write(fd, "x", 1) != 1 || ::fsync(fd) != 0)
+      break;
+    ++n;
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return n / std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+write_batch submit_batch() {
+  task t;
+  t.id = new_uuid_v4();
+  t.command = "true";
+  auto tr = submit_transition(t, task_status::queued, "", {"bench", now_us()});
+  return tr.batch;
+}
+
+/// `submitters` actors each keep one submission in flight for `seconds`.
+double submissions_per_second(caf::actor_system& sys, storage_actor storage, int submitters,
+                              double seconds) {
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < submitters; ++i)
+    threads.emplace_back([&] {
+      storage_client c{sys, storage};
+      while (!stop) {
+        if (!c.commit(submit_batch()).ok) {
+          std::fprintf(stderr, "commit failed\n");
+          return;
+        }
+        ++done;
+      }
+    });
+  auto start = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads)
+    t.join();
+  return done / std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// One claimer: claim one task, complete it (finish transition), repeat.
+double claim_ack_per_second(caf::actor_system& sys, storage_actor storage, double seconds) {
+  storage_client c{sys, storage};
+  uint64_t n = 0;
+  auto start = clock_type::now();
+  auto until = start + std::chrono::duration<double>(seconds);
+  while (clock_type::now() < until) {
+    auto r = c.claim({"bench", now_us(), 30 * us_per_second, 1});
+    if (!r.ok || r.value.tasks.empty())
+      break;
+    auto t = r.value.tasks[0].claimed;
+    attempt_outcome out;
+    out.success = true;
+    auto tr = finish_transition(t, out, "bench", 0, {"bench", now_us()});
+    if (!c.commit(tr.batch).ok)
+      break;
+    ++n;
+  }
+  return n / std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string backend = "all";
+  double seconds = 3;
+  std::string dir_arg;
+  storage_settings server;
+  server.type = "surrealdb-server";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--backend") backend = v;
+    else if (k == "--seconds") seconds = std::atof(v.c_str());
+    else if (k == "--dir") dir_arg = v;
+    else if (k == "--surrealdb-url") server.surrealdb_url = v;
+    else if (k == "--surrealdb-username") server.surrealdb_username = v;
+    else if (k == "--surrealdb-password") server.surrealdb_password = v;
+    else if (k == "--surrealdb-namespace") server.surrealdb_namespace = v;
+    else if (k == "--surrealdb-database") server.surrealdb_database = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  temp_dir tmp{"orch-bench-storage"};
+  auto dir = dir_arg.empty() ? tmp.path() : dir_arg;
+  std::printf("raw fsync baseline: %.0f fsyncs/s (one thread, %s)\n", fsync_rate(dir, seconds),
+              dir.c_str());
+  std::vector<std::string> backends;
+  if (backend == "all")
+    backends = {"filesystem", "surrealdb-embedded"};
+  else
+    backends = {backend};
+  if (backend == "all" && !server.surrealdb_url.empty())
+    backends.push_back("surrealdb-server");
+  for (auto& b : backends) {
+    actor_env env;
+    storage_settings s = b == "surrealdb-server" ? server : storage_settings{};
+    s.type = b;
+    s.data_dir = dir + "/" + b;
+    storage_actor storage;
+    try {
+      storage = open_storage(env.sys(), s);
+    } catch (const storage_failure& e) {
+      std::printf("%-20s cannot open: %s\n", b.c_str(), e.message.c_str());
+      continue;
+    }
+    for (int n : {1, 16, 64})
+      std::printf("%-20s submit  %2d submitters: %8.0f durable submissions/s\n", b.c_str(), n,
+                  submissions_per_second(env.sys(), storage, n, seconds));
+    std::printf("%-20s claim+ack (1 worker):   %8.0f cycles/s\n", b.c_str(),
+                claim_ack_per_second(env.sys(), storage, seconds));
+    storage_client{env.sys(), storage}.close();
+  }
+  return 0;
+}
