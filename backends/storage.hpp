@@ -43,6 +43,9 @@ using storage_actor = caf::typed_actor<
   // Replies with the ids whose lease is no longer held by `worker`.
   caf::replies_to<renew_atom, std::string, std::vector<std::string>, micros>::with<
     std::vector<std::string>>,
+  // A consistent copy of everything into the new directory `to`, taken while
+  // the backend keeps serving. Replies with what was written.
+  caf::replies_to<backup_atom, std::string>::with<std::string>,
   // Backend name, location, whether it is shared, start-up findings.
   caf::replies_to<info_atom>::with<storage_info>,
   // Flush, release locks and files. Later requests fail with unavailable.

@@ -14,6 +14,8 @@
 
 namespace orch {
 
+struct prepared_batch;  // backends/group_plan.hpp
+
 /// The outcome of one batch inside a group commit.
 struct batch_outcome {
   errc code = errc::internal;                // meaningful only if !ok
@@ -40,9 +42,22 @@ public:
   virtual ~storage_engine();
 
   /// Commit the batches in order, each atomically and checked against the
-  /// state left by the ones before it; durable when this returns.
-  virtual std::vector<batch_outcome> commit_group(const std::vector<const write_batch*>& batches)
-    = 0;
+  /// state left by the ones before it. Durable when this returns, unless the
+  /// engine defers its sync (see deferred_sync()).
+  virtual std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) = 0;
+
+  /// commit_group() for batches not prepared yet (engines' own writes).
+  std::vector<batch_outcome> commit_batches(const std::vector<const write_batch*>& batches);
+
+  /// True if commit_group() returns once the writes are applied but before
+  /// they are durable; sync() then makes everything written so far durable.
+  /// The actor answers writers only after that sync, and runs it on a thread
+  /// of its own so the next round is prepared while the disk syncs.
+  virtual bool deferred_sync() const { return false; }
+
+  /// Makes every write so far durable; may run concurrently with the other
+  /// methods. Throws storage_failure.
+  virtual void sync() {}
 
   virtual record get(record_kind kind, const std::string& key) = 0;
   virtual record_page query(const record_query& q) = 0;
@@ -60,6 +75,8 @@ public:
                                          micros lease_until)
     = 0;
   virtual storage_info info() = 0;
+  /// Consistent copy into the new directory `to`; returns what was written.
+  virtual std::string backup(const std::string& to) = 0;
   virtual void close() = 0;
 };
 

@@ -3,6 +3,7 @@
 #include "caf/all.hpp"
 
 #include "backends/filesystem/fs_engine.hpp"
+#include "backends/rocksdb/rocks_engine.hpp"
 #include "backends/storage_engine.hpp"
 
 namespace orch {
@@ -21,11 +22,13 @@ storage_actor open_storage(caf::actor_system& sys, const storage_settings& cfg) 
   auto type = canonical_storage_type(cfg.type);
   if (type == "filesystem")
     return spawn_engine_actor(sys, open_filesystem_engine(cfg.data_dir));
-  if (type == "surrealdb-embedded" || type == "surrealdb-server")
+  if (type == "surrealdb-embedded")
+    return spawn_engine_actor(sys, open_rocksdb_engine({cfg.data_dir, cfg.surrealdb_namespace,
+                                                        cfg.surrealdb_database}));
+  if (type == "surrealdb-server")
     throw storage_failure{errc::unavailable,
-                          "--storage-type " + type
-                            + " is not available in this build yet; use --storage-type "
-                              "filesystem"};
+                          "--storage-type surrealdb-server is not available in this build yet; "
+                          "use --storage-type filesystem or surrealdb-embedded"};
   throw storage_failure{errc::invalid, "unknown --storage-type '" + cfg.type
                                          + "' (expected filesystem, surrealdb-embedded or "
                                            "surrealdb-server)"};

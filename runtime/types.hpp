@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "caf/error.hpp"
+#include "caf/make_message.hpp"  // CAF_ERROR_CODE_ENUM builds its context with it
 #include "caf/meta/load_callback.hpp"
 #include "caf/meta/type_name.hpp"
 #include "caf/type_id.hpp"
@@ -237,4 +238,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_ATOM(orch, orch, recover_atom, "recover")
   CAF_ADD_ATOM(orch, orch, lost_atom, "lost")
   CAF_ADD_ATOM(orch, orch, pending_atom, "pending")
+  CAF_ADD_ATOM(orch, orch, backup_atom, "backup")
+  CAF_ADD_ATOM(orch, orch, synced_atom, "synced")
 CAF_END_TYPE_ID_BLOCK(orch)

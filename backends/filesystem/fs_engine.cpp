@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -14,6 +15,9 @@
 
 #include "backends/filesystem/file_io.hpp"
 #include "backends/filesystem/segment_log.hpp"
+#include "backends/group_plan.hpp"
+#include "backends/queue_index.hpp"
+#include "backends/record_scan.hpp"
 #include "runtime/log.hpp"
 #include "runtime/model/codec.hpp"
 #include "runtime/model/transitions.hpp"
@@ -23,26 +27,6 @@ namespace orch {
 namespace {
 
 using fs::segment_log;
-
-struct task_meta {
-  task_status status = task_status::pending;
-  micros created_at = 0;
-  uint64_t revision = 0;
-  std::vector<std::string> dependencies;
-};
-
-/// The state of one record within a group commit: its final text (or
-/// removal) and the decoded form the indexes need.
-struct staged_record {
-  bool removed = false;
-  std::string json;                          // canonical
-  task_meta meta;                            // tasks
-  queue_entry entry;                         // queue entries
-  micros time = 0;                           // segment kinds
-  std::string task_id;                       // events
-};
-
-using record_id = std::pair<record_kind, std::string>;
 
 bool is_file_kind(record_kind k) {
   return k == record_kind::task || k == record_kind::queue || k == record_kind::user;
@@ -61,7 +45,7 @@ class fs_engine : public storage_engine {
 public:
   explicit fs_engine(const std::string& data_dir);
 
-  std::vector<batch_outcome> commit_group(const std::vector<const write_batch*>& batches) override;
+  std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) override;
   record get(record_kind kind, const std::string& key) override;
   record_page query(const record_query& q) override;
   std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override;
@@ -70,6 +54,7 @@ public:
   std::vector<std::string> renew(const std::string& worker, const std::vector<std::string>& ids,
                                  micros lease_until) override;
   storage_info info() override;
+  std::string backup(const std::string& to) override;
   void close() override;
 
 private:
@@ -91,20 +76,15 @@ private:
   std::string read_canonical(record_kind k, const std::string& key);
 
   // -- writing -------------------------------------------------------------------
-  /// Decodes and validates a put; fills `out`. Returns an error message or "".
-  std::string stage_put(const record& r, staged_record& out);
-  /// Current state of a record as seen by a batch of the group being built.
-  bool current_json(const std::map<record_id, staged_record>& overlay, record_kind k,
-                    const std::string& key, json& out);
-  std::string check(const std::map<record_id, staged_record>& overlay, const precondition& p);
-  void write_to_disk(std::map<record_id, staged_record>& overlay);
+  /// The committed value of a field, for preconditions (committed_field_fn).
+  bool committed_field(record_kind k, const std::string& key, const std::string& field,
+                       std::string& value);
+  void write_to_disk(record_overlay& overlay);
   void apply_to_index(const record_id& id, const staged_record& s);
 
   // -- indexes -------------------------------------------------------------------
   void index_task(const std::string& id, const task_meta& m);
   void unindex_task(const std::string& id);
-  void index_queue(const queue_entry& e);
-  void unindex_queue(const std::string& task_id);
 
   std::string root_;
   std::unique_ptr<fs::lock_file> lock_;
@@ -116,9 +96,7 @@ private:
   std::map<task_status, std::set<std::pair<micros, std::string>>> tasks_by_status_;
   std::multimap<std::string, std::string> dependants_;
 
-  std::map<std::string, queue_entry> queue_;
-  std::set<std::tuple<int64_t, micros, std::string>> ready_;  // -priority, enqueued, id
-  std::set<std::pair<micros, std::string>> delayed_;           // not_before, id
+  queue_index queue_;
 
   std::set<std::string> users_;
 
@@ -126,12 +104,6 @@ private:
   std::unique_ptr<segment_log> metrics_;
   std::unique_ptr<segment_log> events_;
 };
-
-using ready_key = std::tuple<int64_t, micros, std::string>;  // -priority, enqueued, id
-
-ready_key make_ready_key(const queue_entry& e) {
-  return {-static_cast<int64_t>(e.priority), e.enqueued_at, e.task_id};
-}
 
 // -- construction -----------------------------------------------------------------
 
@@ -236,7 +208,7 @@ void fs_engine::load_file_kind(record_kind k) {
         else if (e.task_id != key)
           quarantine(k, name, "its task_id field '" + e.task_id + "' does not match its name");
         else
-          index_queue(e);
+          queue_.put(e);
         break;
       }
       default: {
@@ -260,7 +232,7 @@ void fs_engine::repair() {
   write_batch fixes;
   auto now = now_us();
   auto note = [&](const std::string& msg) { notes_.push_back("repaired: " + msg); };
-  for (auto& [id, e] : queue_) {
+  for (auto& [id, e] : queue_.entries()) {
     auto t = tasks_.find(id);
     if (t == tasks_.end()) {
       fixes.ops.push_back({record_op::remove, {record_kind::queue, id, {}}});
@@ -278,7 +250,7 @@ void fs_engine::repair() {
     }
   }
   for (auto& [id, m] : tasks_) {
-    if (queue_.count(id))
+    if (queue_.find(id))
       continue;
     if (m.status == task_status::queued || m.status == task_status::running) {
       task t;
@@ -301,7 +273,7 @@ void fs_engine::repair() {
     }
   }
   if (!fixes.ops.empty()) {
-    auto out = commit_group({&fixes});
+    auto out = commit_batches({&fixes});
     if (!out[0].ok)
       throw storage_failure{out[0].code, "start-up repair failed: " + out[0].message};
   }
@@ -336,32 +308,12 @@ void fs_engine::unindex_task(const std::string& id) {
   tasks_.erase(i);
 }
 
-void fs_engine::index_queue(const queue_entry& e) {
-  unindex_queue(e.task_id);
-  queue_.emplace(e.task_id, e);
-  if (!e.claimed_by.empty())
-    return;
-  if (e.not_before == 0)
-    ready_.insert(make_ready_key(e));
-  else
-    delayed_.emplace(e.not_before, e.task_id);
-}
-
-void fs_engine::unindex_queue(const std::string& task_id) {
-  auto i = queue_.find(task_id);
-  if (i == queue_.end())
-    return;
-  ready_.erase(make_ready_key(i->second));
-  delayed_.erase({i->second.not_before, task_id});
-  queue_.erase(i);
-}
-
 // -- reading ------------------------------------------------------------------------
 
 bool fs_engine::exists(record_kind k, const std::string& key) const {
   switch (k) {
     case record_kind::task: return tasks_.count(key) > 0;
-    case record_kind::queue: return queue_.count(key) > 0;
+    case record_kind::queue: return queue_.find(key) != nullptr;
     case record_kind::user: return users_.count(key) > 0;
     case record_kind::audit: return audit_->index().count(key) > 0;
     case record_kind::metric: return metrics_->index().count(key) > 0;
@@ -374,7 +326,7 @@ std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
   if (!exists(k, key))
     throw storage_failure{errc::not_found, not_found_message(k, key)};
   if (k == record_kind::queue)
-    return canonical(to_json(queue_.at(key)));
+    return canonical(to_json(*queue_.find(key)));
   if (!is_file_kind(k))
     return log_of(k).read(key);
   auto path = file_of(k, key);
@@ -430,7 +382,7 @@ record_page fs_engine::query(const record_query& q) {
       break;
     }
     case record_kind::queue:
-      for (auto& [id, e] : queue_)
+      for (auto& [id, e] : queue_.entries())
         if ((q.since == 0 && q.until == 0) || (e.lease_until != 0 && in_range(e.lease_until)))
           cand.emplace_back(e.lease_until, id);
       std::sort(cand.begin(), cand.end());
@@ -493,7 +445,7 @@ std::vector<record> fs_engine::scan(record_kind kind, const std::string& after, 
     return out;
   switch (kind) {
     case record_kind::task: walk(tasks_, [](auto& p) { return p.first; }); break;
-    case record_kind::queue: walk(queue_, [](auto& p) { return p.first; }); break;
+    case record_kind::queue: walk(queue_.entries(), [](auto& p) { return p.first; }); break;
     case record_kind::user: walk(users_, [](auto& k) { return k; }); break;
     default: walk(log_of(kind).index(), [](auto& p) { return p.first; }); break;
   }
@@ -503,7 +455,7 @@ std::vector<record> fs_engine::scan(record_kind kind, const std::string& after, 
 uint64_t fs_engine::count(record_kind kind) {
   switch (kind) {
     case record_kind::task: return tasks_.size();
-    case record_kind::queue: return queue_.size();
+    case record_kind::queue: return queue_.entries().size();
     case record_kind::user: return users_.size();
     default: return log_of(kind).index().size();
   }
@@ -511,155 +463,32 @@ uint64_t fs_engine::count(record_kind kind) {
 
 // -- writing ----------------------------------------------------------------------
 
-std::string fs_engine::stage_put(const record& r, staged_record& out) {
-  auto j = json::parse(r.json, nullptr, false);
-  if (j.is_discarded())
-    return std::string{to_string(r.kind)} + " record " + r.key + " is not valid JSON";
-  std::string err;
-  std::string id;
-  switch (r.kind) {
-    case record_kind::task: {
-      task t;
-      if (!from_json(j, t, err))
-        break;
-      id = t.id;
-      out.meta = {t.status, t.created_at, t.revision, t.dependencies};
-      break;
-    }
-    case record_kind::queue:
-      if (from_json(j, out.entry, err))
-        id = out.entry.task_id;
-      break;
-    case record_kind::user: {
-      user u;
-      if (from_json(j, u, err))
-        id = u.username;
-      break;
-    }
-    case record_kind::audit: {
-      audit_record a;
-      if (from_json(j, a, err))
-        id = a.id, out.time = a.time;
-      break;
-    }
-    case record_kind::metric: {
-      metric_sample m;
-      if (from_json(j, m, err))
-        id = m.id, out.time = m.time;
-      break;
-    }
-    case record_kind::event: {
-      task_event e;
-      if (from_json(j, e, err))
-        id = e.id, out.time = e.time, out.task_id = e.task_id;
-      break;
-    }
-  }
-  if (!err.empty())
-    return std::string{to_string(r.kind)} + " record " + r.key + ": " + err;
-  if (id != r.key)
-    return std::string{to_string(r.kind)} + " record key '" + r.key
-           + "' does not match the record's own id '" + id + "'";
-  out.removed = false;
-  out.json = canonical(j);
-  return {};
-}
-
-bool fs_engine::current_json(const std::map<record_id, staged_record>& overlay, record_kind k,
-                             const std::string& key, json& out) {
-  auto i = overlay.find({k, key});
-  if (i != overlay.end()) {
-    if (i->second.removed)
-      return false;
-    out = json::parse(i->second.json);
-    return true;
-  }
+bool fs_engine::committed_field(record_kind k, const std::string& key, const std::string& field,
+                                std::string& value) {
   if (!exists(k, key))
     return false;
-  out = json::parse(read_canonical(k, key));
+  if (field.empty())
+    return true;
+  // Every transition checks a task's revision: answer it from the index
+  // rather than reading and parsing the file.
+  if (k == record_kind::task && (field == "revision" || field == "status")) {
+    auto& m = tasks_.at(key);
+    value = field == "revision" ? std::to_string(m.revision) : std::string{to_string(m.status)};
+    return true;
+  }
+  scan_field(read_canonical(k, key), field, value);
   return true;
 }
 
-std::string fs_engine::check(const std::map<record_id, staged_record>& overlay,
-                             const precondition& p) {
-  auto where = std::string{to_string(p.kind)} + "/" + p.key;
-  // Fast path for the task fields every transition checks.
-  std::string actual;
-  bool found;
-  auto o = overlay.find({p.kind, p.key});
-  if (p.kind == record_kind::task && (p.field == "revision" || p.field == "status")
-      && o == overlay.end()) {
-    auto t = tasks_.find(p.key);
-    found = t != tasks_.end();
-    if (found)
-      actual = p.field == "revision" ? std::to_string(t->second.revision)
-                                     : std::string{to_string(t->second.status)};
-  } else if (p.check == precondition::field_in || p.check == precondition::present
-             || p.check == precondition::absent) {
-    json j;
-    found = current_json(overlay, p.kind, p.key, j);
-    if (found && p.check == precondition::field_in)
-      actual = field_text(j, p.field);
-  }
-  switch (p.check) {
-    case precondition::absent:
-      return found ? where + " already exists" : std::string{};
-    case precondition::present:
-      return found ? std::string{} : where + " does not exist";
-    case precondition::field_in:
-      if (!found)
-        return where + " does not exist";
-      if (std::find(p.values.begin(), p.values.end(), actual) != p.values.end())
-        return {};
-      return where + " changed concurrently: " + p.field + " is '" + actual + "'";
-  }
-  return {};
-}
-
-std::vector<batch_outcome> fs_engine::commit_group(const std::vector<const write_batch*>& batches) {
+std::vector<batch_outcome> fs_engine::commit_group(const std::vector<prepared_batch*>& batches) {
   if (closed_)
     throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
-  std::vector<batch_outcome> outcomes(batches.size());
-  std::map<record_id, staged_record> overlay;
-  for (size_t bi = 0; bi < batches.size(); ++bi) {
-    auto& b = *batches[bi];
-    auto& out = outcomes[bi];
-    std::vector<std::pair<record_id, staged_record>> staged;
-    staged.reserve(b.ops.size());
-    std::string problem;
-    for (auto& op : b.ops) {
-      if (!is_valid_key(op.rec.kind, op.rec.key)) {
-        problem = "'" + op.rec.key + "' is not a valid key for " + to_string(op.rec.kind);
-        break;
-      }
-      staged_record s;
-      if (op.op == record_op::remove)
-        s.removed = true;
-      else if (auto err = stage_put(op.rec, s); !err.empty()) {
-        problem = err;
-        break;
-      }
-      staged.emplace_back(record_id{op.rec.kind, op.rec.key}, std::move(s));
-    }
-    if (!problem.empty()) {
-      out.code = errc::invalid;
-      out.message = problem;
-      continue;
-    }
-    for (auto& p : b.expect) {
-      if (auto err = check(overlay, p); !err.empty()) {
-        out.code = errc::conflict;
-        out.message = err;
-        break;
-      }
-    }
-    if (!out.message.empty())
-      continue;
-    for (auto& [id, s] : staged)
-      overlay[id] = std::move(s);
-    out.ok = true;
-    out.applied = b.ops.size();
-  }
+  record_overlay overlay;
+  auto outcomes = plan_group(batches, overlay,
+                             [this](record_kind k, const std::string& key,
+                                    const std::string& field, std::string& value) {
+                               return committed_field(k, key, field, value);
+                             });
   if (overlay.empty())
     return outcomes;
   try {
@@ -675,7 +504,7 @@ std::vector<batch_outcome> fs_engine::commit_group(const std::vector<const write
   return outcomes;
 }
 
-void fs_engine::write_to_disk(std::map<record_id, staged_record>& overlay) {
+void fs_engine::write_to_disk(record_overlay& overlay) {
   std::vector<int> fds;
   std::vector<std::string> fd_paths;
   std::vector<fs::unique_fd> temps_open;
@@ -759,9 +588,9 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
       break;
     case record_kind::queue:
       if (s.removed)
-        unindex_queue(key);
+        queue_.erase(key);
       else
-        index_queue(s.entry);
+        queue_.put(s.entry);
       break;
     case record_kind::user:
       if (s.removed)
@@ -779,58 +608,24 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
 claim_plan fs_engine::plan_claims(const claim_request& req, const std::set<std::string>& reserved) {
   if (closed_)
     throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
-  // Delayed entries whose time has come join the ready set.
-  while (!delayed_.empty() && delayed_.begin()->first <= req.now) {
-    auto id = delayed_.begin()->second;
-    delayed_.erase(delayed_.begin());
-    ready_.insert(make_ready_key(queue_.at(id)));
-  }
-  claim_plan plan;
-  auto it = ready_.begin();
-  while (it != ready_.end() && plan.tasks.size() < req.limit) {
-    auto id = std::get<2>(*it);
-    if (reserved.count(id)) {
-      ++it;
-      continue;
-    }
-    task t;
+  return queue_.plan(req, reserved, [this](const std::string& id, task& t) {
     std::string err;
-    if (!decode_record(read_canonical(record_kind::task, id), t, err)) {
-      // Changed on disk behind our back: leave it out of the queue rather than
-      // failing every claim; it is reported and stays on disk for inspection.
-      log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + err);
-      it = ready_.erase(it);
-      continue;
-    }
-    auto e = queue_.at(id);
-    actor_context ctx{"scheduler:" + req.worker, req.now};
-    auto tr = claim_transition(t, e, req.worker, req.lease, ctx);
-    plan.tasks.push_back({std::move(t), std::move(e), tr.events.front()});
-    plan.batches.push_back(std::move(tr.batch));
-    ++it;
-  }
-  if (!delayed_.empty())
-    plan.next_ready = delayed_.begin()->first;
-  return plan;
+    if (decode_record(read_canonical(record_kind::task, id), t, err))
+      return true;
+    // Changed on disk behind our back: leave it out of the queue rather than
+    // failing every claim; it is reported and stays on disk for inspection.
+    log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + err);
+    return false;
+  });
 }
 
 std::vector<std::string> fs_engine::renew(const std::string& worker,
                                           const std::vector<std::string>& ids,
                                           micros lease_until) {
   std::vector<std::string> lost;
-  write_batch b;
-  for (auto& id : ids) {
-    auto i = queue_.find(id);
-    if (i == queue_.end() || i->second.claimed_by != worker) {
-      lost.push_back(id);
-      continue;
-    }
-    auto e = i->second;
-    e.lease_until = lease_until;
-    b.ops.push_back({record_op::put, to_record(e)});
-  }
+  auto b = queue_.renew_batch(worker, ids, lease_until, lost);
   if (!b.ops.empty()) {
-    auto out = commit_group({&b});
+    auto out = commit_batches({&b});
     if (!out[0].ok)
       throw storage_failure{out[0].code, out[0].message};
   }
@@ -839,6 +634,45 @@ std::vector<std::string> fs_engine::renew(const std::string& worker,
 
 storage_info fs_engine::info() {
   return {"filesystem", root_, false, notes_};
+}
+
+std::string fs_engine::backup(const std::string& to) {
+  if (closed_)
+    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+  auto dest = to + "/queue.rkvs";
+  std::error_code ec;
+  if (std::filesystem::exists(dest, ec))
+    throw storage_failure{errc::conflict, "backup target " + dest
+                                            + " already exists; choose a new directory"};
+  // Writes wait while we copy (this is the storage actor's thread), so the
+  // copy is consistent. Everything but the lock file.
+  std::vector<std::string> dirs{dest};
+  std::vector<fs::unique_fd> files;
+  std::vector<int> fds;
+  std::vector<std::string> paths;
+  fs::make_dirs(dest);
+  for (auto& entry : std::filesystem::recursive_directory_iterator(root_)) {
+    auto rel = std::filesystem::relative(entry.path(), root_).string();
+    if (rel == "LOCK")
+      continue;
+    auto target = dest + "/" + rel;
+    if (entry.is_directory()) {
+      fs::make_dirs(target);
+      dirs.push_back(target);
+      continue;
+    }
+    std::filesystem::copy_file(entry.path(), target, ec);
+    if (ec)
+      throw storage_failure{errc::io_error, "cannot copy " + entry.path().string() + " to "
+                                              + target + ": " + ec.message()};
+    fs::unique_fd fd{::open(target.c_str(), O_RDONLY | O_CLOEXEC)};
+    fds.push_back(fd.get());
+    paths.push_back(target);
+    files.push_back(std::move(fd));
+  }
+  fs::fsync_all(fds, paths);
+  fs::fsync_dirs(dirs);
+  return dest;
 }
 
 void fs_engine::close() {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/model/ids.hpp"
+#include "runtime/model/json_writer.hpp"
 
 namespace orch {
 
@@ -454,23 +455,116 @@ std::string canonical(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The record encoders write canonical JSON directly (keys in sorted order);
+// tests check that they equal canonical(to_json(x)) byte for byte.
+
+namespace {
+
+json_writer& time_value(json_writer& w, micros t) {
+  return t == 0 ? w.null() : w.value(format_rfc3339(t));
+}
+
+} // namespace
+
 record to_record(const task& x) {
-  return {record_kind::task, x.id, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  w.key("args").value(x.args);
+  w.key("attempts").value(x.attempts);
+  w.key("command").value(x.command);
+  time_value(w.key("completed_at"), x.completed_at);
+  time_value(w.key("created_at"), x.created_at);
+  w.key("dependencies").value(x.dependencies);
+  w.key("env").value(x.env);
+  w.key("error").value(x.error);
+  if (x.has_exit_code)
+    w.key("exit_code").value(x.exit_code);
+  else
+    w.key("exit_code").null();
+  w.key("id").value(x.id);
+  w.key("labels").value(x.labels);
+  w.key("max_retries").value(x.max_retries);
+  w.key("name").value(x.name);
+  time_value(w.key("not_before"), x.not_before);
+  w.key("output").value(x.output);
+  w.key("owner").value(x.owner);
+  w.key("priority").value(x.priority);
+  w.key("revision").value(x.revision);
+  w.key("script").value(x.script);
+  w.key("script_file").value(x.script_file);
+  time_value(w.key("started_at"), x.started_at);
+  w.key("status").value(to_string(x.status));
+  w.key("stderr").value(x.error_output);
+  w.key("timeout_s").value(x.timeout_s);
+  w.key("workdir").value(x.workdir);
+  w.end_object();
+  return {record_kind::task, x.id, w.take()};
 }
+
 record to_record(const queue_entry& x) {
-  return {record_kind::queue, x.task_id, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  w.key("attempt").value(x.attempt);
+  w.key("claimed_by").value(x.claimed_by);
+  time_value(w.key("enqueued_at"), x.enqueued_at);
+  time_value(w.key("lease_until"), x.lease_until);
+  time_value(w.key("not_before"), x.not_before);
+  w.key("priority").value(x.priority);
+  w.key("task_id").value(x.task_id);
+  w.end_object();
+  return {record_kind::queue, x.task_id, w.take()};
 }
+
 record to_record(const task_event& x) {
-  return {record_kind::event, x.id, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  w.key("attempt").value(x.attempt);
+  w.key("details").value(x.details);
+  w.key("id").value(x.id);
+  w.key("kind").value(x.kind);
+  w.key("status").value(x.status);
+  w.key("task_id").value(x.task_id);
+  time_value(w.key("time"), x.time);
+  w.end_object();
+  return {record_kind::event, x.id, w.take()};
 }
+
 record to_record(const audit_record& x) {
-  return {record_kind::audit, x.id, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  w.key("action").value(x.action);
+  w.key("details").value(x.details);
+  w.key("id").value(x.id);
+  w.key("outcome").value(x.outcome);
+  w.key("principal").value(x.principal);
+  w.key("target").value(x.target);
+  time_value(w.key("time"), x.time);
+  w.end_object();
+  return {record_kind::audit, x.id, w.take()};
 }
+
 record to_record(const metric_sample& x) {
-  return {record_kind::metric, x.id, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  w.key("id").value(x.id);
+  w.key("labels").value(x.labels);
+  w.key("name").value(x.name);
+  time_value(w.key("time"), x.time);
+  w.key("value").value(x.value);
+  w.end_object();
+  return {record_kind::metric, x.id, w.take()};
 }
+
 record to_record(const user& x) {
-  return {record_kind::user, x.username, canonical(to_json(x))};
+  json_writer w;
+  w.begin_object();
+  time_value(w.key("created_at"), x.created_at);
+  w.key("disabled").value(x.disabled);
+  w.key("password_hash").value(x.password_hash);
+  w.key("roles").value(x.roles);
+  w.key("username").value(x.username);
+  w.end_object();
+  return {record_kind::user, x.username, w.take()};
 }
 
 template <class T>

@@ -5,10 +5,11 @@
 // all measured in one run.
 //
 //   bench_storage [--backend filesystem|surrealdb-embedded|surrealdb-server|all]
-//                 [--seconds S] [--dir D] [--surrealdb-url URL ...]
+//                 [--seconds S] [--dir D] [--submitters N] [--surrealdb-url URL ...]
 //
 // Built by the test command, run by hand (timing belongs here, not in tests).
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -58,29 +59,40 @@ write_batch submit_batch() {
   return tr.batch;
 }
 
-/// `submitters` actors each keep one submission in flight for `seconds`.
+/// One submitter: a submission in flight at all times until the deadline.
+void submit_loop(caf::event_based_actor* self, storage_actor storage,
+                 clock_type::time_point deadline, std::shared_ptr<std::atomic<uint64_t>> done) {
+  if (clock_type::now() >= deadline) {
+    self->quit();
+    return;
+  }
+  self->request(storage, caf::infinite, commit_atom_v, submit_batch())
+    .then(
+      [=](uint64_t) {
+        ++*done;
+        submit_loop(self, storage, deadline, done);
+      },
+      [=](caf::error& e) {
+        std::fprintf(stderr, "commit failed: %s\n", error_text(e).c_str());
+        self->quit();
+      });
+}
+
+/// `submitters` actors, each keeping one submission in flight (the way the
+/// scheduler and the gateway use storage), for `seconds`.
 double submissions_per_second(caf::actor_system& sys, storage_actor storage, int submitters,
                               double seconds) {
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < submitters; ++i)
-    threads.emplace_back([&] {
-      storage_client c{sys, storage};
-      while (!stop) {
-        if (!c.commit(submit_batch()).ok) {
-          std::fprintf(stderr, "commit failed\n");
-          return;
-        }
-        ++done;
-      }
-    });
+  auto done = std::make_shared<std::atomic<uint64_t>>(0);
   auto start = clock_type::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads)
-    t.join();
-  return done / std::chrono::duration<double>(clock_type::now() - start).count();
+  auto deadline = start + std::chrono::duration_cast<clock_type::duration>(
+                            std::chrono::duration<double>(seconds));
+  caf::scoped_actor waiter{sys};
+  for (int i = 0; i < submitters; ++i)
+    waiter->monitor(sys.spawn(
+      [=](caf::event_based_actor* self) { submit_loop(self, storage, deadline, done); }));
+  for (int i = 0; i < submitters; ++i)
+    waiter->receive([](caf::down_msg&) {});
+  return *done / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
 /// One claimer: claim one task, complete it (finish transition), repeat.
@@ -110,6 +122,7 @@ int main(int argc, char** argv) {
   std::string backend = "all";
   double seconds = 3;
   std::string dir_arg;
+  int only_submitters = 0;  // 0: 1, 16 and 64
   storage_settings server;
   server.type = "surrealdb-server";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -117,6 +130,7 @@ int main(int argc, char** argv) {
     if (k == "--backend") backend = v;
     else if (k == "--seconds") seconds = std::atof(v.c_str());
     else if (k == "--dir") dir_arg = v;
+    else if (k == "--submitters") only_submitters = std::atoi(v.c_str());
     else if (k == "--surrealdb-url") server.surrealdb_url = v;
     else if (k == "--surrealdb-username") server.surrealdb_username = v;
     else if (k == "--surrealdb-password") server.surrealdb_password = v;
@@ -150,7 +164,7 @@ int main(int argc, char** argv) {
       std::printf("%-20s cannot open: %s\n", b.c_str(), e.message.c_str());
       continue;
     }
-    for (int n : {1, 16, 64})
+    for (int n : only_submitters ? std::vector<int>{only_submitters} : std::vector<int>{1, 16, 64})
       std::printf("%-20s submit  %2d submitters: %8.0f durable submissions/s\n", b.c_str(), n,
                   submissions_per_second(env.sys(), storage, n, seconds));
     std::printf("%-20s claim+ack (1 worker):   %8.0f cycles/s\n", b.c_str(),

@@ -1,5 +1,6 @@
 #include "tests/support/storage_client.hpp"
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "caf/all.hpp"
@@ -80,7 +81,9 @@ void storage_client::put(const std::vector<record>& records) {
 
 actor_env::actor_env() : cfg_(std::make_unique<caf::actor_system_config>()) {
   cfg_->add_message_types<caf::id_block::orch>();
-  cfg_->set("scheduler.max-threads", size_t{4});
+  cfg_->set("scheduler.max-threads", size_t{2});
+  if (const char* p = std::getenv("ORCH_CAF_POLICY"))
+    cfg_->set("scheduler.policy", std::string{p} == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
 }
 

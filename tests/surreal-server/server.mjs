@@ -141,7 +141,8 @@ const ENGINE_VERSION = SurrealNodeEngine.version(); // "3.0.2"
 const VERSION_STRING = `surrealdb-${ENGINE_VERSION}`;
 
 let engine = null;
-let engineFreed = false;
+let engineFreed = false; // set at shutdown; no call may enter the engine after it
+const pendingEngineCalls = new Set();
 
 // Thrown when the addon rejects a request outright instead of answering `{error}`.
 class EngineThrow extends Error {}
@@ -152,13 +153,18 @@ class EngineThrow extends Error {}
  * The addon answers the bare result on success and `{error: <Error>}` on failure.
  */
 async function execute(request) {
-  // After free() the addon unwraps a missing engine and aborts the whole process.
+  // A call that reaches the addon after free() unwraps a missing engine and aborts the
+  // whole process, so shutdown waits for the calls already made (pendingEngineCalls).
   if (engineFreed) throw new EngineThrow('The server is gracefully shutting down');
   let out;
+  const call = engine.execute(request);
+  pendingEngineCalls.add(call);
   try {
-    out = await engine.execute(request);
+    out = await call;
   } catch (err) {
     throw new EngineThrow(err?.message ?? String(err));
+  } finally {
+    pendingEngineCalls.delete(call);
   }
   const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   const errorBytes = engineErrorOf(bytes);
@@ -244,8 +250,9 @@ class Session {
     this.authed = false;
     this.lqs = new Set(); // live query ids owned by this session
     this.nsdb = null; // last [ns, db] set through `use`, to kill live queries at cleanup
-    this.detached = false; // detached by the client, kept in the engine until disconnect
-    this.resetting = null; // promise while a `reset` swaps the engine session
+    // Calls that later requests on this session must wait for: its own `attach`, and
+    // sign-ins, sign-outs and resets (see processFrame).
+    this.gates = new Set();
     sessionsById.set(id, this);
   }
 }
@@ -340,6 +347,7 @@ async function closeConnection(conn) {
 const ANON_REJECTED = new Set(['query', 'select', 'create', 'insert', 'insert_relation', 'upsert',
   'update', 'merge', 'patch', 'delete', 'relate', 'run', 'live', 'kill', 'info']);
 const SIGNS_IN = new Set(['signin', 'signup', 'authenticate', 'refresh']);
+const CHANGES_AUTH = new Set([...SIGNS_IN, 'invalidate', 'reset']);
 
 // The server echoes integer and string ids re-encoded from the decoded value (so in
 // minimal form); other id types are echoed as they came.
@@ -378,7 +386,11 @@ function send(conn, bytes) {
 
 function handleFrame(conn, data) {
   const p = processFrame(conn, Buffer.isBuffer(data) ? data : Buffer.concat(data))
-    .catch((err) => log('ERROR', `request failed: ${err.stack ?? err}`))
+    .catch((err) => {
+      // Structurally valid CBOR can still fail to decode (e.g. invalid UTF-8 in a text).
+      if (err instanceof CborError) send(conn, errorEnvelope(ERR.parse()));
+      else log('ERROR', `request failed: ${err.stack ?? err}`);
+    })
     .finally(() => conn.inflight.delete(p));
   conn.inflight.add(p);
 }
@@ -433,26 +445,28 @@ async function processFrame(conn, buf) {
     case 'attach': {
       if (!clientId) return relay(await runGuarded(() => forward(null)), id, sessionOut, conn, clientId);
       if (conn.attached.has(clientId)) return replyError(ERR.sessionExists(clientId));
+      // Registered at once, so requests pipelined behind the attach find the session
+      // (and wait until the engine has it).
       const s = new Session(conn, randomUUID(), clientId);
-      const r = await internal('attach', s.id);
+      conn.attached.set(clientId, s);
+      conn.sessions.add(s);
+      const attached = internal('attach', s.id).catch((err) => ({ ok: false, errorBytes: ERR.shuttingDown(), err }));
+      s.gates.add(attached);
+      const r = await attached.finally(() => s.gates.delete(attached));
       if (!r.ok) {
+        if (conn.attached.get(clientId) === s) conn.attached.delete(clientId);
+        conn.sessions.delete(s);
         sessionsById.delete(s.id);
         return replyError(r.errorBytes);
       }
-      if (conn.closed) return internal('detach', s.id).finally(() => sessionsById.delete(s.id));
-      conn.attached.set(clientId, s);
-      conn.sessions.add(s);
       return reply(enc.NONE);
     }
     case 'detach': {
       if (!clientId) return relay(await runGuarded(() => forward(null)), id, sessionOut, conn, clientId);
       const s = conn.attached.get(clientId);
-      if (s) {
-        // The server only forgets the session; its live queries keep reporting to this
-        // connection until it closes. Keep the engine session so they can be killed then.
-        conn.attached.delete(clientId);
-        s.detached = true;
-      }
+      // The server only forgets the session; its live queries keep reporting to this
+      // connection until it closes. Keep the engine session so they can be killed then.
+      if (s) conn.attached.delete(clientId);
       return reply(enc.NONE);
     }
     case 'sessions':
@@ -463,7 +477,34 @@ async function processFrame(conn, buf) {
 
   const session = clientId ? conn.attached.get(clientId) : conn.main;
   if (!session) return replyError(ERR.sessionNotFound(clientId));
-  if (session.resetting) await session.resetting;
+
+  // The server runs a request's anonymous check inside the engine, after the session lock
+  // that a sign-in in progress holds; so a query pipelined right behind `signin` runs
+  // signed in. Keep that order: wait for the auth changes already under way on this
+  // session (snapshot taken before any await), and make later requests wait for this one.
+  const earlier = [...session.gates];
+  let gate = null;
+  let release = null;
+  if (CHANGES_AUTH.has(method)) {
+    gate = new Promise((resolve) => { release = resolve; });
+    session.gates.add(gate);
+  }
+  try {
+    if (earlier.length) await Promise.allSettled(earlier);
+    return await dispatch(conn, session, method, buf, entries, id, clientId, sessionOut, forward);
+  } finally {
+    if (gate) {
+      session.gates.delete(gate);
+      release();
+    }
+  }
+}
+
+async function dispatch(conn, session, method, buf, entries, id, clientId, sessionOut, forward) {
+  const field = (name) => entries.find((e) => e.key === name);
+  const raw = (e) => buf.subarray(e.valStart, e.valEnd);
+  const reply = (result) => send(conn, okEnvelope(id, result, sessionOut));
+  const replyError = (error) => send(conn, errorEnvelope(error, id, sessionOut));
 
   if (method === 'reset') {
     await resetSession(conn, session);
@@ -495,7 +536,13 @@ async function processFrame(conn, buf) {
 
   const r = await runGuarded(() => forward(session));
   if (finishedTxn) conn.txns.delete(finishedTxn);
-  if (r.ok) afterSuccess(conn, session, method, r.result, param);
+  if (r.ok) {
+    try {
+      afterSuccess(conn, session, method, r.result, param);
+    } catch (err) {
+      log('ERROR', `bookkeeping after ${method} failed: ${err.message}`);
+    }
+  }
   return relay(r, id, sessionOut, conn, clientId);
 }
 
@@ -572,23 +619,16 @@ const LIVE_MARKER = enc.text('live');
 // `reset` on the server clears the session and kills its live queries; on an attached
 // session it removes the session altogether.
 async function resetSession(conn, session) {
-  let done;
-  session.resetting = new Promise((resolve) => { done = resolve; });
-  try {
-    await killLiveQueries(session);
-    await internal('reset', session.id); // the engine deletes the session
-    if (session === conn.main) {
-      await internal('attach', session.id);
-      session.authed = false;
-      session.nsdb = null;
-    } else {
-      conn.attached.delete(session.clientId);
-      conn.sessions.delete(session);
-      sessionsById.delete(session.id);
-    }
-  } finally {
-    session.resetting = null;
-    done();
+  await killLiveQueries(session);
+  await internal('reset', session.id); // the engine deletes the session
+  if (session === conn.main) {
+    await internal('attach', session.id);
+    session.authed = false;
+    session.nsdb = null;
+  } else {
+    if (conn.attached.get(session.clientId) === session) conn.attached.delete(session.clientId);
+    conn.sessions.delete(session);
+    sessionsById.delete(session.id);
   }
 }
 
@@ -633,6 +673,7 @@ function routeNotification(buf) {
   const conn = session.conn;
   if (conn.closed) return;
   counters.notifications++;
+  debug(`conn ${conn.id.slice(0, 8)} notification ${action} live query ${lq}`);
   let payload = buf;
   if (session.clientId && sid === session.id) {
     // Attached sessions: the notification names the client's session id.
@@ -858,6 +899,7 @@ async function shutdown(reason) {
   await Promise.allSettled([...connections.values()].flatMap((c) => [...c.inflight]));
   if (engine) {
     engineFreed = true;
+    await Promise.allSettled([...pendingEngineCalls]);
     await engine.free(); // closes the datastore (and releases the RocksDB lock at exit)
   }
   log('INFO', 'stopped');
@@ -889,6 +931,9 @@ function watchParent() {
 }
 
 async function main() {
+  // A parent that stops reading our pipes must not crash us with EPIPE.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   watchParent();
@@ -911,10 +956,12 @@ async function main() {
   } catch (err) {
     fail(`could not open the store ${opts.store}: ${err.message}`);
   }
+  const opened = Date.now();
   pumpNotifications(await engine.notifications());
   await learnTxnNotFound();
   if (opts.user) await initialiseCredentials();
-  log('INFO', `SurrealDB ${ENGINE_VERSION} engine ready on ${opts.store} in ${Date.now() - started} ms`);
+  log('INFO', `SurrealDB ${ENGINE_VERSION} engine ready on ${opts.store}: store opened in ${opened - started} ms, `
+    + `credentials in ${Date.now() - opened} ms (${Math.round(process.uptime() * 1000)} ms since process start)`);
 
   httpServer = http.createServer(onHttpRequest);
   httpServer.on('upgrade', (req, socket, head) => {

@@ -194,3 +194,26 @@ TEST_CASE("query matching treats arrays as contains and status case-insensitivel
   q.since = t.created_at;
   CHECK(matches(q, j));
 }
+
+TEST_CASE("record encoders write exactly nlohmann's canonical text", "[codec]") {
+  auto t = sample_task();
+  t.output = std::string{"tab\t quote\" backslash\\ nul"} + '\0' + " del\x7f ünïcödé \xf0\x9f\x98\x80";
+  t.error_output = "invalid utf-8: \xff\xfe end";  // replaced by U+FFFD either way
+  t.env["K\n"] = "v\x01";
+  CHECK(to_record(t).json == canonical(to_json(t)));
+  task empty;
+  empty.id = new_uuid_v4();
+  CHECK(to_record(empty).json == canonical(to_json(empty)));
+  queue_entry q{new_uuid_v4(), -3, 1, 0, 2, "w\"x", 99};
+  CHECK(to_record(q).json == canonical(to_json(q)));
+  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "d\n"};
+  CHECK(to_record(e).json == canonical(to_json(e)));
+  audit_record a{new_uuid_v7(now_us()), 0, "p", "a", "t", "ok", ""};
+  CHECK(to_record(a).json == canonical(to_json(a)));
+  for (double v : {0.0, 0.1, 1.5, -2.25e-7, 1e300, 42.0, 123456789.125}) {
+    metric_sample m{new_uuid_v7(now_us()), now_us(), "n", {{"a", "b"}}, v};
+    CHECK(to_record(m).json == canonical(to_json(m)));
+  }
+  user u{"bob", "h", {}, 0, false};
+  CHECK(to_record(u).json == canonical(to_json(u)));
+}

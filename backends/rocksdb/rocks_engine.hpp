@@ -1,0 +1,36 @@
+// The surrealdb-embedded backend: RocksDB used directly, in-process, with the
+// seed's tables as column families (tasks, task_queue, users, audit_log,
+// metrics, task_events) plus index column families. Every key starts with
+// "<namespace>\0<database>\0", so several namespace/database pairs share one
+// directory without seeing each other.
+//
+// A write round is one rocksdb::WriteBatch written with sync=true: the task,
+// its queue entry, its event, its audit record and their index entries commit
+// together and are durable before anyone is answered.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backends/storage_engine.hpp"
+
+namespace orch {
+
+struct rocks_options {
+  std::string data_dir;                      // the database is data_dir/orchestrator.db
+  std::string ns = "orchestrator";
+  std::string db = "main";
+};
+
+/// Opens (creating if needed). Throws storage_failure: errc::locked when
+/// another process has the database open, errc::invalid for a bad
+/// namespace/database name, errc::corrupted / io_error otherwise.
+std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts);
+
+/// Where the database of a data dir lives.
+std::string rocksdb_path(const std::string& data_dir);
+
+/// Namespace and database names: 1-64 characters of [A-Za-z0-9_-].
+bool is_valid_ns_name(const std::string& name);
+
+} // namespace orch
