@@ -142,7 +142,7 @@ private:
          static_cast<double>(running_.size()));
   }
 
-  bool drained() const { return running_.empty() && inflight_ == 0; }
+  bool drained() const { return running_.empty() && inflight_ == 0 && !claiming_; }
 
   void maybe_finish_drain() {
     if (drain_requested_ && drained()) {
@@ -162,6 +162,16 @@ private:
       .then(
         [=, this](claim_result& res) {
           claiming_ = false;
+          if (draining_) {
+            // Claimed while the shutdown began: hand the tasks back unstarted.
+            for (auto& c : res.tasks) {
+              auto t = c.claimed;
+              auto tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
+              commit_outcome(std::move(t), std::move(tr), 0);
+            }
+            maybe_finish_drain();
+            return;
+          }
           for (auto& c : res.tasks)
             start(std::move(c));
           if (!res.tasks.empty())
@@ -171,6 +181,10 @@ private:
         },
         [=, this](caf::error& e) {
           claiming_ = false;
+          if (draining_) {
+            maybe_finish_drain();
+            return;
+          }
           log_warn("scheduler", "claiming work failed: " + error_text(e) + "; retrying in 1 s");
           send(queue_, wake_atom_v, now_us() + us_per_second);
         });

@@ -15,9 +15,11 @@
 #include "actors/process.hpp"
 #include "actors/scheduler.hpp"
 #include "backends/storage_engine.hpp"
+#include "runtime/actor_env.hpp"
 #include "runtime/gateway_bridge.hpp"
 #include "runtime/log.hpp"
 #include "runtime/model/ids.hpp"
+#include "runtime/recovery.hpp"
 #include "runtime/storage_factory.hpp"
 #include "runtime/version.hpp"
 
@@ -41,14 +43,6 @@ sigset_t block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a client hanging up is an error code, not a death
   return set;
-}
-
-void configure_caf(caf::actor_system_config& cfg) {
-  cfg.add_message_types<caf::id_block::orch>();
-  cfg.set("logger.console", caf::atom("none"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  auto threads = std::max(2u, std::thread::hardware_concurrency());
-  cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
 }
 
 template <class T, class Handle, class... Ts>
@@ -114,9 +108,8 @@ int run_server(const server_settings& settings) {
   // Declared before the actor system: destroyed after it, when no actor can
   // still hold one of its connections.
   std::unique_ptr<http_server> server;
-  caf::actor_system_config cfg;
-  configure_caf(cfg);
-  caf::actor_system sys{cfg};
+  actor_env env;
+  auto& sys = env.sys();
   storage_actor storage;
   try {
     storage = open_storage(sys, s.storage);
@@ -136,6 +129,9 @@ int run_server(const server_settings& settings) {
     }
     info = *i;
   }
+  if (!info.shared)
+    for (auto& note : reconcile_queue(sys, storage))
+      log_warn("recovery", note);
   auto instance = make_instance_id();
   auto events = spawn_events(sys);
   auto metrics = spawn_metrics(sys, storage, std::chrono::seconds(s.metrics_interval_s));

@@ -65,10 +65,9 @@ private:
   }
   segment_log& log_of(record_kind k);
 
-  // -- loading and repair --------------------------------------------------------
+  // -- loading --------------------------------------------------------
   void load_file_kind(record_kind k);
   void quarantine(record_kind k, const std::string& name, const std::string& why);
-  void repair();
 
   // -- reading -------------------------------------------------------------------
   bool exists(record_kind k, const std::string& key) const;
@@ -126,7 +125,6 @@ fs_engine::fs_engine(const std::string& data_dir) {
                                            record_kind::metric, notes_);
   events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
                                           record_kind::event, notes_);
-  repair();
   for (auto& n : notes_)
     log_warn("filesystem", n);
 }
@@ -222,60 +220,6 @@ void fs_engine::load_file_kind(record_kind k) {
         break;
       }
     }
-  }
-}
-
-void fs_engine::repair() {
-  // Each file is written atomically, but a batch touching several files is
-  // not: a crash between two renames leaves a task and its queue entry out of
-  // step. Bring them back in step (durably, through the normal write path).
-  write_batch fixes;
-  auto now = now_us();
-  auto note = [&](const std::string& msg) { notes_.push_back("repaired: " + msg); };
-  for (auto& [id, e] : queue_.entries()) {
-    auto t = tasks_.find(id);
-    if (t == tasks_.end()) {
-      fixes.ops.push_back({record_op::remove, {record_kind::queue, id, {}}});
-      note("removed the queue entry of missing task " + id);
-    } else if (is_terminal(t->second.status)) {
-      fixes.ops.push_back({record_op::remove, {record_kind::queue, id, {}}});
-      note("removed the queue entry of " + std::string{to_string(t->second.status)} + " task "
-           + id);
-    } else if (t->second.status == task_status::running && e.claimed_by.empty()) {
-      auto fixed = e;
-      fixed.claimed_by = "unknown (crashed while starting)";
-      fixed.lease_until = now;
-      fixes.ops.push_back({record_op::put, to_record(fixed)});
-      note("marked the queue entry of running task " + id + " as claimed by a lost process");
-    }
-  }
-  for (auto& [id, m] : tasks_) {
-    if (queue_.find(id))
-      continue;
-    if (m.status == task_status::queued || m.status == task_status::running) {
-      task t;
-      std::string err;
-      if (!decode_record(fs::read_file(file_of(record_kind::task, id)), t, err))
-        continue;
-      queue_entry e;
-      e.task_id = id;
-      e.priority = t.priority;
-      e.enqueued_at = now;
-      e.not_before = t.not_before;
-      e.attempt = t.attempts;
-      if (m.status == task_status::running) {
-        e.claimed_by = "unknown (crashed while starting)";
-        e.lease_until = now;
-      }
-      fixes.ops.push_back({record_op::put, to_record(e)});
-      note("recreated the missing queue entry of " + std::string{to_string(m.status)} + " task "
-           + id);
-    }
-  }
-  if (!fixes.ops.empty()) {
-    auto out = commit_batches({&fixes});
-    if (!out[0].ok)
-      throw storage_failure{out[0].code, "start-up repair failed: " + out[0].message};
   }
 }
 

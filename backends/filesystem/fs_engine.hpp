@@ -11,8 +11,8 @@
 //
 // Every file write is temp file + fsync + rename + directory fsync; a group
 // commit does each phase for all its files at once (fsyncs in parallel).
-// There are no cross-file transactions, so start-up repairs what a crash
-// between two renames can leave behind (see open_and_repair()).
+// There are no cross-file transactions: what a crash between two renames can
+// leave out of step is repaired at start-up by runtime/recovery.hpp.
 #pragma once
 
 #include <memory>

@@ -13,7 +13,8 @@
 #include "runtime/model/codec.hpp"
 #include "runtime/model/ids.hpp"
 #include "tests/support/orchestrator_process.hpp"
-#include "tests/support/storage_client.hpp"
+#include "runtime/actor_env.hpp"
+#include "runtime/storage_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace orch;
@@ -247,28 +248,6 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
   auto lost = f.db->renew("me", {high_old.id, delayed.id}, now_us() + us_per_second);
   REQUIRE(lost.ok);
   CHECK(lost.value == std::vector<std::string>{delayed.id});
-}
-
-TEST_CASE("filesystem: start-up repairs a crash between two renames", "[filesystem]") {
-  fs_fixture f;
-  auto queued = make_task(0, task_status::queued);        // its queue file never got written
-  auto done = make_task(0, task_status::completed);       // its queue file was never deleted
-  auto running = make_task(0, task_status::running);      // claimed, queue file not updated
-  f.db->put({to_record(queued), to_record(done), to_record(entry_for(done)), to_record(running),
-             to_record(entry_for(running))});
-  f.reopen();
-  auto q = f.db->get(record_kind::queue, queued.id);
-  REQUIRE(q.ok);
-  CHECK(json::parse(q.value.json)["claimed_by"] == "");
-  CHECK(f.db->get(record_kind::queue, done.id).code == errc::not_found);
-  auto r = f.db->get(record_kind::queue, running.id);
-  REQUIRE(r.ok);
-  CHECK(json::parse(r.value.json)["claimed_by"] != "");  // left for the recovery sweep
-  std::string notes;
-  for (auto& n : f.db->info().value.notes)
-    notes += n;
-  CHECK(notes.find("recreated the missing queue entry of Queued task " + queued.id)
-        != std::string::npos);
 }
 
 TEST_CASE("filesystem: ids with path tricks never reach the filesystem", "[filesystem]") {

@@ -26,7 +26,8 @@
 #include "runtime/model/transitions.hpp"
 #include "backends/storage_engine.hpp"
 #include "runtime/storage_factory.hpp"
-#include "tests/support/storage_client.hpp"
+#include "runtime/actor_env.hpp"
+#include "runtime/storage_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace orch;

@@ -83,6 +83,7 @@ TEST_CASE("e2e: SIGTERM lets running tasks finish within the grace period then e
   CHECK(f.orch->proc().terminate(std::chrono::seconds(60)) == 0);
   f.start();
   auto done = f.orch->task(t["id"]);
+  INFO(done.dump());
   CHECK(done["status"] == "Completed");
   CHECK(done["attempts"] == 1);
 }

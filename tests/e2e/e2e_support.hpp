@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/backend_under_test.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -15,21 +16,21 @@ namespace orch::test {
 
 using nlohmann::json;
 
-/// Extra options every end-to-end orchestrator gets: fast retries, and the
-/// storage backend under test (ORCH_E2E_STORAGE_ARGS, space-separated, lets
-/// CTest run the same tests against each backend).
-std::vector<std::string> e2e_args(std::vector<std::string> extra);
-
+/// An orchestrator on the backend under test (--backend, see
+/// backend_under_test.hpp) with fast retries; start() again after a stop or a
+/// kill restarts it on the same data.
 struct e2e_fixture {
   temp_dir dir{"orch-e2e"};
+  storage_settings storage = fresh_storage(dir);
   std::unique_ptr<orchestrator_process> orch;
 
   explicit e2e_fixture(std::vector<std::string> extra = {}) { start(std::move(extra)); }
 
   void start(std::vector<std::string> extra = {}) {
-    auto args = e2e_args(std::move(extra));
-    args.push_back("--data-dir");
-    args.push_back(dir / "data");
+    std::vector<std::string> args{"--retry-backoff-ms", "50", "--log-level", "warn"};
+    auto s = storage_args(storage);
+    args.insert(args.end(), s.begin(), s.end());
+    args.insert(args.end(), extra.begin(), extra.end());
     orch = std::make_unique<orchestrator_process>(args, dir / ("orch-" + std::to_string(runs++)));
   }
 

@@ -1,11 +1,11 @@
-#include "tests/support/storage_client.hpp"
+#include "runtime/storage_client.hpp"
 
 #include <cstdlib>
 #include <stdexcept>
 
 #include "caf/all.hpp"
 
-namespace orch::test {
+namespace orch {
 
 namespace {
 
@@ -66,6 +66,9 @@ reply<std::vector<std::string>> storage_client::renew(const std::string& worker,
 reply<storage_info> storage_client::info() {
   return impl_->call<storage_info>(storage_, info_atom_v);
 }
+reply<std::string> storage_client::backup(const std::string& to) {
+  return impl_->call<std::string>(storage_, backup_atom_v, to);
+}
 reply<bool> storage_client::close() {
   return impl_->call<bool>(storage_, caf::close_atom_v);
 }
@@ -79,16 +82,4 @@ void storage_client::put(const std::vector<record>& records) {
     throw std::runtime_error("put failed: " + r.error);
 }
 
-actor_env::actor_env() : cfg_(std::make_unique<caf::actor_system_config>()) {
-  cfg_->add_message_types<caf::id_block::orch>();
-  cfg_->set("scheduler.max-threads", size_t{2});
-  if (const char* p = std::getenv("ORCH_CAF_POLICY"))
-    cfg_->set("scheduler.policy", std::string{p} == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
-  sys_ = std::make_unique<caf::actor_system>(*cfg_);
-}
-
-actor_env::~actor_env() {
-  sys_.reset();
-}
-
-} // namespace orch::test
+} // namespace orch

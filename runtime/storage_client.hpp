@@ -1,5 +1,6 @@
-// Blocking calls to a storage actor, for tests and tools: every operation of
-// the storage interface, going through the actor (never the engine itself).
+// Blocking calls to a storage actor, for the command-line tools, start-up
+// recovery and tests: every operation of the storage interface, through the
+// actor. Blocks the calling thread: never use it on a CAF scheduler thread.
 #pragma once
 
 #include <memory>
@@ -8,7 +9,7 @@
 
 #include "backends/storage.hpp"
 
-namespace orch::test {
+namespace orch {
 
 /// The outcome of a call: a value or an error (errc + message).
 template <class T>
@@ -35,6 +36,7 @@ public:
   reply<std::vector<std::string>> renew(const std::string& worker,
                                         const std::vector<std::string>& ids, micros until);
   reply<storage_info> info();
+  reply<std::string> backup(const std::string& to);
   reply<bool> close();
 
   /// Puts records (one batch); throws on failure.
@@ -46,17 +48,4 @@ private:
   storage_actor storage_;
 };
 
-/// An actor system configured like the orchestrator's (message types
-/// registered), together with the config it refers to.
-class actor_env {
-public:
-  actor_env();
-  ~actor_env();
-  caf::actor_system& sys() { return *sys_; }
-
-private:
-  std::unique_ptr<caf::actor_system_config> cfg_;
-  std::unique_ptr<caf::actor_system> sys_;
-};
-
-} // namespace orch::test
+} // namespace orch

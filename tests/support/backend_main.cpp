@@ -1,0 +1,20 @@
+// Catch2 main for suites that run against every storage backend: the
+// backend under test comes from `--backend NAME` (CTest registers the suite
+// once per backend).
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include "tests/support/backend_under_test.hpp"
+
+int main(int argc, char** argv) {
+  Catch::Session session;
+  std::string backend = "filesystem";
+  using namespace Catch::clara;
+  session.cli(session.cli()
+              | Opt(backend, "name")["--backend"](
+                "storage backend under test: filesystem, surrealdb-embedded or surrealdb-server"));
+  if (int rc = session.applyCommandLine(argc, argv); rc != 0)
+    return rc;
+  orch::test::select_backend(backend);
+  return session.run();
+}

@@ -1,0 +1,80 @@
+#include "tests/support/backend_under_test.hpp"
+
+#include <stdexcept>
+
+#include "backends/storage_engine.hpp"
+#include "runtime/storage_factory.hpp"
+
+namespace orch::test {
+
+namespace {
+
+std::string& backend_name() {
+  static std::string name = "filesystem";
+  return name;
+}
+
+} // namespace
+
+void select_backend(const std::string& name) {
+  auto canonical = canonical_storage_type(name);
+  if (canonical.empty())
+    throw std::invalid_argument("unknown backend " + name);
+  backend_name() = canonical;
+}
+
+const std::string& selected_backend() {
+  return backend_name();
+}
+
+storage_settings fresh_storage(const temp_dir& dir) {
+  storage_settings s;
+  s.type = selected_backend();
+  s.data_dir = dir / "data";
+  return s;
+}
+
+std::vector<std::string> storage_args(const storage_settings& s) {
+  std::vector<std::string> args{"--storage-type", s.type, "--data-dir", s.data_dir};
+  if (s.type == "surrealdb-server") {
+    for (auto& [flag, value] :
+         {std::pair{"--surrealdb-url", s.surrealdb_url},
+          {"--surrealdb-namespace", s.surrealdb_namespace},
+          {"--surrealdb-database", s.surrealdb_database},
+          {"--surrealdb-username", s.surrealdb_username},
+          {"--surrealdb-password", s.surrealdb_password}}) {
+      args.push_back(flag);
+      args.push_back(value);
+    }
+  } else if (s.type == "surrealdb-embedded") {
+    args.insert(args.end(), {"--surrealdb-namespace", s.surrealdb_namespace,
+                             "--surrealdb-database", s.surrealdb_database});
+  }
+  return args;
+}
+
+backend_under_test::backend_under_test() : settings_(fresh_storage(dir_)) {
+  open();
+}
+
+backend_under_test::~backend_under_test() {
+  close();
+}
+
+void backend_under_test::open() {
+  client_ = std::make_unique<storage_client>(env_.sys(), open_storage(env_.sys(), settings_));
+}
+
+void backend_under_test::close() {
+  if (client_) {
+    client_->close();
+    client_.reset();
+  }
+}
+
+void backend_under_test::reopen() {
+  close();
+  open();
+}
+
+} // namespace orch::test
