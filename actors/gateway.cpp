@@ -250,6 +250,31 @@ void handle_audit(gateway_ptr self, const http_request& req, reply rp) {
   list_records(self, rp, q, "records");
 }
 
+bool is_loopback(const std::string& address) {
+  return address == "127.0.0.1" || address == "::1" || address.rfind("127.", 0) == 0
+         || address.rfind("::ffff:127.", 0) == 0;
+}
+
+/// POST /admin/backup {"to": "/new/dir"}: a consistent copy of the storage,
+/// written by the storage actor while the orchestrator keeps running. It
+/// writes to this machine's disk, so only local clients may ask.
+void handle_backup(gateway_ptr self, const http_request& req, reply rp) {
+  if (!is_loopback(req.remote))
+    return void(rp.deliver(json_error(403, "admin endpoints are only served to clients on this "
+                                           "machine (127.0.0.1)")));
+  auto body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("to") || !body["to"].is_string())
+    return void(rp.deliver(json_error(400, "send {\"to\": \"/absolute/new/directory\"}")));
+  auto to = body["to"].get<std::string>();
+  if (to.empty() || to[0] != '/' || to.find('\0') != std::string::npos)
+    return void(rp.deliver(json_error(400, "'to' must be an absolute directory path")));
+  self->request(self->state.storage, std::chrono::minutes(30), backup_atom_v, to)
+    .then([=](const std::string& path) mutable {
+            rp.deliver(json_ok(200, canonical(json{{"path", path}})));
+          },
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
 void route(gateway_ptr self, const http_request& req, reply rp) {
   auto parts = split_path(req.path);
   auto method_not_allowed = [&](const char* allowed) {
@@ -271,6 +296,11 @@ void route(gateway_ptr self, const http_request& req, reply rp) {
             },
             [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
     return;
+  }
+  if (parts.size() == 2 && parts[0] == "admin" && parts[1] == "backup") {
+    if (req.method != "POST")
+      return method_not_allowed("POST");
+    return handle_backup(self, req, rp);
   }
   if (parts.size() == 1 && parts[0] == "audit") {
     if (req.method != "GET")

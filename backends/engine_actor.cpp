@@ -173,7 +173,7 @@ template <class F>
 auto guarded(engine_ptr self, F&& f) -> caf::result<decltype(f())> {
   if (!self->state.engine)
     return closed_error();
-  decltype(f()) value;
+  decltype(f()) value{};
   if (auto err = guarded_run([&] { value = f(); }))
     return err;
   return value;
@@ -341,6 +341,9 @@ engine_actor::behavior_type engine_behavior(engine_ptr self,
     [=](info_atom) -> caf::result<storage_info> {
       return guarded(self, [&] { return self->state.engine->info(); });
     },
+    [=](subscribe_atom, const event_feed_actor&) {
+      // Single-owner: every event is written, and published, by this process.
+    },
     [=](caf::close_atom) -> caf::result<bool> {
       auto& st = self->state;
       // Writes still waiting for their round were accepted and must not be
@@ -417,6 +420,7 @@ storage_actor::behavior_type front_behavior(front_ptr self, engine_actor engine)
     [=](info_atom) -> caf::delegated<storage_info> {
       return self->delegate(self->state.engine, info_atom_v);
     },
+    [=](subscribe_atom, const event_feed_actor&) {},
     [=](caf::close_atom) -> caf::result<bool> {
       // Closed for good: both actors end once the engine has closed.
       auto rp = self->make_response_promise<bool>();

@@ -22,6 +22,9 @@
 
 namespace orch {
 
+/// Receives task events (the events actor is one).
+using event_feed_actor = caf::typed_actor<caf::reacts_to<publish_atom, std::vector<task_event>>>;
+
 using storage_actor = caf::typed_actor<
   // Apply all operations of the batch atomically if every precondition holds.
   // Replies with the number of operations applied.
@@ -46,6 +49,9 @@ using storage_actor = caf::typed_actor<
   // A consistent copy of everything into the new directory `to`, taken while
   // the backend keeps serving. Replies with what was written.
   caf::replies_to<backup_atom, std::string>::with<std::string>,
+  // Forward task events that other processes write to `feed` (backends
+  // shared by several processes; the others have nothing to forward).
+  caf::reacts_to<subscribe_atom, event_feed_actor>,
   // Backend name, location, whether it is shared, start-up findings.
   caf::replies_to<info_atom>::with<storage_info>,
   // Flush, release locks and files. Later requests fail with unavailable.

@@ -1,6 +1,8 @@
 #include "runtime/app.hpp"
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "runtime/model/ids.hpp"
 #include "runtime/recovery.hpp"
 #include "runtime/storage_factory.hpp"
+#include "runtime/tools.hpp"
 #include "runtime/version.hpp"
 
 namespace orch {
@@ -172,6 +175,12 @@ int run_server(const server_settings& settings) {
                      + std::to_string(s.max_concurrent_tasks) + " task slots, nushell "
                      + (nu_path.empty() ? "not found" : nu_path));
   std::cout << "listening on http://" << s.bind << ":" << port << std::endl;
+  // Tools (orchestrator backup) find the running server through this file.
+  auto url_file = admin_url_file(s.storage);
+  if (s.storage.type != "surrealdb-server") {
+    std::ofstream{url_file} << "http://" << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind) << ":"
+                            << port << "\n";
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -191,6 +200,8 @@ int run_server(const server_settings& settings) {
       log_warn("main", "closing storage failed: " + error_text(closed.error()));
   }
   shutdown_actors();
+  if (s.storage.type != "surrealdb-server")
+    std::remove(url_file.c_str());
   log_info("main", "stopped");
   return 0;
 }

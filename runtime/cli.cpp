@@ -52,7 +52,8 @@ void add_storage_options(CLI::App& app, storage_settings& s) {
 command_line parse_command_line(int argc, char** argv) {
   command_line out;
   auto& s = out.server;
-  CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port)",
+  CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
+               "Without a subcommand it serves; subcommands: backup, restore.",
                "orchestrator"};
   app.set_version_flag("--version", std::string{orchestrator_version});
   app.set_config("--config", "",
@@ -104,6 +105,24 @@ command_line parse_command_line(int argc, char** argv) {
   app.add_flag("--dry-run", s.dry_run,
                "Check the configuration and the storage, print what would be used, and exit "
                "without serving");
+
+  auto* backup = app.add_subcommand(
+    "backup", "Copy a backend's data, consistently, into a new directory; works while an "
+              "orchestrator runs on it (it is asked through its REST API)");
+  add_storage_options(*backup, out.backup.storage);
+  backup->add_option("--to", out.backup.to, "New directory for the copy")->required();
+  backup->add_option("--url", out.backup.url,
+                     "REST API of the orchestrator running on this data (default: the address "
+                     "it wrote to <data-dir>/orchestrator.url)");
+
+  auto* restore = app.add_subcommand(
+    "restore", "Put a backup made by `orchestrator backup` in place as --data-dir (the "
+               "orchestrator must not be running on it)");
+  add_storage_options(*restore, out.restore.storage);
+  restore->add_option("--from", out.restore.from, "Directory written by `orchestrator backup`")
+    ->required();
+  restore->add_flag("--force", out.restore.force,
+                    "Replace existing data in --data-dir (it is moved aside, not deleted)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,6 +131,12 @@ command_line parse_command_line(int argc, char** argv) {
     return out;
   }
   s.storage.type = canonical_storage_type(s.storage.type);
+  out.backup.storage.type = canonical_storage_type(out.backup.storage.type);
+  out.restore.storage.type = canonical_storage_type(out.restore.storage.type);
+  if (backup->parsed())
+    out.kind = command_kind::backup;
+  else if (restore->parsed())
+    out.kind = command_kind::restore;
   return out;
 }
 

@@ -9,12 +9,14 @@
 
 namespace orch {
 
-enum class command_kind { serve, exit };
+enum class command_kind { serve, backup, restore, exit };
 
 struct command_line {
   command_kind kind = command_kind::serve;
   int exit_code = 0;                         // for command_kind::exit
   server_settings server;
+  backup_settings backup;
+  restore_settings restore;
 };
 
 /// Parses argv. Help, version and errors are printed here and come back as

@@ -1,6 +1,7 @@
 // orchestrator: process entry. Parses the command line and runs the command.
 #include "runtime/app.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/tools.hpp"
 
 int main(int argc, char** argv) {
   auto cl = orch::parse_command_line(argc, argv);
@@ -9,6 +10,10 @@ int main(int argc, char** argv) {
       return cl.exit_code;
     case orch::command_kind::serve:
       return orch::run_server(cl.server);
+    case orch::command_kind::backup:
+      return orch::run_backup(cl.backup);
+    case orch::command_kind::restore:
+      return orch::run_restore(cl.restore);
   }
   return 0;
 }

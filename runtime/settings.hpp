@@ -36,6 +36,20 @@ struct server_settings {
   bool dry_run = false;
 };
 
+/// `orchestrator backup`: a consistent copy of a backend into a new directory.
+struct backup_settings {
+  storage_settings storage;
+  std::string to;                            // new directory
+  std::string url;                           // a running orchestrator to ask (optional)
+};
+
+/// `orchestrator restore`: put a backup in place as a backend's data.
+struct restore_settings {
+  storage_settings storage;                  // where to restore to
+  std::string from;                          // a directory made by `backup`
+  bool force = false;                        // replace existing data (kept aside)
+};
+
 /// Canonical backend name for a --storage-type value (accepting the aliases
 /// rocksdb/embedded and server), or "" if unknown.
 std::string canonical_storage_type(const std::string& value);

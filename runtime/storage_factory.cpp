@@ -5,6 +5,7 @@
 #include "backends/filesystem/fs_engine.hpp"
 #include "backends/rocksdb/rocks_engine.hpp"
 #include "backends/storage_engine.hpp"
+#include "backends/surrealdb/surreal_storage.hpp"
 
 namespace orch {
 
@@ -26,9 +27,7 @@ storage_actor open_storage(caf::actor_system& sys, const storage_settings& cfg) 
     return spawn_engine_actor(sys, open_rocksdb_engine({cfg.data_dir, cfg.surrealdb_namespace,
                                                         cfg.surrealdb_database}));
   if (type == "surrealdb-server")
-    throw storage_failure{errc::unavailable,
-                          "--storage-type surrealdb-server is not available in this build yet; "
-                          "use --storage-type filesystem or surrealdb-embedded"};
+    return spawn_surreal_storage(sys, cfg);
   throw storage_failure{errc::invalid, "unknown --storage-type '" + cfg.type
                                          + "' (expected filesystem, surrealdb-embedded or "
                                            "surrealdb-server)"};

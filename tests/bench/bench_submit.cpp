@@ -23,6 +23,7 @@
 
 extern char** environ;
 
+using namespace orch;
 using namespace orch::test;
 using clock_type = std::chrono::steady_clock;
 

@@ -6,6 +6,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 
+using namespace orch;
 using namespace orch::test;
 
 TEST_CASE("e2e: health reports the storage and the scheduler", "[e2e]") {

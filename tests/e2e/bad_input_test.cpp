@@ -4,6 +4,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 
+using namespace orch;
 using namespace orch::test;
 
 namespace {

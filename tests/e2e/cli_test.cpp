@@ -3,6 +3,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 
+using namespace orch;
 using namespace orch::test;
 
 TEST_CASE("cli: --help lists the storage types on the storage-type line", "[cli]") {

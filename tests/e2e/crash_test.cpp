@@ -8,6 +8,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 
+using namespace orch;
 using namespace orch::test;
 
 TEST_CASE("e2e: kill -9 during a run of 200 tasks loses none of them", "[e2e][crash]") {
@@ -34,17 +35,19 @@ TEST_CASE("e2e: kill -9 during a run of 200 tasks loses none of them", "[e2e][cr
   CHECK(statuses(*f.orch).size() == 200);
 }
 
-TEST_CASE("e2e: kill -9 during a burst of submissions keeps every acknowledged task",
+TEST_CASE("e2e: kill -9 during a burst of 1000 concurrent submissions keeps every acknowledged task",
           "[e2e][crash]") {
   e2e_fixture f{{"--max-concurrent-tasks", "2"}};
+  constexpr int clients = 50, per_client = 20;  // 1,000 submissions, 50 in flight
   std::mutex m;
   std::set<std::string> acknowledged;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 8; ++c)
-    clients.emplace_back([&, port = f.orch->port()] {
+  std::atomic<int> sent{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, port = f.orch->port()] {
       http_client client{"127.0.0.1", port};
-      while (!stop) {
+      for (int i = 0; i < per_client; ++i) {
+        ++sent;
         auto r = client.post("/tasks", R"({"command":"true","max_retries":2})");
         if (r.status == 201) {
           std::lock_guard<std::mutex> g{m};
@@ -54,14 +57,16 @@ TEST_CASE("e2e: kill -9 during a burst of submissions keeps every acknowledged t
         }
       }
     });
+  // Kill it while the burst is in full swing.
   REQUIRE(wait_until([&] {
     std::lock_guard<std::mutex> g{m};
-    return acknowledged.size() >= 150;
+    return acknowledged.size() >= 300;
   }));
   f.orch->proc().kill9();
-  stop = true;
-  for (auto& t : clients)
+  for (auto& t : threads)
     t.join();
+  INFO("acknowledged " << acknowledged.size() << " of " << sent << " sent");
+  CHECK(acknowledged.size() < static_cast<size_t>(clients * per_client));
   f.start();
   auto s = statuses(*f.orch);
   for (auto& id : acknowledged)
@@ -72,7 +77,7 @@ TEST_CASE("e2e: kill -9 during a burst of submissions keeps every acknowledged t
       return std::all_of(acknowledged.begin(), acknowledged.end(),
                          [&](auto& id) { return now[id] == "Completed"; });
     },
-    std::chrono::seconds(120)));
+    std::chrono::seconds(180)));
 }
 
 TEST_CASE("e2e: SIGTERM lets running tasks finish within the grace period then exits 0",

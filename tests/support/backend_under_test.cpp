@@ -4,6 +4,7 @@
 
 #include "backends/storage_engine.hpp"
 #include "runtime/storage_factory.hpp"
+#include "tests/support/surreal_server.hpp"
 
 namespace orch::test {
 
@@ -31,6 +32,15 @@ storage_settings fresh_storage(const temp_dir& dir) {
   storage_settings s;
   s.type = selected_backend();
   s.data_dir = dir / "data";
+  if (s.type == "surrealdb-server") {
+    auto& server = surreal_server::shared();
+    s.surrealdb_url = server.url();
+    s.surrealdb_username = "root";
+    s.surrealdb_password = "root";
+    // A database of its own for every test: nothing left over from others.
+    s.surrealdb_namespace = "test";
+    s.surrealdb_database = unique_name("db");
+  }
   return s;
 }
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child.hpp"
-#include "tests/support/http_client.hpp"
+#include "runtime/http/http_client.hpp"
 
 namespace orch::test {
 

@@ -1,11 +1,11 @@
-#include "tests/support/http_client.hpp"
+#include "runtime/http/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace orch::test {
+namespace orch {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -105,4 +105,4 @@ std::string raw_exchange(const std::string& host, uint16_t port, const std::stri
   return out;
 }
 
-} // namespace orch::test
+} // namespace orch

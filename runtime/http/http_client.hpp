@@ -1,5 +1,6 @@
-// A small synchronous HTTP/1.1 client for tests (Boost.Beast), keep-alive,
-// reconnecting when the server closed the connection.
+// A small synchronous HTTP/1.1 client (Boost.Beast), keep-alive, reconnecting
+// when the server closed the connection: for the command-line tools that talk
+// to a running orchestrator, and for tests.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace orch::test {
+namespace orch {
 
 struct http_result {
   int status = 0;                            // 0: no response (connection failed)
@@ -42,4 +43,4 @@ private:
 std::string raw_exchange(const std::string& host, uint16_t port, const std::string& bytes,
                          int timeout_ms = 5000);
 
-} // namespace orch::test
+} // namespace orch

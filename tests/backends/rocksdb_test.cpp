@@ -1,0 +1,123 @@
+// The embedded backend (RocksDB) on a real database: namespace/database
+// isolation, the lock against a second process, names that are refused.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/rocksdb/rocks_engine.hpp"
+#include "runtime/actor_env.hpp"
+#include "runtime/model/codec.hpp"
+#include "runtime/model/ids.hpp"
+#include "runtime/storage_client.hpp"
+#include "tests/support/orchestrator_process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+record a_task(const std::string& name) {
+  task t;
+  t.id = new_uuid_v4();
+  t.name = name;
+  t.command = "true";
+  t.status = task_status::queued;
+  t.created_at = now_us();
+  return to_record(t);
+}
+
+} // namespace
+
+TEST_CASE("embedded: two namespace/database pairs in one directory never see each other",
+          "[rocksdb]") {
+  temp_dir dir;
+  actor_env env;
+  auto open = [&](const std::string& ns, const std::string& db) {
+    return std::make_unique<storage_client>(
+      env.sys(), spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), ns, db})));
+  };
+  auto a = a_task("in a"), b = a_task("in b"), c = a_task("in c");
+  {
+    auto s = open("prod", "main");
+    s->put({a});
+    s->put({to_record(queue_entry{a.key, 0, now_us(), 0, 0, "", 0})});
+    s->close();
+  }
+  {
+    auto s = open("prod", "other");  // same namespace, other database
+    CHECK(s->count(record_kind::task).value == 0);
+    CHECK(s->get(record_kind::task, a.key).code == errc::not_found);
+    CHECK(s->scan(record_kind::task, "", 100).value.empty());
+    CHECK(s->claim({"w", now_us(), us_per_second, 10}).value.tasks.empty());
+    s->put({b});
+    s->close();
+  }
+  {
+    auto s = open("staging", "main");  // other namespace, same database name
+    CHECK(s->count(record_kind::task).value == 0);
+    record_query q;
+    q.kind = record_kind::task;
+    CHECK(s->query(q).value.total == 0);
+    s->put({c});
+    s->close();
+  }
+  auto s = open("prod", "main");
+  CHECK(s->count(record_kind::task).value == 1);
+  CHECK(s->get(record_kind::task, a.key).ok);
+  CHECK(s->get(record_kind::task, b.key).code == errc::not_found);
+  CHECK(s->get(record_kind::task, c.key).code == errc::not_found);
+  // The queue index is rebuilt from the database: the entry is claimable.
+  CHECK(s->claim({"w", now_us(), us_per_second, 10}).value.tasks.size() == 1);
+  s->close();
+}
+
+TEST_CASE("embedded: namespaces are separate for the orchestrator too", "[rocksdb]") {
+  temp_dir dir;
+  auto args = [&](const std::string& ns) {
+    return std::vector<std::string>{"--storage-type", "surrealdb-embedded", "--data-dir",
+                                    dir / "data", "--surrealdb-namespace", ns};
+  };
+  std::string id;
+  {
+    orchestrator_process o{args("team-a"), dir / "a"};
+    id = o.submit({{"command", "true"}})["id"];
+    o.wait_terminal(id);
+    o.proc().terminate();
+  }
+  orchestrator_process o{args("team-b"), dir / "b"};
+  CHECK(o.http().get("/tasks/" + id).status == 404);
+  CHECK(o.http().get("/tasks").json()["data"]["total"] == 0);
+}
+
+TEST_CASE("embedded: a second process on the same database gets a clear error", "[rocksdb]") {
+  temp_dir dir;
+  orchestrator_process first{{"--storage-type", "surrealdb-embedded", "--data-dir", dir / "data"},
+                             dir / "first"};
+  auto r = run_orchestrator({"--storage-type", "embedded", "--data-dir", dir / "data", "--port",
+                             "0"},
+                            dir / "second");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("error: the embedded database " + dir.path() + "/data/orchestrator.db is in use "
+                   "by another orchestrator process")
+        == 0);
+  CHECK(r.err.find("Stop that process first, or use a different --data-dir") != std::string::npos);
+  // The first one is unharmed.
+  CHECK(first.http().get("/health").status == 200);
+  // In the same process the lock holds too.
+  try {
+    open_rocksdb_engine({dir / "data", "orchestrator", "main"});
+    FAIL("opened a database another process holds");
+  } catch (const storage_failure& e) {
+    CHECK(e.code == errc::locked);
+  }
+}
+
+TEST_CASE("embedded: invalid namespace and database names are refused", "[rocksdb]") {
+  temp_dir dir;
+  auto r = run_orchestrator({"--storage-type", "rocksdb", "--data-dir", dir / "data",
+                             "--surrealdb-namespace", "../x", "--dry-run"},
+                            dir / "bad");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--surrealdb-namespace '../x' is not valid") != std::string::npos);
+}

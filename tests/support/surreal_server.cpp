@@ -1,0 +1,73 @@
+#include "tests/support/surreal_server.hpp"
+
+#include <random>
+#include <regex>
+#include <stdexcept>
+
+namespace orch::test {
+
+surreal_server::surreal_server(std::string store_dir, std::string password)
+  : store_dir_(std::move(store_dir)), password_(std::move(password)) {
+  if (store_dir_.empty()) {
+    own_dir_ = std::make_unique<temp_dir>("orch-surreal");
+    store_dir_ = own_dir_->path();
+  }
+  launch(0);
+}
+
+surreal_server::~surreal_server() {
+  stop();
+}
+
+void surreal_server::launch(uint16_t port) {
+  std::vector<std::string> argv{"node",
+                                ORCH_SOURCE_DIR "/tests/surreal-server/server.mjs",
+                                "--port",
+                                std::to_string(port),
+                                "--bind",
+                                "127.0.0.1",
+                                "--user",
+                                "root",
+                                "--pass",
+                                password_,
+                                "--store",
+                                "rocksdb://" + store_dir_ + "/db",
+                                "--exit-with-parent"};
+  proc_ = std::make_unique<child>(argv, store_dir_ + "/server-" + std::to_string(runs_++));
+  if (!proc_->wait_for_output("LISTENING ", std::chrono::seconds(60)))
+    throw std::runtime_error("the SurrealDB test server did not start:\n" + proc_->err());
+  std::smatch m;
+  auto out = proc_->out();
+  if (!std::regex_search(out, m, std::regex{"LISTENING [0-9.]+:([0-9]+)"}))
+    throw std::runtime_error("no port in the test server's output: " + out);
+  port_ = static_cast<uint16_t>(std::stoi(m[1]));
+}
+
+void surreal_server::stop() {
+  if (proc_)
+    proc_->terminate(std::chrono::seconds(30));
+}
+
+void surreal_server::kill9() {
+  if (proc_)
+    proc_->kill9();
+}
+
+void surreal_server::restart() {
+  stop();
+  launch(port_);
+}
+
+surreal_server& surreal_server::shared() {
+  static surreal_server server;
+  return server;
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return prefix + buf;
+}
+
+} // namespace orch::test

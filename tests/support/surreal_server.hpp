@@ -1,0 +1,50 @@
+// The SurrealDB test server (tests/surreal-server/server.mjs: the real
+// SurrealDB engine behind a WebSocket front), started by a test on a free
+// loopback port with a RocksDB store, and stopped when the object goes away
+// (and by --exit-with-parent if the test process dies).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tests/support/child.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace orch::test {
+
+class surreal_server {
+public:
+  /// Starts a server with root credentials root/`password`, storing its data
+  /// in `store_dir` (a new temp dir if empty). Throws if it does not start.
+  explicit surreal_server(std::string store_dir = {}, std::string password = "root");
+  ~surreal_server();
+
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return port_; }
+  const std::string& store_dir() const { return store_dir_; }
+
+  /// SIGTERM and wait (data in the store survives).
+  void stop();
+  /// SIGKILL.
+  void kill9();
+  /// Starts it again on the same store and port.
+  void restart();
+
+  /// A server shared by all tests of this process (started on first use).
+  static surreal_server& shared();
+
+private:
+  void launch(uint16_t port);
+
+  std::unique_ptr<temp_dir> own_dir_;
+  std::string store_dir_;
+  std::string password_;
+  uint16_t port_ = 0;
+  int runs_ = 0;
+  std::unique_ptr<child> proc_;
+};
+
+/// A namespace/database name nobody else uses.
+std::string unique_name(const std::string& prefix);
+
+} // namespace orch::test
