@@ -59,7 +59,8 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<pending_atom>,                // periodic check of Pending tasks
   caf::reacts_to<caf::tick_atom>,              // periodic poll for work (shared backends)
   caf::reacts_to<timeout_atom>,                // drain grace period over
-  caf::reacts_to<commit_atom, uint64_t>>;      // retry storing an attempt's outcome
+  caf::reacts_to<commit_atom, uint64_t>,       // retry storing an attempt's outcome
+  caf::reacts_to<task_event>>;                 // state changes, also other processes' ones
 
 /// Runs one attempt of one task.
 using executor_actor = caf::typed_actor<

@@ -8,7 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,25 +131,6 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
     ::close(out_pipe[1]);
     return nullptr;
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-  if (!spec.workdir.empty())
-    posix_spawn_file_actions_addchdir_np(&fa, spec.workdir.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Own process group, so a timeout or cancel kills the task and its children;
-  // default signal dispositions and an empty mask, whatever the orchestrator uses.
-  sigset_t empty, all;
-  sigemptyset(&empty);
-  sigfillset(&all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
-                                    | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> argv;
   for (auto& a : spec.argv)
     argv.push_back(const_cast<char*>(a.c_str()));
@@ -158,13 +139,69 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
   for (auto& e : env)
     envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  pid_t pid = -1;
+  // The child reports a failed exec through this pipe (closed on exec).
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    error = std::string{"cannot create a pipe: "} + std::strerror(errno);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      ::close(fd);
+    return nullptr;
+  }
   auto started_at = now_us();
-  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const char* workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+  const char* path = program.c_str();
+  pid_t parent = ::getpid();
+  // fork + exec rather than posix_spawn: only a forked child can ask to be
+  // killed when the orchestrator dies (PR_SET_PDEATHSIG), so a crashed
+  // orchestrator leaves no task running that another instance reruns. Only
+  // async-signal-safe calls between fork and exec.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto fail = [&](int code) {
+      (void) ::write(status_pipe[1], &code, sizeof code);
+      ::_exit(127);
+    };
+    ::setpgid(0, 0);  // its own process group: a timeout or cancel kills all of it
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent)
+      ::_exit(127);  // the orchestrator died before prctl took effect
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl{};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig)
+      ::sigaction(sig, &dfl, nullptr);  // fails harmlessly for SIGKILL/SIGSTOP
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_pipe[1], 1) < 0
+        || ::dup2(err_pipe[1], 2) < 0)
+      fail(errno);
+    if (devnull > 2)
+      ::close(devnull);
+    if (workdir && ::chdir(workdir) != 0)
+      fail(errno);
+    ::execve(path, argv.data(), envp.data());
+    fail(errno);
+  }
+  int fork_errno = errno;
+  if (pid > 0)
+    ::setpgid(pid, pid);  // also here, so a signal right after start reaches the group
+  ::close(status_pipe[1]);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
+  int rc = pid < 0 ? fork_errno : 0;
+  if (pid > 0) {
+    int child_errno = 0;
+    ssize_t n;
+    do {
+      n = ::read(status_pipe[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    if (n == sizeof child_errno) {
+      rc = child_errno;
+      ::waitpid(pid, nullptr, 0);  // it exited with 127
+    }
+  }
+  ::close(status_pipe[0]);
   if (rc != 0) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);

@@ -1,5 +1,6 @@
-// One child process: started without a shell (posix_spawn) in a process group
-// of its own, stdin from /dev/null, stdout and stderr captured up to a bound.
+// One child process: started without a shell (fork + exec) in a process group
+// of its own, killed if the orchestrator dies, stdin from /dev/null, stdout
+// and stderr captured up to a bound.
 // wait() blocks; it is called on a thread of its own, never on a CAF thread.
 #pragma once
 

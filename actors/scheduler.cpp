@@ -108,6 +108,7 @@ public:
           }
       },
       [=, this](done_atom, exec_result& r) { on_done(std::move(r)); },
+      [=, this](const task_event& ev) { on_event(ev); },
       [=, this](commit_atom, uint64_t token) {
         auto i = pending_commits_.find(token);
         if (i == pending_commits_.end())
@@ -149,6 +150,23 @@ private:
       drain_requested_ = false;
       drain_promise_.deliver(true);
     }
+  }
+
+  // -- what other processes did -------------------------------------------------------
+
+  /// A task event, from this process or (through the storage's live feed)
+  /// another one sharing the storage.
+  void on_event(const task_event& ev) {
+    if (ev.kind == "cancelled") {
+      // Cancelled elsewhere while it runs here: the cancel is already stored.
+      if (auto i = running_.find(ev.task_id); i != running_.end() && !i->second.cancelled) {
+        i->second.cancelled = true;
+        send(i->second.executor, cancel_atom_v);
+      }
+      return;
+    }
+    if (ev.status == "Queued")
+      fill();  // new or returned work, maybe submitted to another instance
   }
 
   // -- pulling work ------------------------------------------------------------------

@@ -148,6 +148,10 @@ int run_server(const server_settings& settings) {
   sc.nu_path = nu_path;
   sc.max_output_bytes = s.max_output_bytes;
   auto scheduler = spawn_scheduler(sys, storage, events, metrics, sc);
+  // State changes flow to the scheduler: its own, and (on a shared backend)
+  // those of other instances, which the storage feeds to the events actor.
+  caf::anon_send(events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(scheduler));
+  caf::anon_send(storage, subscribe_atom_v, caf::actor_cast<event_feed_actor>(events));
   auto gateway = spawn_gateway(sys, storage, scheduler, metrics, {orchestrator_version});
   auto shutdown_actors = [&] {
     for (auto a : {caf::actor_cast<caf::actor>(gateway), caf::actor_cast<caf::actor>(scheduler),

@@ -227,8 +227,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     out_queue.clear();
     writing = false;
     fail_all(why);
+    // The first failure goes to start()'s caller; later ones are logged.
+    if (first_reported)
+      log_warn("surrealdb", why + "; retrying in " + std::to_string(backoff.count()) + " ms");
     report_first(why);
-    log_warn("surrealdb", why + "; retrying in " + std::to_string(backoff.count()) + " ms");
     retry_timer.expires_after(backoff);
     backoff = std::min(backoff * 2, max_backoff);
     retry_timer.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -403,6 +405,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   // -- reading and writing -------------------------------------------------------
 
   void read_loop(uint64_t gen) {
+    if (gen != generation || !conn)
+      return;  // the connection failed while handling the last message
     auto c = conn;
     c->read([this, self = shared_from_this(), gen, c](beast::error_code ec, bytes data) {
       if (gen != generation)

@@ -470,6 +470,12 @@ public:
     });
   }
 
+  void ping(std::function<void(caf::error)> done) {
+    client_.call("ping", json::array(), [done](surreal::rpc_result r) {
+      done(r.ok ? caf::error{} : make_error(errc::unavailable, r.message));
+    });
+  }
+
   storage_info info() const {
     return {"surrealdb-server",
             where() + " (namespace " + settings_.surrealdb_namespace + ", database "
@@ -554,7 +560,18 @@ storage_actor::behavior_type surreal_behavior(surreal_ptr self, std::shared_ptr<
                         "--target-dir DIR`, or use SurrealDB's own export");
     },
     [=](subscribe_atom, event_feed_actor feed) { self->state.store->set_feed(std::move(feed)); },
-    [=](info_atom) -> caf::result<storage_info> { return self->state.store->info(); },
+    [=](info_atom) -> caf::result<storage_info> {
+      // A round trip, so that GET /health says whether the database answers.
+      auto rp = self->make_response_promise<storage_info>();
+      auto store = self->state.store;
+      store->ping([rp, store](caf::error err) mutable {
+        if (err)
+          rp.deliver(std::move(err));
+        else
+          rp.deliver(store->info());
+      });
+      return rp;
+    },
     [=](caf::close_atom) -> caf::result<bool> {
       if (!self->state.store)
         return closed();

@@ -2,6 +2,7 @@
 // a graceful stop requeues what runs and exits 0.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -110,4 +111,16 @@ TEST_CASE("e2e: a task still running after the grace period is queued again - un
   auto done = f.orch->wait_terminal(t["id"]);
   CHECK(done["error"] == "timed out after 3 s");
   CHECK(done["attempts"] == 1);
+}
+
+TEST_CASE("e2e: a task does not outlive an orchestrator killed with kill -9", "[e2e][crash]") {
+  e2e_fixture f;
+  auto pidfile = f.dir / "pid";
+  f.orch->submit({{"command", "sh"}, {"args", {"-c", "echo $$ > " + pidfile + "; exec sleep 60"}}});
+  REQUIRE(wait_until([&] { return slurp(pidfile).size() > 1; }));
+  auto pid = std::stoi(slurp(pidfile));
+  REQUIRE(::kill(pid, 0) == 0);
+  f.orch->proc().kill9();
+  // Otherwise it would run on while another instance runs the task again.
+  CHECK(wait_until([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10)));
 }
