@@ -310,6 +310,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   template <class Session>
   void upgrade(uint64_t gen, std::shared_ptr<Session> s) {
     auto& ws = s->ws();
+    // Requests are small frames written back to back: no Nagle delay.
+    beast::error_code nd;
+    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true), nd);
     ws.binary(true);
     ws.read_message_max(max_message_bytes);
     websocket::stream_base::timeout t;

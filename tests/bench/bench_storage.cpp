@@ -28,6 +28,7 @@
 #include "runtime/storage_factory.hpp"
 #include "runtime/actor_env.hpp"
 #include "runtime/storage_client.hpp"
+#include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace orch;
@@ -151,12 +152,29 @@ int main(int argc, char** argv) {
     backends = {"filesystem", "surrealdb-embedded"};
   else
     backends = {backend};
-  if (backend == "all" && !server.surrealdb_url.empty())
+  if (backend == "all")
     backends.push_back("surrealdb-server");
+  // Without --surrealdb-url the server backend is measured against the
+  // project's SurrealDB test server (the real engine, rocksdb store), and the
+  // official JS SDK sends the same work to it for comparison.
+  std::unique_ptr<surreal_server> own_server;
+  bool want_server = std::find(backends.begin(), backends.end(), "surrealdb-server") != backends.end();
+  if (want_server && server.surrealdb_url.empty()) {
+    own_server = std::make_unique<surreal_server>(dir + "/surreal");
+    server.surrealdb_url = own_server->url();
+    server.surrealdb_username = "root";
+    server.surrealdb_password = "root";
+  }
+  if (want_server && server.surrealdb_password.empty())
+    server.surrealdb_password = "root";
   for (auto& b : backends) {
     actor_env env;
     storage_settings s = b == "surrealdb-server" ? server : storage_settings{};
     s.type = b;
+    if (b == "surrealdb-server") {
+      s.surrealdb_namespace = "bench";
+      s.surrealdb_database = unique_name("cpp");
+    }
     s.data_dir = dir + "/" + b;
     storage_actor storage;
     try {
@@ -171,6 +189,16 @@ int main(int argc, char** argv) {
     std::printf("%-20s claim+ack (1 worker):   %8.0f cycles/s\n", b.c_str(),
                 claim_ack_per_second(env.sys(), storage, seconds));
     storage_client{env.sys(), storage}.close();
+  }
+  if (want_server) {
+    auto cmd = std::string{"node " ORCH_SOURCE_DIR "/tests/surreal-server/bench-sdk.mjs --url "}
+               + server.surrealdb_url + "/rpc --ns bench --db sdk --seconds "
+               + std::to_string(static_cast<int>(seconds));
+    if (only_submitters)
+      cmd += " --callers " + std::to_string(only_submitters);
+    std::fflush(stdout);
+    if (std::system(cmd.c_str()) != 0)
+      std::printf("js-sdk comparison failed to run (%s)\n", cmd.c_str());
   }
   return 0;
 }

@@ -188,3 +188,51 @@ TEST_CASE("server: two namespaces on one server are isolated", "[server]") {
   CHECK(b.http().get("/tasks").json()["data"]["total"] == 0);
   CHECK(a.http().get("/tasks").json()["data"]["total"] == 1);
 }
+
+namespace {
+
+/// A self-signed certificate for localhost / 127.0.0.1, made with openssl.
+void make_certificate(const temp_dir& dir, const std::string& name) {
+  auto r = std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "
+                        + dir / (name + ".key") + " -out " + dir / (name + ".pem")
+                        + " >/dev/null 2>&1")
+                         .c_str());
+  REQUIRE(r == 0);
+}
+
+} // namespace
+
+TEST_CASE("server: wss connections verify the certificate and accept a private CA", "[server]") {
+  surreal_server server;
+  temp_dir dir;
+  make_certificate(dir, "server");
+  make_certificate(dir, "other");
+  child proxy{{"node", ORCH_SOURCE_DIR "/tests/surreal-server/tls-proxy.mjs", "--cert",
+               dir / "server.pem", "--key", dir / "server.key", "--target",
+               "127.0.0.1:" + std::to_string(server.port()), "--exit-with-parent"},
+              dir / "proxy"};
+  REQUIRE(proxy.wait_for_output("LISTENING "));
+  auto port = proxy.out().substr(proxy.out().rfind(':') + 1);
+  port.erase(port.find_last_not_of("\n") + 1);
+  auto url = "wss://127.0.0.1:" + port;
+  auto args = [&](std::vector<std::string> extra) {
+    return with({"--storage-type", "surrealdb-server", "--surrealdb-url", url,
+                 "--surrealdb-password", "root", "--dry-run"},
+                extra);
+  };
+  // Verification is on by default: a certificate nobody vouches for is refused.
+  auto untrusted = run_orchestrator(args({}), dir / "untrusted");
+  CHECK(untrusted.exit_code == 1);
+  CHECK(untrusted.err.find("TLS handshake with SurrealDB at " + url + " failed") != std::string::npos);
+  CHECK(untrusted.err.find("--surrealdb-ca-file") != std::string::npos);
+  // With the CA that signed it, it connects.
+  auto trusted = run_orchestrator(args({"--surrealdb-ca-file", dir / "server.pem"}), dir / "trusted");
+  INFO(trusted.err);
+  CHECK(trusted.exit_code == 0);
+  CHECK(trusted.out.find("storage type:         surrealdb-server") != std::string::npos);
+  // A different CA does not make it acceptable.
+  auto wrong = run_orchestrator(args({"--surrealdb-ca-file", dir / "other.pem"}), dir / "wrong");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err.find("is the CA that signed the server's certificate") != std::string::npos);
+}

@@ -1,5 +1,6 @@
 #include "tests/support/surreal_server.hpp"
 
+#include <filesystem>
 #include <random>
 #include <regex>
 #include <stdexcept>
@@ -12,6 +13,7 @@ surreal_server::surreal_server(std::string store_dir, std::string password)
     own_dir_ = std::make_unique<temp_dir>("orch-surreal");
     store_dir_ = own_dir_->path();
   }
+  std::filesystem::create_directories(store_dir_);
   launch(0);
 }
 
