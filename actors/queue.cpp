@@ -36,7 +36,7 @@ caf::timespan until(micros t) {
   return std::chrono::microseconds(d > 0 ? d : 0);
 }
 
-void recover(queue_ptr self, const queue_entry& stale) {
+void recover(queue_ptr self, const queue_entry& stale, bool attempt_ran) {
   auto& st = self->state;
   self->request(st.storage, std::chrono::seconds(30), caf::get_atom_v, record_kind::task,
                 stale.task_id)
@@ -49,7 +49,10 @@ void recover(queue_ptr self, const queue_entry& stale) {
           return;
         }
         auto& st = self->state;
-        auto why = stale.claimed_by == st.cfg.instance || !st.cfg.shared_backend
+        auto why = !attempt_ran
+                     ? "this process claimed it but never started it (the reply to the claim "
+                       "was lost)"
+                   : stale.claimed_by == st.cfg.instance || !st.cfg.shared_backend
                      ? "the orchestrator process running attempt " + std::to_string(t.attempts)
                          + " (" + stale.claimed_by + ") stopped before it finished"
                      : "the lease of " + stale.claimed_by + " on attempt "
@@ -57,7 +60,7 @@ void recover(queue_ptr self, const queue_entry& stale) {
                          + format_rfc3339(stale.lease_until)
                          + " (that process stopped or lost its connection)";
         actor_context ctx{"queue:" + st.cfg.instance, now_us()};
-        auto tr = recover_transition(t, stale, why, ctx);
+        auto tr = recover_transition(t, stale, why, ctx, attempt_ran);
         auto events = tr.events;
         self->request(st.storage, std::chrono::seconds(30), commit_atom_v, std::move(tr.batch))
           .then(
@@ -113,9 +116,12 @@ void sweep(queue_ptr self) {
             continue;
           bool ours = e.claimed_by == st.cfg.instance;
           bool expired = e.lease_until != 0 && e.lease_until < now;
-          if (ours ? (expired && !st.held.count(e.task_id))
-                   : (!st.cfg.shared_backend || expired))
-            recover(self, e);
+          // A claim of ours that the scheduler does not hold never ran here:
+          // it holds every attempt it starts until the outcome is stored.
+          if (ours && expired && !st.held.count(e.task_id))
+            recover(self, e, false);
+          else if (!ours && (!st.cfg.shared_backend || expired))
+            recover(self, e, true);
         }
       },
       [=](caf::error& e) {

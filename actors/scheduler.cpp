@@ -21,7 +21,6 @@ constexpr auto storage_timeout = std::chrono::seconds(30);
 constexpr auto pending_check_interval = std::chrono::seconds(15);
 constexpr auto poll_interval = std::chrono::seconds(1);
 constexpr auto commit_retry_delay = std::chrono::seconds(1);
-constexpr int max_commit_retries = 60;
 constexpr int max_conflict_retries = 5;
 constexpr uint32_t dependants_page = 1000;
 
@@ -296,7 +295,6 @@ private:
       return;
     auto run = std::move(i->second);
     running_.erase(i);
-    send(queue_, release_atom_v, r.task_id);
     update_running_gauge();
     ++finished_;
     auto labels = std::string{"outcome=\""}
@@ -313,6 +311,7 @@ private:
     if (run.lost || (run.cancelled && !run.interrupted)) {
       // Someone else owns the outcome now (the cancel, or the instance that
       // recovered the claim): storing ours would record the attempt twice.
+      send(queue_, release_atom_v, r.task_id);
       fill();
       maybe_finish_drain();
       return;
@@ -330,14 +329,16 @@ private:
     fill();
   }
 
-  /// Stores the outcome of an attempt; transient storage failures are retried
-  /// (the claim is still ours until its lease runs out).
+  /// Stores the outcome of an attempt. The claim stays held (its lease
+  /// renewed) until the outcome is stored, so transient storage failures are
+  /// retried for as long as they last; only then is the claim released.
   void commit_outcome(task t, transition tr, int attempt) {
     ++inflight_;
     request(storage_, storage_timeout, commit_atom_v, tr.batch)
       .then(
         [=, this](uint64_t) {
           --inflight_;
+          send(queue_, release_atom_v, t.id);
           publish(tr.events);
           if (is_terminal(t.status)) {
             count("orchestrator_tasks_finished_total",
@@ -356,20 +357,18 @@ private:
         [=, this](caf::error& e) {
           --inflight_;
           auto code = error_code(e);
-          if (code == errc::conflict) {
+          if (code == errc::conflict || code == errc::invalid) {
+            send(queue_, release_atom_v, t.id);
             log_info("scheduler", "outcome of task " + t.id
                                     + " not stored, it changed meanwhile: " + error_text(e));
-          } else if (attempt < max_commit_retries) {
-            log_warn("scheduler", "storing the outcome of task " + t.id
-                                    + " failed: " + error_text(e) + "; retrying in 1 s");
+          } else {
+            if (attempt % 30 == 0)
+              log_warn("scheduler", "storing the outcome of task " + t.id + " failed: "
+                                      + error_text(e) + "; retrying every second");
             auto token = ++retry_token_;
             ++inflight_;
             pending_commits_.emplace(token, pending_commit{t, tr, attempt + 1});
             delayed_send(this, commit_retry_delay, commit_atom_v, token);
-          } else {
-            log_error("scheduler", "giving up storing the outcome of task " + t.id + ": "
-                                     + error_text(e)
-                                     + "; its claim will expire and it will run again");
           }
           maybe_finish_drain();
         });

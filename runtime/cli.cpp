@@ -47,13 +47,130 @@ void add_storage_options(CLI::App& app, storage_settings& s) {
                  "PEM file of a private CA to trust for wss:// connections");
 }
 
+/// The endpoint options of `migrate` as given: shared ones (for whichever end
+/// needs them) and --source-/--target- ones that win over them.
+struct endpoint_options {
+  std::string from, to;
+  std::string source_dir = "./data", target_dir = "./data";
+  std::string url, username, password, ns, db, ca_file;
+  std::string source_url, source_username, source_password, source_ns, source_db, source_ca_file;
+  std::string target_url, target_username, target_password, target_ns, target_db, target_ca_file;
+} migrate_endpoints;
+
+CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
+  auto& e = migrate_endpoints;
+  auto backend_check = [](const std::string& v) -> std::string {
+    if (canonical_storage_type(v).empty())
+      return "unknown backend '" + v
+             + "' (expected filesystem, surrealdb-embedded or surrealdb-server)";
+    return {};
+  };
+  auto add_common = [&](CLI::App& c) {
+    c.add_option("--from", e.from, "Source backend")
+      ->type_name("filesystem|surrealdb-embedded|surrealdb-server")
+      ->check(backend_check)
+      ->required();
+    c.add_option("--to", e.to, "Target backend")
+      ->type_name("filesystem|surrealdb-embedded|surrealdb-server")
+      ->check(backend_check)
+      ->required();
+    c.add_option("--source-dir", e.source_dir, "Data directory of a filesystem/embedded source")
+      ->capture_default_str();
+    c.add_option("--target-dir", e.target_dir, "Data directory of a filesystem/embedded target")
+      ->capture_default_str();
+    c.add_option("--surrealdb-url", e.url, "SurrealDB URL of a server end (ws:// or wss://)");
+    c.add_option("--username", e.username, "SurrealDB user of a server end (default root)");
+    c.add_option("--password", e.password,
+                 "SurrealDB password of a server end (or SURREALDB_PASSWORD)")
+      ->envname("SURREALDB_PASSWORD");
+    c.add_option("--namespace", e.ns,
+                 "Namespace of a SurrealDB end, server or embedded (default orchestrator)");
+    c.add_option("--database", e.db,
+                 "Database of a SurrealDB end, server or embedded (default main)");
+    c.add_option("--ca-file", e.ca_file, "Private CA for wss:// ends");
+    for (auto side : {"source", "target"}) {
+      bool src = std::string{side} == "source";
+      auto pre = std::string{"--"} + side + "-";
+      auto what = std::string{" of the "} + side + " (wins over the shared option)";
+      c.add_option(pre + "surrealdb-url", src ? e.source_url : e.target_url, "SurrealDB URL" + what);
+      c.add_option(pre + "username", src ? e.source_username : e.target_username, "User" + what);
+      c.add_option(pre + "password", src ? e.source_password : e.target_password, "Password" + what);
+      c.add_option(pre + "namespace", src ? e.source_ns : e.target_ns, "Namespace" + what);
+      c.add_option(pre + "database", src ? e.source_db : e.target_db, "Database" + what);
+      c.add_option(pre + "ca-file", src ? e.source_ca_file : e.target_ca_file, "CA file" + what);
+    }
+    c.add_option("--journal", m.journal,
+                 "Progress journal (default: migration-journal.jsonl beside the target: in "
+                 "--target-dir, or in the current directory for a server target)");
+    c.add_flag("--verbose", m.verbose, "Report every batch");
+  };
+  add_common(cmd);
+  cmd.add_option("--batch-size", m.batch_size, "Records per batch (one transaction each)")
+    ->check(CLI::Range(1u, 100000u))
+    ->capture_default_str();
+  cmd.add_flag("--verify", m.verify,
+               "After the copy, compare counts and per-record digests of source and target");
+  cmd.add_flag("--dry-run", m.dry_run, "Read and check everything, write nothing");
+  cmd.add_flag("--merge", m.merge, "Allow a target that already holds records");
+  cmd.add_flag("--resume", m.resume, "Continue an interrupted migration from its journal");
+  cmd.add_flag("--rollback", m.rollback,
+               "Undo an interrupted migration: the target returns to its state before it");
+  cmd.add_option("--status", m.statuses,
+                 "Only tasks with this status (repeatable); their queue entries and events "
+                 "follow them");
+  cmd.add_option("--since", m.since, "Only tasks created at or after this RFC 3339 time");
+  cmd.add_option("--until", m.until, "Only tasks created before this RFC 3339 time");
+  cmd.add_option("--kinds", m.kinds,
+                 "Only these record kinds, comma-separated: tasks, task_queue, users, "
+                 "audit_log, metrics, task_events");
+  cmd.add_option("--progress", m.progress, "auto (a bar on a terminal), bar, lines or none")
+    ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+    ->capture_default_str();
+  cmd.add_option("--rollback-timeout-s", m.rollback_timeout_s,
+                 "How long to keep retrying a rollback while the target is unreachable")
+    ->capture_default_str();
+  auto* validate = cmd.add_subcommand(
+    "validate", "Check both ends: reachable, credentials valid, target writable and empty "
+                "(unless --merge), enough disk; write nothing");
+  add_common(*validate);
+  validate->add_flag("--merge", m.merge, "The target may hold records already");
+  return validate;
+}
+
+/// Builds both endpoints from the options; "" or what is wrong.
+std::string finish_migrate_settings(migrate_settings& m, const endpoint_options& e) {
+  auto pick = [](const std::string& specific, const std::string& shared, const std::string& dflt) {
+    return !specific.empty() ? specific : !shared.empty() ? shared : dflt;
+  };
+  auto build = [&](bool src) {
+    storage_settings s;
+    s.type = canonical_storage_type(src ? e.from : e.to);
+    s.data_dir = src ? e.source_dir : e.target_dir;
+    s.surrealdb_url = pick(src ? e.source_url : e.target_url, e.url, "");
+    s.surrealdb_username = pick(src ? e.source_username : e.target_username, e.username, "root");
+    s.surrealdb_password = pick(src ? e.source_password : e.target_password, e.password, "");
+    s.surrealdb_namespace = pick(src ? e.source_ns : e.target_ns, e.ns, "orchestrator");
+    s.surrealdb_database = pick(src ? e.source_db : e.target_db, e.db, "main");
+    s.surrealdb_ca_file = pick(src ? e.source_ca_file : e.target_ca_file, e.ca_file, "");
+    return s;
+  };
+  m.source = build(true);
+  m.target = build(false);
+  for (auto* s : {&m.source, &m.target})
+    if (s->type == "surrealdb-server" && s->surrealdb_url.empty())
+      return std::string{"the "} + (s == &m.source ? "source" : "target")
+             + " is a SurrealDB server: give --surrealdb-url (or --"
+             + (s == &m.source ? "source" : "target") + "-surrealdb-url)";
+  return {};
+}
+
 } // namespace
 
 command_line parse_command_line(int argc, char** argv) {
   command_line out;
   auto& s = out.server;
   CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
-               "Without a subcommand it serves; subcommands: backup, restore.",
+               "Without a subcommand it serves; subcommands: migrate, backup, restore.",
                "orchestrator"};
   app.set_version_flag("--version", std::string{orchestrator_version});
   app.set_config("--config", "",
@@ -123,6 +240,11 @@ command_line parse_command_line(int argc, char** argv) {
     ->required();
   restore->add_flag("--force", out.restore.force,
                     "Replace existing data in --data-dir (it is moved aside, not deleted)");
+  auto* migrate = app.add_subcommand(
+    "migrate", "Copy every record (tasks, queue entries, users, audit records, metrics, task "
+               "events) from one backend to another, in batches, with progress; see also "
+               "`migrate validate`");
+  auto* validate = add_migrate_options(*migrate, out.migrate);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -133,7 +255,15 @@ command_line parse_command_line(int argc, char** argv) {
   s.storage.type = canonical_storage_type(s.storage.type);
   out.backup.storage.type = canonical_storage_type(out.backup.storage.type);
   out.restore.storage.type = canonical_storage_type(out.restore.storage.type);
-  if (backup->parsed())
+  if (migrate->parsed()) {
+    out.kind = command_kind::migrate;
+    out.migrate.validate_only = validate->parsed();
+    if (auto err = finish_migrate_settings(out.migrate, migrate_endpoints); !err.empty()) {
+      std::cerr << "error: " << err << "\nRun with --help for more information.\n";
+      out.kind = command_kind::exit;
+      out.exit_code = 2;
+    }
+  } else if (backup->parsed())
     out.kind = command_kind::backup;
   else if (restore->parsed())
     out.kind = command_kind::restore;

@@ -9,7 +9,7 @@
 
 namespace orch {
 
-enum class command_kind { serve, backup, restore, exit };
+enum class command_kind { serve, backup, restore, migrate, exit };
 
 struct command_line {
   command_kind kind = command_kind::serve;
@@ -17,6 +17,7 @@ struct command_line {
   server_settings server;
   backup_settings backup;
   restore_settings restore;
+  migrate_settings migrate;
 };
 
 /// Parses argv. Help, version and errors are printed here and come back as

@@ -1,6 +1,7 @@
 // orchestrator: process entry. Parses the command line and runs the command.
 #include "runtime/app.hpp"
 #include "runtime/cli.hpp"
+#include "runtime/migrate/migrate.hpp"
 #include "runtime/tools.hpp"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
       return orch::run_backup(cl.backup);
     case orch::command_kind::restore:
       return orch::run_restore(cl.restore);
+    case orch::command_kind::migrate:
+      return orch::run_migrate(cl.migrate);
   }
   return 0;
 }

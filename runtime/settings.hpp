@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace orch {
 
@@ -48,6 +49,27 @@ struct restore_settings {
   storage_settings storage;                  // where to restore to
   std::string from;                          // a directory made by `backup`
   bool force = false;                        // replace existing data (kept aside)
+};
+
+/// `orchestrator migrate`: copy every record from one backend to another.
+struct migrate_settings {
+  storage_settings source;
+  storage_settings target;
+  uint32_t batch_size = 500;
+  bool verify = false;                       // compare source and target afterwards
+  bool dry_run = false;                      // read and check everything, write nothing
+  bool validate_only = false;                // `migrate validate`: check both ends only
+  bool verbose = false;
+  bool merge = false;                        // the target may hold records already
+  bool resume = false;                       // continue an interrupted run
+  bool rollback = false;                     // undo an interrupted run
+  std::vector<std::string> statuses;         // tasks with these statuses only
+  std::string since;                         // tasks created at or after (RFC 3339)
+  std::string until;                         // tasks created before (RFC 3339)
+  std::string kinds;                         // comma-separated record kinds; empty: all
+  std::string journal;                       // progress journal; default beside the target
+  std::string progress = "auto";             // auto, bar, lines, none
+  uint32_t rollback_timeout_s = 120;         // how long to retry an unreachable target
 };
 
 /// Canonical backend name for a --storage-type value (accepting the aliases

@@ -148,7 +148,7 @@ transition finish_transition(task& t, const attempt_outcome& out, const std::str
 }
 
 transition recover_transition(task& t, const queue_entry& stale, const std::string& why,
-                              const actor_context& ctx) {
+                              const actor_context& ctx, bool attempt_ran) {
   write_batch b;
   b.expect.push_back(expect_revision(t));
   // The claim we recover must be the one we saw: another instance may have
@@ -156,6 +156,16 @@ transition recover_transition(task& t, const queue_entry& stale, const std::stri
   b.expect.push_back(expect_claimed_by(t.id, stale.claimed_by));
   b.expect.push_back({precondition::field_in, record_kind::queue, t.id, "lease_until",
                       {stale.lease_until == 0 ? "" : format_rfc3339(stale.lease_until)}});
+  if (!attempt_ran) {
+    if (t.status == task_status::running && t.attempts > 0)
+      --t.attempts;  // its start was stored, but nothing ran
+    t.status = task_status::queued;
+    t.started_at = 0;
+    t.not_before = 0;
+    put(b, to_record(ready_entry(t, ctx.now, 0)));
+    return finish_batch(t, std::move(b), "requeued", "task.requeue",
+                        why + "; the attempt never ran, queued again without counting it", ctx);
+  }
   if (t.attempts <= t.max_retries) {
     t.status = task_status::queued;
     t.error = why;

@@ -50,9 +50,11 @@ transition finish_transition(task& t, const attempt_outcome& out, const std::str
                              micros backoff, const actor_context& ctx);
 
 /// A claim that was lost (its holder died or its lease expired): requeue the
-/// task (the attempt stays counted) or fail it if no retries are left.
+/// task (the attempt stays counted) or fail it if no retries are left. With
+/// `attempt_ran` false the claimer knows it never started the attempt (the
+/// reply to its claim was lost): the task is queued again without counting it.
 transition recover_transition(task& t, const queue_entry& stale, const std::string& why,
-                              const actor_context& ctx);
+                              const actor_context& ctx, bool attempt_ran = true);
 
 /// Cancel a Pending, Queued or Running task.
 transition cancel_transition(task& t, const actor_context& ctx);

@@ -21,7 +21,7 @@ std::vector<std::string> server_args(const surreal_server& s, const std::string&
   return {"--storage-type",       "surrealdb-server", "--surrealdb-url",      s.url(),
           "--surrealdb-namespace", ns,               "--surrealdb-database", db,
           "--surrealdb-username", "root",            "--surrealdb-password", password,
-          "--retry-backoff-ms",   "50",              "--log-level",          "warn"};
+          "--retry-backoff-ms",   "50",              "--log-level",          "info"};
 }
 
 std::vector<std::string> with(std::vector<std::string> a, std::vector<std::string> b) {
@@ -172,7 +172,15 @@ TEST_CASE("server: a run survives the server stopping and coming back", "[server
   REQUIRE(wait_until([&] { return o.http().get("/health").status == 200; },
                      std::chrono::seconds(60)));
   CHECK(o.http().get("/tasks/" + ids[0]).status == 200);
-  REQUIRE(wait_until([&] { return all_completed(o, ids); }, std::chrono::seconds(120)));
+  auto finished = wait_until([&] { return all_completed(o, ids); }, std::chrono::seconds(120));
+  if (!finished) {
+    std::string unfinished;
+    for (auto& [id, st] : statuses(o))
+      if (st != "Completed")
+        unfinished += id + " " + st + "\n";
+    INFO("unfinished:\n" << unfinished << "orchestrator log:\n" << o.proc().err());
+    REQUIRE(finished);
+  }
   CHECK(statuses(o).size() == 40);
 }
 

@@ -130,6 +130,15 @@ TEST_CASE("a lost claim requeues the task or fails it when out of retries", "[qu
   recover_transition(u, stale, "the process stopped", {"test", 1});
   CHECK(u.status == task_status::failed);
   CHECK(u.error == "the process stopped; no retries left");
+  // A claim whose reply was lost never ran: not counted, even out of retries.
+  auto v = running_task(1, 0);
+  recover_transition(v, stale, "the reply was lost", {"test", 1}, false);
+  CHECK(v.status == task_status::queued);
+  CHECK(v.attempts == 0);
+  auto w = running_task(0, 0);
+  w.status = task_status::queued;  // the claim's start batch never committed
+  recover_transition(w, stale, "the reply was lost", {"test", 1}, false);
+  CHECK(w.attempts == 0);
 }
 
 TEST_CASE("retrying a task with dependencies sends it back to Pending", "[retry]") {

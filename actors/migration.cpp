@@ -1,0 +1,286 @@
+#include "actors/migration.hpp"
+
+#include <chrono>
+
+#include "caf/all.hpp"
+
+#include "backends/record_scan.hpp"
+#include "runtime/log.hpp"
+#include "runtime/model/codec.hpp"
+#include "runtime/storage_client.hpp"
+
+namespace orch::migration {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct shared_ctx {
+  pipeline_config cfg;
+  caf::actor coordinator;                    // gets (done_atom, error text) once
+  std::map<record_kind, double> seconds;     // written by the sink only
+};
+
+void report(const std::shared_ptr<shared_ctx>& ctx, const std::string& error) {
+  caf::anon_send(ctx->coordinator, done_atom_v, error);
+}
+
+// -- source ----------------------------------------------------------------------------
+
+struct source_state {
+  size_t kind_index = 0;
+  std::string cursor;
+  std::vector<record> buffer;
+  size_t pos = 0;
+  bool finished = false;
+  bool started = false;
+};
+
+/// Fills the buffer with the next batch (blocking scan); false once done.
+bool refill(caf::actor_system& sys, shared_ctx& ctx, source_state& st,
+            const std::shared_ptr<shared_ctx>& shared) {
+  auto& order = ctx.cfg.order;
+  while (st.kind_index < order.size()) {
+    auto kind = order[st.kind_index];
+    if (!st.started) {
+      st.started = true;
+      auto r = ctx.cfg.resume_after.find(kind);
+      st.cursor = r == ctx.cfg.resume_after.end() ? std::string{} : r->second;
+      ctx.cfg.counts->current_kind = static_cast<int>(kind);
+    }
+    storage_client db{sys, ctx.cfg.source};
+    auto batch = db.scan(kind, st.cursor, ctx.cfg.batch_size);
+    if (!batch.ok) {
+      report(shared, "reading " + std::string{to_string(kind)} + " from the source failed: "
+                       + batch.error);
+      st.finished = true;
+      return false;
+    }
+    if (batch.value.empty()) {  // this kind is done
+      ++st.kind_index;
+      st.started = false;
+      continue;
+    }
+    st.cursor = batch.value.back().key;
+    ctx.cfg.counts->read[static_cast<size_t>(kind)] += batch.value.size();
+    st.buffer = std::move(batch.value);
+    st.pos = 0;
+    return true;
+  }
+  st.finished = true;
+  return false;
+}
+
+caf::behavior source_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> ctx) {
+  return {
+    [=](caf::open_atom) {
+      return caf::attach_stream_source(
+        self, [](source_state&) {},
+        [=](source_state& st, caf::downstream<record>& out, size_t hint) {
+          for (size_t n = 0; n < hint && !st.finished; ++n) {
+            if (st.pos == st.buffer.size() && !refill(self->system(), *ctx, st, ctx))
+              break;
+            out.push(std::move(st.buffer[st.pos++]));
+          }
+        },
+        [](const source_state& st) { return st.finished; },
+        [](source_state&, const caf::error&) {});
+    },
+  };
+}
+
+// -- stage ------------------------------------------------------------------------------
+
+struct stage_state {
+  bool failed = false;
+};
+
+caf::behavior stage_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> ctx) {
+  return {
+    [=](caf::stream<record> in) {
+      return caf::attach_stream_stage(
+        self, in, [](stage_state&) {},
+        [=](stage_state& st, caf::downstream<record>& out, record r) {
+          if (st.failed)
+            return;
+          auto k = static_cast<size_t>(r.kind);
+          if (!ctx->cfg.filter->include(r)) {
+            ++ctx->cfg.counts->skipped[k];
+            return;
+          }
+          record_summary sum;
+          if (auto err = scan_record(r.kind, r.json, sum); !err.empty() || sum.key != r.key) {
+            st.failed = true;
+            report(ctx, "the source holds an invalid " + std::string{to_string(r.kind)}
+                          + " record " + r.key + ": "
+                          + (err.empty() ? "its key does not match its content" : err)
+                          + "; nothing of it was written. Repair or remove it, or leave its kind "
+                            "out with --kinds");
+            return;
+          }
+          out.push(std::move(r));
+        },
+        [](stage_state&, const caf::error&) {});
+    },
+  };
+}
+
+// -- sink -------------------------------------------------------------------------------
+
+struct sink_state {
+  std::vector<record> batch;
+  bool failed = false;
+  clock_type::time_point kind_started = clock_type::now();
+  int kind = -1;
+};
+
+/// Writes one batch: journal intent, one atomic write, journal commit.
+/// Records already in the target with the same content are left alone.
+std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
+  if (st.batch.empty())
+    return {};
+  auto& cfg = ctx.cfg;
+  auto kind = st.batch.front().kind;
+  auto k = static_cast<size_t>(kind);
+  auto started = clock_type::now();
+  storage_client target{sys, cfg.target};
+  std::vector<const record*> to_write;
+  std::map<std::string, std::string> replaced;
+  for (auto& r : st.batch) {
+    if (cfg.compare_existing) {
+      auto existing = target.get(kind, r.key);
+      if (existing.ok) {
+        if (canonical(json::parse(existing.value.json)) == canonical(json::parse(r.json))) {
+          ++cfg.counts->unchanged[k];
+          continue;
+        }
+        replaced.emplace(r.key, existing.value.json);
+      } else if (existing.code != errc::not_found) {
+        return "reading " + std::string{to_string(kind)} + " " + r.key
+               + " from the target failed: " + existing.error;
+      }
+    }
+    to_write.push_back(&r);
+  }
+  auto last = st.batch.back().key;
+  if (!to_write.empty() && !cfg.dry_run) {
+    std::vector<std::string> keys;
+    write_batch b;
+    for (auto* r : to_write) {
+      keys.push_back(r->key);
+      b.ops.push_back({record_op::put, *r});
+    }
+    // First the intent (so a rollback knows these keys even if we die in the
+    // middle of the write), then the write, then the commit mark.
+    cfg.journal->intent(kind, keys, replaced);
+    auto done = target.commit(b);
+    if (!done.ok)
+      return "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+             + " records to the target failed: " + done.error;
+    cfg.journal->commit(kind, last, to_write.size());
+  } else if (!cfg.dry_run) {
+    cfg.journal->commit(kind, last, 0);
+  }
+  cfg.counts->written[k] += to_write.size();
+  if (cfg.verbose)
+    log_info("migrate",
+             std::string{cfg.dry_run ? "would write " : "wrote "} + std::to_string(to_write.size())
+               + " of " + std::to_string(st.batch.size()) + " " + to_string(kind) + " records (up to "
+               + last + ") in "
+               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  clock_type::now() - started)
+                                  .count())
+               + " ms");
+  st.batch.clear();
+  return {};
+}
+
+void note_kind(shared_ctx& ctx, sink_state& st, int kind) {
+  auto now = clock_type::now();
+  if (st.kind >= 0)
+    ctx.seconds[static_cast<record_kind>(st.kind)] +=
+      std::chrono::duration<double>(now - st.kind_started).count();
+  st.kind = kind;
+  st.kind_started = now;
+}
+
+caf::behavior sink_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> ctx) {
+  return {
+    [=](caf::stream<record> in) {
+      return caf::attach_stream_sink(
+        self, in, [](sink_state&) {},
+        [=](sink_state& st, std::vector<record>& xs) {
+          if (st.failed)
+            return;
+          for (auto& r : xs) {
+            bool new_kind = !st.batch.empty() && st.batch.front().kind != r.kind;
+            if (new_kind || st.batch.size() >= ctx->cfg.batch_size) {
+              if (auto err = flush(self->system(), *ctx, st); !err.empty()) {
+                st.failed = true;
+                report(ctx, err);
+                return;
+              }
+            }
+            if (st.kind != static_cast<int>(r.kind))
+              note_kind(*ctx, st, static_cast<int>(r.kind));
+            st.batch.push_back(std::move(r));
+          }
+        },
+        [=](sink_state& st, const caf::error& err) {
+          if (st.failed)
+            return;
+          if (err) {
+            report(ctx, "the migration pipeline stopped: " + caf::to_string(err));
+            return;
+          }
+          if (auto e = flush(self->system(), *ctx, st); !e.empty()) {
+            report(ctx, e);
+            return;
+          }
+          note_kind(*ctx, st, -1);
+          report(ctx, "");
+        });
+    },
+  };
+}
+
+} // namespace
+
+pipeline_outcome run_pipeline(caf::actor_system& sys, const pipeline_config& cfg) {
+  caf::scoped_actor self{sys};
+  auto ctx = std::make_shared<shared_ctx>();
+  ctx->cfg = cfg;
+  ctx->coordinator = caf::actor_cast<caf::actor>(self);
+  auto src = sys.spawn<caf::detached>(source_fn, ctx);
+  auto stg = sys.spawn(stage_fn, ctx);
+  auto snk = sys.spawn<caf::detached>(sink_fn, ctx);
+  for (auto& a : {src, stg, snk})
+    self->monitor(a);
+  auto pipeline = snk * stg * src;
+  self->send(pipeline, caf::open_atom_v);
+  pipeline_outcome out;
+  bool finished = false;
+  while (!finished) {
+    self->receive(
+      [&](done_atom, const std::string& error) {
+        out.ok = error.empty();
+        out.error = error;
+        finished = true;
+      },
+      [&](caf::down_msg& dm) {
+        // A part ended before the sink reported: it failed.
+        if (dm.reason && dm.reason != caf::exit_reason::normal) {
+          out.ok = false;
+          out.error = "a stage of the migration failed: " + caf::to_string(dm.reason);
+          finished = true;
+        }
+      });
+  }
+  // Source and sink may be blocked in a backend call: they end after it.
+  for (auto& a : {src, stg, snk})
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+  out.seconds = ctx->seconds;
+  return out;
+}
+
+} // namespace orch::migration

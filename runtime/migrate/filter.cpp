@@ -1,0 +1,97 @@
+#include "runtime/migrate/filter.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "backends/record_scan.hpp"
+
+namespace orch::migration {
+
+std::vector<record_kind> migration_order(const std::set<record_kind>& chosen) {
+  std::vector<record_kind> order;
+  for (auto k : {record_kind::task, record_kind::queue, record_kind::event, record_kind::user,
+                 record_kind::audit, record_kind::metric})
+    if (chosen.count(k))
+      order.push_back(k);
+  return order;
+}
+
+record_filter::record_filter(const migrate_settings& s) {
+  if (s.kinds.empty()) {
+    kinds_.insert(all_record_kinds.begin(), all_record_kinds.end());
+  } else {
+    std::istringstream in{s.kinds};
+    for (std::string k; std::getline(in, k, ',');) {
+      record_kind kind;
+      if (!parse_record_kind(k, kind))
+        throw std::invalid_argument("--kinds: unknown record kind '" + k
+                                    + "' (use tasks, task_queue, users, audit_log, metrics, "
+                                      "task_events)");
+      kinds_.insert(kind);
+    }
+  }
+  for (auto& name : s.statuses) {
+    task_status st;
+    if (!parse_status(name, st))
+      throw std::invalid_argument("--status: unknown status '" + name
+                                  + "' (use Pending, Queued, Running, Completed, Failed, "
+                                    "Cancelled)");
+    statuses_.insert(st);
+  }
+  if (!s.since.empty() && !parse_rfc3339(s.since, since_))
+    throw std::invalid_argument("--since must be an RFC 3339 time such as 2026-01-02T03:04:05Z, "
+                                "got '" + s.since + "'");
+  if (!s.until.empty() && !parse_rfc3339(s.until, until_))
+    throw std::invalid_argument("--until must be an RFC 3339 time such as 2026-01-02T03:04:05Z, "
+                                "got '" + s.until + "'");
+}
+
+bool record_filter::include(const record& r) {
+  if (!kinds_.count(r.kind))
+    return false;
+  if (!filters_tasks())
+    return true;
+  record_summary sum;
+  switch (r.kind) {
+    case record_kind::task: {
+      if (!scan_record(r.kind, r.json, sum).empty())
+        return true;  // invalid records are the stage's to report
+      bool ok = (statuses_.empty() || statuses_.count(sum.status))
+                && (since_ == 0 || sum.created_at >= since_)
+                && (until_ == 0 || sum.created_at < until_);
+      if (ok)
+        chosen_tasks_.insert(r.key);
+      return ok;
+    }
+    case record_kind::queue:
+      return chosen_tasks_.count(r.key) > 0;  // keyed by its task id
+    case record_kind::event:
+      if (!scan_record(r.kind, r.json, sum).empty())
+        return true;
+      return chosen_tasks_.count(sum.task_id) > 0;
+    default:
+      return true;
+  }
+}
+
+std::string record_filter::describe() const {
+  std::string out;
+  if (kinds_.size() != all_record_kinds.size()) {
+    out += "kinds";
+    for (auto k : kinds_)
+      out += std::string{" "} + to_string(k);
+  }
+  if (!statuses_.empty()) {
+    out += out.empty() ? "" : "; ";
+    out += "tasks with status";
+    for (auto st : statuses_)
+      out += std::string{" "} + to_string(st);
+  }
+  if (since_ != 0)
+    out += (out.empty() ? "" : "; ") + std::string{"created at or after "} + format_rfc3339(since_);
+  if (until_ != 0)
+    out += (out.empty() ? "" : "; ") + std::string{"created before "} + format_rfc3339(until_);
+  return out.empty() ? "all records" : out;
+}
+
+} // namespace orch::migration

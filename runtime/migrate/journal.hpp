@@ -1,0 +1,66 @@
+// The progress journal of a migration, kept beside the target: a JSON-lines
+// file, fsynced after every entry. It is what makes a migration resumable
+// (the last key committed per kind) and undoable (every key it wrote, and the
+// earlier version of every record it replaced).
+//
+//   {"header": {...}}                         what is migrated where
+//   {"intent": {"kind", "keys", "replaced"}}  written before a batch goes out
+//   {"commit": {"kind", "last", "written"}}   after the batch is durable
+//   {"done": {...}} / {"rolled_back": {...}}  the end
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/model/records.hpp"
+
+namespace orch::migration {
+
+struct journal_header {
+  std::string from;
+  std::string to;
+  std::string source;                        // description, no credentials
+  std::string target;
+  std::string filter;
+};
+
+/// What a journal file says.
+struct journal_state {
+  bool exists = false;
+  bool done = false;
+  bool rolled_back = false;
+  journal_header header;
+  std::map<record_kind, std::string> last_committed;     // resume after this key
+  std::map<record_kind, uint64_t> written;               // records committed per kind
+  std::map<record_kind, std::set<std::string>> touched;  // every key of every intent
+  std::map<record_kind, std::map<std::string, std::string>> replaced;  // key -> earlier JSON
+};
+
+/// Reads a journal; a torn last line (a crash while appending) is ignored.
+/// Throws std::runtime_error if the file exists but is not a journal.
+journal_state read_journal(const std::string& path);
+
+class journal_writer {
+public:
+  /// Opens for appending (creating it); throws std::runtime_error.
+  explicit journal_writer(const std::string& path);
+  ~journal_writer();
+
+  void header(const journal_header& h);
+  void intent(record_kind kind, const std::vector<std::string>& keys,
+              const std::map<std::string, std::string>& replaced);
+  void commit(record_kind kind, const std::string& last, uint64_t written);
+  void done(const std::string& summary);
+  void rolled_back(const std::string& why);
+
+private:
+  void append(const std::string& line);
+  int fd_ = -1;
+  std::string path_;
+};
+
+} // namespace orch::migration

@@ -1,0 +1,32 @@
+// Verification after a migration: both ends scanned side by side in key
+// order, kind by kind; counts and a SHA-256 digest of every record's
+// canonical JSON compared. Memory stays flat: two batches at a time.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/storage.hpp"
+#include "runtime/settings.hpp"
+
+namespace orch::migration {
+
+struct verify_report {
+  bool ok = true;
+  uint64_t compared = 0;
+  std::map<record_kind, std::pair<uint64_t, uint64_t>> counts;  // source, target
+  std::vector<std::string> differences;                        // the first ones, in words
+  uint64_t difference_count = 0;
+};
+
+/// `settings` supplies the filter (only records the migration moves are
+/// compared). Extra records in the target count as differences unless
+/// `allow_extra` (a merge into a target that held records before).
+verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor target,
+                     const migrate_settings& settings, bool allow_extra);
+
+/// SHA-256 (hex) of a record's canonical JSON.
+std::string record_digest(const std::string& json_text);
+
+} // namespace orch::migration
