@@ -17,6 +17,10 @@ struct storage_settings {
   std::string surrealdb_username = "root";
   std::string surrealdb_password;            // or SURREALDB_PASSWORD
   std::string surrealdb_ca_file;             // private CA for wss://
+  /// Open without changing anything (a migration's source, a dry run's
+  /// target): writes are refused, nothing is created on disk or defined on
+  /// the server (SurrealDB's `use` still creates an empty namespace/database).
+  bool read_only = false;
 };
 
 struct server_settings {

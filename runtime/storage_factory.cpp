@@ -22,10 +22,10 @@ std::string canonical_storage_type(const std::string& value) {
 storage_actor open_storage(caf::actor_system& sys, const storage_settings& cfg) {
   auto type = canonical_storage_type(cfg.type);
   if (type == "filesystem")
-    return spawn_engine_actor(sys, open_filesystem_engine(cfg.data_dir));
+    return spawn_engine_actor(sys, open_filesystem_engine(cfg.data_dir, cfg.read_only));
   if (type == "surrealdb-embedded")
     return spawn_engine_actor(sys, open_rocksdb_engine({cfg.data_dir, cfg.surrealdb_namespace,
-                                                        cfg.surrealdb_database}));
+                                                        cfg.surrealdb_database, cfg.read_only}));
   if (type == "surrealdb-server")
     return spawn_surreal_storage(sys, cfg);
   throw storage_failure{errc::invalid, "unknown --storage-type '" + cfg.type

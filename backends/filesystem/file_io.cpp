@@ -119,6 +119,13 @@ std::string read_range(const std::string& path, uint64_t offset, size_t len) {
   return out;
 }
 
+std::vector<std::string> list_dir_if_exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT)
+    return {};
+  return list_dir(path);
+}
+
 std::vector<std::string> list_dir(const std::string& path) {
   std::vector<std::string> names;
   DIR* d = ::opendir(path.c_str());
@@ -277,11 +284,17 @@ void fsync_dirs(const std::vector<std::string>& dirs) {
   });
 }
 
-lock_file::lock_file(const std::string& path, const std::string& what) {
-  fd_ = unique_fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+lock_file::lock_file(const std::string& path, const std::string& what, mode m) {
+  if (m == shared) {
+    fd_ = unique_fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd_ && errno == ENOENT)
+      return;
+  } else {
+    fd_ = unique_fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  }
   if (!fd_)
     throw io_failure("cannot open lock file", path, errno);
-  if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd_.get(), (m == shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     int err = errno;
     if (err == EWOULDBLOCK) {
       std::string holder;
@@ -299,6 +312,8 @@ lock_file::lock_file(const std::string& path, const std::string& what) {
     }
     throw io_failure("cannot lock", path, err);
   }
+  if (m == shared)
+    return;
   auto pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_.get(), 0) == 0)
     (void) ::pwrite(fd_.get(), pid.data(), pid.size(), 0);

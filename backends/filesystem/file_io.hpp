@@ -28,6 +28,9 @@ std::string read_range(const std::string& path, uint64_t offset, size_t len);
 /// Names (not paths) of the entries of a directory, sorted.
 std::vector<std::string> list_dir(const std::string& path);
 
+/// list_dir(), but a directory that does not exist has no entries.
+std::vector<std::string> list_dir_if_exists(const std::string& path);
+
 /// An open file descriptor that closes itself.
 class unique_fd {
 public:
@@ -61,12 +64,16 @@ void fsync_all(const std::vector<int>& fds, const std::vector<std::string>& path
 /// Opens the directory and fsyncs it (makes renames and unlinks durable).
 void fsync_dirs(const std::vector<std::string>& dirs);
 
-/// Exclusive advisory lock (flock) on `path`, holding our pid in the file.
-/// Released when the process exits, even by kill -9.
+/// Advisory lock (flock) on `path`, released when the process exits, even by
+/// kill -9. Exclusive for a process that writes (our pid is written into the
+/// file); shared for a reader that must not change anything (a migration
+/// source): it still keeps a writer out, and two readers may share it.
 class lock_file {
 public:
-  /// Throws storage_failure(errc::locked) naming the holder's pid.
-  explicit lock_file(const std::string& path, const std::string& what);
+  enum mode { exclusive, shared };
+  /// Throws storage_failure(errc::locked) naming the holder's pid. A shared
+  /// lock on a file that does not exist holds nothing (and creates nothing).
+  lock_file(const std::string& path, const std::string& what, mode m = exclusive);
   ~lock_file();
   lock_file(const lock_file&) = delete;
   lock_file& operator=(const lock_file&) = delete;

@@ -17,6 +17,7 @@
 #include "backends/filesystem/segment_log.hpp"
 #include "backends/group_plan.hpp"
 #include "backends/queue_index.hpp"
+#include "backends/read_only_engine.hpp"
 #include "backends/record_scan.hpp"
 #include "runtime/log.hpp"
 #include "runtime/model/codec.hpp"
@@ -43,7 +44,7 @@ std::string not_found_message(record_kind kind, const std::string& key) {
 
 class fs_engine : public storage_engine {
 public:
-  explicit fs_engine(const std::string& data_dir);
+  fs_engine(const std::string& data_dir, bool read_only);
 
   std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) override;
   record get(record_kind kind, const std::string& key) override;
@@ -89,6 +90,7 @@ private:
   std::unique_ptr<fs::lock_file> lock_;
   std::vector<std::string> notes_;
   bool closed_ = false;
+  bool read_only_ = false;                   // change nothing, not even a bad file
 
   std::map<std::string, task_meta> tasks_;
   std::set<std::pair<micros, std::string>> tasks_by_time_;
@@ -106,25 +108,29 @@ private:
 
 // -- construction -----------------------------------------------------------------
 
-fs_engine::fs_engine(const std::string& data_dir) {
+fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(read_only) {
   auto base = data_dir.empty() ? std::string{"."} : data_dir;
   while (base.size() > 1 && base.back() == '/')
     base.pop_back();
   root_ = base + "/queue.rkvs";
-  fs::make_dirs(root_);
-  lock_ = std::make_unique<fs::lock_file>(root_ + "/LOCK", "data directory " + base);
-  for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
-    fs::make_dirs(dir_of(k));
+  if (!read_only_)
+    fs::make_dirs(root_);
+  lock_ = std::make_unique<fs::lock_file>(root_ + "/LOCK", "data directory " + base,
+                                          read_only_ ? fs::lock_file::shared
+                                                     : fs::lock_file::exclusive);
+  if (!read_only_)
+    for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
+      fs::make_dirs(dir_of(k));
   auto corrupted = root_ + "/corrupted";
   load_file_kind(record_kind::task);
   load_file_kind(record_kind::queue);
   load_file_kind(record_kind::user);
   audit_ = std::make_unique<segment_log>(dir_of(record_kind::audit), corrupted,
-                                         record_kind::audit, notes_);
+                                         record_kind::audit, notes_, read_only_);
   metrics_ = std::make_unique<segment_log>(dir_of(record_kind::metric), corrupted,
-                                           record_kind::metric, notes_);
+                                           record_kind::metric, notes_, read_only_);
   events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
-                                          record_kind::event, notes_);
+                                          record_kind::event, notes_, read_only_);
   for (auto& n : notes_)
     log_warn("filesystem", n);
 }
@@ -150,6 +156,11 @@ segment_log& fs_engine::log_of(record_kind k) {
 }
 
 void fs_engine::quarantine(record_kind k, const std::string& name, const std::string& why) {
+  if (read_only_)
+    throw storage_failure{errc::corrupted,
+                          dir_of(k) + "/" + name + " is not a valid " + to_string(k) + " record ("
+                            + why + "); nothing was changed. Start the orchestrator on this data "
+                            "once (it moves such files aside), or repair or remove the file"};
   auto dest_dir = root_ + "/corrupted/" + to_string(k);
   fs::make_dirs(dest_dir);
   auto from = dir_of(k) + "/" + name;
@@ -163,10 +174,11 @@ void fs_engine::quarantine(record_kind k, const std::string& name, const std::st
 
 void fs_engine::load_file_kind(record_kind k) {
   auto dir = dir_of(k);
-  for (auto& name : fs::list_dir(dir)) {
+  for (auto& name : read_only_ ? fs::list_dir_if_exists(dir) : fs::list_dir(dir)) {
     if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) {
       // A write that never reached its rename: it was never acknowledged.
-      ::unlink((dir + "/" + name).c_str());
+      if (!read_only_)
+        ::unlink((dir + "/" + name).c_str());
       continue;
     }
     if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
@@ -626,8 +638,12 @@ void fs_engine::close() {
 
 } // namespace
 
-std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir) {
-  return std::make_unique<fs_engine>(data_dir);
+std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir,
+                                                       bool read_only) {
+  if (!read_only)
+    return std::make_unique<fs_engine>(data_dir, false);
+  return make_read_only(std::make_unique<fs_engine>(data_dir, true),
+                        "the filesystem data in " + data_dir);
 }
 
 } // namespace orch

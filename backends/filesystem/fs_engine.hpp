@@ -25,6 +25,12 @@ namespace orch {
 /// Opens (creating if needed) the filesystem backend under `data_dir`.
 /// Throws storage_failure: errc::locked if another process uses it, io_error
 /// with the path and the fix for permission problems.
-std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir);
+///
+/// Read-only (a migration's source, a dry run's target): nothing on disk is
+/// created or changed (missing data reads as empty; a damaged file is an
+/// error instead of being moved aside), a shared lock keeps a running
+/// orchestrator out, and every write is refused.
+std::unique_ptr<storage_engine> open_filesystem_engine(const std::string& data_dir,
+                                                       bool read_only = false);
 
 } // namespace orch

@@ -25,14 +25,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 } // namespace
 
 segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
-                         std::vector<std::string>& notes)
+                         std::vector<std::string>& notes, bool read_only)
   : dir_(std::move(dir)), corrupted_dir_(std::move(corrupted_dir)), kind_(kind) {
-  make_dirs(dir_);
-  for (auto& name : list_dir(dir_)) {
-    if (name[0] == '.' && ends_with(name, ".tmp"))
-      ::unlink((dir_ + "/" + name).c_str());  // a rewrite cut off by a crash
-    else if (ends_with(name, ".jsonl"))
-      load_segment(name, notes);
+  if (!read_only)
+    make_dirs(dir_);
+  for (auto& name : read_only ? list_dir_if_exists(dir_) : list_dir(dir_)) {
+    if (name[0] == '.' && ends_with(name, ".tmp")) {
+      if (!read_only)
+        ::unlink((dir_ + "/" + name).c_str());  // a rewrite cut off by a crash
+    } else if (ends_with(name, ".jsonl")) {
+      load_segment(name, notes, read_only);
+    }
   }
 }
 
@@ -86,7 +89,8 @@ uint32_t segment_log::segment_for(micros t) {
   return id;
 }
 
-void segment_log::load_segment(const std::string& name, std::vector<std::string>& notes) {
+void segment_log::load_segment(const std::string& name, std::vector<std::string>& notes,
+                               bool read_only) {
   auto id = static_cast<uint32_t>(segment_names_.size());
   segment_names_.push_back(name);
   segment_ids_.emplace(name, id);
@@ -115,6 +119,11 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
                   || check_record(kind_, j, key, err));
     if (ok) {
       clean.append(text, pos, nl + 1 - pos);
+    } else if (read_only) {
+      throw storage_failure{errc::corrupted,
+                            "line at byte " + std::to_string(pos) + " of " + path + " is unreadable ("
+                              + err + "); nothing was changed. Start the orchestrator on this data "
+                              "once (it sets such lines aside), or repair the line"};
     } else {
       make_dirs(corrupted_dir_);
       auto bad = corrupted_dir_ + "/" + to_string(kind_) + "-" + name + "-" + std::to_string(pos)
@@ -130,7 +139,7 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
     }
     pos = nl + 1;
   }
-  if (changed) {
+  if (changed && !read_only) {
     // Rewrite the segment without them, atomically, so they are reported once.
     auto tmp = dir_ + "/." + name + ".tmp";
     unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};

@@ -28,8 +28,11 @@ public:
   /// Loads every segment. A torn last line (a write cut off by a crash, never
   /// acknowledged) is truncated away; any other unreadable line is copied to
   /// `corrupted_dir` and skipped. Both are reported in `notes`.
+  /// Read-only, nothing is changed: a torn last line is ignored, any other
+  /// unreadable line throws storage_failure(corrupted), and a missing
+  /// directory is an empty log.
   segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
-              std::vector<std::string>& notes);
+              std::vector<std::string>& notes, bool read_only = false);
 
   const std::map<std::string, location>& index() const { return index_; }
 
@@ -69,7 +72,7 @@ public:
 private:
   uint32_t segment_for(micros t);
   std::string segment_path(uint32_t id) const;
-  void load_segment(const std::string& name, std::vector<std::string>& notes);
+  void load_segment(const std::string& name, std::vector<std::string>& notes, bool read_only);
   void index_put(const std::string& key, const location& loc);
   void index_erase(const std::string& key);
   void unlink_task_key(const std::string& task_id, const std::string& key);

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdarg>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <optional>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -22,6 +26,7 @@
 
 #include "backends/group_plan.hpp"
 #include "backends/queue_index.hpp"
+#include "backends/read_only_engine.hpp"
 #include "backends/record_scan.hpp"
 #include "runtime/log.hpp"
 #include "runtime/model/codec.hpp"
@@ -29,6 +34,14 @@
 namespace orch {
 
 namespace {
+
+/// RocksDB's info log for a read-only open: discarded, because writing a LOG
+/// file would change the directory the caller promised not to touch.
+class silent_logger : public rocksdb::Logger {
+public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
 
 // Column families: one per record kind (the seed's table names), then indexes.
 enum cf_id : size_t {
@@ -147,7 +160,13 @@ private:
   record_page page_of(const record_query& q, std::vector<std::pair<micros, std::string>> cand,
                       bool content_filter);
 
+  /// Read-only opens take no RocksDB lock; this shared fcntl lock on its LOCK
+  /// file stands in: a running orchestrator's exclusive lock refuses it, and
+  /// an orchestrator starting during a migration is refused in turn.
+  void lock_shared();
+
   rocks_options opts_;
+  int shared_lock_fd_ = -1;
   std::string path_;
   std::string prefix_;
   rocksdb::DB* db_ = nullptr;
@@ -242,7 +261,8 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   prefix_ = opts.ns + std::string(1, '\0') + opts.db + std::string(1, '\0');
   path_ = rocksdb_path(opts.data_dir);
   std::error_code ec;
-  std::filesystem::create_directories(opts.data_dir.empty() ? "." : opts.data_dir, ec);
+  if (!opts.read_only)
+    std::filesystem::create_directories(opts.data_dir.empty() ? "." : opts.data_dir, ec);
   if (ec)
     throw storage_failure{errc::io_error, "cannot create --data-dir " + opts.data_dir + ": "
                                             + ec.message()
@@ -262,8 +282,18 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (size_t i = 0; i < cf_count; ++i)
     descriptors.emplace_back(cf_names[i], cf_options(i, cache));
-  auto st = rocksdb::DB::Open(dbo, path_, descriptors, &handles_, &db_);
+  rocksdb::Status st;
+  if (opts.read_only) {
+    lock_shared();
+    dbo.info_log = std::make_shared<silent_logger>();  // no LOG file either
+    st = rocksdb::DB::OpenForReadOnly(dbo, path_, descriptors, &handles_, &db_);
+  } else {
+    st = rocksdb::DB::Open(dbo, path_, descriptors, &handles_, &db_);
+  }
   if (!st.ok()) {
+    if (shared_lock_fd_ >= 0)
+      ::close(shared_lock_fd_);
+    shared_lock_fd_ = -1;
     auto msg = st.ToString();
     if (st.IsIOError() && msg.find("lock") != std::string::npos)
       throw storage_failure{errc::locked,
@@ -292,6 +322,21 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
            return false;
          });
   load_queue();
+}
+
+void rocks_engine::lock_shared() {
+  auto lock_path = path_ + "/LOCK";
+  shared_lock_fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (shared_lock_fd_ < 0)
+    return;  // never opened read-write: nobody holds it
+  struct flock fl {};
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(shared_lock_fd_, F_SETLK, &fl) != 0)
+    throw storage_failure{errc::locked,
+                          "the embedded database " + path_
+                            + " is in use by another orchestrator process. Stop that process "
+                              "first, or use a different --data-dir"};
 }
 
 rocks_engine::~rocks_engine() {
@@ -679,16 +724,21 @@ void rocks_engine::close() {
   if (!db_)
     return;
   // Flushed memtables make the next start instant: no log to replay.
-  rocksdb::FlushOptions fo;
-  auto fst = db_->Flush(fo, handles_);
-  if (!fst.ok())
-    log_warn("rocksdb", "flushing " + path_ + " before closing: " + fst.ToString());
+  if (!opts_.read_only) {
+    rocksdb::FlushOptions fo;
+    auto fst = db_->Flush(fo, handles_);
+    if (!fst.ok())
+      log_warn("rocksdb", "flushing " + path_ + " before closing: " + fst.ToString());
+  }
   for (auto* h : handles_)
     db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   auto st = db_->Close();
   delete db_;
   db_ = nullptr;
+  if (shared_lock_fd_ >= 0)
+    ::close(shared_lock_fd_);  // releases the lock
+  shared_lock_fd_ = -1;
   if (!st.ok())
     log_warn("rocksdb", "closing " + path_ + ": " + st.ToString());
 }
@@ -712,7 +762,17 @@ bool is_valid_ns_name(const std::string& name) {
 }
 
 std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts) {
-  return std::make_unique<rocks_engine>(opts);
+  if (!opts.read_only)
+    return std::make_unique<rocks_engine>(opts);
+  auto path = rocksdb_path(opts.data_dir);
+  auto what = "the embedded database " + path;
+  std::error_code ec;
+  if (!std::filesystem::exists(path + "/CURRENT", ec)) {
+    if (!is_valid_ns_name(opts.ns) || !is_valid_ns_name(opts.db))
+      return std::make_unique<rocks_engine>(opts);  // throws the message for the name
+    return make_read_only(nullptr, what, {"surrealdb-embedded", path, false, {}});
+  }
+  return make_read_only(std::make_unique<rocks_engine>(opts), what);
 }
 
 } // namespace orch

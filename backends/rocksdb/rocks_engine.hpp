@@ -20,6 +20,10 @@ struct rocks_options {
   std::string data_dir;                      // the database is data_dir/orchestrator.db
   std::string ns = "orchestrator";
   std::string db = "main";
+  /// Change nothing on disk (a migration's source, a dry run's target): a
+  /// missing database reads as empty, writes are refused, and a read lock on
+  /// RocksDB's LOCK file keeps a running orchestrator out (and in).
+  bool read_only = false;
 };
 
 /// Opens (creating if needed). Throws storage_failure: errc::locked when

@@ -168,6 +168,11 @@ public:
       }
       if (retry)
         o.message = "gave up after " + std::to_string(attempt + 1) + " transaction conflicts";
+      if (!o.ok && self->settings_.read_only && o.message.find("does not exist") != std::string::npos) {
+        // Read-only defines nothing, so tables of a fresh database are missing: empty.
+        o.ok = true;
+        o.results = {json::array()};
+      }
       done(std::move(o));
     };
     if (setup)
@@ -179,6 +184,8 @@ public:
   // -- set-up after every (re)connect ---------------------------------------------
 
   void set_up(std::function<void(std::string)> done) {
+    if (settings_.read_only)
+      return done("");  // define nothing, and no live query: nobody will write
     auto self = shared_from_this();
     auto ns = settings_.surrealdb_namespace, db = settings_.surrealdb_database;
     run(
@@ -241,7 +248,18 @@ public:
 
   using commit_done = std::function<void(caf::expected<uint64_t>)>;
 
+  /// Read-only (a migration's source, a dry run's target): writes refused.
+  bool refuse_writes() const { return settings_.read_only; }
+  caf::error refusal() const {
+    return make_error(errc::invalid, "the SurrealDB database at " + where() + " (namespace "
+                                       + settings_.surrealdb_namespace + ", database "
+                                       + settings_.surrealdb_database
+                                       + ") is opened read-only: nothing may be written");
+  }
+
   void commit(const write_batch& b, commit_done done) {
+    if (refuse_writes())
+      return done(refusal());
     if (b.ops.empty() && b.expect.empty())
       return done(uint64_t{0});
     // Same validation as the local backends: bad records never reach the server.
@@ -356,6 +374,8 @@ public:
   /// precondition on the task's revision. An entry whose task changed
   /// meanwhile (cancelled) is given back.
   void claim(const claim_request& req, std::function<void(caf::expected<claim_result>)> done) {
+    if (refuse_writes())
+      return done(refusal());
     auto self = shared_from_this();
     run(surreal::claim_statement(req), [self, req, done](outcome o) {
       if (!o.ok)
@@ -452,6 +472,8 @@ public:
 
   void renew(const std::string& worker, const std::vector<std::string>& ids, micros until,
              std::function<void(caf::expected<std::vector<std::string>>)> done) {
+    if (refuse_writes())
+      return done(refusal());
     if (ids.empty())
       return done(std::vector<std::string>{});
     run(surreal::renew_statement(worker, ids, until), [ids, done](outcome o) {

@@ -112,15 +112,20 @@ uint64_t estimate_bytes(storage_client& src, const storage_settings& target,
   return total;
 }
 
-/// Checks that the target can be written: a probe file for a local target, a
-/// probe record (written, read back, removed) for a server.
+/// Checks that the target can be written: a probe file in the target
+/// directory (or the nearest existing parent it would be created in) for a
+/// local target, a probe record (written, read back, removed) for a server.
 std::string check_writable(storage_client& dst, const storage_settings& target) {
   if (is_local(target)) {
-    auto probe = absolute(target.data_dir) + "/.migration-probe-" + new_uuid_v4();
+    std::error_code ec;
+    auto dir = stdfs::path{absolute(target.data_dir)};
+    while (dir.has_parent_path() && dir != dir.parent_path() && !stdfs::exists(dir, ec))
+      dir = dir.parent_path();
+    auto probe = dir.string() + "/.migration-probe-" + new_uuid_v4();
     std::FILE* f = std::fopen(probe.c_str(), "w");
     if (!f)
-      return "the target directory " + absolute(target.data_dir)
-             + " is not writable: " + std::strerror(errno)
+      return "the target directory " + absolute(target.data_dir) + " is not writable ("
+             + dir.string() + ": " + std::strerror(errno) + ")"
              + ". Fix its permissions or choose another --target-dir";
     std::fclose(f);
     std::remove(probe.c_str());
@@ -198,6 +203,12 @@ int run_migrate(const migrate_settings& s) {
   }
   actor_env env{2};
   auto& sys = env.sys();
+  // The source is only read; a dry run (and a check of a local target) only
+  // reads the target: neither may change a byte.
+  auto source_settings = s.source;
+  source_settings.read_only = true;
+  auto target_settings = s.target;
+  target_settings.read_only = s.dry_run || (s.validate_only && is_local(s.target));
 
   // -- undo a previous run --------------------------------------------------------------
   if (s.rollback) {
@@ -227,11 +238,11 @@ int run_migrate(const migrate_settings& s) {
   std::vector<std::string> problems;
   ends e;
   std::string problem;
-  e.source = open_end(sys, s.source, "source", problem);
+  e.source = open_end(sys, source_settings, "source", problem);
   if (!e.source)
     problems.push_back(problem);
   problem.clear();
-  e.target = open_end(sys, s.target, "target", problem);
+  e.target = open_end(sys, target_settings, "target", problem);
   if (!e.target)
     problems.push_back(problem);
   auto fail_checks = [&](int code) {
