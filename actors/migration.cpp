@@ -96,6 +96,13 @@ struct stage_state {
 };
 
 caf::behavior stage_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> ctx) {
+  // Tasks the filter has not seen are looked up in the source (blocking: the
+  // stage runs detached).
+  ctx->cfg.filter->set_task_lookup([sys = &self->system(), source = ctx->cfg.source](
+                                     const std::string& id) {
+    auto t = storage_client{*sys, source}.get(record_kind::task, id);
+    return t.ok ? t.value.json : std::string{};
+  });
   return {
     [=](caf::stream<record> in) {
       return caf::attach_stream_stage(
@@ -252,7 +259,7 @@ pipeline_outcome run_pipeline(caf::actor_system& sys, const pipeline_config& cfg
   ctx->cfg = cfg;
   ctx->coordinator = caf::actor_cast<caf::actor>(self);
   auto src = sys.spawn<caf::detached>(source_fn, ctx);
-  auto stg = sys.spawn(stage_fn, ctx);
+  auto stg = sys.spawn<caf::detached>(stage_fn, ctx);
   auto snk = sys.spawn<caf::detached>(sink_fn, ctx);
   for (auto& a : {src, stg, snk})
     self->monitor(a);

@@ -84,9 +84,11 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
                  "SurrealDB password of a server end (or SURREALDB_PASSWORD)")
       ->envname("SURREALDB_PASSWORD");
     c.add_option("--namespace", e.ns,
-                 "Namespace of a SurrealDB end, server or embedded (default orchestrator)");
+                 "Namespace of the server end(s); with no server end, of the embedded end(s) "
+                 "(default orchestrator)");
     c.add_option("--database", e.db,
-                 "Database of a SurrealDB end, server or embedded (default main)");
+                 "Database of the server end(s); with no server end, of the embedded end(s) "
+                 "(default main)");
     c.add_option("--ca-file", e.ca_file, "Private CA for wss:// ends");
     for (auto side : {"source", "target"}) {
       bool src = std::string{side} == "source";
@@ -129,11 +131,12 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
   cmd.add_option("--rollback-timeout-s", m.rollback_timeout_s,
                  "How long to keep retrying a rollback while the target is unreachable")
     ->capture_default_str();
+  // `migrate validate --from A --to B ...`: the options after `validate` are
+  // migrate's own (fall through), so both spell the ends the same way.
   auto* validate = cmd.add_subcommand(
     "validate", "Check both ends: reachable, credentials valid, target writable and empty "
-                "(unless --merge), enough disk; write nothing");
-  add_common(*validate);
-  validate->add_flag("--merge", m.merge, "The target may hold records already");
+                "(unless --merge), enough disk; write nothing. Takes migrate's options");
+  validate->fallthrough();
   return validate;
 }
 
@@ -142,16 +145,26 @@ std::string finish_migrate_settings(migrate_settings& m, const endpoint_options&
   auto pick = [](const std::string& specific, const std::string& shared, const std::string& dflt) {
     return !specific.empty() ? specific : !shared.empty() ? shared : dflt;
   };
+  // The shared SurrealDB options describe the server: with a server end they
+  // are its options (an embedded end keeps its own defaults, as in the seed's
+  // "embedded to server with --namespace production"); with no server end,
+  // --namespace/--database select the embedded ends' namespace/database.
+  bool any_server = canonical_storage_type(e.from) == "surrealdb-server"
+                    || canonical_storage_type(e.to) == "surrealdb-server";
   auto build = [&](bool src) {
     storage_settings s;
     s.type = canonical_storage_type(src ? e.from : e.to);
+    bool shared_apply = s.type == "surrealdb-server" || !any_server;
+    auto shared = [&](const std::string& v) { return shared_apply ? v : std::string{}; };
     s.data_dir = src ? e.source_dir : e.target_dir;
-    s.surrealdb_url = pick(src ? e.source_url : e.target_url, e.url, "");
-    s.surrealdb_username = pick(src ? e.source_username : e.target_username, e.username, "root");
-    s.surrealdb_password = pick(src ? e.source_password : e.target_password, e.password, "");
-    s.surrealdb_namespace = pick(src ? e.source_ns : e.target_ns, e.ns, "orchestrator");
-    s.surrealdb_database = pick(src ? e.source_db : e.target_db, e.db, "main");
-    s.surrealdb_ca_file = pick(src ? e.source_ca_file : e.target_ca_file, e.ca_file, "");
+    s.surrealdb_url = pick(src ? e.source_url : e.target_url, shared(e.url), "");
+    s.surrealdb_username =
+      pick(src ? e.source_username : e.target_username, shared(e.username), "root");
+    s.surrealdb_password =
+      pick(src ? e.source_password : e.target_password, shared(e.password), "");
+    s.surrealdb_namespace = pick(src ? e.source_ns : e.target_ns, shared(e.ns), "orchestrator");
+    s.surrealdb_database = pick(src ? e.source_db : e.target_db, shared(e.db), "main");
+    s.surrealdb_ca_file = pick(src ? e.source_ca_file : e.target_ca_file, shared(e.ca_file), "");
     return s;
   };
   m.source = build(true);

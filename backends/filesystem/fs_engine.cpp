@@ -468,43 +468,41 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
   std::vector<std::string> unlinks;
   std::set<std::string> dirs;
   std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
-  // Phase 1: write every new version (temp files, segment appends).
-  for (auto& [id, s] : overlay) {
-    auto& [kind, key] = id;
-    if (!is_file_kind(kind)) {
-      seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
-      continue;
-    }
-    auto path = file_of(kind, key);
-    if (s.removed) {
-      unlinks.push_back(path);
-      dirs.insert(dir_of(kind));
-      continue;
-    }
-    auto tmp = dir_of(kind) + "/." + key + ".json.tmp";
-    fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (!fd) {
-      auto err = errno;
-      for (auto& [t, f] : renames)
-        ::unlink(t.c_str());
-      throw fs::io_failure("cannot create", tmp, err);
-    }
-    renames.emplace_back(tmp, path);
-    auto pretty = json::parse(s.json).dump(2) + "\n";
-    fs::write_all(fd.get(), pretty, tmp);
-    fds.push_back(fd.get());
-    fd_paths.push_back(tmp);
-    temps_open.push_back(std::move(fd));
-    dirs.insert(dir_of(kind));
-  }
   std::vector<std::pair<segment_log*, segment_log::prepared>> seg_prepared;
   auto undo = [&] {
+    temps_open.clear();
     for (auto& [t, f] : renames)
       ::unlink(t.c_str());
     for (auto& [log, p] : seg_prepared)
       log->rollback(p);
   };
+  // Phase 1: write every new version (temp files, segment appends); nothing
+  // of a batch that fails here stays behind.
   try {
+    for (auto& [id, s] : overlay) {
+      auto& [kind, key] = id;
+      if (!is_file_kind(kind)) {
+        seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
+        continue;
+      }
+      auto path = file_of(kind, key);
+      if (s.removed) {
+        unlinks.push_back(path);
+        dirs.insert(dir_of(kind));
+        continue;
+      }
+      auto tmp = dir_of(kind) + "/." + key + ".json.tmp";
+      fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+      if (!fd)
+        throw fs::io_failure("cannot create", tmp, errno);
+      renames.emplace_back(tmp, path);
+      auto pretty = json::parse(s.json).dump(2) + "\n";
+      fs::write_all(fd.get(), pretty, tmp);
+      fds.push_back(fd.get());
+      fd_paths.push_back(tmp);
+      temps_open.push_back(std::move(fd));
+      dirs.insert(dir_of(kind));
+    }
     for (auto& [kind, ops] : seg_ops) {
       auto& log = log_of(kind);
       seg_prepared.emplace_back(&log, log.prepare(ops, fds, fd_paths));

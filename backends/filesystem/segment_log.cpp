@@ -214,21 +214,32 @@ segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
     buf += '\n';
     locs[seg].emplace_back(op.key, loc);
   }
-  for (auto& [seg, data] : text) {
-    auto path = segment_path(seg);
-    unique_fd fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
-    if (!fd)
-      throw io_failure("cannot open", path, errno);
-    p.old_sizes.emplace_back(seg, segment_sizes_[seg]);
-    write_all(fd.get(), data, path);
-    for (auto& [key, loc] : locs[seg]) {
-      loc.offset += segment_sizes_[seg];
-      p.puts.emplace_back(key, loc);
+  size_t fds_before = fds.size();
+  try {
+    for (auto& [seg, data] : text) {
+      auto path = segment_path(seg);
+      unique_fd fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
+      if (!fd)
+        throw io_failure("cannot open", path, errno);
+      p.old_sizes.emplace_back(seg, segment_sizes_[seg]);
+      p.open_fds.push_back(std::move(fd));
+      auto raw = p.open_fds.back().get();
+      write_all(raw, data, path);
+      for (auto& [key, loc] : locs[seg]) {
+        loc.offset += segment_sizes_[seg];
+        p.puts.emplace_back(key, loc);
+      }
+      segment_sizes_[seg] += data.size();
+      fds.push_back(raw);
+      paths.push_back(path);
     }
-    segment_sizes_[seg] += data.size();
-    fds.push_back(fd.get());
-    paths.push_back(path);
-    p.open_fds.push_back(std::move(fd));
+  } catch (...) {
+    // Lines already appended to other segments must not outlive the failed
+    // batch: a restart would read them as records.
+    rollback(p);
+    fds.resize(fds_before);
+    paths.resize(fds_before);
+    throw;
   }
   return p;
 }

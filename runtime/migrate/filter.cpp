@@ -46,6 +46,23 @@ record_filter::record_filter(const migrate_settings& s) {
                                 "got '" + s.until + "'");
 }
 
+bool record_filter::task_passes(const record_summary& t) const {
+  return (statuses_.empty() || statuses_.count(t.status)) && (since_ == 0 || t.created_at >= since_)
+         && (until_ == 0 || t.created_at < until_);
+}
+
+bool record_filter::task_chosen(const std::string& task_id) {
+  if (chosen_tasks_.count(task_id))
+    return true;
+  if (rejected_tasks_.count(task_id) || !lookup_)
+    return false;
+  auto text = lookup_(task_id);
+  record_summary sum;
+  bool ok = !text.empty() && scan_record(record_kind::task, text, sum).empty() && task_passes(sum);
+  (ok ? chosen_tasks_ : rejected_tasks_).insert(task_id);
+  return ok;
+}
+
 bool record_filter::include(const record& r) {
   if (!kinds_.count(r.kind))
     return false;
@@ -56,19 +73,16 @@ bool record_filter::include(const record& r) {
     case record_kind::task: {
       if (!scan_record(r.kind, r.json, sum).empty())
         return true;  // invalid records are the stage's to report
-      bool ok = (statuses_.empty() || statuses_.count(sum.status))
-                && (since_ == 0 || sum.created_at >= since_)
-                && (until_ == 0 || sum.created_at < until_);
-      if (ok)
-        chosen_tasks_.insert(r.key);
+      bool ok = task_passes(sum);
+      (ok ? chosen_tasks_ : rejected_tasks_).insert(r.key);
       return ok;
     }
     case record_kind::queue:
-      return chosen_tasks_.count(r.key) > 0;  // keyed by its task id
+      return task_chosen(r.key);  // keyed by its task id
     case record_kind::event:
       if (!scan_record(r.kind, r.json, sum).empty())
         return true;
-      return chosen_tasks_.count(sum.task_id) > 0;
+      return task_chosen(sum.task_id);
     default:
       return true;
   }

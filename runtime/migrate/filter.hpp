@@ -2,14 +2,18 @@
 // tasks by status and creation time (--status, --since, --until). Queue
 // entries and task events follow their task; users, audit records and
 // metrics are filtered by kind only. Records arrive kind by kind with tasks
-// first, so the set of chosen task ids is complete before it is consulted.
+// first, so the chosen task ids are usually known when their queue entries
+// and events come; a task not seen (a resumed run skipped it, or --kinds left
+// tasks out) is looked up in the source once and remembered.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
+#include "backends/record_scan.hpp"
 #include "runtime/model/records.hpp"
 #include "runtime/settings.hpp"
 
@@ -33,12 +37,21 @@ public:
   /// Human-readable summary of the filter ("all records" if none).
   std::string describe() const;
 
+  /// Returns a task's JSON from the source, or "" if there is no such task.
+  using task_lookup = std::function<std::string(const std::string& task_id)>;
+  void set_task_lookup(task_lookup f) { lookup_ = std::move(f); }
+
 private:
+  bool task_passes(const record_summary& task) const;
+  bool task_chosen(const std::string& task_id);
+
   std::set<record_kind> kinds_;
   std::set<task_status> statuses_;
   micros since_ = 0;
   micros until_ = 0;
   std::unordered_set<std::string> chosen_tasks_;
+  std::unordered_set<std::string> rejected_tasks_;  // looked up and left out
+  task_lookup lookup_;
 };
 
 } // namespace orch::migration

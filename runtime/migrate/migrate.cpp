@@ -203,12 +203,14 @@ int run_migrate(const migrate_settings& s) {
   }
   actor_env env{2};
   auto& sys = env.sys();
-  // The source is only read; a dry run (and a check of a local target) only
-  // reads the target: neither may change a byte.
+  // The source is only read; a dry run, a check of a local target and a
+  // finished migration only read the target: none of them may change a byte.
+  bool already_done = journal.exists && journal.done && !journal.rolled_back;
   auto source_settings = s.source;
   source_settings.read_only = true;
   auto target_settings = s.target;
-  target_settings.read_only = s.dry_run || (s.validate_only && is_local(s.target));
+  target_settings.read_only = s.dry_run || (s.validate_only && is_local(s.target))
+                              || (already_done && !s.rollback);
 
   // -- undo a previous run --------------------------------------------------------------
   if (s.rollback) {
@@ -242,9 +244,13 @@ int run_migrate(const migrate_settings& s) {
   if (!e.source)
     problems.push_back(problem);
   problem.clear();
-  e.target = open_end(sys, target_settings, "target", problem);
-  if (!e.target)
-    problems.push_back(problem);
+  // Without a source there is nothing to copy: leave the target untouched
+  // (a check still looks at both ends, to report everything at once).
+  if (e.source || s.validate_only) {
+    e.target = open_end(sys, target_settings, "target", problem);
+    if (!e.target)
+      problems.push_back(problem);
+  }
   auto fail_checks = [&](int code) {
     for (auto& p : problems)
       std::cerr << "error: " << p << "\n";
@@ -270,7 +276,6 @@ int run_migrate(const migrate_settings& s) {
                        + ": continue it with --resume, or undo it with --rollback");
   if (s.resume && !resuming && !s.validate_only)
     problems.push_back("--resume: there is no interrupted migration in " + journal_path);
-  bool already_done = journal.exists && journal.done && !journal.rolled_back;
   if (!s.dry_run && !already_done)
     if (auto err = check_writable(dst, s.target); !err.empty())
       problems.push_back("target: " + err);
@@ -296,6 +301,9 @@ int run_migrate(const migrate_settings& s) {
   }
   if (!problems.empty())
     return fail_checks(s.validate_only ? 1 : 2);
+  if (counts->grand_total() == 0)
+    std::cerr << "warning: the source (" << describe(s.source)
+              << ") holds no records: is that the right place?\n";
   if (s.validate_only) {
     std::cout << "validation passed\n  source: " << describe(s.source) << "\n  target: "
               << describe(s.target) << "\n  records to migrate: " << counts->grand_total()

@@ -83,6 +83,10 @@ verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor
   verify_report rep;
   record_filter filter{settings};  // a fresh one: it remembers the tasks it lets through
   storage_client src{sys, source}, dst{sys, target};
+  filter.set_task_lookup([&src](const std::string& id) {
+    auto t = src.get(record_kind::task, id);
+    return t.ok ? t.value.json : std::string{};
+  });
   auto note = [&](const std::string& what) {
     rep.ok = false;
     if (rep.differences.size() < max_listed)

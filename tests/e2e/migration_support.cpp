@@ -1,0 +1,146 @@
+#include "tests/e2e/migration_support.hpp"
+
+#include <filesystem>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "runtime/model/codec.hpp"
+#include "runtime/storage_client.hpp"
+#include "runtime/storage_factory.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/surreal_server.hpp"
+
+namespace orch::test {
+
+namespace {
+
+constexpr uid_t unprivileged_id = 65534;  // nobody / nogroup
+
+} // namespace
+
+storage_settings make_place(const std::string& backend, const temp_dir& dir,
+                            const std::string& name, const surreal_server* server) {
+  storage_settings s;
+  s.type = backend;
+  s.data_dir = dir / name;
+  if (backend == "surrealdb-server") {
+    auto& where = server ? *server : surreal_server::shared();
+    s.data_dir.clear();
+    s.surrealdb_url = where.url();
+    s.surrealdb_username = "root";
+    s.surrealdb_password = "root";
+    s.surrealdb_namespace = "migrate";
+    s.surrealdb_database = unique_name(name.substr(0, 20));
+  }
+  return s;
+}
+
+std::string local_dir(const storage_settings& place) {
+  return place.type == "surrealdb-server" ? std::string{} : place.data_dir;
+}
+
+std::vector<std::string> migrate_cmd(const storage_settings& from, const storage_settings& to,
+                                     const temp_dir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args{"migrate", "--from", from.type, "--to", to.type};
+  bool both_servers = from.type == "surrealdb-server" && to.type == "surrealdb-server";
+  for (bool source : {true, false}) {
+    auto* end = source ? &from : &to;
+    if (end->type != "surrealdb-server") {
+      args.insert(args.end(), {source ? "--source-dir" : "--target-dir", end->data_dir});
+      continue;
+    }
+    std::string prefix = both_servers ? (source ? "--source-" : "--target-") : "--";
+    args.insert(args.end(), {prefix + "surrealdb-url", end->surrealdb_url, prefix + "username",
+                             end->surrealdb_username, prefix + "password",
+                             end->surrealdb_password, prefix + "namespace",
+                             end->surrealdb_namespace, prefix + "database",
+                             end->surrealdb_database});
+  }
+  if (to.type == "surrealdb-server")
+    args.insert(args.end(), {"--journal", dir / ("journal-" + to.surrealdb_database + ".jsonl")});
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+run_result run_migrate(std::vector<std::string> args, const std::string& log_base,
+                       bool prefixed) {
+  if (!prefixed)
+    args.insert(args.begin(), orchestrator_binary());
+  child c{args, log_base};
+  auto code = c.wait_exit(std::chrono::seconds(300));
+  return {code, c.out(), c.err()};
+}
+
+std::vector<std::string> as_unprivileged(std::vector<std::string> args) {
+  args.insert(args.begin(), orchestrator_binary());
+  if (::geteuid() == 0) {
+    auto id = std::to_string(unprivileged_id);
+    args.insert(args.begin(), {"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
+                               "--"});
+  }
+  return args;
+}
+
+void unprivileged_owner(const std::string& path) {
+  if (::geteuid() != 0)
+    return;
+  namespace stdfs = std::filesystem;
+  (void) ::chown(path.c_str(), unprivileged_id, unprivileged_id);
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator(path, ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec))
+    (void) ::lchown(it->path().c_str(), unprivileged_id, unprivileged_id);
+}
+
+uint64_t spec_total(const dataset_spec& spec) {
+  uint64_t total = 0;
+  for (auto& [kind, n] : expected_counts(spec))
+    total += n;
+  return total;
+}
+
+std::vector<std::string> summary_row(const std::string& out, const std::string& kind) {
+  std::istringstream in{out};
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words{line};
+    std::string first;
+    words >> first;
+    if (first != kind)
+      continue;
+    std::vector<std::string> row;
+    for (std::string w; row.size() < 4 && words >> w;)
+      row.push_back(w);
+    return row;
+  }
+  return {};
+}
+
+std::vector<nlohmann::json> journal_entries(const std::string& path, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in{slurp(path)};
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains(type))
+      out.push_back(j[type]);
+  }
+  return out;
+}
+
+void put_changed_copies(caf::actor_system& sys, const storage_settings& from,
+                        const storage_settings& into, size_t n) {
+  auto tasks = dump(sys, from)[record_kind::task];
+  std::vector<record> changed;
+  for (auto& [key, text] : tasks) {
+    if (changed.size() == n)
+      break;
+    auto j = nlohmann::json::parse(text);
+    j["name"] = j["name"].get<std::string>() + " (changed)";
+    changed.push_back({record_kind::task, key, canonical(j)});
+  }
+  storage_client db{sys, open_storage(sys, into)};
+  db.put(changed);
+  db.close();
+}
+
+} // namespace orch::test
