@@ -279,3 +279,98 @@ TEST_CASE("filesystem: permission problems name the path and the fix", "[filesys
     }
   }
 }
+
+TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any segment",
+          "[filesystem]") {
+  fs_fixture f;
+  micros day1 = 0, day2 = 0;
+  REQUIRE(parse_rfc3339("2026-03-01T12:00:00Z", day1));
+  REQUIRE(parse_rfc3339("2026-03-02T12:00:00Z", day2));
+  task_event first{new_uuid_v7(day1), day1, new_uuid_v4(), "created", "Queued", 0, ""};
+  f.db->put({to_record(first)});
+  auto seg1 = f.root() + "/events/2026-03-01.jsonl";
+  auto before = slurp(seg1);
+  // The second day's segment cannot be opened for writing (a directory in its
+  // place fails even for root), so the batch fails after the first day's
+  // lines were appended: they must be taken back.
+  std::filesystem::create_directories(f.root() + "/events/2026-03-02.jsonl");
+  task_event a{new_uuid_v7(day1 + 1), day1 + 1, first.task_id, "started", "Running", 1, ""};
+  task_event b{new_uuid_v7(day2), day2, first.task_id, "completed", "Completed", 1, ""};
+  write_batch w;
+  w.ops.push_back({record_op::put, to_record(a)});
+  w.ops.push_back({record_op::put, to_record(b)});
+  auto r = f.db->commit(w);
+  REQUIRE_FALSE(r.ok);
+  CHECK(r.error.find("2026-03-02.jsonl") != std::string::npos);
+  CHECK(slurp(seg1) == before);
+  CHECK(f.db->get(record_kind::event, a.id).code == errc::not_found);
+  std::filesystem::remove(f.root() + "/events/2026-03-02.jsonl");
+  f.reopen();
+  CHECK(f.db->count(record_kind::event).value == 1);
+  CHECK(f.db->get(record_kind::event, a.id).code == errc::not_found);
+}
+
+TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[filesystem]") {
+  temp_dir dir{"orch-fs"};
+  actor_env env;
+  auto ro = [&] {
+    return storage_client{env.sys(),
+                          spawn_engine_actor(env.sys(), open_filesystem_engine(dir.path(), true))};
+  };
+  SECTION("missing data reads as empty and nothing is created") {
+    auto db = ro();
+    CHECK(db.count(record_kind::task).value == 0);
+    CHECK(db.scan(record_kind::event, "", 10).value.empty());
+    auto w = db.commit(write_batch{{{record_op::put, to_record(make_task())}}, {}});
+    CHECK(w.code == errc::invalid);
+    CHECK(w.error.find("is opened read-only: nothing may be written") != std::string::npos);
+    db.close();
+    CHECK(dir_entries(dir.path()).empty());
+  }
+  SECTION("a damaged file is reported, not moved; a leftover temp file stays") {
+    auto t = make_task();
+    {
+      storage_client rw{env.sys(), spawn_engine_actor(env.sys(), open_filesystem_engine(dir.path()))};
+      rw.put({to_record(t)});
+      rw.close();
+    }
+    auto root = dir.path() + "/queue.rkvs";
+    write_text(root + "/tasks/.half-written.json.tmp", "{");
+    auto bad = root + "/tasks/" + new_uuid_v4() + ".json";
+    write_text(bad, "{\"id\": ");
+    try {
+      open_filesystem_engine(dir.path(), true);
+      FAIL("a damaged file was accepted read-only");
+    } catch (const storage_failure& e) {
+      CHECK(e.code == errc::corrupted);
+      CHECK(e.message.find(bad) != std::string::npos);
+      CHECK(e.message.find("nothing was changed") != std::string::npos);
+    }
+    CHECK(std::filesystem::exists(bad));
+    CHECK(std::filesystem::exists(root + "/tasks/.half-written.json.tmp"));
+    CHECK_FALSE(std::filesystem::exists(root + "/corrupted"));
+    std::filesystem::remove(bad);
+    auto db = ro();
+    CHECK(db.get(record_kind::task, t.id).ok);
+    CHECK(std::filesystem::exists(root + "/tasks/.half-written.json.tmp"));
+  }
+  SECTION("a writer is kept out while it reads, and it cannot read while a writer runs") {
+    open_filesystem_engine(dir.path())->close();  // the data and its LOCK file exist
+    {
+      std::unique_ptr<storage_engine> reader;
+      try {
+        reader = open_filesystem_engine(dir.path(), true);
+      } catch (const storage_failure& e) {
+        FAIL(e.message);
+      }
+      CHECK_THROWS_AS(open_filesystem_engine(dir.path()), storage_failure);
+    }
+    auto writer = open_filesystem_engine(dir.path());
+    try {
+      open_filesystem_engine(dir.path(), true);
+      FAIL("read-only open beside a writer succeeded");
+    } catch (const storage_failure& e) {
+      CHECK(e.code == errc::locked);
+    }
+  }
+}

@@ -9,6 +9,7 @@
 #include "runtime/model/codec.hpp"
 #include "runtime/model/ids.hpp"
 #include "runtime/storage_client.hpp"
+#include "tests/support/dataset.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -120,4 +121,39 @@ TEST_CASE("embedded: invalid namespace and database names are refused", "[rocksd
                             dir / "bad");
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("--surrealdb-namespace '../x' is not valid") != std::string::npos);
+}
+
+TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksdb]") {
+  temp_dir dir;
+  actor_env env;
+  auto open = [&](bool read_only) {
+    return std::make_unique<storage_client>(
+      env.sys(), spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), "orchestrator",
+                                                                    "main", read_only})));
+  };
+  {
+    auto missing = open(true);
+    CHECK(missing->count(record_kind::task).value == 0);
+    CHECK(missing->get(record_kind::task, new_uuid_v4()).code == errc::not_found);
+    missing->close();
+    CHECK(dir_entries(dir.path()).empty());
+  }
+  auto t = a_task("kept");
+  {
+    auto rw = open(false);
+    rw->put({t});
+    rw->close();
+  }
+  auto bytes = tree_digest(dir.path());
+  {
+    auto ro = open(true);
+    CHECK(ro->get(record_kind::task, t.key).value.json == t.json);
+    CHECK(ro->scan(record_kind::task, "", 10).value.size() == 1);
+    auto w = ro->commit(write_batch{{{record_op::put, a_task("refused")}}, {}});
+    CHECK(w.code == errc::invalid);
+    CHECK(w.error.find("is opened read-only") != std::string::npos);
+    CHECK(ro->claim({"w", now_us(), us_per_second, 1}).code == errc::invalid);
+    ro->close();
+  }
+  CHECK(tree_digest(dir.path()) == bytes);
 }
