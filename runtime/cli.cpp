@@ -96,7 +96,11 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
       auto what = std::string{" of the "} + side + " (wins over the shared option)";
       c.add_option(pre + "surrealdb-url", src ? e.source_url : e.target_url, "SurrealDB URL" + what);
       c.add_option(pre + "username", src ? e.source_username : e.target_username, "User" + what);
-      c.add_option(pre + "password", src ? e.source_password : e.target_password, "Password" + what);
+      // Passwords may come from the environment, so they stay off process listings.
+      c.add_option(pre + "password", src ? e.source_password : e.target_password,
+                   "Password" + what + " (or SURREALDB_" + (src ? "SOURCE" : "TARGET")
+                     + "_PASSWORD)")
+        ->envname(src ? "SURREALDB_SOURCE_PASSWORD" : "SURREALDB_TARGET_PASSWORD");
       c.add_option(pre + "namespace", src ? e.source_ns : e.target_ns, "Namespace" + what);
       c.add_option(pre + "database", src ? e.source_db : e.target_db, "Database" + what);
       c.add_option(pre + "ca-file", src ? e.source_ca_file : e.target_ca_file, "CA file" + what);
@@ -262,7 +266,9 @@ command_line parse_command_line(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     out.kind = command_kind::exit;
-    out.exit_code = app.exit(e);
+    // --help and --version end well; every other parse error is a usage
+    // error, exit status 2 like the rest of the command's "not as given".
+    out.exit_code = app.exit(e) == 0 ? 0 : 2;
     return out;
   }
   s.storage.type = canonical_storage_type(s.storage.type);

@@ -1,6 +1,8 @@
 #include "runtime/migrate/migrate.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -69,6 +71,14 @@ storage_actor open_end(caf::actor_system& sys, const storage_settings& s, const 
     return open_storage(sys, s);
   } catch (const storage_failure& e) {
     problem = std::string{end} + " (" + describe(s) + "): " + e.message;
+    // The backend names the server options of `orchestrator` itself; migrate's differ.
+    const std::string serve_options =
+      "Check --surrealdb-username and --surrealdb-password (or SURREALDB_PASSWORD)";
+    if (auto at = problem.find(serve_options); at != std::string::npos)
+      problem.replace(at, serve_options.size(),
+                      "Check --username and --password (or SURREALDB_PASSWORD), or --" + std::string{end}
+                        + "-username and --" + end + "-password (or SURREALDB_"
+                        + (std::string{end} == "source" ? "SOURCE" : "TARGET") + "_PASSWORD)");
     if (e.code == errc::locked && std::string{end} == "source")
       problem += ". A running orchestrator uses this data: stop it before migrating from it, "
                  "or migrate from a backup (orchestrator backup)";
@@ -205,7 +215,13 @@ int run_migrate(const migrate_settings& s) {
   auto& sys = env.sys();
   // The source is only read; a dry run, a check of a local target and a
   // finished migration only read the target: none of them may change a byte.
-  bool already_done = journal.exists && journal.done && !journal.rolled_back;
+  // A journal describes one migration (source, target, filter); a journal of
+  // another one says nothing about this run.
+  bool same_migration = journal.exists && journal.header.source == describe(s.source)
+                        && journal.header.target == describe(s.target)
+                        && journal.header.filter == filter->describe();
+  bool interrupted = journal.exists && !journal.done && !journal.rolled_back;
+  bool already_done = journal.exists && journal.done && !journal.rolled_back && same_migration;
   auto source_settings = s.source;
   source_settings.read_only = true;
   auto target_settings = s.target;
@@ -270,12 +286,20 @@ int run_migrate(const migrate_settings& s) {
     else
       counts->total[static_cast<size_t>(kind)] = n.value;
   }
-  bool resuming = s.resume && journal.exists && !journal.done && !journal.rolled_back;
-  if (journal.exists && !journal.done && !journal.rolled_back && !s.resume && !s.validate_only)
-    problems.push_back("an interrupted migration into this target is recorded in " + journal_path
-                       + ": continue it with --resume, or undo it with --rollback");
-  if (s.resume && !resuming && !s.validate_only)
+  bool resuming = s.resume && interrupted && same_migration;
+  if (interrupted && !s.validate_only) {
+    if (!same_migration)
+      problems.push_back("an interrupted migration of other records into this target (from "
+                         + journal.header.source + ", " + journal.header.filter
+                         + ") is recorded in " + journal_path
+                         + ": finish it with --resume and its own options, or undo it with "
+                           "--rollback, before starting another");
+    else if (!s.resume)
+      problems.push_back("an interrupted migration into this target is recorded in " + journal_path
+                         + ": continue it with --resume, or undo it with --rollback");
+  } else if (s.resume && !s.validate_only) {
     problems.push_back("--resume: there is no interrupted migration in " + journal_path);
+  }
   if (!s.dry_run && !already_done)
     if (auto err = check_writable(dst, s.target); !err.empty())
       problems.push_back("target: " + err);
@@ -308,6 +332,12 @@ int run_migrate(const migrate_settings& s) {
     std::cout << "validation passed\n  source: " << describe(s.source) << "\n  target: "
               << describe(s.target) << "\n  records to migrate: " << counts->grand_total()
               << " (" << filter->describe() << ")\n";
+    if (already_done)
+      std::cout << "  note: this migration already completed (journal " << journal_path
+                << "): running it again writes nothing\n";
+    else if (interrupted)
+      std::cout << "  note: an interrupted migration is recorded in " << journal_path
+                << ": continue it with --resume, or undo it with --rollback\n";
     close_end(sys, e.source);
     close_end(sys, e.target);
     return 0;
@@ -346,6 +376,11 @@ int run_migrate(const migrate_settings& s) {
     cfg.resume_after = journal.last_committed;
   if (!s.dry_run) {
     try {
+      // A new run starts a new journal; the last finished one stays beside it.
+      if (!resuming && journal.exists
+          && std::rename(journal_path.c_str(), (journal_path + ".previous").c_str()) != 0)
+        throw std::runtime_error("cannot move the old journal " + journal_path
+                                 + " aside: " + std::strerror(errno));
       cfg.journal = std::make_shared<journal_writer>(journal_path);
       if (!resuming)
         cfg.journal->header({s.source.type, s.target.type, describe(s.source), describe(s.target),
@@ -361,7 +396,11 @@ int run_migrate(const migrate_settings& s) {
   pipeline_outcome outcome;
   {
     progress_reporter progress{*counts, s.progress};
-    outcome = run_pipeline(sys, cfg);
+    // CAF 0.17 never closes a stream whose source had nothing to send.
+    if (counts->grand_total() == 0)
+      outcome.ok = true;
+    else
+      outcome = run_pipeline(sys, cfg);
   }
   std::string failure = outcome.ok ? std::string{} : outcome.error;
   if (outcome.ok && s.verify && !s.dry_run) {

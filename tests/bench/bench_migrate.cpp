@@ -1,0 +1,231 @@
+// Benchmark of `orchestrator migrate`: records per second for each ordered
+// pair of backends, next to the raw read rate of the source backend and the
+// raw write rate of the target backend measured in the same run (batches of
+// the same size through the storage actors, no migration machinery), and the
+// migration process's peak RSS for a small and a large data set.
+//
+//   bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...]
+//                 [--rss-small N] [--rss-large N] [--no-rss] [--dir D]
+//
+// A data set of N tasks holds about 4.8 N records of every kind (tasks, queue
+// entries, two events per task, audit records, metrics, users). Built by the
+// test command, run by hand (timing belongs here, not in tests).
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <spawn.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "runtime/actor_env.hpp"
+#include "runtime/storage_client.hpp"
+#include "runtime/storage_factory.hpp"
+#include "tests/e2e/migration_support.hpp"
+#include "tests/support/dataset.hpp"
+#include "tests/support/surreal_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+extern char** environ;
+
+using namespace orch;
+using namespace orch::test;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+const std::vector<std::string> backends{"filesystem", "surrealdb-embedded", "surrealdb-server"};
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// Reads every record of every kind in batches: records/s.
+double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint32_t batch,
+                     uint64_t& records) {
+  auto ro = where;
+  ro.read_only = true;
+  storage_client db{sys, open_storage(sys, ro)};
+  records = 0;
+  auto start = clock_type::now();
+  for (auto kind : all_record_kinds) {
+    std::string after;
+    for (;;) {
+      auto page = db.scan(kind, after, batch);
+      if (!page.ok || page.value.empty())
+        break;
+      records += page.value.size();
+      after = page.value.back().key;
+    }
+  }
+  auto secs = seconds_since(start);
+  db.close();
+  return records / secs;
+}
+
+/// Writes all records of `from` into the empty `to` in batches of `batch`
+/// (read beforehand, so only the writes are timed): records/s.
+double raw_write_rate(caf::actor_system& sys, const storage_settings& from,
+                      const storage_settings& to, uint32_t batch) {
+  std::vector<record> all;
+  for (auto& [kind, records] : dump(sys, from))
+    for (auto& [key, json] : records)
+      all.push_back({kind, key, json});
+  storage_client db{sys, open_storage(sys, to)};
+  auto start = clock_type::now();
+  for (size_t i = 0; i < all.size(); i += batch) {
+    std::vector<record> chunk(all.begin() + i,
+                              all.begin() + std::min(all.size(), i + batch));
+    db.put(chunk);
+  }
+  auto secs = seconds_since(start);
+  db.close();
+  return all.size() / secs;
+}
+
+struct migrate_run {
+  int exit_code = -1;
+  double seconds = 0;
+  long max_rss_kib = 0;
+};
+
+/// Runs the orchestrator binary to the end; its own peak RSS from wait4().
+migrate_run run_measured(std::vector<std::string> args, const std::string& log) {
+  args.insert(args.begin(), orchestrator_binary());
+  args.insert(args.end(), {"--progress", "none"});
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, (log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  migrate_run out;
+  pid_t pid;
+  auto start = clock_type::now();
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
+    return out;
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  struct rusage ru {};
+  ::wait4(pid, &status, 0, &ru);
+  out.seconds = seconds_since(start);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  out.max_rss_kib = ru.ru_maxrss;
+  return out;
+}
+
+dataset_spec spec_for(size_t tasks) {
+  dataset_spec spec;
+  spec.tasks = tasks;
+  spec.audit = tasks;
+  spec.metrics = tasks / 2;
+  spec.batch = 1000;
+  return spec;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  size_t tasks = 4000, rss_small = 2100, rss_large = 104000;
+  uint32_t batch = 500;
+  bool rss = true;
+  std::string pairs = "all", base;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string{argv[++i]} : std::string{}; };
+    if (a == "--tasks")
+      tasks = std::stoul(next());
+    else if (a == "--batch")
+      batch = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--pairs")
+      pairs = next();
+    else if (a == "--rss-small")
+      rss_small = std::stoul(next());
+    else if (a == "--rss-large")
+      rss_large = std::stoul(next());
+    else if (a == "--no-rss")
+      rss = false;
+    else if (a == "--dir")
+      base = next();
+    else {
+      std::fprintf(stderr, "usage: bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...] "
+                           "[--rss-small N] [--rss-large N] [--no-rss] [--dir D]\n");
+      return 2;
+    }
+  }
+  if (!base.empty())
+    ::setenv("TMPDIR", base.c_str(), 1);
+  actor_env env;
+  auto& sys = env.sys();
+  surreal_server server;
+  temp_dir dir{"orch-bench-migrate"};
+  auto spec = spec_for(tasks);
+
+  // One source data set per backend, filled once.
+  std::map<std::string, storage_settings> sources;
+  std::map<std::string, double> read_rates;
+  for (auto& b : backends) {
+    sources[b] = make_place(b, dir, "source-" + b, &server);
+    auto start = clock_type::now();
+    fill(sys, sources[b], spec);
+    uint64_t n = 0;
+    read_rates[b] = raw_read_rate(sys, sources[b], batch, n);
+    std::printf("source %-19s %7llu records (filled in %.1f s), raw read %8.0f records/s\n",
+                b.c_str(), static_cast<unsigned long long>(n), seconds_since(start),
+                read_rates[b]);
+  }
+  std::printf("\n%-40s %9s %11s %11s %11s %6s %9s\n", "pair", "records", "migrate/s", "read/s",
+              "write/s", "ratio", "peak RSS");
+  int run = 0;
+  for (auto& from : backends)
+    for (auto& to : backends) {
+      auto name = from + ":" + to;
+      if (pairs != "all" && ("," + pairs + ",").find("," + name + ",") == std::string::npos)
+        continue;
+      ++run;
+      // The raw write rate: the same records into a fresh place of the target.
+      auto raw_target = make_place(to, dir, "raw-" + std::to_string(run), &server);
+      auto write_rate = raw_write_rate(sys, sources[from], raw_target, batch);
+      auto target = make_place(to, dir, "target-" + std::to_string(run), &server);
+      auto r = run_measured(migrate_cmd(sources[from], target, dir,
+                                        {"--batch-size", std::to_string(batch)}),
+                            dir / ("run-" + std::to_string(run)));
+      auto records = static_cast<double>(spec_total(spec));
+      auto rate = records / r.seconds;
+      auto slower = std::min(read_rates[from], write_rate);
+      std::printf("%-40s %9.0f %11.0f %11.0f %11.0f %5.0f%% %6.0f MiB%s\n",
+                  (from + " -> " + to).c_str(), records, rate, read_rates[from], write_rate,
+                  100.0 * rate / slower, r.max_rss_kib / 1024.0,
+                  r.exit_code == 0 ? "" : "  (FAILED: see the log)");
+      std::fflush(stdout);
+    }
+
+  if (rss) {
+    std::printf("\npeak RSS of the migration process (surrealdb-embedded -> filesystem and "
+                "-> surrealdb-embedded):\n");
+    for (auto n : {rss_small, rss_large}) {
+      auto s = spec_for(n);
+      auto src = make_place("surrealdb-embedded", dir, "rss-source-" + std::to_string(n));
+      fill(sys, src, s);
+      for (auto to : {"surrealdb-embedded", "filesystem"}) {
+        auto dst = make_place(to, dir, "rss-" + std::string{to} + "-" + std::to_string(n));
+        auto r = run_measured(migrate_cmd(src, dst, dir, {"--batch-size", std::to_string(batch)}),
+                              dir / ("rss-" + std::to_string(n)));
+        std::printf("  %8llu records -> %-19s %7.1f s %8.0f records/s  peak RSS %6.1f MiB%s\n",
+                    static_cast<unsigned long long>(spec_total(s)), to, r.seconds,
+                    spec_total(s) / r.seconds, r.max_rss_kib / 1024.0,
+                    r.exit_code == 0 ? "" : "  (FAILED)");
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}
