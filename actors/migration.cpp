@@ -1,6 +1,9 @@
 #include "actors/migration.hpp"
 
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 
 #include "caf/all.hpp"
 
@@ -19,6 +22,11 @@ struct shared_ctx {
   pipeline_config cfg;
   caf::actor coordinator;                    // gets (done_atom, error text) once
   std::map<record_kind, double> seconds;     // written by the sink only
+  // Writes handed to a thread and not finished yet: the pipeline is over (and
+  // a rollback may start) only when this is zero.
+  std::mutex writes_mutex;
+  std::condition_variable writes_done;
+  int writes_in_flight = 0;
 };
 
 void report(const std::shared_ptr<shared_ctx>& ctx, const std::string& error) {
@@ -139,10 +147,22 @@ struct sink_state {
   bool failed = false;
   clock_type::time_point kind_started = clock_type::now();
   int kind = -1;
+  // The previous batch's write, still going on while this one is gathered
+  // (double buffering): its error, or "" once it is durable and journaled.
+  std::future<std::string> in_flight;
 };
 
-/// Writes one batch: journal intent, one atomic write, journal commit.
-/// Records already in the target with the same content are left alone.
+/// Waits for the batch being written; its error or "".
+std::string finish_in_flight(sink_state& st) {
+  if (!st.in_flight.valid())
+    return {};
+  return st.in_flight.get();
+}
+
+/// Hands one batch to the target: journal intent (synced) first, then the
+/// write on a thread of its own, then the commit mark. At most one write is
+/// in flight, so commit marks stay in order. Records already in the target
+/// with the same content are left alone.
 std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   if (st.batch.empty())
     return {};
@@ -151,8 +171,9 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   auto k = static_cast<size_t>(kind);
   auto started = clock_type::now();
   storage_client target{sys, cfg.target};
-  std::vector<const record*> to_write;
+  std::vector<record> to_write;
   std::map<std::string, std::string> replaced;
+  size_t batch_size = st.batch.size();
   for (auto& r : st.batch) {
     if (cfg.compare_existing) {
       auto existing = target.get(kind, r.key);
@@ -167,38 +188,67 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
                + " from the target failed: " + existing.error;
       }
     }
-    to_write.push_back(&r);
+    to_write.push_back(std::move(r));
   }
   auto last = st.batch.back().key;
-  if (!to_write.empty() && !cfg.dry_run) {
-    std::vector<std::string> keys;
-    write_batch b;
-    for (auto* r : to_write) {
-      keys.push_back(r->key);
-      b.ops.push_back({record_op::put, *r});
-    }
-    // First the intent (so a rollback knows these keys even if we die in the
-    // middle of the write), then the write, then the commit mark.
-    cfg.journal->intent(kind, keys, replaced);
-    auto done = target.commit(b);
-    if (!done.ok)
-      return "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
-             + " records to the target failed: " + done.error;
-    cfg.journal->commit(kind, last, to_write.size());
-  } else if (!cfg.dry_run) {
-    cfg.journal->commit(kind, last, 0);
-  }
-  cfg.counts->written[k] += to_write.size();
-  if (cfg.verbose)
-    log_info("migrate",
-             std::string{cfg.dry_run ? "would write " : "wrote "} + std::to_string(to_write.size())
-               + " of " + std::to_string(st.batch.size()) + " " + to_string(kind) + " records (up to "
-               + last + ") in "
-               + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  clock_type::now() - started)
-                                  .count())
-               + " ms");
   st.batch.clear();
+  auto report_batch = [&cfg, kind, batch_size, last, started](size_t written) {
+    if (cfg.verbose)
+      log_info("migrate",
+               std::string{cfg.dry_run ? "would write " : "wrote "} + std::to_string(written)
+                 + " of " + std::to_string(batch_size) + " " + to_string(kind)
+                 + " records (up to " + last + ") in "
+                 + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    clock_type::now() - started)
+                                    .count())
+                 + " ms");
+  };
+  if (cfg.dry_run) {
+    cfg.counts->written[k] += to_write.size();
+    report_batch(to_write.size());
+    return {};
+  }
+  if (to_write.empty()) {
+    if (auto err = finish_in_flight(st); !err.empty())
+      return err;
+    cfg.journal->commit(kind, last, 0);
+    report_batch(0);
+    return {};
+  }
+  std::vector<std::string> keys;
+  keys.reserve(to_write.size());
+  for (auto& r : to_write)
+    keys.push_back(r.key);
+  // The intent is durable before any of the batch can reach the target, so a
+  // rollback knows these keys even if we die in the middle of the write.
+  cfg.journal->intent(kind, keys, replaced);
+  if (auto err = finish_in_flight(st); !err.empty())
+    return err;
+  write_batch b;
+  b.ops.reserve(to_write.size());
+  for (auto& r : to_write)
+    b.ops.push_back({record_op::put, std::move(r)});
+  {
+    std::lock_guard<std::mutex> guard{ctx.writes_mutex};
+    ++ctx.writes_in_flight;
+  }
+  st.in_flight = std::async(
+    std::launch::async, [&sys, &ctx, &cfg, b = std::move(b), kind, k, last, report_batch]() {
+      auto done = storage_client{sys, cfg.target}.commit(b);
+      std::string error;
+      if (done.ok) {
+        cfg.journal->commit(kind, last, b.ops.size());
+        cfg.counts->written[k] += b.ops.size();
+        report_batch(b.ops.size());
+      } else {
+        error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+                + " records to the target failed: " + done.error;
+      }
+      std::lock_guard<std::mutex> guard{ctx.writes_mutex};
+      --ctx.writes_in_flight;
+      ctx.writes_done.notify_all();
+      return error;
+    });
   return {};
 }
 
@@ -224,6 +274,7 @@ caf::behavior sink_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> 
             if (new_kind || st.batch.size() >= ctx->cfg.batch_size) {
               if (auto err = flush(self->system(), *ctx, st); !err.empty()) {
                 st.failed = true;
+                finish_in_flight(st);
                 report(ctx, err);
                 return;
               }
@@ -237,10 +288,14 @@ caf::behavior sink_fn(caf::event_based_actor* self, std::shared_ptr<shared_ctx> 
           if (st.failed)
             return;
           if (err) {
+            finish_in_flight(st);
             report(ctx, "the migration pipeline stopped: " + caf::to_string(err));
             return;
           }
-          if (auto e = flush(self->system(), *ctx, st); !e.empty()) {
+          auto e = flush(self->system(), *ctx, st);
+          if (auto last = finish_in_flight(st); e.empty())
+            e = last;
+          if (!e.empty()) {
             report(ctx, e);
             return;
           }
@@ -286,6 +341,11 @@ pipeline_outcome run_pipeline(caf::actor_system& sys, const pipeline_config& cfg
   // Source and sink may be blocked in a backend call: they end after it.
   for (auto& a : {src, stg, snk})
     caf::anon_send_exit(a, caf::exit_reason::kill);
+  // But a write still going on must end before anyone looks at the target.
+  {
+    std::unique_lock<std::mutex> lock{ctx->writes_mutex};
+    ctx->writes_done.wait(lock, [&] { return ctx->writes_in_flight == 0; });
+  }
   out.seconds = ctx->seconds;
   return out;
 }

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <fcntl.h>
@@ -174,6 +176,16 @@ void fs_engine::quarantine(record_kind k, const std::string& name, const std::st
 
 void fs_engine::load_file_kind(record_kind k) {
   auto dir = dir_of(k);
+  // What one file holds: its summary, or why it is not a record (or nothing,
+  // if it vanished or is to be skipped).
+  struct loaded {
+    std::string name;
+    std::string problem;
+    bool skip = false;
+    std::optional<storage_failure> unreadable;  // stops the start-up (permissions, I/O)
+    record_summary sum;
+  };
+  std::vector<loaded> files;
   for (auto& name : read_only_ ? fs::list_dir_if_exists(dir) : fs::list_dir(dir)) {
     if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) {
       // A write that never reached its rename: it was never acknowledged.
@@ -181,56 +193,73 @@ void fs_engine::load_file_kind(record_kind k) {
         ::unlink((dir + "/" + name).c_str());
       continue;
     }
+    files.push_back({name, {}, false, {}, {}});
+  }
+  // Reading and checking every file is what a large data directory's start-up
+  // costs: it runs on a few threads, with the streaming scanner (validation
+  // like the codec's decoders, no JSON tree); the indexes are built after.
+  auto check = [&](loaded& f) {
+    auto& name = f.name;
     if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) {
-      quarantine(k, name, "not a .json record file");
-      continue;
+      f.problem = "not a .json record file";
+      return;
     }
     auto key = name.substr(0, name.size() - 5);
     if (!is_valid_key(k, key)) {
-      quarantine(k, name, "its name is not a valid key");
-      continue;
+      f.problem = "its name is not a valid key";
+      return;
     }
     std::string text;
     try {
       text = fs::read_file(dir + "/" + name);
     } catch (const storage_failure& e) {
-      if (e.code == errc::not_found)
-        continue;
-      throw;
+      f.skip = true;
+      if (e.code != errc::not_found)  // vanished meanwhile: fine
+        f.unreadable = e;
+      return;
     }
-    std::string err;
+    if (auto err = scan_record(k, text, f.sum); !err.empty())
+      f.problem = err;
+    else if (f.sum.key != key)
+      f.problem = std::string{k == record_kind::task    ? "its id field '"
+                              : k == record_kind::queue ? "its task_id field '"
+                                                        : "its username field '"}
+                  + f.sum.key + "' does not match its name";
+  };
+  size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  if (files.size() < 256)
+    threads = 1;
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      for (size_t i = t; i < files.size(); i += threads)
+        check(files[i]);
+    });
+  for (size_t i = 0; i < files.size(); i += threads)
+    check(files[i]);
+  for (auto& w : workers)
+    w.join();
+  for (auto& f : files) {
+    if (f.unreadable)
+      throw *f.unreadable;
+    if (f.skip)
+      continue;
+    if (!f.problem.empty()) {
+      quarantine(k, f.name, f.problem);
+      continue;
+    }
+    auto key = f.name.substr(0, f.name.size() - 5);
     switch (k) {
-      case record_kind::task: {
-        task t;
-        if (!decode_record(text, t, err)) {
-          quarantine(k, name, err);
-        } else if (t.id != key) {
-          quarantine(k, name, "its id field '" + t.id + "' does not match its name");
-        } else {
-          index_task(t.id, task_meta{t.status, t.created_at, t.revision, t.dependencies});
-        }
+      case record_kind::task:
+        index_task(key, task_meta{f.sum.status, f.sum.created_at, f.sum.revision,
+                                  std::move(f.sum.dependencies)});
         break;
-      }
-      case record_kind::queue: {
-        queue_entry e;
-        if (!decode_record(text, e, err))
-          quarantine(k, name, err);
-        else if (e.task_id != key)
-          quarantine(k, name, "its task_id field '" + e.task_id + "' does not match its name");
-        else
-          queue_.put(e);
+      case record_kind::queue:
+        queue_.put(f.sum.entry);
         break;
-      }
-      default: {
-        user u;
-        if (!decode_record(text, u, err))
-          quarantine(k, name, err);
-        else if (u.username != key)
-          quarantine(k, name, "its username field does not match its name");
-        else
-          users_.insert(key);
+      default:
+        users_.insert(key);
         break;
-      }
     }
   }
 }

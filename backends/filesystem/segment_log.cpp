@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/record_scan.hpp"
 #include "runtime/log.hpp"
 #include "runtime/model/codec.hpp"
 
@@ -96,10 +97,21 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
   segment_ids_.emplace(name, id);
   auto path = segment_path(id);
   auto text = read_file(path);
-  // Pass 1: keep the lines that decode; set the others aside.
+  // One pass: keep the lines that decode (checked by the streaming scanner,
+  // no JSON tree: start-up reads every line), set the others aside.
+  struct line_entry {
+    uint64_t pos;                            // in `clean`
+    uint32_t length;
+    bool tombstone;
+    std::string key;
+    micros time;
+    std::string task_id;
+  };
+  std::vector<line_entry> entries;
   std::string clean;
   clean.reserve(text.size());
   bool changed = false;
+  const std::string_view tombstone_prefix = "{\"_deleted\":";
   uint64_t pos = 0;
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
@@ -111,14 +123,24 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
       changed = true;
       break;
     }
-    auto line = text.substr(pos, nl - pos);
-    auto j = json::parse(line, nullptr, false);
-    std::string key, err = "not valid JSON";
-    bool ok = j.is_object()
-              && ((j.contains(tombstone_field) && j[tombstone_field].is_string())
-                  || check_record(kind_, j, key, err));
-    if (ok) {
-      clean.append(text, pos, nl + 1 - pos);
+    std::string_view line{text.data() + pos, nl - pos};
+    line_entry e{clean.size(), static_cast<uint32_t>(line.size()), false, {}, 0, {}};
+    std::string err;
+    if (line.substr(0, tombstone_prefix.size()) == tombstone_prefix) {
+      e.tombstone = true;
+      if (!scan_field(line, tombstone_field, e.key) || e.key.empty())
+        err = "not a valid deletion mark";
+    } else {
+      record_summary sum;
+      err = scan_record(kind_, line, sum);
+      e.key = std::move(sum.key);
+      e.time = sum.time;
+      e.task_id = std::move(sum.task_id);
+    }
+    if (err.empty()) {
+      clean.append(line);
+      clean.push_back('\n');
+      entries.push_back(std::move(e));
     } else if (read_only) {
       throw storage_failure{errc::corrupted,
                             "line at byte " + std::to_string(pos) + " of " + path + " is unreadable ("
@@ -131,7 +153,7 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
       unique_fd fd{::open(bad.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
       if (!fd)
         throw io_failure("cannot create", bad, errno);
-      write_all(fd.get(), line + "\n", bad);
+      write_all(fd.get(), std::string{line} + "\n", bad);
       fsync_all({fd.get()}, {bad});
       notes.push_back("moved an unreadable line (" + err + ") at byte " + std::to_string(pos)
                       + " of " + path + " to " + bad);
@@ -151,20 +173,13 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
       throw io_failure("cannot replace", path, errno);
     fsync_dirs({dir_, corrupted_dir_});
   }
-  // Pass 2: index what is left.
-  pos = 0;
-  while (pos < clean.size()) {
-    auto nl = clean.find('\n', pos);
-    auto j = json::parse(clean.data() + pos, clean.data() + nl);
-    if (auto d = j.find(tombstone_field); d != j.end()) {
-      index_erase(d->get<std::string>());
-    } else {
-      location loc{id, pos, static_cast<uint32_t>(nl - pos), record_time(kind_, j), {}};
-      if (kind_ == record_kind::event)
-        loc.task_id = field_text(j, "task_id");
-      index_put(field_text(j, "id"), loc);
-    }
-    pos = nl + 1;
+  // Index what is left; positions are those in `clean`, which is the file now
+  // (or, read-only, the file up to a torn last line).
+  for (auto& e : entries) {
+    if (e.tombstone)
+      index_erase(e.key);
+    else
+      index_put(e.key, location{id, e.pos, e.length, e.time, std::move(e.task_id)});
   }
   segment_sizes_.push_back(clean.size());
 }

@@ -73,8 +73,9 @@ journal_writer::~journal_writer() {
     ::close(fd_);
 }
 
-void journal_writer::append(const std::string& line) {
+void journal_writer::append(const std::string& line, bool sync) {
   auto text = line + "\n";
+  std::lock_guard<std::mutex> guard{mutex_};
   size_t done = 0;
   while (done < text.size()) {
     auto n = ::write(fd_, text.data() + done, text.size() - done);
@@ -86,7 +87,7 @@ void journal_writer::append(const std::string& line) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_) != 0)
+  if (sync && ::fdatasync(fd_) != 0)
     throw std::runtime_error("cannot sync the migration journal " + path_ + ": "
                              + std::strerror(errno));
 }
@@ -109,7 +110,10 @@ void journal_writer::intent(record_kind kind, const std::vector<std::string>& ke
 }
 
 void journal_writer::commit(record_kind kind, const std::string& last, uint64_t written) {
-  append(json{{"commit", {{"kind", to_string(kind)}, {"last", last}, {"written", written}}}}.dump());
+  // Not synced: a lost commit mark only makes a resume compare that batch
+  // again; the next intent's sync makes it durable anyway.
+  append(json{{"commit", {{"kind", to_string(kind)}, {"last", last}, {"written", written}}}}.dump(),
+         false);
 }
 
 void journal_writer::done(const std::string& summary) {

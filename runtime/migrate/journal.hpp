@@ -1,17 +1,21 @@
 // The progress journal of a migration, kept beside the target: a JSON-lines
-// file, fsynced after every entry. It is what makes a migration resumable
+// file, synced after every entry but commit marks. It is what makes a migration resumable
 // (the last key committed per kind) and undoable (every key it wrote, and the
 // earlier version of every record it replaced).
 //
 //   {"header": {...}}                         what is migrated where
 //   {"intent": {"kind", "keys", "replaced"}}  written before a batch goes out
-//   {"commit": {"kind", "last", "written"}}   after the batch is durable
+//   {"commit": {"kind", "last", "written"}}   after the batch is durable (not
+//                                             synced itself: the next entry's sync
+//                                             covers it, and a lost one only
+//                                             makes a resume compare the batch)
 //   {"done": {...}} / {"rolled_back": {...}}  the end
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -58,7 +62,8 @@ public:
   void rolled_back(const std::string& why);
 
 private:
-  void append(const std::string& line);
+  void append(const std::string& line, bool sync = true);
+  std::mutex mutex_;                         // the sink and its writer thread both append
   int fd_ = -1;
   std::string path_;
 };

@@ -154,6 +154,20 @@ std::string check_writable(storage_client& dst, const storage_settings& target) 
   return {};
 }
 
+/// This process's peak resident memory (VmHWM), 0 if unknown.
+double peak_memory_mib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f)
+    return 0;
+  char line[256];
+  double kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1)
+      break;
+  std::fclose(f);
+  return kib / 1024;
+}
+
 struct ends {
   storage_actor source;
   storage_actor target;
@@ -444,10 +458,11 @@ int run_migrate(const migrate_settings& s) {
     std::cout << (s.dry_run ? "dry run complete: nothing was written\n" : "migration complete\n");
   }
   std::cout << table;
-  char total[160];
-  std::snprintf(total, sizeof total, "%llu records in %.2f s (%.0f records/s)\n",
+  char total[200];
+  std::snprintf(total, sizeof total,
+                "%llu records in %.2f s (%.0f records/s), peak memory %.1f MiB\n",
                 static_cast<unsigned long long>(counts->read_total()), secs,
-                secs > 0 ? counts->read_total() / secs : 0.0);
+                secs > 0 ? counts->read_total() / secs : 0.0, peak_memory_mib());
   std::cout << total;
   close_end(sys, e.source);
   close_end(sys, e.target);

@@ -1,17 +1,20 @@
 // Benchmark of `orchestrator migrate`: records per second for each ordered
 // pair of backends, next to the raw read rate of the source backend and the
-// raw write rate of the target backend measured in the same run (batches of
-// the same size through the storage actors, no migration machinery), and the
-// migration process's peak RSS for a small and a large data set.
+// raw write rate of the target backend measured in the same run (open, batches
+// of the same size through the storage actors, close: no migration
+// machinery), and the migration process's peak RSS for a small and a large
+// data set.
 //
 //   bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...]
 //                 [--rss-small N] [--rss-large N] [--no-rss] [--dir D]
+//   bench_migrate --fill BACKEND:DIR [--tasks N]   (a data set to profile by hand)
 //
 // A data set of N tasks holds about 4.8 N records of every kind (tasks, queue
 // entries, two events per task, audit records, metrics, users). Built by the
 // test command, run by hand (timing belongs here, not in tests).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -19,7 +22,6 @@
 
 #include <spawn.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "runtime/actor_env.hpp"
@@ -49,9 +51,9 @@ double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint
                      uint64_t& records) {
   auto ro = where;
   ro.read_only = true;
+  auto start = clock_type::now();  // opening is part of reading (the filesystem loads its index)
   storage_client db{sys, open_storage(sys, ro)};
   records = 0;
-  auto start = clock_type::now();
   for (auto kind : all_record_kinds) {
     std::string after;
     for (;;) {
@@ -62,9 +64,8 @@ double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint
       after = page.value.back().key;
     }
   }
-  auto secs = seconds_since(start);
   db.close();
-  return records / secs;
+  return records / seconds_since(start);
 }
 
 /// Writes all records of `from` into the empty `to` in batches of `batch`
@@ -75,22 +76,22 @@ double raw_write_rate(caf::actor_system& sys, const storage_settings& from,
   for (auto& [kind, records] : dump(sys, from))
     for (auto& [key, json] : records)
       all.push_back({kind, key, json});
+  auto start = clock_type::now();  // opening and closing are part of writing
   storage_client db{sys, open_storage(sys, to)};
-  auto start = clock_type::now();
   for (size_t i = 0; i < all.size(); i += batch) {
     std::vector<record> chunk(all.begin() + i,
                               all.begin() + std::min(all.size(), i + batch));
     db.put(chunk);
   }
-  auto secs = seconds_since(start);
   db.close();
-  return all.size() / secs;
+  return all.size() / seconds_since(start);
 }
 
 struct migrate_run {
   int exit_code = -1;
   double seconds = 0;
-  long max_rss_kib = 0;
+  double max_rss_mib = 0;
+  double copy_seconds = 0;                   // the copy itself, as migrate reports it
 };
 
 /// Runs the orchestrator binary to the end; its own peak RSS from wait4().
@@ -114,11 +115,16 @@ migrate_run run_measured(std::vector<std::string> args, const std::string& log) 
     return out;
   posix_spawn_file_actions_destroy(&fa);
   int status = 0;
-  struct rusage ru {};
-  ::wait4(pid, &status, 0, &ru);
+  ::waitpid(pid, &status, 0);
   out.seconds = seconds_since(start);
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  out.max_rss_kib = ru.ru_maxrss;
+  // wait4's ru_maxrss counts the spawning process's memory too (vfork), so
+  // take the figure migrate reports from its own /proc/self/status.
+  auto text = slurp(log + ".out");
+  auto at = text.find("peak memory ");
+  out.max_rss_mib = at == std::string::npos ? 0 : std::atof(text.c_str() + at + 12);
+  auto in = text.find(" records in ");
+  out.copy_seconds = in == std::string::npos ? 0 : std::atof(text.c_str() + in + 12);
   return out;
 }
 
@@ -137,7 +143,7 @@ int main(int argc, char** argv) {
   size_t tasks = 4000, rss_small = 2100, rss_large = 104000;
   uint32_t batch = 500;
   bool rss = true;
-  std::string pairs = "all", base;
+  std::string pairs = "all", base, fill_only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string{argv[++i]} : std::string{}; };
@@ -155,6 +161,8 @@ int main(int argc, char** argv) {
       rss = false;
     else if (a == "--dir")
       base = next();
+    else if (a == "--fill")
+      fill_only = next();
     else {
       std::fprintf(stderr, "usage: bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...] "
                            "[--rss-small N] [--rss-large N] [--no-rss] [--dir D]\n");
@@ -165,6 +173,15 @@ int main(int argc, char** argv) {
     ::setenv("TMPDIR", base.c_str(), 1);
   actor_env env;
   auto& sys = env.sys();
+  if (auto colon = fill_only.find(':'); colon != std::string::npos) {
+    storage_settings where;
+    where.type = fill_only.substr(0, colon);
+    where.data_dir = fill_only.substr(colon + 1);
+    fill(sys, where, spec_for(tasks));
+    std::printf("filled %s with %llu records\n", fill_only.c_str(),
+                static_cast<unsigned long long>(spec_total(spec_for(tasks))));
+    return 0;
+  }
   surreal_server server;
   temp_dir dir{"orch-bench-migrate"};
   auto spec = spec_for(tasks);
@@ -182,8 +199,11 @@ int main(int argc, char** argv) {
                 b.c_str(), static_cast<unsigned long long>(n), seconds_since(start),
                 read_rates[b]);
   }
-  std::printf("\n%-40s %9s %11s %11s %11s %6s %9s\n", "pair", "records", "migrate/s", "read/s",
-              "write/s", "ratio", "peak RSS");
+  std::printf("\nmigrate/s: records over the whole process (start-up, checks, copy, close);\n"
+              "copy/s: over the copy alone; ratio: migrate/s against the slower of read/s and "
+              "write/s\n");
+  std::printf("\n%-40s %8s %10s %10s %10s %10s %6s %9s\n", "pair", "records", "migrate/s",
+              "copy/s", "read/s", "write/s", "ratio", "peak RSS");
   int run = 0;
   for (auto& from : backends)
     for (auto& to : backends) {
@@ -201,9 +221,11 @@ int main(int argc, char** argv) {
       auto records = static_cast<double>(spec_total(spec));
       auto rate = records / r.seconds;
       auto slower = std::min(read_rates[from], write_rate);
-      std::printf("%-40s %9.0f %11.0f %11.0f %11.0f %5.0f%% %6.0f MiB%s\n",
-                  (from + " -> " + to).c_str(), records, rate, read_rates[from], write_rate,
-                  100.0 * rate / slower, r.max_rss_kib / 1024.0,
+      std::printf("%-40s %8.0f %10.0f %10.0f %10.0f %10.0f %5.0f%% %5.0f MiB%s\n",
+                  (from + " -> " + to).c_str(), records, rate,
+                  r.copy_seconds > 0 ? records / r.copy_seconds : 0.0, read_rates[from],
+                  write_rate,
+                  100.0 * rate / slower, r.max_rss_mib,
                   r.exit_code == 0 ? "" : "  (FAILED: see the log)");
       std::fflush(stdout);
     }
@@ -221,7 +243,7 @@ int main(int argc, char** argv) {
                               dir / ("rss-" + std::to_string(n)));
         std::printf("  %8llu records -> %-19s %7.1f s %8.0f records/s  peak RSS %6.1f MiB%s\n",
                     static_cast<unsigned long long>(spec_total(s)), to, r.seconds,
-                    spec_total(s) / r.seconds, r.max_rss_kib / 1024.0,
+                    spec_total(s) / r.seconds, r.max_rss_mib,
                     r.exit_code == 0 ? "" : "  (FAILED)");
         std::fflush(stdout);
       }
