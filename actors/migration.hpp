@@ -43,6 +43,10 @@ struct pipeline_outcome {
   std::map<record_kind, double> seconds;              // time spent per kind
 };
 
+/// How many records can be between the source's scan and the sink at most:
+/// what bounds the pipeline's memory, whatever the size of the data.
+size_t max_records_in_flight(size_t batch_size);
+
 /// Runs the pipeline to its end or its first failure (blocking; call it
 /// from a thread that is not CAF's).
 pipeline_outcome run_pipeline(caf::actor_system& sys, const pipeline_config& cfg);

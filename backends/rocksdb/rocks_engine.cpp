@@ -278,7 +278,12 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   // Bound the write-ahead log that a restart after a crash must replay: past
   // this, the column families holding the oldest log are flushed.
   dbo.max_total_wal_size = 64 << 20;
-  auto cache = rocksdb::NewLRUCache(64 << 20);
+  // And the memory of all memtables together (each column family may have
+  // two of 16 MiB): past this the largest is flushed.
+  dbo.db_write_buffer_size = 48 << 20;
+  // A read-only open is a migration's source (or a dry run's target): one
+  // pass in key order, where a big cache only adds to the peak memory.
+  auto cache = rocksdb::NewLRUCache(opts.read_only ? 8 << 20 : 64 << 20);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (size_t i = 0; i < cf_count; ++i)
     descriptors.emplace_back(cf_names[i], cf_options(i, cache));

@@ -382,7 +382,9 @@ int run_migrate(const migrate_settings& s) {
   cfg.order = order;
   cfg.batch_size = s.batch_size;
   cfg.dry_run = s.dry_run;
-  cfg.compare_existing = s.merge || resuming || s.dry_run;
+  // Without --merge the target was checked empty above, so only a merge or a
+  // resume has records to compare with (a per-record lookup each).
+  cfg.compare_existing = s.merge || resuming;
   cfg.verbose = s.verbose;
   cfg.filter = filter;
   cfg.counts = counts;
@@ -464,6 +466,10 @@ int run_migrate(const migrate_settings& s) {
                 static_cast<unsigned long long>(counts->read_total()), secs,
                 secs > 0 ? counts->read_total() / secs : 0.0, peak_memory_mib());
   std::cout << total;
+  if (s.verbose)
+    std::cout << "backpressure: at most " << counts->max_in_flight
+              << " records were between the source and the sink (bound "
+              << migration::max_records_in_flight(s.batch_size) << ")\n";
   close_end(sys, e.source);
   close_end(sys, e.target);
   return code;

@@ -22,6 +22,10 @@ struct counters {
   std::array<std::atomic<uint64_t>, all_record_kinds.size()> unchanged{};  // already in the target
   std::array<uint64_t, all_record_kinds.size()> total{};                  // in the source
   std::atomic<int> current_kind{-1};
+  // Backpressure, observed: records read but neither filtered out nor handed
+  // to the sink yet, at most (sampled by the source before each scan).
+  std::atomic<uint64_t> delivered{0};                                      // to the sink
+  std::atomic<uint64_t> max_in_flight{0};
 
   uint64_t read_total() const;
   uint64_t grand_total() const;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/migration.hpp"
 #include "runtime/actor_env.hpp"
 #include "runtime/model/codec.hpp"
 #include "runtime/storage_client.hpp"
@@ -538,4 +540,30 @@ TEST_CASE("migrate: refuses a source that a running orchestrator holds", "[migra
           != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dst.data_dir + "/queue.rkvs/tasks"));
   }
+}
+
+TEST_CASE("migrate: backpressure bounds the records between source and sink, whatever the "
+          "size of the data",
+          "[migrate]") {
+  // Without the stream's credit bounding the stage, a fast source in front of
+  // a slow sink (a file per task) is read whole into the stage's buffer.
+  temp_dir d{"orch-migrate"};
+  actor_env env;
+  dataset_spec spec;
+  spec.tasks = 6000;
+  auto src = make_place("surrealdb-embedded", d, "source");
+  auto dst = make_place("filesystem", d, "target");
+  fill(env.sys(), src, spec);
+  auto r = run_migrate(migrate_cmd(src, dst, d, {"--batch-size", "50", "--verbose"}), d / "bp");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::smatch m;
+  std::regex line{R"(backpressure: at most (\d+) records were between the source and the sink \(bound (\d+)\))"};
+  REQUIRE(std::regex_search(r.out, m, line));
+  auto seen = std::stoull(m[1]);
+  auto bound = std::stoull(m[2]);
+  CHECK(bound == migration::max_records_in_flight(50));
+  REQUIRE(spec_total(spec) > 4 * bound);       // the data set is far bigger than the bound
+  CHECK(seen > 0);
+  CHECK(seen <= bound);
 }
