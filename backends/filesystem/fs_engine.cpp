@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -124,15 +125,27 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
     for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
       fs::make_dirs(dir_of(k));
   auto corrupted = root_ + "/corrupted";
-  load_file_kind(record_kind::task);
-  load_file_kind(record_kind::queue);
-  load_file_kind(record_kind::user);
-  audit_ = std::make_unique<segment_log>(dir_of(record_kind::audit), corrupted,
-                                         record_kind::audit, notes_, read_only_);
-  metrics_ = std::make_unique<segment_log>(dir_of(record_kind::metric), corrupted,
-                                           record_kind::metric, notes_, read_only_);
-  events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
-                                          record_kind::event, notes_, read_only_);
+  // The segments load on a thread of their own while the file kinds load
+  // here: together they are what a large directory's start-up costs.
+  std::vector<std::string> segment_notes;
+  auto segments = std::async(std::launch::async, [&] {
+    audit_ = std::make_unique<segment_log>(dir_of(record_kind::audit), corrupted,
+                                           record_kind::audit, segment_notes, read_only_);
+    metrics_ = std::make_unique<segment_log>(dir_of(record_kind::metric), corrupted,
+                                             record_kind::metric, segment_notes, read_only_);
+    events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
+                                            record_kind::event, segment_notes, read_only_);
+  });
+  try {
+    load_file_kind(record_kind::task);
+    load_file_kind(record_kind::queue);
+    load_file_kind(record_kind::user);
+  } catch (...) {
+    segments.wait();
+    throw;
+  }
+  segments.get();  // rethrows what stopped the segments' load
+  notes_.insert(notes_.end(), segment_notes.begin(), segment_notes.end());
   for (auto& n : notes_)
     log_warn("filesystem", n);
 }

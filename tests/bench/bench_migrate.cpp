@@ -6,7 +6,7 @@
 // data set.
 //
 //   bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...]
-//                 [--rss-small N] [--rss-large N] [--no-rss] [--dir D]
+//                 [--rss-small N] [--rss-medium N] [--rss-large N] [--no-rss] [--dir D]
 //   bench_migrate --fill BACKEND:DIR [--tasks N]   (a data set to profile by hand)
 //
 // A data set of N tasks holds about 4.8 N records of every kind (tasks, queue
@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
+#include "actors/migration.hpp"
 #include "runtime/actor_env.hpp"
 #include "runtime/storage_client.hpp"
 #include "runtime/storage_factory.hpp"
@@ -92,6 +93,7 @@ struct migrate_run {
   double seconds = 0;
   double max_rss_mib = 0;
   double copy_seconds = 0;                   // the copy itself, as migrate reports it
+  long in_flight = -1;                       // records between source and sink, at most (--verbose)
 };
 
 /// Runs the orchestrator binary to the end; its own peak RSS from wait4().
@@ -125,6 +127,9 @@ migrate_run run_measured(std::vector<std::string> args, const std::string& log) 
   out.max_rss_mib = at == std::string::npos ? 0 : std::atof(text.c_str() + at + 12);
   auto in = text.find(" records in ");
   out.copy_seconds = in == std::string::npos ? 0 : std::atof(text.c_str() + in + 12);
+  auto bp = text.find("backpressure: at most ");
+  if (bp != std::string::npos)
+    out.in_flight = std::atol(text.c_str() + bp + 22);
   return out;
 }
 
@@ -140,7 +145,7 @@ dataset_spec spec_for(size_t tasks) {
 } // namespace
 
 int main(int argc, char** argv) {
-  size_t tasks = 4000, rss_small = 2100, rss_large = 104000;
+  size_t tasks = 4000, rss_small = 2100, rss_medium = 20800, rss_large = 104000;
   uint32_t batch = 500;
   bool rss = true;
   std::string pairs = "all", base, fill_only;
@@ -155,6 +160,8 @@ int main(int argc, char** argv) {
       pairs = next();
     else if (a == "--rss-small")
       rss_small = std::stoul(next());
+    else if (a == "--rss-medium")
+      rss_medium = std::stoul(next());
     else if (a == "--rss-large")
       rss_large = std::stoul(next());
     else if (a == "--no-rss")
@@ -165,7 +172,7 @@ int main(int argc, char** argv) {
       fill_only = next();
     else {
       std::fprintf(stderr, "usage: bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...] "
-                           "[--rss-small N] [--rss-large N] [--no-rss] [--dir D]\n");
+                           "[--rss-small N] [--rss-medium N] [--rss-large N] [--no-rss] [--dir D]\n");
       return 2;
     }
   }
@@ -231,19 +238,27 @@ int main(int argc, char** argv) {
     }
 
   if (rss) {
-    std::printf("\npeak RSS of the migration process (surrealdb-embedded -> filesystem and "
-                "-> surrealdb-embedded):\n");
-    for (auto n : {rss_small, rss_large}) {
+    std::printf("\npeak RSS of the migration process from surrealdb-embedded; 'dry run' is the "
+                "source and the pipeline alone (a filesystem target, nothing written); in "
+                "flight: records between source and sink at most (bound %zu)\n",
+                migration::max_records_in_flight(batch));
+    for (auto n : {rss_small, rss_medium, rss_large}) {
       auto s = spec_for(n);
       auto src = make_place("surrealdb-embedded", dir, "rss-source-" + std::to_string(n));
       fill(sys, src, s);
-      for (auto to : {"surrealdb-embedded", "filesystem"}) {
-        auto dst = make_place(to, dir, "rss-" + std::string{to} + "-" + std::to_string(n));
-        auto r = run_measured(migrate_cmd(src, dst, dir, {"--batch-size", std::to_string(batch)}),
+      for (std::string to : {"dry run", "surrealdb-embedded", "filesystem"}) {
+        bool dry = to == "dry run";
+        auto dst = make_place(dry ? "filesystem" : to, dir,
+                              "rss-" + std::string{dry ? "dry" : to} + "-" + std::to_string(n));
+        std::vector<std::string> extra{"--batch-size", std::to_string(batch), "--verbose"};
+        if (dry)
+          extra.push_back("--dry-run");
+        auto r = run_measured(migrate_cmd(src, dst, dir, extra),
                               dir / ("rss-" + std::to_string(n)));
-        std::printf("  %8llu records -> %-19s %7.1f s %8.0f records/s  peak RSS %6.1f MiB%s\n",
-                    static_cast<unsigned long long>(spec_total(s)), to, r.seconds,
-                    spec_total(s) / r.seconds, r.max_rss_mib,
+        std::printf("  %8llu records -> %-19s %7.1f s %8.0f records/s  peak RSS %6.1f MiB  "
+                    "in flight %5ld%s\n",
+                    static_cast<unsigned long long>(spec_total(s)), to.c_str(), r.seconds,
+                    spec_total(s) / r.seconds, r.max_rss_mib, r.in_flight,
                     r.exit_code == 0 ? "" : "  (FAILED)");
         std::fflush(stdout);
       }
