@@ -1,7 +1,10 @@
 // The command line: help, dry run, config files, unavailable backends.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/support/child.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -69,4 +72,33 @@ TEST_CASE("cli: unknown storage types and options are refused clearly", "[cli]")
   CHECK(r.err.find("unknown storage type 'mongodb'") != std::string::npos);
   r = run_orchestrator({"--no-such-flag"}, d / "bad2");
   CHECK(r.exit_code != 0);
+}
+
+TEST_CASE("cli: scripts/run.sh serves the filesystem backend on port 8080 unless its arguments "
+          "say otherwise",
+          "[cli]") {
+  temp_dir d;
+  auto build_dir = std::filesystem::path{orchestrator_binary()}.parent_path().string();
+  auto run_script = [&](std::vector<std::string> extra, const std::string& log) {
+    std::vector<std::string> argv{"env", "-C", d.path(), "BUILD_DIR=" + build_dir,
+                                  "ORCHESTRATOR_SKIP_SETUP=1", "bash",
+                                  ORCH_SOURCE_DIR "/scripts/run.sh", "--dry-run"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child c{argv, d / log};
+    auto code = c.wait_exit(std::chrono::seconds(60));
+    return run_result{code, c.out(), c.err()};
+  };
+  // (./data is the project root's, where a test must not write: given here.)
+  auto defaults = run_script({"--data-dir", d / "data"}, "defaults");
+  INFO(defaults.err);
+  REQUIRE(defaults.exit_code == 0);
+  CHECK(defaults.out.find("storage type:         filesystem") != std::string::npos);
+  CHECK(defaults.out.find(d.path() + "/data/queue.rkvs") != std::string::npos);
+  CHECK(defaults.out.find("http://127.0.0.1:8080") != std::string::npos);
+
+  auto chosen = run_script({"--port", "9090", "--data-dir=" + d / "elsewhere"}, "chosen");
+  INFO(chosen.err);
+  REQUIRE(chosen.exit_code == 0);
+  CHECK(chosen.out.find("http://127.0.0.1:9090") != std::string::npos);
+  CHECK(chosen.out.find(d.path() + "/elsewhere/queue.rkvs") != std::string::npos);
 }
