@@ -238,6 +238,7 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   std::vector<record> to_write;
   std::map<std::string, std::string> replaced;
   size_t batch_size = st.batch.size();
+  auto last = st.batch.back().key;           // before the records move on
   for (auto& r : st.batch) {
     if (cfg.compare_existing) {
       auto existing = target.get(kind, r.key);
@@ -254,7 +255,6 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
     }
     to_write.push_back(std::move(r));
   }
-  auto last = st.batch.back().key;
   st.batch.clear();
   auto report_batch = [&cfg, kind, batch_size, last, started](size_t written) {
     if (cfg.verbose)

@@ -156,6 +156,11 @@ TEST_CASE("migrate: a run killed with kill -9 continues with --resume and ends l
     killed.kill9();
   }
   REQUIRE(journal_entries(journal, "done").empty());
+  uint64_t committed_before = 0;
+  for (auto& c : journal_entries(journal, "commit")) {
+    committed_before += c.value("written", uint64_t{0});
+    CHECK_FALSE(c.value("last", std::string{}).empty());  // where a resume goes on from
+  }
   auto partial = dump(env.sys(), dst);
   CHECK(counts_of(partial) != counts_of(before));
 
@@ -172,6 +177,10 @@ TEST_CASE("migrate: a run killed with kill -9 continues with --resume and ends l
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
   CHECK(resumed.err.find("verified: " + std::to_string(spec_total(spec))) != std::string::npos);
+  // It went on after each kind's last committed key instead of reading from the start.
+  std::smatch m;
+  REQUIRE(std::regex_search(resumed.out, m, std::regex{R"((\d+) records in )"}));
+  CHECK(std::stoull(m[1]) <= spec_total(spec) - committed_before);
 
   auto plain = run_migrate(migrate_cmd(src, reference, d, {"--batch-size", "25"}), d / "plain");
   REQUIRE(plain.exit_code == 0);
