@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 
 #include "caf/all.hpp"
 
@@ -214,7 +215,53 @@ struct sink_state {
   // The previous batch's write, still going on while this one is gathered
   // (double buffering): its error, or "" once it is durable and journaled.
   std::future<std::string> in_flight;
+  // A merge or a resume compares with what the target holds: its records of
+  // the current kind are read in key order alongside the batches (a merge
+  // join, one scan per batch rather than one lookup per record).
+  struct {
+    int kind = -1;
+    bool started = false;
+    std::string after;                       // the last key read
+    bool exhausted = false;
+    bool ordered = true;                     // false: keys came out of order, look up one by one
+    std::map<std::string, std::string> ahead;  // read, not yet compared: key -> JSON
+  } target;
 };
+
+/// Reads the target's records of `kind` up to `last` into st.target.ahead; an
+/// error or "". Keys come in the same order from every backend (verification
+/// relies on it too); should a target ever disagree, the sink falls back to
+/// looking records up one by one.
+std::string read_target_upto(storage_client& target, const pipeline_config& cfg, sink_state& st,
+                             record_kind kind, const std::string& last) {
+  auto& t = st.target;
+  if (t.kind != static_cast<int>(kind)) {
+    t = {};
+    t.kind = static_cast<int>(kind);
+    if (auto r = cfg.resume_after.find(kind); r != cfg.resume_after.end() && !r->second.empty()) {
+      t.after = r->second;                   // what lies before was handled by the earlier run
+      t.started = true;
+    }
+  }
+  while (t.ordered && !t.exhausted && (!t.started || t.after <= last)) {
+    auto page = target.scan(kind, t.after, cfg.batch_size);
+    if (!page.ok)
+      return "reading " + std::string{to_string(kind)} + " from the target failed: " + page.error;
+    if (page.value.empty())
+      t.exhausted = true;
+    for (auto& x : page.value) {
+      if (t.started && x.key <= t.after) {
+        t.ordered = false;
+        t.ahead.clear();
+        break;
+      }
+      t.after = x.key;
+      t.started = true;
+      t.ahead.emplace(std::move(x.key), std::move(x.json));
+    }
+  }
+  return {};
+}
 
 /// Waits for the batch being written; its error or "".
 std::string finish_in_flight(sink_state& st) {
@@ -239,22 +286,34 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   std::map<std::string, std::string> replaced;
   size_t batch_size = st.batch.size();
   auto last = st.batch.back().key;           // before the records move on
+  if (cfg.compare_existing)
+    if (auto err = read_target_upto(target, cfg, st, kind, last); !err.empty())
+      return err;
   for (auto& r : st.batch) {
     if (cfg.compare_existing) {
-      auto existing = target.get(kind, r.key);
-      if (existing.ok) {
-        if (canonical(json::parse(existing.value.json)) == canonical(json::parse(r.json))) {
+      std::optional<std::string> existing;
+      if (st.target.ordered) {
+        if (auto i = st.target.ahead.find(r.key); i != st.target.ahead.end())
+          existing = std::move(i->second);
+      } else if (auto got = target.get(kind, r.key); got.ok) {
+        existing = std::move(got.value.json);
+      } else if (got.code != errc::not_found) {
+        return "reading " + std::string{to_string(kind)} + " " + r.key
+               + " from the target failed: " + got.error;
+      }
+      if (existing) {
+        if (canonical(json::parse(*existing)) == canonical(json::parse(r.json))) {
           ++cfg.counts->unchanged[k];
           continue;
         }
-        replaced.emplace(r.key, existing.value.json);
-      } else if (existing.code != errc::not_found) {
-        return "reading " + std::string{to_string(kind)} + " " + r.key
-               + " from the target failed: " + existing.error;
+        replaced.emplace(r.key, std::move(*existing));
       }
     }
     to_write.push_back(std::move(r));
   }
+  // Target records up to here that the source does not have stay as they are.
+  auto& ahead = st.target.ahead;
+  ahead.erase(ahead.begin(), ahead.upper_bound(last));
   st.batch.clear();
   auto report_batch = [&cfg, kind, batch_size, last, started](size_t written) {
     if (cfg.verbose)
