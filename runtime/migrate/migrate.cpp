@@ -154,6 +154,20 @@ std::string check_writable(storage_client& dst, const storage_settings& target) 
   return {};
 }
 
+/// 1.5 GiB, 12 MiB, 40 KiB: sizes for people.
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, u == 0 || v >= 10 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return text;
+}
+
 /// This process's peak resident memory (VmHWM), 0 if unknown.
 double peak_memory_mib() {
   std::FILE* f = std::fopen("/proc/self/status", "r");
@@ -238,9 +252,11 @@ int run_migrate(const migrate_settings& s) {
   bool already_done = journal.exists && journal.done && !journal.rolled_back && same_migration;
   auto source_settings = s.source;
   source_settings.read_only = true;
+  // A local target is checked read-only and opened for writing only once
+  // every check has passed, so a refused run leaves no trace (not even an
+  // empty data directory).
   auto target_settings = s.target;
-  target_settings.read_only = s.dry_run || (s.validate_only && is_local(s.target))
-                              || (already_done && !s.rollback);
+  target_settings.read_only = s.dry_run || is_local(s.target) || (already_done && !s.rollback);
 
   // -- undo a previous run --------------------------------------------------------------
   if (s.rollback) {
@@ -332,8 +348,8 @@ int run_migrate(const migrate_settings& s) {
     auto need = estimate_bytes(src, s.target, filter->kinds());
     auto free = free_bytes(s.target.data_dir);
     if (need > free)
-      problems.push_back("target: the copy needs about " + std::to_string(need >> 20)
-                         + " MiB but only " + std::to_string(free >> 20) + " MiB are free for "
+      problems.push_back("target: the copy needs about " + human_bytes(need) + " but only "
+                         + human_bytes(free) + " are free for "
                          + absolute(s.target.data_dir)
                          + "; free some space or choose another --target-dir");
   }
@@ -371,6 +387,18 @@ int run_migrate(const migrate_settings& s) {
     close_end(sys, e.source);
     close_end(sys, e.target);
     return code;
+  }
+
+  if (is_local(s.target) && !s.dry_run) {
+    close_end(sys, e.target);
+    auto writable = s.target;
+    writable.read_only = false;
+    problem.clear();
+    e.target = open_end(sys, writable, "target", problem);
+    if (!e.target) {
+      problems.push_back(problem);
+      return fail_checks(2);
+    }
   }
 
   // -- the copy ---------------------------------------------------------------------------

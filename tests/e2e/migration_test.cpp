@@ -4,11 +4,13 @@
 // directory it may not write, a dry run, filters, misconfigurations.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -515,6 +517,34 @@ TEST_CASE("migrate: validate reports each misconfiguration with its own message"
     CHECK(r.err.find("target: the target directory " + dst.data_dir + " is not writable ("
                      + parent + ": Permission denied)")
           != std::string::npos);
+  }
+  SECTION("a target without room for the copy") {
+    // 60 tasks as files of a block each, and more, do not fit in 64 KiB.
+    auto small = d / "small-disk";
+    std::filesystem::create_directories(small);
+    if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0) {
+      WARN("cannot mount a small tmpfs here (" << std::strerror(errno)
+                                               << "): the free-space check is not exercised");
+      return;
+    }
+    struct unmount {
+      std::string path;
+      ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } guard{small};
+    storage_settings dst;
+    dst.type = "filesystem";
+    dst.data_dir = small + "/data";
+    auto r = validate(src, dst);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    std::smatch m;
+    CHECK(std::regex_search(
+      r.err, m,
+      std::regex{"target: the copy needs about [0-9.]+ (KiB|MiB) but only [0-9.]+ (bytes|KiB) are "
+                 "free for "
+                 + small + "/data; free some space or choose another --target-dir"}));
+    CHECK(run_migrate(migrate_cmd(src, dst, d, {}), d / "full").exit_code == 2);
+    CHECK_FALSE(std::filesystem::exists(dst.data_dir));
   }
   SECTION("a server end without a URL, and the same place at both ends") {
     auto r = run_migrate({"migrate", "validate", "--from", "filesystem", "--to",
