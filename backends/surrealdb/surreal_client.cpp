@@ -374,7 +374,51 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     });
   }
 
+  /// Whether `name` is among the definitions that `INFO FOR <what>` lists
+  /// under `field`; true when the user may not look (then it must exist:
+  /// such users are defined inside their namespace or database).
+  static bool listed(const rpc_result& r, const char* field, const std::string& name) {
+    if (!r.ok || !r.value.is_array() || r.value.empty())
+      return true;
+    auto& first = r.value[0];
+    auto result = first.find("result");
+    if (first.value("status", std::string{"OK"}) != "OK" || result == first.end()
+        || !result->is_object() || !result->contains(field))
+      return true;
+    return (*result)[field].contains(name);
+  }
+
+  /// Selects the namespace and database; with create_missing off, only those
+  /// that exist (see client_config).
   void use(uint64_t gen) {
+    if (cfg.create_missing)
+      return use_ns_db(gen);
+    auto self = shared_from_this();
+    auto info = [this, self](const char* what, rpc_callback then) {
+      send("query", json::array({std::string{"INFO FOR "} + what, json::object()}), std::move(then));
+    };
+    info("ROOT", [this, self, gen, info](rpc_result root) {
+      if (gen != generation)
+        return;
+      if (!listed(root, "namespaces", cfg.ns))
+        return ready(gen);               // nothing selected: reads find nothing
+      send("use", json::array({cfg.ns, nullptr}), [this, self, gen, info](rpc_result r) {
+        if (gen != generation)
+          return;
+        if (!r.ok)
+          return use_ns_db(gen);         // reports the refusal with the usual message
+        info("NS", [this, self, gen](rpc_result ns) {
+          if (gen != generation)
+            return;
+          if (!listed(ns, "databases", cfg.db))
+            return ready(gen);
+          use_ns_db(gen);
+        });
+      });
+    });
+  }
+
+  void use_ns_db(uint64_t gen) {
     send("use", json::array({cfg.ns, cfg.db}), [this, self = shared_from_this(), gen](rpc_result r) {
       if (gen != generation)
         return;
@@ -384,25 +428,30 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
                                         + "', database '" + cfg.db + "': " + r.message
                                         + ". Check --surrealdb-namespace and "
                                           "--surrealdb-database and the user's rights");
-      auto finish = [this, self, gen](std::string error) {
-        net::post(ioc, [this, self, gen, error] {
-          if (gen != generation)
-            return;
-          if (!error.empty())
-            return connection_failed(gen, error);
-          setting_up = false;
-          is_ready = true;
-          backoff = first_backoff;
-          if (first_reported)
-            log_info("surrealdb", "connected to " + url.shown + " again");
-          report_first("");
-        });
-      };
-      if (on_ready)
-        on_ready(finish);
-      else
-        finish("");
+      ready(gen);
     });
+  }
+
+  /// Signed in and selected: the backend sets up, then requests may flow.
+  void ready(uint64_t gen) {
+    auto finish = [this, self = shared_from_this(), gen](std::string error) {
+      net::post(ioc, [this, self, gen, error] {
+        if (gen != generation)
+          return;
+        if (!error.empty())
+          return connection_failed(gen, error);
+        setting_up = false;
+        is_ready = true;
+        backoff = first_backoff;
+        if (first_reported)
+          log_info("surrealdb", "connected to " + url.shown + " again");
+        report_first("");
+      });
+    };
+    if (on_ready)
+      on_ready(finish);
+    else
+      finish("");
   }
 
   // -- reading and writing -------------------------------------------------------

@@ -28,6 +28,11 @@ struct client_config {
   std::string username;
   std::string password;
   std::string ca_file;                       // PEM; empty: the system's trust store
+  // false (read-only users): `use` would create a missing namespace or
+  // database, so their existence is checked first (where the user may look)
+  // and a missing one is not selected: queries then fail with "Specify a
+  // namespace/database to use", which a reader takes for "empty".
+  bool create_missing = true;
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds connect_timeout{5000};
 };

@@ -121,12 +121,18 @@ micros time_of(const json& v) {
 
 /// The connection and everything done with it; callbacks run on the client's
 /// thread and touch nothing but this object and the promises they carry.
+surreal::client_config client_config_of(const storage_settings& s) {
+  surreal::client_config c{s.surrealdb_url, s.surrealdb_namespace, s.surrealdb_database,
+                           s.surrealdb_username, s.surrealdb_password, s.surrealdb_ca_file};
+  c.create_missing = !s.read_only;
+  return c;
+}
+
 class surreal_store : public std::enable_shared_from_this<surreal_store> {
 public:
   explicit surreal_store(const storage_settings& s)
     : settings_(s),
-      client_({s.surrealdb_url, s.surrealdb_namespace, s.surrealdb_database,
-                s.surrealdb_username, s.surrealdb_password, s.surrealdb_ca_file}) {}
+      client_(client_config_of(s)) {}
 
   std::string start() {
     auto weak = weak_from_this();
@@ -168,8 +174,12 @@ public:
       }
       if (retry)
         o.message = "gave up after " + std::to_string(attempt + 1) + " transaction conflicts";
-      if (!o.ok && self->settings_.read_only && o.message.find("does not exist") != std::string::npos) {
-        // Read-only defines nothing, so tables of a fresh database are missing: empty.
+      if (!o.ok && self->settings_.read_only
+          && (o.message.find("does not exist") != std::string::npos
+              || o.message.find("Specify a namespace") != std::string::npos
+              || o.message.find("Specify a database") != std::string::npos)) {
+        // Read-only defines and creates nothing, so the tables, or the very
+        // namespace or database, of a fresh place are missing: empty.
         o.ok = true;
         o.results = {json::array()};
       }

@@ -4,9 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <future>
 
-#include "backends/surrealdb/surreal_client.hpp"
 #include "runtime/actor_env.hpp"
 #include "tests/e2e/migration_support.hpp"
 #include "tests/support/child.hpp"
@@ -40,15 +38,7 @@ run_result run_script(const std::string& cwd, std::vector<std::string> args,
 
 /// Runs SurrealQL as root on the server (to create the seed's users).
 void surreal_query(const surreal_server& server, const std::string& text) {
-  surreal::client c{{server.url(), "", "", "root", "root"}};
-  REQUIRE(c.start().empty());
-  std::promise<surreal::rpc_result> reply;
-  c.call("query", nlohmann::json::array({text}),
-         [&](surreal::rpc_result r) { reply.set_value(std::move(r)); });
-  auto r = reply.get_future().get();
-  c.stop();
-  INFO(r.message);
-  REQUIRE(r.ok);
+  REQUIRE_NOTHROW(root_query(server.url(), text));
 }
 
 storage_settings local(const std::string& type, const std::string& dir) {

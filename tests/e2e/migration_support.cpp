@@ -1,10 +1,13 @@
 #include "tests/e2e/migration_support.hpp"
 
 #include <filesystem>
+#include <future>
+#include <stdexcept>
 #include <sstream>
 
 #include <unistd.h>
 
+#include "backends/surrealdb/surreal_client.hpp"
 #include "runtime/model/codec.hpp"
 #include "runtime/storage_client.hpp"
 #include "runtime/storage_factory.hpp"
@@ -34,6 +37,20 @@ storage_settings make_place(const std::string& backend, const temp_dir& dir,
     s.surrealdb_database = unique_name(name.substr(0, 20));
   }
   return s;
+}
+
+nlohmann::json root_query(const std::string& url, const std::string& text) {
+  surreal::client c{{url, "", "", "root", "root"}};
+  if (auto err = c.start(); !err.empty())
+    throw std::runtime_error(err);
+  std::promise<surreal::rpc_result> reply;
+  c.call("query", nlohmann::json::array({text}),
+         [&](surreal::rpc_result r) { reply.set_value(std::move(r)); });
+  auto r = reply.get_future().get();
+  c.stop();
+  if (!r.ok)
+    throw std::runtime_error(text + ": " + r.message);
+  return r.value;
 }
 
 std::string local_dir(const storage_settings& place) {

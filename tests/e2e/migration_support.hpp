@@ -43,6 +43,10 @@ std::vector<std::string> as_unprivileged(std::vector<std::string> args);
 /// Hands everything under `path` to that unprivileged user (when root).
 void unprivileged_owner(const std::string& path);
 
+/// Runs SurrealQL as root on a test server (outside any namespace unless the
+/// text says USE); the statements' results, or throws with the server's message.
+nlohmann::json root_query(const std::string& url, const std::string& text);
+
 /// Records of a data set, all kinds together.
 uint64_t spec_total(const dataset_spec& spec);
 

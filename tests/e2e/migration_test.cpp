@@ -606,3 +606,36 @@ TEST_CASE("migrate: backpressure bounds the records between source and sink, wha
   CHECK(seen > 0);
   CHECK(seen <= bound);
 }
+
+TEST_CASE("migrate: a server source whose namespace or database does not exist reads as empty "
+          "and is not created",
+          "[migrate]") {
+  // SurrealDB's `use` creates what it selects: a source must not be changed,
+  // not even by a mistyped name.
+  temp_dir d{"orch-migrate"};
+  auto& server = surreal_server::shared();
+  auto names_in = [&](const std::string& text, const char* field) {
+    auto info = root_query(server.url(), text).back().at("result").at(field);
+    std::set<std::string> names;
+    for (auto& [name, definition] : info.items())
+      names.insert(name);
+    return names;
+  };
+  auto missing_db = make_place("surrealdb-server", d, "missing");
+  root_query(server.url(), "DEFINE NAMESPACE IF NOT EXISTS " + missing_db.surrealdb_namespace);
+  auto missing_ns = missing_db;
+  missing_ns.surrealdb_namespace = "no-such-namespace";
+  for (auto* src : {&missing_ns, &missing_db}) {
+    INFO("namespace " << src->surrealdb_namespace << ", database " << src->surrealdb_database);
+    auto dst = make_place("filesystem", d, "target-" + src->surrealdb_namespace);
+    auto r = run_migrate(migrate_cmd(*src, dst, d, {}), d / "empty");
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("holds no records: is that the right place?") != std::string::npos);
+  }
+  CHECK(names_in("INFO FOR ROOT", "namespaces").count("no-such-namespace") == 0);
+  REQUIRE(names_in("INFO FOR ROOT", "namespaces").count(missing_db.surrealdb_namespace) == 1);
+  CHECK(names_in("USE NS " + missing_db.surrealdb_namespace + "; INFO FOR NS", "databases")
+          .count(missing_db.surrealdb_database)
+        == 0);
+}
