@@ -25,10 +25,12 @@ struct shared_ctx {
   caf::actor coordinator;                    // gets (done_atom, error text) once
   std::map<record_kind, double> seconds;     // written by the sink only
   // Writes handed to a thread and not finished yet: the pipeline is over (and
-  // a rollback may start) only when this is zero.
+  // a rollback may start) only when this is zero and `stopped` is set, after
+  // which no write starts (both under writes_mutex).
   std::mutex writes_mutex;
   std::condition_variable writes_done;
   int writes_in_flight = 0;
+  bool stopped = false;
 };
 
 void report(const std::shared_ptr<shared_ctx>& ctx, const std::string& error) {
@@ -224,6 +226,7 @@ struct sink_state {
     std::string after;                       // the last key read
     bool exhausted = false;
     bool ordered = true;                     // false: keys came out of order, look up one by one
+    std::string batch_last;                  // the source's last key so far
     std::map<std::string, std::string> ahead;  // read, not yet compared: key -> JSON
   } target;
 };
@@ -286,9 +289,20 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   std::map<std::string, std::string> replaced;
   size_t batch_size = st.batch.size();
   auto last = st.batch.back().key;           // before the records move on
-  if (cfg.compare_existing)
+  if (cfg.compare_existing) {
     if (auto err = read_target_upto(target, cfg, st, kind, last); !err.empty())
       return err;
+    // The join needs the source in the same order; should it ever not be,
+    // look up one by one from here on.
+    auto& t = st.target;
+    for (auto& r : st.batch) {
+      if (!t.batch_last.empty() && r.key <= t.batch_last) {
+        t.ordered = false;
+        t.ahead.clear();
+      }
+      t.batch_last = r.key;
+    }
+  }
   for (auto& r : st.batch) {
     if (cfg.compare_existing) {
       std::optional<std::string> existing;
@@ -353,35 +367,62 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
     b.ops.push_back({record_op::put, std::move(r)});
   {
     std::lock_guard<std::mutex> guard{ctx.writes_mutex};
+    if (ctx.stopped)  // the pipeline is over; a rollback may be running
+      return "the migration stopped";
     ++ctx.writes_in_flight;
   }
-  st.in_flight = std::async(
-    std::launch::async, [&sys, &ctx, &cfg, b = std::move(b), kind, k, last, report_batch]() {
-      auto done = storage_client{sys, cfg.target}.commit(b);
-      std::string error;
-      if (done.ok) {
-        cfg.journal->commit(kind, last, b.ops.size());
-        cfg.counts->written[k] += b.ops.size();
-        report_batch(b.ops.size());
-      } else {
-        error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
-                + " records to the target failed: " + done.error;
-      }
-      std::lock_guard<std::mutex> guard{ctx.writes_mutex};
-      --ctx.writes_in_flight;
-      ctx.writes_done.notify_all();
-      return error;
-    });
+  // Whatever happens on the writer thread, the count goes down exactly once.
+  auto write_done = [&ctx] {
+    std::lock_guard<std::mutex> guard{ctx.writes_mutex};
+    --ctx.writes_in_flight;
+    ctx.writes_done.notify_all();
+  };
+  try {
+    st.in_flight = std::async(
+      std::launch::async, [&sys, &cfg, b = std::move(b), kind, k, last, report_batch, write_done]() {
+        std::string error;
+        try {
+          auto done = storage_client{sys, cfg.target}.commit(b);
+          if (done.ok) {
+            cfg.journal->commit(kind, last, b.ops.size());
+            cfg.counts->written[k] += b.ops.size();
+            report_batch(b.ops.size());
+          } else {
+            error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+                    + " records to the target failed: " + done.error;
+          }
+        } catch (const std::exception& e) {
+          error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+                  + " records to the target failed: " + e.what();
+        }
+        write_done();
+        return error;
+      });
+  } catch (const std::exception& e) {  // no thread for the write
+    write_done();
+    return std::string{"cannot start the write of a batch: "} + e.what();
+  }
   return {};
 }
 
 void note_kind(shared_ctx& ctx, sink_state& st, int kind) {
   auto now = clock_type::now();
-  if (st.kind >= 0)
+  if (st.kind >= 0) {
+    std::lock_guard<std::mutex> guard{ctx.writes_mutex};  // run_pipeline reads them
     ctx.seconds[static_cast<record_kind>(st.kind)] +=
       std::chrono::duration<double>(now - st.kind_started).count();
+  }
   st.kind = kind;
   st.kind_started = now;
+}
+
+/// flush, with anything thrown (a journal that cannot be written) as its error.
+std::string flush_guarded(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
+  try {
+    return flush(sys, ctx, st);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 /// Gathers batches (one kind each) and hands them to flush; holds at most a
@@ -399,7 +440,7 @@ public:
     for (auto& r : xs) {
       bool new_kind = !st_.batch.empty() && st_.batch.front().kind != r.kind;
       if (new_kind || st_.batch.size() >= ctx_->cfg.batch_size) {
-        if (auto err = flush(sys_, *ctx_, st_); !err.empty()) {
+        if (auto err = flush_guarded(sys_, *ctx_, st_); !err.empty()) {
           st_.failed = true;
           finish_in_flight(st_);
           report(ctx_, err);
@@ -420,7 +461,7 @@ public:
       report(ctx_, "the migration pipeline stopped: " + caf::to_string(err));
       return;
     }
-    auto e = flush(sys_, *ctx_, st_);
+    auto e = flush_guarded(sys_, *ctx_, st_);
     if (auto last = finish_in_flight(st_); e.empty())
       e = last;
     if (!e.empty()) {
@@ -491,11 +532,11 @@ pipeline_outcome run_pipeline(caf::actor_system& sys, const pipeline_config& cfg
   // Source and sink may be blocked in a backend call: they end after it.
   for (auto& a : {src, stg, snk})
     caf::anon_send_exit(a, caf::exit_reason::kill);
-  // But a write still going on must end before anyone looks at the target.
-  {
-    std::unique_lock<std::mutex> lock{ctx->writes_mutex};
-    ctx->writes_done.wait(lock, [&] { return ctx->writes_in_flight == 0; });
-  }
+  // But a write still going on must end, and no other may start, before
+  // anyone looks at the target (a rollback may be next).
+  std::unique_lock<std::mutex> lock{ctx->writes_mutex};
+  ctx->stopped = true;
+  ctx->writes_done.wait(lock, [&] { return ctx->writes_in_flight == 0; });
   out.seconds = ctx->seconds;
   return out;
 }

@@ -45,6 +45,24 @@ std::string not_found_message(record_kind kind, const std::string& key) {
   }
 }
 
+/// A task in a secondary index: its creation time and its id, which is the
+/// key of fs_engine::tasks_ (map nodes do not move), not a copy of it.
+struct time_key {
+  micros time;
+  const std::string* id;
+};
+
+struct time_order {
+  using is_transparent = void;
+  bool operator()(const time_key& a, const time_key& b) const {
+    return a.time != b.time ? a.time < b.time : *a.id < *b.id;
+  }
+  bool operator()(const time_key& a, micros t) const { return a.time < t; }
+  bool operator()(micros t, const time_key& b) const { return t < b.time; }
+};
+
+using time_index = std::set<time_key, time_order>;
+
 class fs_engine : public storage_engine {
 public:
   fs_engine(const std::string& data_dir, bool read_only);
@@ -96,8 +114,8 @@ private:
   bool read_only_ = false;                   // change nothing, not even a bad file
 
   std::map<std::string, task_meta> tasks_;
-  std::set<std::pair<micros, std::string>> tasks_by_time_;
-  std::map<task_status, std::set<std::pair<micros, std::string>>> tasks_by_status_;
+  time_index tasks_by_time_;
+  std::map<task_status, time_index> tasks_by_status_;
   std::multimap<std::string, std::string> dependants_;
 
   queue_index queue_;
@@ -198,7 +216,7 @@ void fs_engine::load_file_kind(record_kind k) {
     std::optional<storage_failure> unreadable;  // stops the start-up (permissions, I/O)
     record_summary sum;
   };
-  std::vector<loaded> files;
+  std::vector<std::string> names;
   for (auto& name : read_only_ ? fs::list_dir_if_exists(dir) : fs::list_dir(dir)) {
     if (name.size() > 4 && name[0] == '.' && name.compare(name.size() - 4, 4, ".tmp") == 0) {
       // A write that never reached its rename: it was never acknowledged.
@@ -206,7 +224,7 @@ void fs_engine::load_file_kind(record_kind k) {
         ::unlink((dir + "/" + name).c_str());
       continue;
     }
-    files.push_back({name, {}, false, {}, {}});
+    names.push_back(std::move(name));
   }
   // Reading and checking every file is what a large data directory's start-up
   // costs: it runs on a few threads, with the streaming scanner (validation
@@ -239,41 +257,67 @@ void fs_engine::load_file_kind(record_kind k) {
                                                         : "its username field '"}
                   + f.sum.key + "' does not match its name";
   };
+  auto index_loaded = [&](std::vector<loaded>& files) {
+    for (auto& f : files) {
+      if (f.unreadable)
+        throw *f.unreadable;
+      if (f.skip)
+        continue;
+      if (!f.problem.empty()) {
+        quarantine(k, f.name, f.problem);
+        continue;
+      }
+      auto key = f.name.substr(0, f.name.size() - 5);
+      switch (k) {
+        case record_kind::task:
+          index_task(key, task_meta{f.sum.status, f.sum.created_at, f.sum.revision,
+                                    std::move(f.sum.dependencies)});
+          break;
+        case record_kind::queue:
+          queue_.put(f.sum.entry);
+          break;
+        default:
+          users_.insert(key);
+          break;
+      }
+    }
+  };
   size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-  if (files.size() < 256)
+  if (names.size() < 256)
     threads = 1;
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t)
-    workers.emplace_back([&, t] {
-      for (size_t i = t; i < files.size(); i += threads)
-        check(files[i]);
-    });
-  for (size_t i = 0; i < files.size(); i += threads)
-    check(files[i]);
-  for (auto& w : workers)
-    w.join();
-  for (auto& f : files) {
-    if (f.unreadable)
-      throw *f.unreadable;
-    if (f.skip)
-      continue;
-    if (!f.problem.empty()) {
-      quarantine(k, f.name, f.problem);
-      continue;
+  // In chunks, so that few summaries wait to be indexed at a time (all of them
+  // at once were the largest part of a big directory's start-up peak memory).
+  constexpr size_t chunk = 4096;
+  for (size_t first = 0; first < names.size(); first += chunk) {
+    std::vector<loaded> files;
+    files.reserve(std::min(chunk, names.size() - first));
+    for (size_t i = first; i < names.size() && i < first + chunk; ++i)
+      files.push_back({std::move(names[i]), {}, false, {}, {}});
+    // Nothing may escape a worker (that would end the process), and every
+    // worker is joined however this scope is left.
+    auto check_range = [&](size_t from) {
+      for (size_t i = from; i < files.size(); i += threads)
+        try {
+          check(files[i]);
+        } catch (const std::exception& e) {
+          files[i].skip = true;
+          files[i].unreadable = storage_failure{errc::io_error, dir + "/" + files[i].name
+                                                                  + ": " + e.what()};
+        }
+    };
+    {
+      struct joiner {
+        std::vector<std::thread> threads;
+        ~joiner() {
+          for (auto& t : threads)
+            t.join();
+        }
+      } workers;
+      for (size_t t = 1; t < threads; ++t)
+        workers.threads.emplace_back(check_range, t);
+      check_range(0);
     }
-    auto key = f.name.substr(0, f.name.size() - 5);
-    switch (k) {
-      case record_kind::task:
-        index_task(key, task_meta{f.sum.status, f.sum.created_at, f.sum.revision,
-                                  std::move(f.sum.dependencies)});
-        break;
-      case record_kind::queue:
-        queue_.put(f.sum.entry);
-        break;
-      default:
-        users_.insert(key);
-        break;
-    }
+    index_loaded(files);
   }
 }
 
@@ -281,9 +325,9 @@ void fs_engine::load_file_kind(record_kind k) {
 
 void fs_engine::index_task(const std::string& id, const task_meta& m) {
   unindex_task(id);
-  tasks_.emplace(id, m);
-  tasks_by_time_.emplace(m.created_at, id);
-  tasks_by_status_[m.status].emplace(m.created_at, id);
+  auto* key = &tasks_.emplace(id, m).first->first;
+  tasks_by_time_.insert({m.created_at, key});
+  tasks_by_status_[m.status].insert({m.created_at, key});
   for (auto& d : m.dependencies)
     dependants_.emplace(d, id);
 }
@@ -293,8 +337,8 @@ void fs_engine::unindex_task(const std::string& id) {
   if (i == tasks_.end())
     return;
   auto& m = i->second;
-  tasks_by_time_.erase({m.created_at, id});
-  tasks_by_status_[m.status].erase({m.created_at, id});
+  tasks_by_time_.erase(time_key{m.created_at, &i->first});
+  tasks_by_status_[m.status].erase(time_key{m.created_at, &i->first});
   for (auto& d : m.dependencies) {
     auto range = dependants_.equal_range(d);
     for (auto it = range.first; it != range.second; ++it)
@@ -352,8 +396,8 @@ record_page fs_engine::query(const record_query& q) {
   };
   switch (q.kind) {
     case record_kind::task: {
-      const std::set<std::pair<micros, std::string>>* src = &tasks_by_time_;
-      static const std::set<std::pair<micros, std::string>> empty;
+      const time_index* src = &tasks_by_time_;
+      static const time_index empty;
       task_status s;
       if (q.field == "status" && parse_status(q.value, s)) {
         auto i = tasks_by_status_.find(s);
@@ -372,10 +416,10 @@ record_page fs_engine::query(const record_query& q) {
         std::sort(cand.begin(), cand.end());
         content_filter = false;
       } else {
-        auto lo = q.since == 0 ? src->begin() : src->lower_bound({q.since, std::string{}});
-        auto hi = q.until == 0 ? src->end() : src->lower_bound({q.until, std::string{}});
+        auto lo = q.since == 0 ? src->begin() : src->lower_bound(q.since);
+        auto hi = q.until == 0 ? src->end() : src->lower_bound(q.until);
         for (auto it = lo; it != hi; ++it)
-          cand.push_back(*it);
+          cand.emplace_back(it->time, *it->id);
       }
       break;
     }

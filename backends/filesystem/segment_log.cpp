@@ -41,18 +41,20 @@ segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind
 }
 
 void segment_log::index_put(const std::string& key, const location& loc) {
-  auto i = index_.find(key);
-  if (i != index_.end()) {
-    if (kind_ == record_kind::event && i->second.task_id != loc.task_id) {
-      unlink_task_key(i->second.task_id, key);
-      by_task_.emplace(loc.task_id, key);
-    }
-    i->second = loc;
-    return;
+  auto [i, added] = index_.try_emplace(key);
+  auto& at = i->second;
+  if (!added && kind_ == record_kind::event && at.task_id && *at.task_id != loc.task_id)
+    unlink_task_key(i);
+  bool link = kind_ == record_kind::event && (added || !at.task_id || *at.task_id != loc.task_id);
+  at.segment = loc.segment;
+  at.length = loc.length;
+  at.offset = loc.offset;
+  at.time = loc.time;
+  if (link) {
+    auto task = by_task_.try_emplace(loc.task_id).first;
+    task->second.push_back(&i->first);
+    at.task_id = &task->first;
   }
-  index_.emplace(key, loc);
-  if (kind_ == record_kind::event)
-    by_task_.emplace(loc.task_id, key);
 }
 
 void segment_log::index_erase(const std::string& key) {
@@ -60,17 +62,22 @@ void segment_log::index_erase(const std::string& key) {
   if (i == index_.end())
     return;
   if (kind_ == record_kind::event)
-    unlink_task_key(i->second.task_id, key);
+    unlink_task_key(i);
   index_.erase(i);
 }
 
-void segment_log::unlink_task_key(const std::string& task_id, const std::string& key) {
-  auto range = by_task_.equal_range(task_id);
-  for (auto it = range.first; it != range.second; ++it)
-    if (it->second == key) {
-      by_task_.erase(it);
-      return;
-    }
+void segment_log::unlink_task_key(std::map<std::string, slot>::iterator entry) {
+  auto* task_id = entry->second.task_id;
+  entry->second.task_id = nullptr;
+  if (!task_id)
+    return;
+  auto task = by_task_.find(*task_id);
+  if (task == by_task_.end())
+    return;
+  auto& keys = task->second;
+  keys.erase(std::remove(keys.begin(), keys.end(), &entry->first), keys.end());
+  if (keys.empty())
+    by_task_.erase(task);
 }
 
 std::string segment_log::segment_path(uint32_t id) const {
@@ -184,8 +191,8 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
   segment_sizes_.push_back(clean.size());
 }
 
-std::string segment_log::read(const location& loc) const {
-  return read_range(segment_path(loc.segment), loc.offset, loc.length);
+std::string segment_log::read(const slot& at) const {
+  return read_range(segment_path(at.segment), at.offset, at.length);
 }
 
 std::string segment_log::read(const std::string& key) const {
@@ -198,9 +205,9 @@ std::string segment_log::read(const std::string& key) const {
 
 std::vector<std::string> segment_log::keys_of_task(const std::string& task_id) const {
   std::vector<std::string> keys;
-  auto range = by_task_.equal_range(task_id);
-  for (auto it = range.first; it != range.second; ++it)
-    keys.push_back(it->second);
+  if (auto task = by_task_.find(task_id); task != by_task_.end())
+    for (auto* key : task->second)
+      keys.push_back(*key);
   std::sort(keys.begin(), keys.end());
   return keys;
 }

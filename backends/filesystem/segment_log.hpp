@@ -17,12 +17,23 @@ namespace orch::fs {
 
 class segment_log {
 public:
+  /// Where a record's line is, as a write or a load finds it.
   struct location {
     uint32_t segment = 0;
     uint64_t offset = 0;
     uint32_t length = 0;                     // without the newline
     micros time = 0;
     std::string task_id;                     // events only: for the per-task index
+  };
+
+  /// The same as kept in the index, for every record of the log: 32 bytes,
+  /// the task id shared with the per-task index rather than copied.
+  struct slot {
+    uint32_t segment = 0;
+    uint32_t length = 0;
+    uint64_t offset = 0;
+    micros time = 0;
+    const std::string* task_id = nullptr;    // events: the key of by_task_'s entry
   };
 
   /// Loads every segment. A torn last line (a write cut off by a crash, never
@@ -34,11 +45,11 @@ public:
   segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
               std::vector<std::string>& notes, bool read_only = false);
 
-  const std::map<std::string, location>& index() const { return index_; }
+  const std::map<std::string, slot>& index() const { return index_; }
 
   /// Record text by key; throws storage_failure(not_found).
   std::string read(const std::string& key) const;
-  std::string read(const location& loc) const;
+  std::string read(const slot& at) const;
 
   /// Keys of the events of a task, in key order (events only).
   std::vector<std::string> keys_of_task(const std::string& task_id) const;
@@ -75,7 +86,7 @@ private:
   void load_segment(const std::string& name, std::vector<std::string>& notes, bool read_only);
   void index_put(const std::string& key, const location& loc);
   void index_erase(const std::string& key);
-  void unlink_task_key(const std::string& task_id, const std::string& key);
+  void unlink_task_key(std::map<std::string, slot>::iterator entry);
 
   std::string dir_;
   std::string corrupted_dir_;
@@ -83,8 +94,10 @@ private:
   std::vector<std::string> segment_names_;     // id -> file name
   std::map<std::string, uint32_t> segment_ids_;
   std::vector<uint64_t> segment_sizes_;
-  std::map<std::string, location> index_;
-  std::multimap<std::string, std::string> by_task_;  // events: task id -> key
+  std::map<std::string, slot> index_;
+  // Events: task id -> the keys of its events (index_'s own keys; map nodes
+  // do not move).
+  std::map<std::string, std::vector<const std::string*>> by_task_;
 };
 
 } // namespace orch::fs

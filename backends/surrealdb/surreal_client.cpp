@@ -218,6 +218,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void connection_failed(uint64_t gen, const std::string& why) {
     if (gen != generation || stopping)
       return;
+    // This connection is over: callbacks of its requests (failed below) see
+    // another generation and stay out of the way.
+    ++generation;
     last_error = why;
     is_ready = false;
     setting_up = false;
@@ -376,7 +379,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
 
   /// Whether `name` is among the definitions that `INFO FOR <what>` lists
   /// under `field`; true when the user may not look (then it must exist:
-  /// such users are defined inside their namespace or database).
+  /// such users are defined inside their namespace or database). An
+  /// unanswered request is handled before: it says nothing either way.
   static bool listed(const rpc_result& r, const char* field, const std::string& name) {
     if (!r.ok || !r.value.is_array() || r.value.empty())
       return true;
@@ -400,16 +404,22 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     info("ROOT", [this, self, gen, info](rpc_result root) {
       if (gen != generation)
         return;
+      if (!root.ok && root.code == errc::unavailable)  // not answered: not known
+        return connection_failed(gen, root.message);
       if (!listed(root, "namespaces", cfg.ns))
         return ready(gen);               // nothing selected: reads find nothing
       send("use", json::array({cfg.ns, nullptr}), [this, self, gen, info](rpc_result r) {
         if (gen != generation)
           return;
+        if (!r.ok && r.code == errc::unavailable)
+          return connection_failed(gen, r.message);
         if (!r.ok)
           return use_ns_db(gen);         // reports the refusal with the usual message
         info("NS", [this, self, gen](rpc_result ns) {
           if (gen != generation)
             return;
+          if (!ns.ok && ns.code == errc::unavailable)
+            return connection_failed(gen, ns.message);
           if (!listed(ns, "databases", cfg.db))
             return ready(gen);
           use_ns_db(gen);

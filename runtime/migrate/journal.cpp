@@ -62,10 +62,23 @@ journal_state read_journal(const std::string& path) {
 }
 
 journal_writer::journal_writer(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw std::runtime_error("cannot open the migration journal " + path + ": "
                              + std::strerror(errno));
+  // A crash (or a full disk) can leave a torn last line, which was never
+  // acted on; the next entry must not be glued to it and lost with it.
+  auto size = ::lseek(fd_, 0, SEEK_END);
+  off_t keep = size;
+  char c = '\n';
+  while (keep > 0 && ::pread(fd_, &c, 1, keep - 1) == 1 && c != '\n')
+    --keep;
+  if (keep != size && (::ftruncate(fd_, keep) != 0 || ::fdatasync(fd_) != 0)) {
+    auto err = errno;
+    ::close(fd_);
+    throw std::runtime_error("cannot cut the torn last line off the migration journal " + path
+                             + ": " + std::strerror(err));
+  }
 }
 
 journal_writer::~journal_writer() {

@@ -305,6 +305,52 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
   CHECK(b.db().query(q).value.total == 2);
 }
 
+TEST_CASE("conformance: events by task follow an event moved to another task, a deletion and "
+          "a reopen",
+          "[conformance]") {
+  backend_under_test b;
+  auto task_a = new_uuid_v4(), task_b = new_uuid_v4();
+  auto event_of = [](const std::string& id, micros t, const std::string& task_id) {
+    return to_record(task_event{id, t, task_id, "created", "Queued", 0, ""});
+  };
+  auto moved = new_uuid_v7(base_time), stays = new_uuid_v7(base_time + 1),
+       removed = new_uuid_v7(base_time + 2);
+  REQUIRE(b.db()
+            .commit(puts({event_of(moved, base_time, task_a), event_of(stays, base_time + 1, task_a),
+                          event_of(removed, base_time + 2, task_b)}))
+            .ok);
+  auto keys_of = [&](const std::string& task_id) {
+    record_query q;
+    q.kind = record_kind::event;
+    q.field = "task_id";
+    q.value = task_id;
+    auto page = b.db().query(q);
+    REQUIRE(page.ok);
+    std::vector<std::string> keys;
+    for (auto& r : page.value.items)
+      keys.push_back(r.key);
+    return keys;
+  };
+  CHECK(keys_of(task_a) == std::vector<std::string>{moved, stays});
+  // The same event, now of the other task; another one deleted.
+  write_batch change;
+  change.ops.push_back({record_op::put, event_of(moved, base_time, task_b)});
+  change.ops.push_back({record_op::remove, {record_kind::event, removed, {}}});
+  REQUIRE(b.db().commit(change).ok);
+  for (bool reopened : {false, true}) {
+    INFO((reopened ? "after a reopen" : "before a reopen"));
+    CHECK(keys_of(task_a) == std::vector<std::string>{stays});
+    CHECK(keys_of(task_b) == std::vector<std::string>{moved});
+    CHECK(b.db().count(record_kind::event).value == 2);
+    if (!reopened)
+      b.reopen();
+  }
+  write_batch gone;
+  gone.ops.push_back({record_op::remove, {record_kind::event, stays, {}}});
+  REQUIRE(b.db().commit(gone).ok);
+  CHECK(keys_of(task_a).empty());
+}
+
 TEST_CASE("conformance: claims follow priority then FIFO and honour not_before", "[conformance]") {
   backend_under_test b;
   auto now = now_us();

@@ -639,3 +639,36 @@ TEST_CASE("migrate: a server source whose namespace or database does not exist r
           .count(missing_db.surrealdb_database)
         == 0);
 }
+
+TEST_CASE("migrate: a source lost mid-run stops the copy and the target is rolled back to what "
+          "it was",
+          "[migrate]") {
+  // The source fails while the sink has batches gathered and a write going
+  // on: nothing may reach the target after the rollback has begun.
+  temp_dir d{"orch-migrate"};
+  actor_env env;
+  surreal_server server;
+  auto src = make_place("surrealdb-server", d, "source", &server);
+  auto dst = make_place("surrealdb-embedded", d, "target");
+  dataset_spec spec;
+  spec.tasks = 1500;
+  fill(env.sys(), src, spec);
+  dataset_spec small;
+  small.tasks = 12;
+  fill(env.sys(), dst, small);
+  put_changed_copies(env.sys(), dst, src, 5);
+  auto pre = dump(env.sys(), dst);
+  auto argv = migrate_cmd(src, dst, d, {"--merge", "--batch-size", "20"});
+  argv.insert(argv.begin(), orchestrator_binary());
+  child run{argv, d / "run"};
+  auto journal = dst.data_dir + "/migration-journal.jsonl";
+  REQUIRE(wait_until([&] { return journal_entries(journal, "commit").size() >= 15; },
+                     std::chrono::seconds(120), std::chrono::milliseconds(2)));
+  server.stop();
+  CHECK(run.wait_exit(std::chrono::seconds(120)) == 1);
+  INFO(run.err());
+  CHECK(run.err().find("from the source failed") != std::string::npos);
+  CHECK(run.err().find("rolled back: the target is as it was before") != std::string::npos);
+  CHECK(journal_entries(journal, "rolled_back").size() == 1);
+  CHECK(dump(env.sys(), dst) == pre);
+}
