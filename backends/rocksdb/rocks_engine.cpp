@@ -326,7 +326,10 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
            max_key_[static_cast<size_t>(k)] = key.ToString().substr(prefix_.size());
            return false;
          });
-  load_queue();
+  // The claim index serves claims only, which a read-only open refuses: a
+  // migration's source need not hold every queue entry in memory.
+  if (!opts.read_only)
+    load_queue();
 }
 
 void rocks_engine::lock_shared() {
