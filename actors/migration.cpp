@@ -277,9 +277,39 @@ std::string finish_in_flight(sink_state& st) {
 /// write on a thread of its own, then the commit mark. At most one write is
 /// in flight, so commit marks stay in order. Records already in the target
 /// with the same content are left alone.
+/// Counts the sink's use of the target and the journal as in flight, so that
+/// run_pipeline waits for it; refused once the pipeline has stopped.
+class target_activity {
+public:
+  explicit target_activity(shared_ctx& ctx) : ctx_(ctx) {
+    std::lock_guard<std::mutex> guard{ctx_.writes_mutex};
+    if (ctx_.stopped)
+      return;
+    ++ctx_.writes_in_flight;
+    held_ = true;
+  }
+  ~target_activity() {
+    if (!held_)
+      return;
+    std::lock_guard<std::mutex> guard{ctx_.writes_mutex};
+    --ctx_.writes_in_flight;
+    ctx_.writes_done.notify_all();
+  }
+  target_activity(const target_activity&) = delete;
+  target_activity& operator=(const target_activity&) = delete;
+  bool held() const { return held_; }
+
+private:
+  shared_ctx& ctx_;
+  bool held_ = false;
+};
+
 std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   if (st.batch.empty())
     return {};
+  target_activity active{ctx};
+  if (!active.held())
+    return "the migration stopped";
   auto& cfg = ctx.cfg;
   auto kind = st.batch.front().kind;
   auto k = static_cast<size_t>(kind);
@@ -366,9 +396,8 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   for (auto& r : to_write)
     b.ops.push_back({record_op::put, std::move(r)});
   {
+    // (`active` still counts, so the pipeline cannot have stopped meanwhile.)
     std::lock_guard<std::mutex> guard{ctx.writes_mutex};
-    if (ctx.stopped)  // the pipeline is over; a rollback may be running
-      return "the migration stopped";
     ++ctx.writes_in_flight;
   }
   // Whatever happens on the writer thread, the count goes down exactly once.
@@ -394,6 +423,9 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
         } catch (const std::exception& e) {
           error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
                   + " records to the target failed: " + e.what();
+        } catch (...) {
+          error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+                  + " records to the target failed";
         }
         write_done();
         return error;
@@ -401,6 +433,9 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   } catch (const std::exception& e) {  // no thread for the write
     write_done();
     return std::string{"cannot start the write of a batch: "} + e.what();
+  } catch (...) {
+    write_done();
+    return "cannot start the write of a batch";
   }
   return {};
 }
@@ -422,6 +457,8 @@ std::string flush_guarded(caf::actor_system& sys, shared_ctx& ctx, sink_state& s
     return flush(sys, ctx, st);
   } catch (const std::exception& e) {
     return e.what();
+  } catch (...) {
+    return "the sink failed";
   }
 }
 

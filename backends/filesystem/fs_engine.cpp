@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <tuple>
 
@@ -303,6 +304,10 @@ void fs_engine::load_file_kind(record_kind k) {
           files[i].skip = true;
           files[i].unreadable = storage_failure{errc::io_error, dir + "/" + files[i].name
                                                                   + ": " + e.what()};
+        } catch (...) {
+          files[i].skip = true;
+          files[i].unreadable =
+            storage_failure{errc::io_error, dir + "/" + files[i].name + ": cannot be read"};
         }
     };
     {
@@ -313,8 +318,15 @@ void fs_engine::load_file_kind(record_kind k) {
             t.join();
         }
       } workers;
-      for (size_t t = 1; t < threads; ++t)
-        workers.threads.emplace_back(check_range, t);
+      size_t started = 1;
+      try {
+        for (; started < threads; ++started)
+          workers.threads.emplace_back(check_range, started);
+      } catch (const std::system_error&) {
+        // No more threads: this one checks the rest.
+      }
+      for (size_t t = started; t < threads; ++t)
+        check_range(t);
       check_range(0);
     }
     index_loaded(files);

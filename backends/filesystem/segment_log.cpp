@@ -230,6 +230,12 @@ segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
       continue;
     }
     auto seg = segment_for(op.time);
+    // Start-up replays the segments in day order, the last line of a key
+    // winning: a new version must not go to an earlier day's segment than
+    // the one holding the current version, or the old one would win.
+    if (auto i = index_.find(op.key);
+        i != index_.end() && segment_names_[i->second.segment] > segment_names_[seg])
+      seg = i->second.segment;
     auto& buf = text[seg];
     location loc{seg, buf.size(), static_cast<uint32_t>(op.json.size()), op.time, op.task_id};
     buf += op.json;

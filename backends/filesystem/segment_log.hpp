@@ -44,6 +44,9 @@ public:
   /// directory is an empty log.
   segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
               std::vector<std::string>& notes, bool read_only = false);
+  // The index points into itself: not to be copied.
+  segment_log(const segment_log&) = delete;
+  segment_log& operator=(const segment_log&) = delete;
 
   const std::map<std::string, slot>& index() const { return index_; }
 

@@ -1,5 +1,6 @@
 #include "runtime/migrate/journal.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -68,17 +69,42 @@ journal_writer::journal_writer(const std::string& path) : path_(path) {
                              + std::strerror(errno));
   // A crash (or a full disk) can leave a torn last line, which was never
   // acted on; the next entry must not be glued to it and lost with it.
-  auto size = ::lseek(fd_, 0, SEEK_END);
-  off_t keep = size;
-  char c = '\n';
-  while (keep > 0 && ::pread(fd_, &c, 1, keep - 1) == 1 && c != '\n')
-    --keep;
-  if (keep != size && (::ftruncate(fd_, keep) != 0 || ::fdatasync(fd_) != 0)) {
-    auto err = errno;
+  try {
+    cut_torn_tail();
+  } catch (...) {
     ::close(fd_);
-    throw std::runtime_error("cannot cut the torn last line off the migration journal " + path
-                             + ": " + std::strerror(err));
+    throw;
   }
+}
+
+/// The length of the file up to and including its last newline.
+off_t journal_writer::complete_length() const {
+  auto size = ::lseek(fd_, 0, SEEK_END);
+  if (size < 0)
+    throw std::runtime_error("cannot read the migration journal " + path_ + ": "
+                             + std::strerror(errno));
+  char block[65536];
+  for (off_t end = size; end > 0;) {
+    auto len = static_cast<size_t>(std::min<off_t>(end, sizeof block));
+    auto n = ::pread(fd_, block, len, end - static_cast<off_t>(len));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != static_cast<ssize_t>(len))
+      throw std::runtime_error("cannot read the migration journal " + path_ + ": "
+                               + (n < 0 ? std::strerror(errno) : "it shrank while read"));
+    if (auto* nl = static_cast<const char*>(::memrchr(block, '\n', len)))
+      return end - static_cast<off_t>(len) + (nl - block) + 1;
+    end -= static_cast<off_t>(len);
+  }
+  return 0;
+}
+
+void journal_writer::cut_torn_tail() {
+  auto size = ::lseek(fd_, 0, SEEK_END);
+  auto keep = complete_length();
+  if (keep != size && (::ftruncate(fd_, keep) != 0 || ::fdatasync(fd_) != 0))
+    throw std::runtime_error("cannot cut the torn last line off the migration journal " + path_
+                             + ": " + std::strerror(errno));
 }
 
 journal_writer::~journal_writer() {
@@ -95,8 +121,16 @@ void journal_writer::append(const std::string& line, bool sync) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
+      auto err = errno;
+      // Leave no partial line behind (a full disk): the next entry, such as
+      // the end of a rollback, must stay readable.
+      if (done > 0) {
+        auto size = ::lseek(fd_, 0, SEEK_END);
+        if (size >= 0)
+          (void) ::ftruncate(fd_, size - static_cast<off_t>(done));
+      }
       throw std::runtime_error("cannot write the migration journal " + path_ + ": "
-                               + std::strerror(errno));
+                               + std::strerror(err));
     }
     done += static_cast<size_t>(n);
   }

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "runtime/model/records.hpp"
 
 namespace orch::migration {
@@ -63,6 +65,8 @@ public:
 
 private:
   void append(const std::string& line, bool sync = true);
+  off_t complete_length() const;
+  void cut_torn_tail();
   std::mutex mutex_;                         // the sink and its writer thread both append
   int fd_ = -1;
   std::string path_;

@@ -374,3 +374,26 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
     }
   }
 }
+
+TEST_CASE("filesystem: a new version with an earlier time still wins after a restart",
+          "[filesystem]") {
+  // Segments are replayed in day order: the new version of a record must not
+  // land in an earlier day's segment than the version it replaces.
+  fs_fixture f;
+  micros day1 = 0, day2 = 0;
+  REQUIRE(parse_rfc3339("2026-03-01T12:00:00Z", day1));
+  REQUIRE(parse_rfc3339("2026-03-02T12:00:00Z", day2));
+  auto id = new_uuid_v7(day2);
+  task_event later{id, day2, new_uuid_v4(), "started", "Running", 1, ""};
+  task_event earlier{id, day1, later.task_id, "created", "Queued", 0, "corrected"};
+  f.db->put({to_record(later)});
+  f.db->put({to_record(earlier)});
+  for (bool reopened : {false, true}) {
+    INFO((reopened ? "after a restart" : "before"));
+    auto got = f.db->get(record_kind::event, id);
+    REQUIRE(got.ok);
+    CHECK(got.value.json == to_record(earlier).json);
+    if (!reopened)
+      f.reopen();
+  }
+}
