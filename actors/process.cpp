@@ -148,14 +148,24 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
     return nullptr;
   }
   auto started_at = now_us();
-  const char* workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+  // (volatile: live across vfork, which -Wclobbered rightly warns about)
+  const char* volatile workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
   const char* path = program.c_str();
   pid_t parent = ::getpid();
-  // fork + exec rather than posix_spawn: only a forked child can ask to be
-  // killed when the orchestrator dies (PR_SET_PDEATHSIG), so a crashed
-  // orchestrator leaves no task running that another instance reruns. Only
-  // async-signal-safe calls between fork and exec.
-  pid_t pid = ::fork();
+  // vfork + exec rather than posix_spawn: only a child of our own can ask to
+  // be killed when the orchestrator dies (PR_SET_PDEATHSIG), so a crashed
+  // orchestrator leaves no task running that another instance reruns. And
+  // vfork rather than fork: a fork copies the page tables of a process that
+  // may hold hundreds of MiB (measured: most of the CPU of running short
+  // tasks went to copying and unmapping them). The child borrows our memory
+  // and stack until it execs, so between the two it only makes system calls
+  // on memory it does not change, and never returns.
+  // Every signal stays blocked until the child has reset all handlers: one of
+  // ours must never run in it (it would run on our memory).
+  sigset_t all, before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
+  pid_t pid = ::vfork();
   if (pid == 0) {
     auto fail = [&](int code) {
       (void) ::write(status_pipe[1], &code, sizeof code);
@@ -165,13 +175,13 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent)
       ::_exit(127);  // the orchestrator died before prctl took effect
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     struct sigaction dfl{};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig)
       ::sigaction(sig, &dfl, nullptr);  // fails harmlessly for SIGKILL/SIGSTOP
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_pipe[1], 1) < 0
         || ::dup2(err_pipe[1], 2) < 0)
@@ -183,7 +193,8 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
     ::execve(path, argv.data(), envp.data());
     fail(errno);
   }
-  int fork_errno = errno;
+  int fork_errno = pid < 0 ? errno : 0;  // (the child may have set errno: shared memory)
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   if (pid > 0)
     ::setpgid(pid, pid);  // also here, so a signal right after start reaches the group
   ::close(status_pipe[1]);

@@ -2,6 +2,8 @@
 // a graceful stop requeues what runs and exits 0.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <csignal>
 #include <mutex>
 #include <set>
@@ -84,8 +86,13 @@ TEST_CASE("e2e: kill -9 during a burst of 1000 concurrent submissions keeps ever
 TEST_CASE("e2e: SIGTERM lets running tasks finish within the grace period then exits 0",
           "[e2e][shutdown]") {
   e2e_fixture f{{"--shutdown-grace-s", "30"}};
-  auto t = f.orch->submit({{"command", "sleep"}, {"args", {"1"}}});
-  REQUIRE(wait_until([&] { return f.orch->task(t["id"])["status"] == "Running"; }));
+  // Its process has started once the file exists ("Running" alone is not
+  // enough: a claim still on its way when the shutdown begins is handed back
+  // unstarted, by design).
+  auto started = f.dir / "started";
+  auto t = f.orch->submit(
+    {{"command", "sh"}, {"args", {"-c", "touch '" + started + "' && sleep 1"}}});
+  REQUIRE(wait_until([&] { return std::filesystem::exists(started); }));
   CHECK(f.orch->proc().terminate(std::chrono::seconds(60)) == 0);
   f.start();
   auto done = f.orch->task(t["id"]);
