@@ -18,8 +18,7 @@ public:
 
   record get(record_kind kind, const std::string& key) override {
     if (!inner_)
-      throw storage_failure{errc::not_found,
-                            std::string{to_string(kind)} + " record " + key + " does not exist"};
+      throw storage_failure{errc::not_found, not_found_message(kind, key)};
     return inner_->get(kind, key);
   }
 

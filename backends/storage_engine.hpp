@@ -37,6 +37,10 @@ struct storage_failure {
   std::string message;
 };
 
+/// What a reader is told about a record that is not there, the same from
+/// every backend ("task <id> does not exist").
+std::string not_found_message(record_kind kind, const std::string& key);
+
 class storage_engine {
 public:
   virtual ~storage_engine();

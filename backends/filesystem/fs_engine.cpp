@@ -38,15 +38,6 @@ bool is_file_kind(record_kind k) {
   return k == record_kind::task || k == record_kind::queue || k == record_kind::user;
 }
 
-std::string not_found_message(record_kind kind, const std::string& key) {
-  switch (kind) {
-    case record_kind::task: return "task " + key + " does not exist";
-    case record_kind::queue: return "task " + key + " has no queue entry";
-    case record_kind::user: return "user '" + key + "' does not exist";
-    default: return std::string{to_string(kind)} + " record " + key + " does not exist";
-  }
-}
-
 /// A task in a secondary index: its creation time and its id, which is the
 /// key of fs_engine::tasks_ (map nodes do not move), not a copy of it.
 struct time_key {

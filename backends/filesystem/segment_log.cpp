@@ -198,8 +198,7 @@ std::string segment_log::read(const slot& at) const {
 std::string segment_log::read(const std::string& key) const {
   auto i = index_.find(key);
   if (i == index_.end())
-    throw storage_failure{errc::not_found,
-                          std::string{to_string(kind_)} + " record " + key + " does not exist"};
+    throw storage_failure{errc::not_found, not_found_message(kind_, key)};
   return read(i->second);
 }
 

@@ -408,13 +408,8 @@ record rocks_engine::get(record_kind kind, const std::string& key) {
     throw storage_failure{errc::invalid, "'" + key + "' is not a valid key for "
                                            + to_string(kind)};
   record r{kind, key, {}};
-  if (!read(cf_of(kind), prefix_ + key, r.json)) {
-    std::string what = kind == record_kind::task    ? "task " + key
-                       : kind == record_kind::queue ? "the queue entry of task " + key
-                       : kind == record_kind::user  ? "user '" + key + "'"
-                                                    : std::string{to_string(kind)} + " record " + key;
-    throw storage_failure{errc::not_found, what + " does not exist"};
-  }
+  if (!read(cf_of(kind), prefix_ + key, r.json))
+    throw storage_failure{errc::not_found, not_found_message(kind, key)};
   return r;
 }
 

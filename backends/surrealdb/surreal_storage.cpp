@@ -93,15 +93,6 @@ outcome interpret(const surreal::rpc_result& r, bool& retry) {
   return o;
 }
 
-std::string not_found_message(record_kind kind, const std::string& key) {
-  switch (kind) {
-    case record_kind::task: return "task " + key + " does not exist";
-    case record_kind::queue: return "task " + key + " has no queue entry";
-    case record_kind::user: return "user '" + key + "' does not exist";
-    default: return std::string{to_string(kind)} + " record " + key + " does not exist";
-  }
-}
-
 caf::error to_error(const outcome& o) {
   return make_error(o.code, o.message);
 }
