@@ -23,10 +23,11 @@ using clock_type = std::chrono::steady_clock;
 struct shared_ctx {
   pipeline_config cfg;
   caf::actor coordinator;                    // gets (done_atom, error text) once
-  std::map<record_kind, double> seconds;     // written by the sink only
-  // Writes handed to a thread and not finished yet: the pipeline is over (and
-  // a rollback may start) only when this is zero and `stopped` is set, after
-  // which no write starts (both under writes_mutex).
+  std::map<record_kind, double> seconds;     // written by the sink (under writes_mutex)
+  // The sink's batches at the target or the journal (being prepared, or
+  // written on a thread of their own) not finished yet: the pipeline is over
+  // (and a rollback may start) only when this is zero and `stopped` is set,
+  // after which none starts (both under writes_mutex).
   std::mutex writes_mutex;
   std::condition_variable writes_done;
   int writes_in_flight = 0;
@@ -76,10 +77,7 @@ bool refill(caf::actor_system& sys, shared_ctx& ctx, source_state& st,
     st.cursor = batch.value.back().key;
     auto& c = *ctx.cfg.counts;
     c.read[static_cast<size_t>(kind)] += batch.value.size();
-    uint64_t skipped = 0;
-    for (auto& n : c.skipped)
-      skipped += n;
-    auto in_flight = c.read_total() - skipped - c.delivered;
+    auto in_flight = c.read_total() - c.skipped_total() - c.delivered;
     for (auto seen = c.max_in_flight.load(); in_flight > seen
                                              && !c.max_in_flight.compare_exchange_weak(seen, in_flight);) {
     }
@@ -159,12 +157,14 @@ public:
       if (failed_)
         return;
       auto k = static_cast<size_t>(r.kind);
-      if (!ctx_->cfg.filter->include(r)) {
+      // One scan serves the filter and the check.
+      record_summary sum;
+      auto err = scan_record(r.kind, r.json, sum);
+      if (!ctx_->cfg.filter->include(r, sum, err.empty())) {
         ++ctx_->cfg.counts->skipped[k];
         continue;
       }
-      record_summary sum;
-      if (auto err = scan_record(r.kind, r.json, sum); !err.empty() || sum.key != r.key) {
+      if (!err.empty() || sum.key != r.key) {
         failed_ = true;
         report(ctx_, "the source holds an invalid " + std::string{to_string(r.kind)} + " record "
                        + r.key + ": " + (err.empty() ? "its key does not match its content" : err)
@@ -273,12 +273,9 @@ std::string finish_in_flight(sink_state& st) {
   return st.in_flight.get();
 }
 
-/// Hands one batch to the target: journal intent (synced) first, then the
-/// write on a thread of its own, then the commit mark. At most one write is
-/// in flight, so commit marks stay in order. Records already in the target
-/// with the same content are left alone.
 /// Counts the sink's use of the target and the journal as in flight, so that
-/// run_pipeline waits for it; refused once the pipeline has stopped.
+/// run_pipeline waits for it; refused once the pipeline has stopped. A batch's
+/// write takes it along to its thread.
 class target_activity {
 public:
   explicit target_activity(shared_ctx& ctx) : ctx_(ctx) {
@@ -295,8 +292,10 @@ public:
     --ctx_.writes_in_flight;
     ctx_.writes_done.notify_all();
   }
-  target_activity(const target_activity&) = delete;
-  target_activity& operator=(const target_activity&) = delete;
+  target_activity(target_activity&& other) noexcept : ctx_(other.ctx_), held_(other.held_) {
+    other.held_ = false;
+  }
+  target_activity& operator=(target_activity&&) = delete;
   bool held() const { return held_; }
 
 private:
@@ -304,6 +303,10 @@ private:
   bool held_ = false;
 };
 
+/// Hands one batch to the target: journal intent (synced) first, then the
+/// write on a thread of its own, then the commit mark. At most one write is
+/// in flight, so commit marks stay in order. Records already in the target
+/// with the same content are left alone.
 std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   if (st.batch.empty())
     return {};
@@ -395,46 +398,35 @@ std::string flush(caf::actor_system& sys, shared_ctx& ctx, sink_state& st) {
   b.ops.reserve(to_write.size());
   for (auto& r : to_write)
     b.ops.push_back({record_op::put, std::move(r)});
-  {
-    // (`active` still counts, so the pipeline cannot have stopped meanwhile.)
-    std::lock_guard<std::mutex> guard{ctx.writes_mutex};
-    ++ctx.writes_in_flight;
-  }
-  // Whatever happens on the writer thread, the count goes down exactly once.
-  auto write_done = [&ctx] {
-    std::lock_guard<std::mutex> guard{ctx.writes_mutex};
-    --ctx.writes_in_flight;
-    ctx.writes_done.notify_all();
-  };
   try {
     st.in_flight = std::async(
-      std::launch::async, [&sys, &cfg, b = std::move(b), kind, k, last, report_batch, write_done]() {
-        std::string error;
+      std::launch::async,
+      [&sys, &cfg, b = std::move(b), kind, k, last, report_batch,
+       active = std::move(active)]() mutable {
+        // Released when this function returns (std::async keeps the function
+        // object itself until the future goes): then run_pipeline may go on.
+        target_activity held{std::move(active)};
+        auto failed = [&](const std::string& why) {
+          return "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
+                 + " records to the target failed" + (why.empty() ? "" : ": " + why);
+        };
         try {
           auto done = storage_client{sys, cfg.target}.commit(b);
-          if (done.ok) {
-            cfg.journal->commit(kind, last, b.ops.size());
-            cfg.counts->written[k] += b.ops.size();
-            report_batch(b.ops.size());
-          } else {
-            error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
-                    + " records to the target failed: " + done.error;
-          }
+          if (!done.ok)
+            return failed(done.error);
+          cfg.journal->commit(kind, last, b.ops.size());
+          cfg.counts->written[k] += b.ops.size();
+          report_batch(b.ops.size());
+          return std::string{};
         } catch (const std::exception& e) {
-          error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
-                  + " records to the target failed: " + e.what();
+          return failed(e.what());
         } catch (...) {
-          error = "writing " + std::to_string(b.ops.size()) + " " + to_string(kind)
-                  + " records to the target failed";
+          return failed("");
         }
-        write_done();
-        return error;
       });
-  } catch (const std::exception& e) {  // no thread for the write
-    write_done();
+  } catch (const std::exception& e) {  // no thread for the write (`active` went with it)
     return std::string{"cannot start the write of a batch: "} + e.what();
   } catch (...) {
-    write_done();
     return "cannot start the write of a batch";
   }
   return {};

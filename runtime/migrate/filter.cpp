@@ -64,14 +64,21 @@ bool record_filter::task_chosen(const std::string& task_id) {
 }
 
 bool record_filter::include(const record& r) {
+  record_summary sum;
+  bool valid = true;
+  if (filters_tasks() && (r.kind == record_kind::task || r.kind == record_kind::event))
+    valid = scan_record(r.kind, r.json, sum).empty();
+  return include(r, sum, valid);
+}
+
+bool record_filter::include(const record& r, const record_summary& sum, bool valid) {
   if (!kinds_.count(r.kind))
     return false;
   if (!filters_tasks())
     return true;
-  record_summary sum;
   switch (r.kind) {
     case record_kind::task: {
-      if (!scan_record(r.kind, r.json, sum).empty())
+      if (!valid)
         return true;  // invalid records are the stage's to report
       bool ok = task_passes(sum);
       (ok ? chosen_tasks_ : rejected_tasks_).insert(r.key);
@@ -80,7 +87,7 @@ bool record_filter::include(const record& r) {
     case record_kind::queue:
       return task_chosen(r.key);  // keyed by its task id
     case record_kind::event:
-      if (!scan_record(r.kind, r.json, sum).empty())
+      if (!valid)
         return true;
       return task_chosen(sum.task_id);
     default:

@@ -31,7 +31,10 @@ public:
   bool filters_tasks() const { return !statuses_.empty() || since_ != 0 || until_ != 0; }
 
   /// Does the record pass? (Tasks that pass are remembered for the kinds that
-  /// follow them.) `json_text` is the record's JSON.
+  /// follow them.) `sum` is the record scanned by the caller, `valid` whether
+  /// the scan succeeded: invalid records pass, for the caller to report.
+  bool include(const record& r, const record_summary& sum, bool valid);
+  /// The same, scanning the record itself where the filter needs it.
   bool include(const record& r);
 
   /// Human-readable summary of the filter ("all records" if none).

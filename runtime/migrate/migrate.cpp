@@ -101,12 +101,12 @@ uint64_t free_bytes(std::string dir) {
 /// Bytes the target will need for the source's records: an average record
 /// size from a sample, times the count, plus per-record overhead.
 uint64_t estimate_bytes(storage_client& src, const storage_settings& target,
-                        const std::set<record_kind>& kinds) {
+                        const std::set<record_kind>& kinds, const counters& counts) {
   uint64_t total = 0;
   for (auto kind : kinds) {
-    auto n = src.count(kind);
+    auto n = counts.total[static_cast<size_t>(kind)];  // counted once, before
     auto sample = src.scan(kind, "", 100);
-    if (!n.ok || !sample.ok || sample.value.empty())
+    if (!sample.ok || sample.value.empty())
       continue;
     uint64_t bytes = 0;
     for (auto& r : sample.value)
@@ -117,7 +117,7 @@ uint64_t estimate_bytes(storage_client& src, const storage_settings& target,
                              || kind == record_kind::user);
     // Pretty-printed files take a block each; RocksDB and segments compress or pack.
     double per_record = one_file_each ? std::max(4096.0, avg * 1.5) : avg * 1.5;
-    total += static_cast<uint64_t>(per_record * n.value);
+    total += static_cast<uint64_t>(per_record * n);
   }
   return total;
 }
@@ -345,7 +345,7 @@ int run_migrate(const migrate_settings& s) {
                            + " failed: " + n.error);
     }
   if (is_local(s.target) && !s.dry_run) {
-    auto need = estimate_bytes(src, s.target, filter->kinds());
+    auto need = estimate_bytes(src, s.target, filter->kinds(), *counts);
     auto free = free_bytes(s.target.data_dir);
     if (need > free)
       problems.push_back("target: the copy needs about " + human_bytes(need) + " but only "
@@ -411,7 +411,7 @@ int run_migrate(const migrate_settings& s) {
   cfg.batch_size = s.batch_size;
   cfg.dry_run = s.dry_run;
   // Without --merge the target was checked empty above, so only a merge or a
-  // resume has records to compare with (a per-record lookup each).
+  // resume has records to compare with.
   cfg.compare_existing = s.merge || resuming;
   cfg.verbose = s.verbose;
   cfg.filter = filter;

@@ -13,6 +13,13 @@ uint64_t counters::read_total() const {
   return n;
 }
 
+uint64_t counters::skipped_total() const {
+  uint64_t n = 0;
+  for (auto& r : skipped)
+    n += r.load();
+  return n;
+}
+
 uint64_t counters::grand_total() const {
   uint64_t n = 0;
   for (auto t : total)
