@@ -3,7 +3,7 @@
 // after the write that contains them has committed.
 #pragma once
 
-#include "actors/interfaces.hpp"
+#include "runtime/messages/interfaces.hpp"
 
 namespace orch {
 

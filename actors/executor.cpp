@@ -5,8 +5,8 @@
 
 #include "caf/all.hpp"
 
-#include "actors/process.hpp"
-#include "runtime/log.hpp"
+#include "runtime/platform/process/child_process.hpp"
+#include "runtime/core/log.hpp"
 
 namespace orch {
 

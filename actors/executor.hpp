@@ -4,7 +4,7 @@
 // its parent. The blocking wait runs on a thread of its own.
 #pragma once
 
-#include "actors/interfaces.hpp"
+#include "runtime/messages/interfaces.hpp"
 
 namespace orch {
 

@@ -6,8 +6,8 @@
 
 #include "caf/all.hpp"
 
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 namespace orch {
 

@@ -6,9 +6,9 @@
 
 #include "caf/all.hpp"
 
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 namespace orch {
 

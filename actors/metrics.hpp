@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "actors/interfaces.hpp"
-#include "backends/storage.hpp"
+#include "runtime/messages/interfaces.hpp"
+#include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
 

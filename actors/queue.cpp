@@ -5,9 +5,9 @@
 
 #include "caf/all.hpp"
 
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/transitions.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/transitions.hpp"
 
 namespace orch {
 

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "actors/interfaces.hpp"
-#include "backends/storage.hpp"
+#include "runtime/messages/interfaces.hpp"
+#include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
 

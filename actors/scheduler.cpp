@@ -6,12 +6,12 @@
 #include "caf/all.hpp"
 
 #include "actors/executor.hpp"
-#include "actors/process.hpp"
+#include "runtime/platform/process/child_process.hpp"
 #include "actors/queue.hpp"
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/model/transitions.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/transitions.hpp"
 
 namespace orch {
 

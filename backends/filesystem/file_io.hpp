@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/storage_engine.hpp"
+#include "backends/engine/storage_engine.hpp"
 
 namespace orch::fs {
 

@@ -17,16 +17,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/canonical_text.hpp"
+#include "runtime/core/canonical_text.hpp"
 #include "backends/filesystem/file_io.hpp"
 #include "backends/filesystem/segment_log.hpp"
-#include "backends/group_plan.hpp"
-#include "backends/queue_index.hpp"
-#include "backends/read_only_engine.hpp"
-#include "backends/record_scan.hpp"
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/transitions.hpp"
+#include "backends/engine/group_plan.hpp"
+#include "backends/engine/queue_index.hpp"
+#include "backends/engine/read_only_engine.hpp"
+#include "runtime/core/record_scan.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/transitions.hpp"
 
 namespace orch {
 

@@ -18,7 +18,7 @@
 #include <memory>
 #include <string>
 
-#include "backends/storage_engine.hpp"
+#include "backends/engine/storage_engine.hpp"
 
 namespace orch {
 

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/record_scan.hpp"
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
+#include "runtime/core/record_scan.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
 
 namespace orch::fs {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backends/filesystem/file_io.hpp"
-#include "runtime/model/records.hpp"
+#include "runtime/core/records.hpp"
 
 namespace orch::fs {
 

@@ -24,12 +24,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/group_plan.hpp"
-#include "backends/queue_index.hpp"
-#include "backends/read_only_engine.hpp"
-#include "backends/record_scan.hpp"
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
+#include "backends/engine/group_plan.hpp"
+#include "backends/engine/queue_index.hpp"
+#include "backends/engine/read_only_engine.hpp"
+#include "runtime/core/record_scan.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 namespace orch {
 
@@ -753,15 +754,6 @@ std::string rocksdb_path(const std::string& data_dir) {
   while (base.size() > 1 && base.back() == '/')
     base.pop_back();
   return base + "/orchestrator.db";
-}
-
-bool is_valid_ns_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
-           || c == '-';
-  });
 }
 
 std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts) {

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "backends/storage_engine.hpp"
+#include "backends/engine/storage_engine.hpp"
 
 namespace orch {
 
@@ -33,8 +33,5 @@ std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts);
 
 /// Where the database of a data dir lives.
 std::string rocksdb_path(const std::string& data_dir);
-
-/// Namespace and database names: 1-64 characters of [A-Za-z0-9_-].
-bool is_valid_ns_name(const std::string& name);
 
 } // namespace orch

@@ -20,7 +20,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include "runtime/log.hpp"
+#include "runtime/core/log.hpp"
 
 namespace orch::surreal {
 

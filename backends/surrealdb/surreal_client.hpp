@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/types.hpp"
+#include "runtime/messages/types.hpp"
 
 namespace orch::surreal {
 

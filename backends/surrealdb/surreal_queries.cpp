@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "runtime/model/codec.hpp"
+#include "runtime/core/codec.hpp"
 
 namespace orch::surreal {
 

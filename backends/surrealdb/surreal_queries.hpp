@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/model/records.hpp"
+#include "runtime/core/records.hpp"
 
 namespace orch::surreal {
 

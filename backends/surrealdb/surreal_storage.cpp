@@ -7,15 +7,15 @@
 
 #include "caf/all.hpp"
 
-#include "backends/group_plan.hpp"
-#include "backends/rocksdb/rocks_engine.hpp"
-#include "backends/storage_engine.hpp"
+#include "backends/engine/group_plan.hpp"
+#include "runtime/core/ids.hpp"
+#include "backends/engine/storage_engine.hpp"
 #include "backends/surrealdb/surreal_client.hpp"
 #include "backends/surrealdb/surreal_queries.hpp"
-#include "runtime/log.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/model/transitions.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/transitions.hpp"
 
 namespace orch {
 

@@ -5,8 +5,8 @@
 // a lease; task events written by any process arrive through a live query.
 #pragma once
 
-#include "backends/storage.hpp"
-#include "runtime/settings.hpp"
+#include "runtime/messages/storage_actor.hpp"
+#include "backends/engine/storage_settings.hpp"
 
 namespace orch {
 

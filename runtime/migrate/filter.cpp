@@ -3,7 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "backends/record_scan.hpp"
+#include "runtime/core/record_scan.hpp"
 
 namespace orch::migration {
 
@@ -16,7 +16,7 @@ std::vector<record_kind> migration_order(const std::set<record_kind>& chosen) {
   return order;
 }
 
-record_filter::record_filter(const migrate_settings& s) {
+record_filter::record_filter(const filter_options& s) {
   if (s.kinds.empty()) {
     kinds_.insert(all_record_kinds.begin(), all_record_kinds.end());
   } else {

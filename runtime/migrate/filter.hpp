@@ -13,9 +13,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "backends/record_scan.hpp"
-#include "runtime/model/records.hpp"
-#include "runtime/settings.hpp"
+#include "runtime/core/record_scan.hpp"
+#include "runtime/core/records.hpp"
+#include "runtime/migrate/filter_options.hpp"
 
 namespace orch::migration {
 
@@ -25,7 +25,7 @@ std::vector<record_kind> migration_order(const std::set<record_kind>& chosen);
 class record_filter {
 public:
   /// Parses the filter options; throws std::invalid_argument saying what is wrong.
-  explicit record_filter(const migrate_settings& s);
+  explicit record_filter(const filter_options& s);
 
   const std::set<record_kind>& kinds() const { return kinds_; }
   bool filters_tasks() const { return !statuses_.empty() || since_ != 0 || until_ != 0; }

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/model/clock.hpp"
+#include "runtime/core/clock.hpp"
 
 namespace orch::migration {
 

@@ -22,7 +22,7 @@
 
 #include <sys/types.h>
 
-#include "runtime/model/records.hpp"
+#include "runtime/core/records.hpp"
 
 namespace orch::migration {
 

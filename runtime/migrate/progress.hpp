@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/model/records.hpp"
+#include "runtime/core/records.hpp"
 
 namespace orch::migration {
 

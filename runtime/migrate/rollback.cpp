@@ -2,8 +2,8 @@
 
 #include <thread>
 
-#include "runtime/log.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/core/log.hpp"
+#include "backends/storage_client.hpp"
 
 namespace orch::migration {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "backends/storage.hpp"
+#include "runtime/messages/storage_actor.hpp"
 #include "runtime/migrate/journal.hpp"
 
 namespace orch::migration {

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/migrate/filter.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/core/codec.hpp"
+#include "backends/storage_client.hpp"
 
 namespace orch::migration {
 
@@ -79,9 +79,10 @@ std::string record_digest(const std::string& json_text) {
 }
 
 verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor target,
-                     const migrate_settings& settings, bool allow_extra) {
+                     const filter_options& options, uint32_t batch_size,
+                     bool allow_extra) {
   verify_report rep;
-  record_filter filter{settings};  // a fresh one: it remembers the tasks it lets through
+  record_filter filter{options};  // a fresh one: it remembers the tasks it lets through
   storage_client src{sys, source}, dst{sys, target};
   filter.set_task_lookup([&src](const std::string& id) {
     auto t = src.get(record_kind::task, id);
@@ -95,8 +96,8 @@ verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor
   };
   for (auto kind : migration_order(filter.kinds())) {
     auto name = std::string{to_string(kind)};
-    cursor s{src, kind, settings.batch_size, &filter};
-    cursor t{dst, kind, settings.batch_size, nullptr};
+    cursor s{src, kind, batch_size, &filter};
+    cursor t{dst, kind, batch_size, nullptr};
     auto& [n_src, n_dst] = rep.counts[kind];
     while (!s.done() || !t.done()) {
       int order = s.done() ? 1 : t.done() ? -1 : s.current().key.compare(t.current().key);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "backends/storage.hpp"
-#include "runtime/settings.hpp"
+#include "runtime/messages/storage_actor.hpp"
+#include "runtime/migrate/filter_options.hpp"
 
 namespace orch::migration {
 
@@ -20,11 +20,12 @@ struct verify_report {
   uint64_t difference_count = 0;
 };
 
-/// `settings` supplies the filter (only records the migration moves are
-/// compared). Extra records in the target count as differences unless
+/// `filter` says which records the migration moves: only they are compared,
+/// `batch_size` records of each end at a time. Extra records in the target count as differences unless
 /// `allow_extra` (a merge into a target that held records before).
 verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor target,
-                     const migrate_settings& settings, bool allow_extra);
+                     const filter_options& filter, uint32_t batch_size,
+                     bool allow_extra);
 
 /// SHA-256 (hex) of a record's canonical JSON.
 std::string record_digest(const std::string& json_text);

@@ -8,13 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/actor/engine_actor.hpp"
 #include "backends/filesystem/file_io.hpp"
 #include "backends/filesystem/fs_engine.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 #include "tests/support/orchestrator_process.hpp"
-#include "runtime/actor_env.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "backends/storage_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace orch;

@@ -4,11 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backends/actor/engine_actor.hpp"
 #include "backends/rocksdb/rocks_engine.hpp"
-#include "runtime/actor_env.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "backends/storage_client.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"

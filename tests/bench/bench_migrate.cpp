@@ -24,10 +24,10 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-#include "actors/migration.hpp"
-#include "runtime/actor_env.hpp"
-#include "runtime/storage_client.hpp"
-#include "runtime/storage_factory.hpp"
+#include "runtime/migrate/pipeline.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "backends/storage_client.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/e2e/migration_support.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/surreal_server.hpp"

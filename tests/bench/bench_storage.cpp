@@ -21,13 +21,13 @@
 
 #include "caf/all.hpp"
 
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/model/transitions.hpp"
-#include "backends/storage_engine.hpp"
-#include "runtime/storage_factory.hpp"
-#include "runtime/actor_env.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/transitions.hpp"
+#include "backends/engine/storage_engine.hpp"
+#include "backends/open_storage.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "backends/storage_client.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/model/transitions.hpp"
-#include "runtime/recovery.hpp"
-#include "runtime/storage_factory.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/transitions.hpp"
+#include "backends/recovery.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/support/backend_under_test.hpp"
 
 using namespace orch;

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "runtime/actor_env.hpp"
+#include "runtime/messages/actor_env.hpp"
 #include "tests/e2e/migration_support.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/dataset.hpp"

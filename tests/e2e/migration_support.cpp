@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "backends/surrealdb/surreal_client.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/storage_client.hpp"
-#include "runtime/storage_factory.hpp"
+#include "runtime/core/codec.hpp"
+#include "backends/storage_client.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/surreal_server.hpp"
 

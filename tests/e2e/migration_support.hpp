@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/settings.hpp"
+#include "runtime/app/settings.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -16,11 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/migration.hpp"
-#include "runtime/actor_env.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/storage_client.hpp"
-#include "runtime/storage_factory.hpp"
+#include "runtime/migrate/pipeline.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "runtime/core/codec.hpp"
+#include "backends/storage_client.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/e2e/migration_support.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/orchestrator_process.hpp"

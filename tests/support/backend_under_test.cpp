@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "backends/storage_engine.hpp"
-#include "runtime/storage_factory.hpp"
+#include "backends/engine/storage_engine.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/support/surreal_server.hpp"
 
 namespace orch::test {

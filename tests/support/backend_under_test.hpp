@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/actor_env.hpp"
-#include "runtime/settings.hpp"
-#include "runtime/storage_client.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "runtime/app/settings.hpp"
+#include "backends/storage_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace orch::test {

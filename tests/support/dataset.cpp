@@ -7,11 +7,11 @@
 
 #include <openssl/evp.h>
 
-#include "runtime/actor_env.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/storage_client.hpp"
-#include "runtime/storage_factory.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "backends/storage_client.hpp"
+#include "backends/open_storage.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace orch::test {

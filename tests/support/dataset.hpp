@@ -7,9 +7,9 @@
 #include <map>
 #include <string>
 
-#include "runtime/model/clock.hpp"
-#include "runtime/model/records.hpp"
-#include "runtime/settings.hpp"
+#include "runtime/core/clock.hpp"
+#include "runtime/core/records.hpp"
+#include "runtime/app/settings.hpp"
 
 namespace caf {
 class actor_system;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child.hpp"
-#include "runtime/http/http_client.hpp"
+#include "runtime/platform/http/http_client.hpp"
 
 namespace orch::test {
 

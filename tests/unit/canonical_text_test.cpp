@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/canonical_text.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/canonical_text.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 using namespace orch;
 using json = nlohmann::json;

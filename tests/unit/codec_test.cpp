@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 using namespace orch;
 

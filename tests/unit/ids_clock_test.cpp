@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "runtime/model/clock.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/clock.hpp"
+#include "runtime/core/ids.hpp"
 
 using namespace orch;
 

@@ -5,7 +5,7 @@
 #include <csignal>
 #include <thread>
 
-#include "actors/process.hpp"
+#include "runtime/platform/process/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace orch;

@@ -4,10 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/json_tokens.hpp"
-#include "backends/record_scan.hpp"
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
+#include "runtime/core/json_tokens.hpp"
+#include "runtime/core/record_scan.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 
 using namespace orch;
 

@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "runtime/model/codec.hpp"
-#include "runtime/model/ids.hpp"
-#include "runtime/model/transitions.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/transitions.hpp"
 
 using namespace orch;
 

@@ -1,0 +1,40 @@
+#include "actors/gateway_bridge.hpp"
+
+#include "caf/all.hpp"
+
+#include "actors/gateway.hpp"
+
+namespace orch {
+
+namespace {
+
+/// Longer than any timeout inside the gateway, so the gateway always answers first.
+constexpr auto gateway_timeout = std::chrono::seconds(150);
+
+} // namespace
+
+request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gateway,
+                                     metrics_actor metrics) {
+  return [&sys, gateway, metrics](http_request req, http_reply_fn reply) {
+    sys.spawn([=](caf::event_based_actor* self) {
+      auto started = now_us();
+      auto finish = [=](http_response r) {
+        auto labels = "code=\"" + std::to_string(r.status) + "\"";
+        caf::anon_send(metrics, incr_atom_v, std::string{"orchestrator_http_requests_total"},
+                       labels, 1.0);
+        caf::anon_send(metrics, observe_atom_v,
+                       std::string{"orchestrator_http_request_duration_seconds"}, std::string{},
+                       static_cast<double>(now_us() - started) / us_per_second);
+        reply(std::move(r));
+      };
+      self->request(gateway, gateway_timeout, http_atom_v, req)
+        .then([=](http_response& r) { finish(std::move(r)); },
+              [=](caf::error& e) {
+                finish(json_error(error_code(e) == errc::unavailable ? 503 : 500,
+                                  error_text(e)));
+              });
+    });
+  };
+}
+
+} // namespace orch

@@ -1,0 +1,88 @@
+// A synchronous storage engine: the blocking half of a local backend
+// (filesystem, RocksDB). spawn_engine_actor() puts it behind the storage_actor
+// interface on a thread of its own and adds group commit: every write batch
+// and claim that arrives while the engine is busy is committed in the next
+// round with a single durable sync, and each caller is answered after it.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/core/records.hpp"
+#include "runtime/core/status.hpp"
+
+namespace orch {
+
+struct prepared_batch;  // backends/group_plan.hpp
+
+/// The outcome of one batch inside a group commit.
+struct batch_outcome {
+  errc code = errc::internal;                // meaningful only if !ok
+  bool ok = false;
+  std::string message;
+  uint64_t applied = 0;
+};
+
+/// Claims chosen but not yet written: batches[i] claims tasks[i].
+struct claim_plan {
+  std::vector<claimed_task> tasks;
+  std::vector<write_batch> batches;
+  micros next_ready = 0;                     // earliest not_before still waiting; 0: none
+};
+
+/// Thrown by engine methods; the actor turns it into an error reply.
+struct storage_failure {
+  errc code;
+  std::string message;
+};
+
+/// What a reader is told about a record that is not there, the same from
+/// every backend ("task <id> does not exist").
+std::string not_found_message(record_kind kind, const std::string& key);
+
+class storage_engine {
+public:
+  virtual ~storage_engine();
+
+  /// Commit the batches in order, each atomically and checked against the
+  /// state left by the ones before it. Durable when this returns, unless the
+  /// engine defers its sync (see deferred_sync()).
+  virtual std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) = 0;
+
+  /// commit_group() for batches not prepared yet (engines' own writes).
+  std::vector<batch_outcome> commit_batches(const std::vector<const write_batch*>& batches);
+
+  /// True if commit_group() returns once the writes are applied but before
+  /// they are durable; sync() then makes everything written so far durable.
+  /// The actor answers writers only after that sync, and runs it on a thread
+  /// of its own so the next round is prepared while the disk syncs.
+  virtual bool deferred_sync() const { return false; }
+
+  /// Makes every write so far durable; may run concurrently with the other
+  /// methods. Throws storage_failure.
+  virtual void sync() {}
+
+  virtual record get(record_kind kind, const std::string& key) = 0;
+  virtual record_page query(const record_query& q) = 0;
+  virtual std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit)
+    = 0;
+  virtual uint64_t count(record_kind kind) = 0;
+  /// Chooses up to req.limit ready queue entries (not in `reserved`: those
+  /// another claim of the same round took) and prepares their claims with
+  /// claim_transition(). Nothing is written: the actor commits the batches
+  /// with the round's other writes.
+  virtual claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved)
+    = 0;
+  virtual std::vector<std::string> renew(const std::string& worker,
+                                         const std::vector<std::string>& task_ids,
+                                         micros lease_until)
+    = 0;
+  virtual storage_info info() = 0;
+  /// Consistent copy into the new directory `to`; returns what was written.
+  virtual std::string backup(const std::string& to) = 0;
+  virtual void close() = 0;
+};
+
+} // namespace orch

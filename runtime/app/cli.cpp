@@ -1,0 +1,292 @@
+#include "runtime/app/cli.hpp"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/core/log.hpp"
+#include "runtime/app/version.hpp"
+
+namespace orch {
+
+namespace {
+
+constexpr const char* storage_help =
+  "Storage backend: filesystem (default: JSON files under --data-dir), surrealdb-embedded "
+  "(RocksDB under --data-dir; aliases rocksdb, embedded), surrealdb-server (a remote "
+  "SurrealDB at --surrealdb-url)";
+
+void add_storage_options(CLI::App& app, storage_settings& s) {
+  // The type name lists the choices, so `--help | grep storage-type` shows them.
+  app.add_option("--storage-type", s.type, storage_help)
+    ->type_name("filesystem|surrealdb-embedded|surrealdb-server")
+    ->check([](const std::string& v) -> std::string {
+      if (canonical_storage_type(v).empty())
+        return "unknown storage type '" + v
+               + "' (expected filesystem, surrealdb-embedded or surrealdb-server)";
+      return {};
+    })
+    ->capture_default_str();
+  app.add_option("--data-dir", s.data_dir,
+                 "Data directory of the filesystem and surrealdb-embedded backends")
+    ->capture_default_str();
+  app.add_option("--surrealdb-url", s.surrealdb_url,
+                 "SurrealDB server URL, ws://host:port or wss://host:port");
+  app.add_option("--surrealdb-namespace", s.surrealdb_namespace,
+                 "SurrealDB namespace (surrealdb-embedded and surrealdb-server)")
+    ->capture_default_str();
+  app.add_option("--surrealdb-database", s.surrealdb_database,
+                 "SurrealDB database (surrealdb-embedded and surrealdb-server)")
+    ->capture_default_str();
+  app.add_option("--surrealdb-username", s.surrealdb_username, "SurrealDB user")
+    ->capture_default_str();
+  app.add_option("--surrealdb-password", s.surrealdb_password,
+                 "SurrealDB password (or the SURREALDB_PASSWORD environment variable)")
+    ->envname("SURREALDB_PASSWORD");
+  app.add_option("--surrealdb-ca-file", s.surrealdb_ca_file,
+                 "PEM file of a private CA to trust for wss:// connections");
+}
+
+/// The endpoint options of `migrate` as given: shared ones (for whichever end
+/// needs them) and --source-/--target- ones that win over them.
+struct endpoint_options {
+  std::string from, to;
+  std::string source_dir = "./data", target_dir = "./data";
+  std::string url, username, password, ns, db, ca_file;
+  std::string source_url, source_username, source_password, source_ns, source_db, source_ca_file;
+  std::string target_url, target_username, target_password, target_ns, target_db, target_ca_file;
+} migrate_endpoints;
+
+CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
+  auto& e = migrate_endpoints;
+  auto backend_check = [](const std::string& v) -> std::string {
+    if (canonical_storage_type(v).empty())
+      return "unknown backend '" + v
+             + "' (expected filesystem, surrealdb-embedded or surrealdb-server)";
+    return {};
+  };
+  auto add_common = [&](CLI::App& c) {
+    c.add_option("--from", e.from, "Source backend")
+      ->type_name("filesystem|surrealdb-embedded|surrealdb-server")
+      ->check(backend_check)
+      ->required();
+    c.add_option("--to", e.to, "Target backend")
+      ->type_name("filesystem|surrealdb-embedded|surrealdb-server")
+      ->check(backend_check)
+      ->required();
+    c.add_option("--source-dir", e.source_dir, "Data directory of a filesystem/embedded source")
+      ->capture_default_str();
+    c.add_option("--target-dir", e.target_dir, "Data directory of a filesystem/embedded target")
+      ->capture_default_str();
+    c.add_option("--surrealdb-url", e.url, "SurrealDB URL of a server end (ws:// or wss://)");
+    c.add_option("--username", e.username, "SurrealDB user of a server end (default root)");
+    c.add_option("--password", e.password,
+                 "SurrealDB password of a server end (or SURREALDB_PASSWORD)")
+      ->envname("SURREALDB_PASSWORD");
+    c.add_option("--namespace", e.ns,
+                 "Namespace of the server end(s); with no server end, of the embedded end(s) "
+                 "(default orchestrator)");
+    c.add_option("--database", e.db,
+                 "Database of the server end(s); with no server end, of the embedded end(s) "
+                 "(default main)");
+    c.add_option("--ca-file", e.ca_file, "Private CA for wss:// ends");
+    for (auto side : {"source", "target"}) {
+      bool src = std::string{side} == "source";
+      auto pre = std::string{"--"} + side + "-";
+      auto what = std::string{" of the "} + side + " (wins over the shared option)";
+      c.add_option(pre + "surrealdb-url", src ? e.source_url : e.target_url, "SurrealDB URL" + what);
+      c.add_option(pre + "username", src ? e.source_username : e.target_username, "User" + what);
+      // Passwords may come from the environment, so they stay off process listings.
+      c.add_option(pre + "password", src ? e.source_password : e.target_password,
+                   "Password" + what + " (or SURREALDB_" + (src ? "SOURCE" : "TARGET")
+                     + "_PASSWORD)")
+        ->envname(src ? "SURREALDB_SOURCE_PASSWORD" : "SURREALDB_TARGET_PASSWORD");
+      c.add_option(pre + "namespace", src ? e.source_ns : e.target_ns, "Namespace" + what);
+      c.add_option(pre + "database", src ? e.source_db : e.target_db, "Database" + what);
+      c.add_option(pre + "ca-file", src ? e.source_ca_file : e.target_ca_file, "CA file" + what);
+    }
+    c.add_option("--journal", m.journal,
+                 "Progress journal (default: migration-journal.jsonl beside the target: in "
+                 "--target-dir, or in the current directory for a server target)");
+    c.add_flag("--verbose", m.verbose, "Report every batch");
+  };
+  add_common(cmd);
+  cmd.add_option("--batch-size", m.batch_size, "Records per batch (one transaction each)")
+    ->check(CLI::Range(1u, 100000u))
+    ->capture_default_str();
+  cmd.add_flag("--verify", m.verify,
+               "After the copy, compare counts and per-record digests of source and target");
+  cmd.add_flag("--dry-run", m.dry_run, "Read and check everything, write nothing");
+  cmd.add_flag("--merge", m.merge, "Allow a target that already holds records");
+  cmd.add_flag("--resume", m.resume, "Continue an interrupted migration from its journal");
+  cmd.add_flag("--rollback", m.rollback,
+               "Undo an interrupted migration: the target returns to its state before it");
+  cmd.add_option("--status", m.filter.statuses,
+                 "Only tasks with this status (repeatable); their queue entries and events "
+                 "follow them");
+  cmd.add_option("--since", m.filter.since, "Only tasks created at or after this RFC 3339 time");
+  cmd.add_option("--until", m.filter.until, "Only tasks created before this RFC 3339 time");
+  cmd.add_option("--kinds", m.filter.kinds,
+                 "Only these record kinds, comma-separated: tasks, task_queue, users, "
+                 "audit_log, metrics, task_events");
+  cmd.add_option("--progress", m.progress, "auto (a bar on a terminal), bar, lines or none")
+    ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
+    ->capture_default_str();
+  cmd.add_option("--rollback-timeout-s", m.rollback_timeout_s,
+                 "How long to keep retrying a rollback while the target is unreachable")
+    ->capture_default_str();
+  // `migrate validate --from A --to B ...`: the options after `validate` are
+  // migrate's own (fall through), so both spell the ends the same way.
+  auto* validate = cmd.add_subcommand(
+    "validate", "Check both ends: reachable, credentials valid, target writable and empty "
+                "(unless --merge), enough disk; write nothing. Takes migrate's options");
+  validate->fallthrough();
+  return validate;
+}
+
+/// Builds both endpoints from the options; "" or what is wrong.
+std::string finish_migrate_settings(migrate_settings& m, const endpoint_options& e) {
+  auto pick = [](const std::string& specific, const std::string& shared, const std::string& dflt) {
+    return !specific.empty() ? specific : !shared.empty() ? shared : dflt;
+  };
+  // The shared SurrealDB options describe the server: with a server end they
+  // are its options (an embedded end keeps its own defaults, as in the seed's
+  // "embedded to server with --namespace production"); with no server end,
+  // --namespace/--database select the embedded ends' namespace/database.
+  bool any_server = canonical_storage_type(e.from) == "surrealdb-server"
+                    || canonical_storage_type(e.to) == "surrealdb-server";
+  auto build = [&](bool src) {
+    storage_settings s;
+    s.type = canonical_storage_type(src ? e.from : e.to);
+    bool shared_apply = s.type == "surrealdb-server" || !any_server;
+    auto shared = [&](const std::string& v) { return shared_apply ? v : std::string{}; };
+    s.data_dir = src ? e.source_dir : e.target_dir;
+    s.surrealdb_url = pick(src ? e.source_url : e.target_url, shared(e.url), "");
+    s.surrealdb_username =
+      pick(src ? e.source_username : e.target_username, shared(e.username), "root");
+    s.surrealdb_password =
+      pick(src ? e.source_password : e.target_password, shared(e.password), "");
+    s.surrealdb_namespace = pick(src ? e.source_ns : e.target_ns, shared(e.ns), "orchestrator");
+    s.surrealdb_database = pick(src ? e.source_db : e.target_db, shared(e.db), "main");
+    s.surrealdb_ca_file = pick(src ? e.source_ca_file : e.target_ca_file, shared(e.ca_file), "");
+    return s;
+  };
+  m.source = build(true);
+  m.target = build(false);
+  for (auto* s : {&m.source, &m.target})
+    if (s->type == "surrealdb-server" && s->surrealdb_url.empty())
+      return std::string{"the "} + (s == &m.source ? "source" : "target")
+             + " is a SurrealDB server: give --surrealdb-url (or --"
+             + (s == &m.source ? "source" : "target") + "-surrealdb-url)";
+  return {};
+}
+
+} // namespace
+
+command_line parse_command_line(int argc, char** argv) {
+  command_line out;
+  auto& s = out.server;
+  CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
+               "Without a subcommand it serves; subcommands: migrate, backup, restore.",
+               "orchestrator"};
+  app.set_version_flag("--version", std::string{orchestrator_version});
+  app.set_config("--config", "",
+                 "Read options from a TOML file (keys are the long option names, e.g. "
+                 "storage-type = \"filesystem\"); command-line options override it");
+  // A misspelt key in the config file is an error, not silently ignored.
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  add_storage_options(app, s.storage);
+  app.add_option("--bind", s.bind, "Address the REST API listens on")->capture_default_str();
+  app.add_option("--port", s.port, "Port the REST API listens on (0: any free port)")
+    ->capture_default_str();
+  app.add_option("--max-concurrent-tasks", s.max_concurrent_tasks,
+                 "Tasks run at the same time (default: twice the number of CPUs)")
+    ->check(CLI::Range(1u, 100000u));
+  app.add_option("--lease-s", s.lease_s,
+                 "Seconds a claim on a running task lasts without renewal")
+    ->check(CLI::Range(3u, 86400u))
+    ->capture_default_str();
+  app.add_option("--retry-backoff-ms", s.retry_backoff_ms,
+                 "Delay before the first retry; doubles with every retry")
+    ->check(CLI::Range(0u, 86400000u))
+    ->capture_default_str();
+  app.add_option("--retry-backoff-max-ms", s.retry_backoff_max_ms, "Longest delay between retries")
+    ->check(CLI::Range(0u, 86400000u))
+    ->capture_default_str();
+  app.add_option("--shutdown-grace-s", s.shutdown_grace_s,
+                 "On SIGINT/SIGTERM, seconds running tasks get to finish before they are "
+                 "stopped and queued again")
+    ->capture_default_str();
+  app.add_option("--max-body-bytes", s.max_body_bytes, "Largest request body accepted (413 above)")
+    ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 30))
+    ->capture_default_str();
+  app.add_option("--max-output-bytes", s.max_output_bytes,
+                 "Captured stdout and stderr per attempt and stream; the rest is discarded "
+                 "with a marker")
+    ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30))
+    ->capture_default_str();
+  app.add_option("--http-threads", s.http_threads, "Threads serving HTTP")
+    ->check(CLI::Range(1u, 64u))
+    ->capture_default_str();
+  app.add_option("--metrics-interval-s", s.metrics_interval_s,
+                 "Seconds between persisted metric snapshots (0: never)")
+    ->capture_default_str();
+  app.add_option("--nu-path", s.nu_path,
+                 "Nushell binary for script tasks (default: `nu` on PATH)");
+  app.add_option("--log-level", s.log_level, "debug, info, warn, error or off")
+    ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}))
+    ->capture_default_str();
+  app.add_flag("--dry-run", s.dry_run,
+               "Check the configuration and the storage, print what would be used, and exit "
+               "without serving");
+
+  auto* backup = app.add_subcommand(
+    "backup", "Copy a backend's data, consistently, into a new directory; works while an "
+              "orchestrator runs on it (it is asked through its REST API)");
+  add_storage_options(*backup, out.backup.storage);
+  backup->add_option("--to", out.backup.to, "New directory for the copy")->required();
+  backup->add_option("--url", out.backup.url,
+                     "REST API of the orchestrator running on this data (default: the address "
+                     "it wrote to <data-dir>/orchestrator.url)");
+
+  auto* restore = app.add_subcommand(
+    "restore", "Put a backup made by `orchestrator backup` in place as --data-dir (the "
+               "orchestrator must not be running on it)");
+  add_storage_options(*restore, out.restore.storage);
+  restore->add_option("--from", out.restore.from, "Directory written by `orchestrator backup`")
+    ->required();
+  restore->add_flag("--force", out.restore.force,
+                    "Replace existing data in --data-dir (it is moved aside, not deleted)");
+  auto* migrate = app.add_subcommand(
+    "migrate", "Copy every record (tasks, queue entries, users, audit records, metrics, task "
+               "events) from one backend to another, in batches, with progress; see also "
+               "`migrate validate`");
+  auto* validate = add_migrate_options(*migrate, out.migrate);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    out.kind = command_kind::exit;
+    // --help and --version end well; every other parse error is a usage
+    // error, exit status 2 like the rest of the command's "not as given".
+    out.exit_code = app.exit(e) == 0 ? 0 : 2;
+    return out;
+  }
+  s.storage.type = canonical_storage_type(s.storage.type);
+  out.backup.storage.type = canonical_storage_type(out.backup.storage.type);
+  out.restore.storage.type = canonical_storage_type(out.restore.storage.type);
+  if (migrate->parsed()) {
+    out.kind = command_kind::migrate;
+    out.migrate.validate_only = validate->parsed();
+    if (auto err = finish_migrate_settings(out.migrate, migrate_endpoints); !err.empty()) {
+      std::cerr << "error: " << err << "\nRun with --help for more information.\n";
+      out.kind = command_kind::exit;
+      out.exit_code = 2;
+    }
+  } else if (backup->parsed())
+    out.kind = command_kind::backup;
+  else if (restore->parsed())
+    out.kind = command_kind::restore;
+  return out;
+}
+
+} // namespace orch

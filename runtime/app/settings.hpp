@@ -1,0 +1,63 @@
+// Everything the command line and the config file can set, as plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/engine/storage_settings.hpp"
+#include "runtime/migrate/filter_options.hpp"
+
+namespace orch {
+
+struct server_settings {
+  storage_settings storage;
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;
+  uint32_t max_concurrent_tasks = 0;         // 0: twice the number of CPUs
+  uint32_t lease_s = 30;
+  uint32_t retry_backoff_ms = 1000;
+  uint32_t retry_backoff_max_ms = 300000;
+  uint32_t shutdown_grace_s = 10;
+  uint64_t max_body_bytes = 1 << 20;
+  uint64_t max_output_bytes = 1 << 20;
+  uint32_t http_threads = 2;
+  uint32_t metrics_interval_s = 60;
+  std::string nu_path;
+  std::string log_level = "info";
+  bool dry_run = false;
+};
+
+/// `orchestrator backup`: a consistent copy of a backend into a new directory.
+struct backup_settings {
+  storage_settings storage;
+  std::string to;                            // new directory
+  std::string url;                           // a running orchestrator to ask (optional)
+};
+
+/// `orchestrator restore`: put a backup in place as a backend's data.
+struct restore_settings {
+  storage_settings storage;                  // where to restore to
+  std::string from;                          // a directory made by `backup`
+  bool force = false;                        // replace existing data (kept aside)
+};
+
+/// `orchestrator migrate`: copy every record from one backend to another.
+struct migrate_settings {
+  storage_settings source;
+  storage_settings target;
+  uint32_t batch_size = 500;
+  bool verify = false;                       // compare source and target afterwards
+  bool dry_run = false;                      // read and check everything, write nothing
+  bool validate_only = false;                // `migrate validate`: check both ends only
+  bool verbose = false;
+  bool merge = false;                        // the target may hold records already
+  bool resume = false;                       // continue an interrupted run
+  bool rollback = false;                     // undo an interrupted run
+  migration::filter_options filter;          // which records (kinds, task status and time)
+  std::string journal;                       // progress journal; default beside the target
+  std::string progress = "auto";             // auto, bar, lines, none
+  uint32_t rollback_timeout_s = 120;         // how long to retry an unreachable target
+};
+
+} // namespace orch

@@ -1,0 +1,28 @@
+// Identifiers: random UUIDs (v4) for tasks, time-ordered UUIDs (v7) for
+// append-only records (audit, metrics, events), and the validators that every
+// client-supplied identifier passes before it reaches a path or a query.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "runtime/core/clock.hpp"
+
+namespace orch {
+
+std::string new_uuid_v4();
+
+/// Time-ordered: strictly increasing within this process (ties broken by a
+/// process-wide counter), so keys sort in creation order.
+std::string new_uuid_v7(micros t);
+
+/// Lower-case canonical 8-4-4-4-12 hex form only.
+bool is_uuid(std::string_view s);
+
+/// 1-64 characters of [A-Za-z0-9._-], not starting with '.'.
+bool is_valid_username(std::string_view s);
+
+/// Namespace and database names: 1-64 characters of [A-Za-z0-9_-].
+bool is_valid_ns_name(std::string_view name);
+
+} // namespace orch

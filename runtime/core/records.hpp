@@ -1,0 +1,117 @@
+// The vocabulary of the storage interface: generic records (one kind + key +
+// canonical JSON body), atomic write batches with preconditions, queries,
+// claims. Every backend speaks exactly this; see backends/storage.hpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/task.hpp"
+
+namespace orch {
+
+enum class record_kind : uint8_t { task, queue, user, audit, metric, event };
+
+constexpr std::array<record_kind, 6> all_record_kinds{record_kind::task,  record_kind::queue,
+                                                      record_kind::user,  record_kind::audit,
+                                                      record_kind::metric, record_kind::event};
+
+/// Table / column family / folder name: tasks, task_queue, users, audit_log,
+/// metrics, task_events.
+const char* to_string(record_kind k);
+
+/// Accepts the table names above and short forms (task, queue, user, audit,
+/// metric, event). False on anything else.
+bool parse_record_kind(std::string_view text, record_kind& out);
+
+/// Is `key` acceptable as the key of a record of this kind (UUID for tasks,
+/// queue entries and the time-ordered kinds, a username for users)?
+bool is_valid_key(record_kind k, std::string_view key);
+
+/// One stored record. `json` is the canonical JSON text (sorted keys, no
+/// whitespace), so equal records have equal bytes and digests.
+struct record {
+  record_kind kind = record_kind::task;
+  std::string key;
+  std::string json;
+};
+
+struct record_op {
+  enum op_type : uint8_t { put = 0, remove = 1 };
+  op_type op = put;
+  record rec;                                // for `remove`, only kind and key matter
+};
+
+/// A condition a write batch needs to hold at commit time; if any fails the
+/// whole batch is rejected with storage_errc::conflict and nothing is written.
+struct precondition {
+  enum check_type : uint8_t {
+    absent = 0,        // the record must not exist
+    present = 1,       // the record must exist
+    field_in = 2,      // the record exists and field `field` is one of `values`
+  };
+  check_type check = present;
+  record_kind kind = record_kind::task;
+  std::string key;
+  std::string field;
+  std::vector<std::string> values;           // compared to strings / integers as text
+};
+
+struct write_batch {
+  std::vector<record_op> ops;
+  std::vector<precondition> expect;
+};
+
+/// Filtered, paginated listing. `field`/`value`: equality, or "contains" when
+/// the field is an array. Time range applies to the kind's time field:
+/// created_at for tasks and users, time for audit/metrics/events, and
+/// lease_until for queue entries (so since=1, until=now finds expired leases;
+/// unclaimed entries have no lease time and never match a time range).
+struct record_query {
+  record_kind kind = record_kind::task;
+  std::string field;
+  std::string value;
+  micros since = 0;                          // inclusive; 0: unbounded
+  micros until = 0;                          // exclusive; 0: unbounded
+  uint32_t limit = 100;
+  uint64_t offset = 0;
+  bool newest_first = false;                 // order by time field, then key
+};
+
+struct record_page {
+  std::vector<record> items;
+  uint64_t total = 0;                        // matches before limit/offset
+};
+
+struct claim_request {
+  std::string worker;                        // instance id of the claimer
+  micros now = 0;
+  micros lease = 0;                          // lease duration
+  uint32_t limit = 1;                        // claim up to this many tasks at once
+};
+
+/// One claimed task: the queue entry's claimed_by/lease_until are set, the
+/// task is Running with one more attempt and started_at = now, and a
+/// `started` event and audit record were appended, atomically and durably.
+struct claimed_task {
+  task claimed;
+  queue_entry entry;
+  task_event started_event;
+};
+
+struct claim_result {
+  std::vector<claimed_task> tasks;           // empty: nothing ready
+  micros next_ready = 0;                     // earliest not_before still waiting; 0: none
+};
+
+struct storage_info {
+  std::string backend;                       // filesystem, surrealdb-embedded, surrealdb-server
+  std::string location;                      // directory or URL (no credentials)
+  bool shared = false;                       // several processes may use it at once
+  std::vector<std::string> notes;            // start-up findings: quarantined files, repairs
+};
+
+} // namespace orch

@@ -1,0 +1,103 @@
+// The record kinds every backend stores (design brief, section 3). Plain
+// structs: they travel in CAF messages (see runtime/types.hpp for their
+// inspect functions) and are stored as JSON (runtime/model/codec.hpp).
+// Times are microseconds since the epoch; 0 means "not set".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/clock.hpp"
+
+namespace orch {
+
+enum class task_status : uint8_t { pending, queued, running, completed, failed, cancelled };
+
+/// "Pending", "Queued", ... (the REST API's spelling).
+const char* to_string(task_status s);
+
+/// Case-insensitive; false if `text` names no status.
+bool parse_status(std::string_view text, task_status& out);
+
+/// Completed, Failed and Cancelled: nothing happens to the task any more.
+bool is_terminal(task_status s);
+
+struct task {
+  std::string id;
+  std::string name;
+  std::string command;                       // program to run (argv[0]); or empty for a script
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+  std::string workdir;
+  std::string script;                        // inline Nushell source
+  std::string script_file;                   // path of a .nu file
+  int32_t priority = 0;
+  std::vector<std::string> dependencies;
+  task_status status = task_status::pending;
+  micros created_at = 0;
+  micros started_at = 0;
+  micros completed_at = 0;
+  micros not_before = 0;                     // earliest start (retry backoff)
+  uint32_t attempts = 0;                     // attempts started so far
+  uint32_t max_retries = 0;                  // retries after the first attempt
+  uint32_t timeout_s = 0;                    // 0: no timeout
+  bool has_exit_code = false;
+  int32_t exit_code = 0;
+  std::string output;                        // stdout (bounded)
+  std::string error_output;                  // stderr (bounded), "stderr" in JSON
+  std::string error;                         // why the last attempt failed
+  std::map<std::string, std::string> labels;
+  std::string owner;
+  uint64_t revision = 0;                     // bumped by every write (optimistic concurrency)
+};
+
+struct queue_entry {
+  std::string task_id;
+  int32_t priority = 0;
+  micros enqueued_at = 0;
+  micros not_before = 0;
+  uint32_t attempt = 0;                      // attempts started when it was enqueued
+  std::string claimed_by;                    // empty: claimable
+  micros lease_until = 0;
+};
+
+struct task_event {
+  std::string id;                            // UUIDv7
+  micros time = 0;
+  std::string task_id;
+  std::string kind;                          // created, queued, started, completed, ...
+  std::string status;                        // task status after the event
+  uint32_t attempt = 0;
+  std::string details;
+};
+
+struct audit_record {
+  std::string id;                            // UUIDv7
+  micros time = 0;
+  std::string principal;
+  std::string action;                        // task.submit, task.cancel, ...
+  std::string target;
+  std::string outcome;                       // ok, denied, failed
+  std::string details;
+};
+
+struct metric_sample {
+  std::string id;                            // UUIDv7
+  micros time = 0;
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+struct user {
+  std::string username;
+  std::string password_hash;
+  std::vector<std::string> roles;
+  micros created_at = 0;
+  bool disabled = false;
+};
+
+} // namespace orch

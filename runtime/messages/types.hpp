@@ -1,0 +1,225 @@
+// The CAF vocabulary of the orchestrator: error codes, atoms, the type-ID
+// block of every message type, and their inspect functions (CAF 0.17 style).
+// Cheap to include: no actor headers, only type_id/meta/error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/error.hpp"
+#include "caf/make_message.hpp"  // CAF_ERROR_CODE_ENUM builds its context with it
+#include "caf/meta/load_callback.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/type_id.hpp"
+
+#include "runtime/core/exec_types.hpp"
+#include "runtime/core/status.hpp"
+#include "runtime/core/http_types.hpp"
+#include "runtime/core/records.hpp"
+#include "runtime/core/task.hpp"
+
+CAF_ERROR_CODE_ENUM(orch::errc, "orch")
+
+namespace orch {
+
+/// make_error(errc::not_found, "task 1234 does not exist")
+caf::error make_error(errc code, std::string message);
+
+/// The user-facing message of an error made by make_error(), or CAF's
+/// rendering of any other error (timeouts, dead actors, ...).
+std::string error_text(const caf::error& e);
+
+/// The orch::errc of an error, or errc::internal / errc::unavailable for
+/// CAF's own errors (request timeouts and dead actors are "unavailable").
+errc error_code(const caf::error& e);
+
+// -- inspect functions ----------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task& x) {
+  return f(caf::meta::type_name("orch::task"), x.id, x.name, x.command, x.args, x.env, x.workdir,
+           x.script, x.script_file, x.priority, x.dependencies, x.status, x.created_at,
+           x.started_at, x.completed_at, x.not_before, x.attempts, x.max_retries, x.timeout_s,
+           x.has_exit_code, x.exit_code, x.output, x.error_output, x.error, x.labels, x.owner, x.revision);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, queue_entry& x) {
+  return f(caf::meta::type_name("orch::queue_entry"), x.task_id, x.priority, x.enqueued_at,
+           x.not_before, x.attempt, x.claimed_by, x.lease_until);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_event& x) {
+  return f(caf::meta::type_name("orch::task_event"), x.id, x.time, x.task_id, x.kind, x.status,
+           x.attempt, x.details);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_record& x) {
+  return f(caf::meta::type_name("orch::audit_record"), x.id, x.time, x.principal, x.action,
+           x.target, x.outcome, x.details);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metric_sample& x) {
+  return f(caf::meta::type_name("orch::metric_sample"), x.id, x.time, x.name, x.labels, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user& x) {
+  return f(caf::meta::type_name("orch::user"), x.username, x.password_hash, x.roles,
+           x.created_at, x.disabled);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record& x) {
+  return f(caf::meta::type_name("orch::record"), x.kind, x.key, x.json);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_op& x) {
+  return f(caf::meta::type_name("orch::record_op"), x.op, x.rec);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, precondition& x) {
+  return f(caf::meta::type_name("orch::precondition"), x.check, x.kind, x.key, x.field, x.values);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
+  return f(caf::meta::type_name("orch::write_batch"), x.ops, x.expect);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_query& x) {
+  return f(caf::meta::type_name("orch::record_query"), x.kind, x.field, x.value, x.since,
+           x.until, x.limit, x.offset, x.newest_first);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_page& x) {
+  return f(caf::meta::type_name("orch::record_page"), x.items, x.total);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
+  return f(caf::meta::type_name("orch::claim_request"), x.worker, x.now, x.lease, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claimed_task& x) {
+  return f(caf::meta::type_name("orch::claimed_task"), x.claimed, x.entry, x.started_event);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
+  return f(caf::meta::type_name("orch::claim_result"), x.tasks, x.next_ready);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, storage_info& x) {
+  return f(caf::meta::type_name("orch::storage_info"), x.backend, x.location, x.shared, x.notes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_request& x) {
+  return f(caf::meta::type_name("orch::http_request"), x.method, x.path, x.query, x.body,
+           x.remote);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_response& x) {
+  return f(caf::meta::type_name("orch::http_response"), x.status, x.content_type, x.body);
+}
+
+/// What GET /health reports about the scheduler of this process.
+struct runtime_stats {
+  std::string instance;                      // this process's worker id
+  uint32_t running = 0;                      // tasks executing here now
+  uint32_t slots = 0;                        // --max-concurrent-tasks
+  bool draining = false;                     // shutting down
+  uint64_t started = 0;                      // attempts started since start-up
+  uint64_t finished = 0;                     // attempts finished since start-up
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, runtime_stats& x) {
+  return f(caf::meta::type_name("orch::runtime_stats"), x.instance, x.running, x.slots,
+           x.draining, x.started, x.finished);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exec_spec& x) {
+  return f(caf::meta::type_name("orch::exec_spec"), x.task_id, x.attempt, x.argv, x.env,
+           x.workdir, x.timeout_s, x.max_output_bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exec_result& x) {
+  return f(caf::meta::type_name("orch::exec_result"), x.task_id, x.attempt, x.started, x.exited,
+           x.exit_code, x.term_signal, x.timed_out, x.cancelled, x.output, x.error_output,
+           x.error, x.started_at, x.finished_at);
+}
+
+} // namespace orch
+
+CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
+  CAF_ADD_TYPE_ID(orch, (orch::task))
+  CAF_ADD_TYPE_ID(orch, (orch::queue_entry))
+  CAF_ADD_TYPE_ID(orch, (orch::task_event))
+  CAF_ADD_TYPE_ID(orch, (orch::audit_record))
+  CAF_ADD_TYPE_ID(orch, (orch::metric_sample))
+  CAF_ADD_TYPE_ID(orch, (orch::user))
+  CAF_ADD_TYPE_ID(orch, (orch::record_kind))
+  CAF_ADD_TYPE_ID(orch, (orch::record))
+  CAF_ADD_TYPE_ID(orch, (std::vector<orch::record>))
+  CAF_ADD_TYPE_ID(orch, (orch::write_batch))
+  CAF_ADD_TYPE_ID(orch, (orch::record_query))
+  CAF_ADD_TYPE_ID(orch, (orch::record_page))
+  CAF_ADD_TYPE_ID(orch, (orch::claim_request))
+  CAF_ADD_TYPE_ID(orch, (orch::claimed_task))
+  CAF_ADD_TYPE_ID(orch, (orch::claim_result))
+  CAF_ADD_TYPE_ID(orch, (orch::storage_info))
+  CAF_ADD_TYPE_ID(orch, (orch::http_request))
+  CAF_ADD_TYPE_ID(orch, (orch::http_response))
+  CAF_ADD_TYPE_ID(orch, (orch::exec_spec))
+  CAF_ADD_TYPE_ID(orch, (orch::exec_result))
+  CAF_ADD_TYPE_ID(orch, (std::vector<orch::task_event>))
+  CAF_ADD_TYPE_ID(orch, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(orch, (orch::runtime_stats))
+
+  CAF_ADD_ATOM(orch, orch, commit_atom, "commit")
+  CAF_ADD_ATOM(orch, orch, query_atom, "query")
+  CAF_ADD_ATOM(orch, orch, scan_atom, "scan")
+  CAF_ADD_ATOM(orch, orch, count_atom, "count")
+  CAF_ADD_ATOM(orch, orch, claim_atom, "claim")
+  CAF_ADD_ATOM(orch, orch, renew_atom, "renew")
+  CAF_ADD_ATOM(orch, orch, info_atom, "info")
+  CAF_ADD_ATOM(orch, orch, submit_atom, "submit")
+  CAF_ADD_ATOM(orch, orch, cancel_atom, "cancel")
+  CAF_ADD_ATOM(orch, orch, retry_atom, "retry")
+  CAF_ADD_ATOM(orch, orch, wake_atom, "wake")
+  CAF_ADD_ATOM(orch, orch, done_atom, "done")
+  CAF_ADD_ATOM(orch, orch, timeout_atom, "timeout")
+  CAF_ADD_ATOM(orch, orch, publish_atom, "publish")
+  CAF_ADD_ATOM(orch, orch, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(orch, orch, unsub_atom, "unsub")
+  CAF_ADD_ATOM(orch, orch, sweep_atom, "sweep")
+  CAF_ADD_ATOM(orch, orch, hold_atom, "hold")
+  CAF_ADD_ATOM(orch, orch, release_atom, "release")
+  CAF_ADD_ATOM(orch, orch, drain_atom, "drain")
+  CAF_ADD_ATOM(orch, orch, stats_atom, "stats")
+  CAF_ADD_ATOM(orch, orch, incr_atom, "incr")
+  CAF_ADD_ATOM(orch, orch, observe_atom, "observe")
+  CAF_ADD_ATOM(orch, orch, gauge_atom, "gauge")
+  CAF_ADD_ATOM(orch, orch, render_atom, "render")
+  CAF_ADD_ATOM(orch, orch, http_atom, "http")
+  CAF_ADD_ATOM(orch, orch, recover_atom, "recover")
+  CAF_ADD_ATOM(orch, orch, lost_atom, "lost")
+  CAF_ADD_ATOM(orch, orch, pending_atom, "pending")
+  CAF_ADD_ATOM(orch, orch, backup_atom, "backup")
+  CAF_ADD_ATOM(orch, orch, synced_atom, "synced")
+CAF_END_TYPE_ID_BLOCK(orch)

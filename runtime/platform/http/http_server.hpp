@@ -1,0 +1,50 @@
+// The HTTP/1.1 server (Boost.Beast, asynchronous, keep-alive) in front of the
+// API gateway. It knows nothing about CAF: each parsed request goes to a
+// request_handler, whose callback may run on any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "runtime/core/http_types.hpp"
+
+namespace orch {
+
+using http_reply_fn = std::function<void(http_response)>;
+using request_handler = std::function<void(http_request, http_reply_fn)>;
+
+struct http_server_config {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;                      // 0: any free port
+  uint64_t max_body_bytes = 1 << 20;         // larger bodies get 413
+  unsigned threads = 2;
+  std::chrono::seconds idle_timeout{60};     // keep-alive connections idle longer are closed
+};
+
+class http_server {
+public:
+  http_server(http_server_config cfg, request_handler handler);
+  ~http_server();
+
+  /// Binds and starts serving; returns the bound port. Throws
+  /// std::runtime_error saying why binding failed (port in use, ...).
+  uint16_t start();
+
+  /// Stops accepting new connections; requests in progress complete.
+  void stop_accepting();
+
+  /// Stops everything and joins the I/O threads.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Percent-decodes `in`; false on a malformed escape.
+bool percent_decode(const std::string& in, std::string& out, bool plus_is_space);
+
+} // namespace orch
