@@ -7,6 +7,7 @@
 #include "caf/all.hpp"
 
 #include "runtime/core/codec.hpp"
+#include "runtime/core/submission.hpp"
 #include "runtime/core/ids.hpp"
 
 namespace orch {
@@ -165,35 +166,18 @@ void handle_list_tasks(gateway_ptr self, const http_request& req, reply rp) {
 }
 
 void handle_submit(gateway_ptr self, const http_request& req, reply rp) {
-  if (req.body.empty())
-    return void(rp.deliver(json_error(400, "the request body is empty: send a JSON object such as "
-                                      "{\"command\": \"echo\", \"args\": [\"hello\"]}")));
-  auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) {
-    std::string detail;
-    try {
-      auto ignored = json::parse(req.body);
-      (void) ignored;
-    } catch (const json::parse_error& e) {
-      detail = e.what();
-      if (auto p = detail.find("parse error"); p != std::string::npos)
-        detail = detail.substr(p);
-    }
-    return void(rp.deliver(json_error(400, "the request body is not valid JSON: " + detail)));
-  }
-  task t;
-  std::string err;
-  if (!parse_submission(body, t, err))
-    return void(rp.deliver(json_error(400, err)));
-  self->request(self->state.scheduler, scheduler_timeout, submit_atom_v, std::move(t),
+  auto t = parse_submission(req.body);
+  if (!t)
+    return void(rp.deliver(json_error(400, t.message())));
+  self->request(self->state.scheduler, scheduler_timeout, submit_atom_v, std::move(*t),
                 "api:" + req.remote)
-    .then([=](const task& created) mutable { rp.deliver(json_ok(201, canonical(to_json(created)))); },
+    .then([=](const task& created) mutable { rp.deliver(json_ok(201, encode(created))); },
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
 void handle_task_action(gateway_ptr self, const http_request& req, const std::string& id,
                         const std::string& action, reply rp) {
-  auto on_task = [=](const task& t) mutable { rp.deliver(json_ok(200, canonical(to_json(t)))); };
+  auto on_task = [=](const task& t) mutable { rp.deliver(json_ok(200, encode(t))); };
   auto on_error = [=](caf::error& e) mutable { rp.deliver(from_error(e)); };
   auto principal = "api:" + req.remote;
   if (action == "cancel")

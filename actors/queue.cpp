@@ -43,9 +43,8 @@ void recover(queue_ptr self, const queue_entry& stale, bool attempt_ran) {
     .then(
       [=](const record& r) {
         task t;
-        std::string err;
-        if (!decode_record(r.json, t, err)) {
-          log_error("queue", "cannot recover task " + stale.task_id + ": " + err);
+        if (auto st = decode(r.json, t); !st) {
+          log_error("queue", "cannot recover task " + stale.task_id + ": " + st.message());
           return;
         }
         auto& st = self->state;
@@ -111,8 +110,7 @@ void sweep(queue_ptr self) {
         auto now = now_us();
         for (auto& r : page.items) {
           queue_entry e;
-          std::string err;
-          if (!decode_record(r.json, e, err) || e.claimed_by.empty())
+          if (!decode(r.json, e) || e.claimed_by.empty())
             continue;
           bool ours = e.claimed_by == st.cfg.instance;
           bool expired = e.lease_until != 0 && e.lease_until < now;

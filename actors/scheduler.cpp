@@ -399,8 +399,7 @@ private:
         .then(
           [=, this](const record& r) {
             task t;
-            std::string err;
-            if (decode_record(r.json, t, err))
+            if (decode(r.json, t))
               g->found.emplace(t.id, std::move(t));
             finish_one();
           },
@@ -487,9 +486,8 @@ private:
       .then(
         [=, this](const record& r) mutable {
           task t;
-          std::string err;
-          if (!decode_record(r.json, t, err))
-            rp.deliver(make_error(errc::corrupted, "task " + id + " is unreadable: " + err));
+          if (auto st = decode(r.json, t); !st)
+            rp.deliver(make_error(errc::corrupted, "task " + id + " is unreadable: " + st.message()));
           else
             then(std::move(t));
         },
@@ -601,8 +599,7 @@ private:
         [=, this](const record_page& page) {
           for (auto& r : page.items) {
             task d;
-            std::string err;
-            if (decode_record(r.json, d, err) && d.status == task_status::pending)
+            if (decode(r.json, d) && d.status == task_status::pending)
               check_pending(d);
           }
         },
@@ -625,8 +622,7 @@ private:
         [=, this](const record_page& page) {
           for (auto& r : page.items) {
             task d;
-            std::string err;
-            if (decode_record(r.json, d, err) && d.status == task_status::pending)
+            if (decode(r.json, d) && d.status == task_status::pending)
               check_pending(d);
           }
         },

@@ -49,8 +49,7 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
     after = page.value.back().key;
     for (auto& r : page.value) {
       queue_entry e;
-      std::string err;
-      if (!decode_record(r.json, e, err))
+      if (!decode(r.json, e))
         continue;
       auto got = db.get(record_kind::task, e.task_id);
       task t;
@@ -59,7 +58,7 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
         b.ops.push_back({record_op::remove, {record_kind::queue, e.task_id, {}}});
         b.expect.push_back({precondition::absent, record_kind::task, e.task_id, {}, {}});
         apply(b, "removed the queue entry of missing task " + e.task_id);
-      } else if (got.ok && decode_record(got.value.json, t, err)) {
+      } else if (got.ok && decode(got.value.json, t)) {
         if (is_terminal(t.status)) {
           b.ops.push_back({record_op::remove, {record_kind::queue, e.task_id, {}}});
           b.expect.push_back(expect_revision(t));
@@ -88,8 +87,7 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
         break;
       for (auto& r : page.value.items) {
         task t;
-        std::string err;
-        if (!decode_record(r.json, t, err))
+        if (!decode(r.json, t))
           continue;
         if (db.get(record_kind::queue, t.id).code != errc::not_found)
           continue;

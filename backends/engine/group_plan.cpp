@@ -9,13 +9,13 @@
 
 namespace orch {
 
-std::string stage_put(const record& r, staged_record& out) {
+status stage_put(const record& r, staged_record& out) {
   record_summary sum;
-  if (auto err = scan_record(r.kind, r.json, sum); !err.empty())
-    return std::string{to_string(r.kind)} + " record " + r.key + ": " + err;
+  if (auto st = scan_record(r.kind, r.json, sum); !st)
+    return st.context(std::string{to_string(r.kind)} + " record " + r.key);
   if (sum.key != r.key)
-    return std::string{to_string(r.kind)} + " record key '" + r.key
-           + "' does not match the record's own id '" + sum.key + "'";
+    return {errc::invalid, std::string{to_string(r.kind)} + " record key '" + r.key
+                             + "' does not match the record's own id '" + sum.key + "'"};
   out.removed = false;
   // Stored as given: the codec writes canonical JSON, and migration's verify
   // compares canonical forms.
@@ -78,9 +78,9 @@ prepared_batch prepare_batch(const write_batch& b) {
     staged_record s;
     if (op.op == record_op::remove) {
       s.removed = true;
-    } else if (auto err = stage_put(op.rec, s); !err.empty()) {
-      out.code = errc::invalid;
-      out.error = err;
+    } else if (auto st = stage_put(op.rec, s); !st) {
+      out.code = st.code();
+      out.error = st.message();
       return out;
     }
     out.staged.emplace_back(record_id{op.rec.kind, op.rec.key}, std::move(s));

@@ -42,8 +42,8 @@ using committed_field_fn =
   std::function<bool(record_kind kind, const std::string& key, const std::string& field,
                      std::string& value)>;
 
-/// Decodes a put: "" on success, else what is wrong.
-std::string stage_put(const record& r, staged_record& out);
+/// Decodes and checks a put (errc::invalid with what is wrong).
+status stage_put(const record& r, staged_record& out);
 
 /// A write batch with every put decoded and validated: the part of a commit
 /// that needs no state, done before the batch reaches the engine's thread.

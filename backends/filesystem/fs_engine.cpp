@@ -26,6 +26,7 @@
 #include "runtime/core/record_scan.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/query_match.hpp"
 #include "runtime/core/transitions.hpp"
 
 namespace orch {
@@ -242,8 +243,8 @@ void fs_engine::load_file_kind(record_kind k) {
         f.unreadable = e;
       return;
     }
-    if (auto err = scan_record(k, text, f.sum); !err.empty())
-      f.problem = err;
+    if (auto st = scan_record(k, text, f.sum); !st)
+      f.problem = st.message();
     else if (f.sum.key != key)
       f.problem = std::string{k == record_kind::task    ? "its id field '"
                               : k == record_kind::queue ? "its task_id field '"
@@ -372,7 +373,7 @@ std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
   if (!exists(k, key))
     throw storage_failure{errc::not_found, not_found_message(k, key)};
   if (k == record_kind::queue)
-    return canonical(to_json(*queue_.find(key)));
+    return encode(*queue_.find(key));
   if (!is_file_kind(k))
     return log_of(k).read(key);
   auto path = file_of(k, key);
@@ -474,7 +475,7 @@ record_page fs_engine::query(const record_query& q) {
   }
   for (auto& [t, key] : cand) {
     auto text = read_canonical(q.kind, key);
-    if (!matches(q, json::parse(text)))
+    if (!matches(q, text))
       continue;
     if (page.total >= q.offset && page.items.size() < q.limit)
       page.items.push_back({q.kind, key, std::move(text)});
@@ -660,12 +661,12 @@ claim_plan fs_engine::plan_claims(const claim_request& req, const std::set<std::
   if (closed_)
     throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
   return queue_.plan(req, reserved, [this](const std::string& id, task& t) {
-    std::string err;
-    if (decode_record(read_canonical(record_kind::task, id), t, err))
+    auto st = decode(read_canonical(record_kind::task, id), t);
+    if (st)
       return true;
     // Changed on disk behind our back: leave it out of the queue rather than
     // failing every claim; it is reported and stays on disk for inspection.
-    log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + err);
+    log_error("filesystem", "task " + id + " cannot be started, its file is unreadable: " + st.message());
     return false;
   });
 }

@@ -139,7 +139,7 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
         err = "not a valid deletion mark";
     } else {
       record_summary sum;
-      err = scan_record(kind_, line, sum);
+      err = scan_record(kind_, line, sum).message();
       e.key = std::move(sum.key);
       e.time = sum.time;
       e.task_id = std::move(sum.task_id);

@@ -30,6 +30,7 @@
 #include "runtime/core/record_scan.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/query_match.hpp"
 #include "runtime/core/ids.hpp"
 
 namespace orch {
@@ -364,11 +365,11 @@ void rocks_engine::load_queue() {
   walk(cf_queue, prefix_, prefix_ + std::string(1, '\xff'), false,
        [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
          queue_entry e;
-         std::string err;
-         if (decode_record(value.ToString(), e, err))
+         if (auto st = decode(value.ToStringView(), e); st)
            queue_.put(e);
          else
-           notes_.push_back("unreadable queue entry " + key.ToString() + " skipped: " + err);
+           notes_.push_back("unreadable queue entry " + key.ToString() + " skipped: "
+                            + st.message());
          return true;
        });
 }
@@ -425,7 +426,7 @@ record_page rocks_engine::page_of(const record_query& q,
     std::string text;
     if (!read(cf_of(q.kind), prefix_ + key, text))
       continue;
-    if (content_filter && !matches(q, json::parse(text)))
+    if (content_filter && !matches(q, text))
       continue;
     if (page.total >= q.offset && page.items.size() < q.limit)
       page.items.push_back({q.kind, key, std::move(text)});
@@ -453,7 +454,7 @@ record_page rocks_engine::page_by_index(const record_query& q, cf_id index, cons
       return !(exact_total && page.items.size() >= q.limit);
     }
     std::string text;
-    if (!read(cf_of(q.kind), prefix_ + key, text) || !matches(q, json::parse(text)))
+    if (!read(cf_of(q.kind), prefix_ + key, text) || !matches(q, text))
       return true;
     if (seen >= q.offset && page.items.size() < q.limit)
       page.items.push_back({q.kind, key, std::move(text)});
@@ -493,7 +494,7 @@ record_page rocks_engine::query(const record_query& q) {
     for (auto& [t, key] : cand) {
       std::string text;
       if (read(cf_of(q.kind), prefix_ + key, text)) {
-        auto rt = record_time(q.kind, json::parse(text));
+        auto rt = record_time(q.kind, text);
         if ((q.since == 0 || rt >= q.since) && (q.until == 0 || rt < q.until))
           timed.emplace_back(rt, key);
       }
@@ -510,9 +511,9 @@ record_page rocks_engine::query(const record_query& q) {
   std::vector<std::pair<micros, std::string>> cand;
   walk(cf_of(q.kind), prefix_, prefix_ + std::string(1, '\xff'), false,
        [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
-         auto j = json::parse(v.ToString(), nullptr, false);
-         if (!j.is_discarded() && matches(q, j))
-           cand.emplace_back(record_time(q.kind, j), k.ToString().substr(prefix_.size()));
+         auto text = v.ToStringView();
+         if (matches(q, text))
+           cand.emplace_back(record_time(q.kind, text), k.ToString().substr(prefix_.size()));
          return true;
        });
   return page_of(q, std::move(cand), false);
@@ -605,7 +606,7 @@ std::vector<batch_outcome> rocks_engine::commit_group(const std::vector<prepared
     if (had) {
       // Index entries of the old version go; the new version adds its own.
       staged_record old;
-      if (stage_put({kind, key, *old_text}, old).empty()) {
+      if (stage_put({kind, key, *old_text}, old).ok()) {
         index_entries(wb, kind, key, old, true);
         if (kind == record_kind::task)
           --status_counts[static_cast<size_t>(old.meta.status)];
@@ -664,11 +665,15 @@ claim_plan rocks_engine::plan_claims(const claim_request& req,
                                      const std::set<std::string>& reserved) {
   check_open();
   return queue_.plan(req, reserved, [this](const std::string& id, task& t) {
-    std::string text, err;
-    if (read(cf_tasks, prefix_ + id, text) && decode_record(text, t, err))
+    std::string text;
+    if (!read(cf_tasks, prefix_ + id, text)) {
+      log_error("rocksdb", "the task " + id + " of a queue entry is missing");
+      return false;
+    }
+    auto st = decode(text, t);
+    if (st)
       return true;
-    log_error("rocksdb", "task " + id + " of a queue entry cannot be read: "
-                           + (err.empty() ? std::string{"missing"} : err));
+    log_error("rocksdb", "the task " + id + " of a queue entry cannot be read: " + st.message());
     return false;
   });
 }

@@ -228,8 +228,7 @@ public:
     if (doc == n.end() || !doc->is_object() || n.value("action", std::string{}) == "DELETE")
       return;
     task_event ev;
-    std::string err;
-    if (!from_json(*doc, ev, err))
+    if (!decode(surreal::to_record(record_kind::event, *doc).json, ev))
       return;
     event_feed_actor feed;
     {
@@ -388,8 +387,7 @@ public:
       if (!o.results.empty() && o.results[0].is_array())
         for (auto& doc : o.results[0]) {
           queue_entry e;
-          std::string err;
-          if (from_json(doc, e, err))
+          if (decode(surreal::to_record(record_kind::queue, doc).json, e))
             entries.push_back(std::move(e));
         }
       if (entries.empty())
@@ -408,8 +406,7 @@ public:
         if (!o2.results.empty() && o2.results[0].is_array())
           for (auto& doc : o2.results[0]) {
             task t;
-            std::string err;
-            if (from_json(doc, t, err))
+            if (decode(surreal::to_record(record_kind::task, doc).json, t))
               tasks.emplace(t.id, std::move(t));
           }
         self->start_claimed(req, std::move(entries), std::move(tasks), std::move(res),

@@ -1,8 +1,8 @@
-// Fast validation of a stored record's JSON: one streaming (SAX) pass that
-// checks every known field's type against the kind's schema and picks out
-// the fields storage engines index, without building a JSON tree. Storage
-// engines run it on every record they write, so it is on the hot path of
-// every durable write.
+// Fast validation of a stored record's JSON: one streaming pass of the
+// field decoder (field_decoder.hpp) that checks every known field's type
+// against the kind's schema and keeps only the fields storage engines index,
+// without building a JSON tree. Storage engines run it on every record they
+// write, so it is on the hot path of every durable write.
 #pragma once
 
 #include <string>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/core/records.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch {
 
@@ -27,9 +28,9 @@ struct record_summary {
   queue_entry entry;
 };
 
-/// "" if `text` is a valid record of `kind` (same rules as the codec's
-/// decoders: unknown fields allowed, null means unset), else what is wrong.
-std::string scan_record(record_kind kind, std::string_view text, record_summary& out);
+/// Checks `text` as a record of `kind` with the same rules as the codec's
+/// decoder (unknown fields allowed, null means unset) and fills `out`.
+status scan_record(record_kind kind, std::string_view text, record_summary& out);
 
 /// One top-level field of a JSON object as text (field_text() semantics),
 /// without building a tree; false if the text is not a JSON object.

@@ -17,6 +17,7 @@
 #include "runtime/core/status.hpp"
 #include "runtime/core/http_types.hpp"
 #include "runtime/core/records.hpp"
+#include "runtime/core/schema.hpp"
 #include "runtime/core/task.hpp"
 
 CAF_ERROR_CODE_ENUM(orch::errc, "orch")
@@ -36,41 +37,45 @@ errc error_code(const caf::error& e);
 
 // -- inspect functions ----------------------------------------------------------
 
+/// A record struct as CAF sees it: every member, in the order of its
+/// schema (runtime/core/schema.hpp), so the field list is the only one.
+template <class Inspector, class T>
+typename Inspector::result_type inspect_record(Inspector& f, T& x) {
+  return std::apply(
+    [&](auto&... members) {
+      return f(caf::meta::type_name(schema::of<T>::type_name), members...);
+    },
+    schema::all_members(x));
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task& x) {
-  return f(caf::meta::type_name("orch::task"), x.id, x.name, x.command, x.args, x.env, x.workdir,
-           x.script, x.script_file, x.priority, x.dependencies, x.status, x.created_at,
-           x.started_at, x.completed_at, x.not_before, x.attempts, x.max_retries, x.timeout_s,
-           x.has_exit_code, x.exit_code, x.output, x.error_output, x.error, x.labels, x.owner, x.revision);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_entry& x) {
-  return f(caf::meta::type_name("orch::queue_entry"), x.task_id, x.priority, x.enqueued_at,
-           x.not_before, x.attempt, x.claimed_by, x.lease_until);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_event& x) {
-  return f(caf::meta::type_name("orch::task_event"), x.id, x.time, x.task_id, x.kind, x.status,
-           x.attempt, x.details);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_record& x) {
-  return f(caf::meta::type_name("orch::audit_record"), x.id, x.time, x.principal, x.action,
-           x.target, x.outcome, x.details);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, metric_sample& x) {
-  return f(caf::meta::type_name("orch::metric_sample"), x.id, x.time, x.name, x.labels, x.value);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user& x) {
-  return f(caf::meta::type_name("orch::user"), x.username, x.password_hash, x.roles,
-           x.created_at, x.disabled);
+  return inspect_record(f, x);
 }
 
 template <class Inspector>

@@ -58,7 +58,7 @@ bool record_filter::task_chosen(const std::string& task_id) {
     return false;
   auto text = lookup_(task_id);
   record_summary sum;
-  bool ok = !text.empty() && scan_record(record_kind::task, text, sum).empty() && task_passes(sum);
+  bool ok = !text.empty() && scan_record(record_kind::task, text, sum).ok() && task_passes(sum);
   (ok ? chosen_tasks_ : rejected_tasks_).insert(task_id);
   return ok;
 }
@@ -67,7 +67,7 @@ bool record_filter::include(const record& r) {
   record_summary sum;
   bool valid = true;
   if (filters_tasks() && (r.kind == record_kind::task || r.kind == record_kind::event))
-    valid = scan_record(r.kind, r.json, sum).empty();
+    valid = scan_record(r.kind, r.json, sum).ok();
   return include(r, sum, valid);
 }
 

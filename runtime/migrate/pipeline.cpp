@@ -159,15 +159,15 @@ public:
       auto k = static_cast<size_t>(r.kind);
       // One scan serves the filter and the check.
       record_summary sum;
-      auto err = scan_record(r.kind, r.json, sum);
-      if (!ctx_->cfg.filter->include(r, sum, err.empty())) {
+      auto scanned = scan_record(r.kind, r.json, sum);
+      if (!ctx_->cfg.filter->include(r, sum, scanned.ok())) {
         ++ctx_->cfg.counts->skipped[k];
         continue;
       }
-      if (!err.empty() || sum.key != r.key) {
+      if (!scanned || sum.key != r.key) {
         failed_ = true;
         report(ctx_, "the source holds an invalid " + std::string{to_string(r.kind)} + " record "
-                       + r.key + ": " + (err.empty() ? "its key does not match its content" : err)
+                       + r.key + ": " + (scanned ? "its key does not match its content" : scanned.message())
                        + "; nothing of it was written. Repair or remove it, or leave its kind "
                          "out with --kinds");
         return;

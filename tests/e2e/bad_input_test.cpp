@@ -23,7 +23,18 @@ TEST_CASE("e2e: malformed and invalid submissions get 400 with the reason", "[e2
   auto& h = f.orch->http();
   auto r = h.post("/tasks", R"({"command": "echo", )");
   CHECK(r.status == 400);
-  CHECK(error_of(r).find("the request body is not valid JSON: parse error") == 0);
+  CHECK(error_of(r).find("the request body is not valid JSON: unexpected end of input at byte") == 0);
+  // Numbers no integer can hold are answered, and the service stays up.
+  for (auto body : {R"({"command": "echo", "priority": 1e999})",
+                    R"({"command": "echo", "priority": -1e999})",
+                    R"({"command": "echo", "priority": 123456789012345678901234567890})",
+                    R"({"command": "echo", "timeout_s": 1.7976931348623157e309})"}) {
+    INFO(body);
+    r = h.post("/tasks", body);
+    CHECK(r.status == 400);
+    CHECK(error_of(r).find("must be an integer, got a fractional number") != std::string::npos);
+    CHECK(h.get("/health").status == 200);
+  }
   r = h.post("/tasks", "");
   CHECK(r.status == 400);
   CHECK(error_of(r).find("the request body is empty") == 0);

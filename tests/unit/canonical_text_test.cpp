@@ -83,7 +83,7 @@ TEST_CASE("canonical text: a task file takes the fast way", "[canonical]") {
   t.env = {{"B", "2"}, {"A", "1"}};
   t.labels = {{"team", "ops"}};
   t.output = "line 1\nline 2\t\x01 é 😀\n";
-  auto canonical_json = canonical(to_json(t));
+  auto canonical_json = encode(t);
   auto pretty = json::parse(canonical_json).dump(2);
   std::string out;
   REQUIRE(canonical_from_text(pretty, out));

@@ -6,6 +6,9 @@
 
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/core/query_match.hpp"
+#include "runtime/core/schema.hpp"
+#include "runtime/core/submission.hpp"
 
 using namespace orch;
 
@@ -41,23 +44,25 @@ task sample_task() {
 }
 
 std::string submit_error(const std::string& body) {
-  task t;
-  std::string err;
-  auto j = json::parse(body);
-  if (parse_submission(j, t, err))
-    return "accepted";
-  return err;
+  auto t = parse_submission(body);
+  return t ? "accepted" : t.message();
+}
+
+/// Every member of two records, compared through the schema's list.
+template <class T>
+bool same_members(const T& a, const T& b) {
+  return schema::all_members(a) == schema::all_members(b);
 }
 
 } // namespace
 
 TEST_CASE("a task survives a JSON round trip unchanged", "[codec]") {
   auto t = sample_task();
-  auto text = canonical(to_json(t));
+  auto text = encode(t);
   task back;
-  std::string err;
-  REQUIRE(decode_record(text, back, err));
-  CHECK(canonical(to_json(back)) == text);
+  REQUIRE(decode(text, back));
+  CHECK(encode(back) == text);
+  CHECK(same_members(back, t));
   CHECK(back.args == t.args);
   CHECK(back.env == t.env);
   CHECK(back.created_at == t.created_at);
@@ -70,67 +75,72 @@ TEST_CASE("a task survives a JSON round trip unchanged", "[codec]") {
 TEST_CASE("unset times and exit codes are null in JSON", "[codec]") {
   task t;
   t.id = new_uuid_v4();
-  auto j = to_json(t);
+  auto j = json::parse(encode(t));
   CHECK(j["started_at"].is_null());
   CHECK(j["exit_code"].is_null());
   CHECK(j["status"] == "Pending");
   task back;
-  std::string err;
-  REQUIRE(from_json(j, back, err));
+  REQUIRE(decode(j.dump(), back));
   CHECK_FALSE(back.has_exit_code);
   CHECK(back.started_at == 0);
 }
 
 TEST_CASE("every record kind survives a JSON round trip", "[codec]") {
-  std::string err;
   queue_entry q{new_uuid_v4(), 5, 1'700'000'000'000'001, 1'700'000'000'500'000, 2, "node-a",
                 1'700'000'030'000'000};
   queue_entry q2;
-  REQUIRE(decode_record(to_record(q).json, q2, err));
-  CHECK(to_record(q2).json == to_record(q).json);
+  REQUIRE(decode(to_record(q).json, q2));
+  CHECK(same_members(q2, q));
 
   task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "x"};
   task_event e2;
-  REQUIRE(decode_record(to_record(e).json, e2, err));
-  CHECK(to_record(e2).json == to_record(e).json);
+  REQUIRE(decode(to_record(e).json, e2));
+  CHECK(same_members(e2, e));
 
   audit_record a{new_uuid_v7(now_us()), now_us(), "api:1.2.3.4", "task.submit",
                  "task:abc", "ok", "details"};
   audit_record a2;
-  REQUIRE(decode_record(to_record(a).json, a2, err));
-  CHECK(to_record(a2).json == to_record(a).json);
+  REQUIRE(decode(to_record(a).json, a2));
+  CHECK(same_members(a2, a));
 
   metric_sample m{new_uuid_v7(now_us()), now_us(), "orchestrator_x_total",
                   {{"status", "Failed"}}, 0.1};
   metric_sample m2;
-  REQUIRE(decode_record(to_record(m).json, m2, err));
-  CHECK(to_record(m2).json == to_record(m).json);
+  REQUIRE(decode(to_record(m).json, m2));
+  CHECK(same_members(m2, m));
 
   user u{"alice", "$argon2id$v=19$abc", {"admin", "viewer"}, now_us(), true};
   user u2;
-  REQUIRE(decode_record(to_record(u).json, u2, err));
-  CHECK(to_record(u2).json == to_record(u).json);
+  REQUIRE(decode(to_record(u).json, u2));
+  CHECK(same_members(u2, u));
   CHECK(to_record(u).key == "alice");
 }
 
 TEST_CASE("stored records with wrong types are reported with the field name", "[codec]") {
-  task t;
-  std::string err;
-  CHECK_FALSE(decode_record("{not json", t, err));
-  CHECK(err == "not valid JSON");
-  CHECK_FALSE(decode_record(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","attempts":"three"})",
-                            t, err));
-  CHECK(err == "field 'attempts' must be an integer, got string");
-  CHECK_FALSE(decode_record(R"({"id":"x"})", t, err));
-  CHECK(err.find("field 'id' must be a UUID") == 0);
-  CHECK_FALSE(decode_record(R"([1,2])", t, err));
-  CHECK(err == "a task must be a JSON object, got array");
+  auto error_of = [](const std::string& text) { return decode<task>(text).message(); };
+  CHECK(error_of("{not json").find("not valid JSON: ") == 0);
+  CHECK(error_of(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","attempts":"three"})")
+        == "field 'attempts' must be an integer, got string");
+  CHECK(error_of(R"({"id":"x"})").find("field 'id' must be a UUID") == 0);
+  CHECK(error_of(R"([1,2])") == "a task must be a JSON object, got array");
+  CHECK(error_of(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","status":"Done"})")
+        == "field 'status' must be one of Pending, Queued, Running, Completed, Failed, Cancelled");
+  CHECK(error_of(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","attempts":-1})")
+        == "field 'attempts' must be between 0 and 4294967295");
+  CHECK(decode<user>(R"({"username":"../x"})").message().find("field 'username' must be 1-64") == 0);
+  CHECK(decode<metric_sample>(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","value":1e999})")
+          .message()
+          .find("field 'value' is a number out of range") == 0);
+  // Unknown fields are allowed (records of newer versions); null means unset.
+  CHECK(decode<task>(R"({"id":"6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a","colour":[1,{"a":2}],)"
+                     R"("attempts":null})")
+          .ok());
 }
 
 TEST_CASE("a minimal submission is accepted with defaults", "[codec][validation]") {
-  task t;
-  std::string err;
-  REQUIRE(parse_submission(json::parse(R"({"command":"echo","args":["hi"]})"), t, err));
+  auto parsed = parse_submission(R"({"command":"echo","args":["hi"]})");
+  REQUIRE(parsed);
+  auto& t = *parsed;
   CHECK(t.command == "echo");
   CHECK(t.priority == 0);
   CHECK(t.max_retries == 0);
@@ -138,6 +148,10 @@ TEST_CASE("a minimal submission is accepted with defaults", "[codec][validation]
 }
 
 TEST_CASE("submission validation says what is wrong", "[codec][validation]") {
+  CHECK(submit_error("").find("the request body is empty") == 0);
+  CHECK(submit_error(R"({"command":"x",})").find("the request body is not valid JSON: ") == 0);
+  CHECK(submit_error(R"({"command":"x","priority":1e999})")
+        == "field 'priority' must be an integer, got a fractional number");
   CHECK(submit_error(R"({})").find("missing 'command'") == 0);
   CHECK(submit_error(R"({"args":["x"]})").find("missing 'command'") == 0);
   CHECK(submit_error(R"({"command":""})").find("missing 'command'") == 0);
@@ -158,6 +172,10 @@ TEST_CASE("submission validation says what is wrong", "[codec][validation]") {
   CHECK(submit_error(R"({"command":"x","env":{"A=B":"1"}})").find("invalid variable name") != std::string::npos);
   CHECK(submit_error(R"({"command":"x","max_retries":-1})")
         == "field 'max_retries' must be between 0 and 100");
+  CHECK(submit_error(R"({"command":"x","max_retries":101})")
+        == "field 'max_retries' must be between 0 and 100");
+  CHECK(submit_error(R"({"command":"x","timeout_s":99999999999999999999})")
+        == "field 'timeout_s' must be an integer, got a fractional number");
   CHECK(submit_error(R"({"command":"x","timeout_s":2.5})")
         == "field 'timeout_s' must be an integer, got a fractional number");
   CHECK(submit_error(R"({"command":"x","colour":"red"})").find("unknown field 'colour'") == 0);
@@ -175,7 +193,7 @@ TEST_CASE("submission validation says what is wrong", "[codec][validation]") {
 
 TEST_CASE("query matching treats arrays as contains and status case-insensitively", "[codec]") {
   auto t = sample_task();
-  auto j = to_json(t);
+  auto j = encode(t);
   record_query q;
   q.kind = record_kind::task;
   q.field = "dependencies";
@@ -196,24 +214,47 @@ TEST_CASE("query matching treats arrays as contains and status case-insensitivel
 }
 
 TEST_CASE("record encoders write exactly nlohmann's canonical text", "[codec]") {
+  // Canonical text is what nlohmann's dump() writes for the parsed value: a
+  // fixed point of parse + dump, and invalid UTF-8 replaced the same way.
+  auto is_canonical = [](const std::string& text) { return canonical(json::parse(text)) == text; };
   auto t = sample_task();
   t.output = std::string{"tab\t quote\" backslash\\ nul"} + '\0' + " del\x7f ünïcödé \xf0\x9f\x98\x80";
   t.error_output = "invalid utf-8: \xff\xfe end";  // replaced by U+FFFD either way
   t.env["K\n"] = "v\x01";
-  CHECK(to_record(t).json == canonical(to_json(t)));
+  CHECK(is_canonical(encode(t)));
+  CHECK(encode(t).find(canonical(json(t.error_output))) != std::string::npos);
+  CHECK(encode(t).find(canonical(json(t.output))) != std::string::npos);
   task empty;
   empty.id = new_uuid_v4();
-  CHECK(to_record(empty).json == canonical(to_json(empty)));
+  CHECK(is_canonical(encode(empty)));
   queue_entry q{new_uuid_v4(), -3, 1, 0, 2, "w\"x", 99};
-  CHECK(to_record(q).json == canonical(to_json(q)));
+  CHECK(is_canonical(encode(q)));
   task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "d\n"};
-  CHECK(to_record(e).json == canonical(to_json(e)));
+  CHECK(is_canonical(encode(e)));
   audit_record a{new_uuid_v7(now_us()), 0, "p", "a", "t", "ok", ""};
-  CHECK(to_record(a).json == canonical(to_json(a)));
+  CHECK(is_canonical(encode(a)));
   for (double v : {0.0, 0.1, 1.5, -2.25e-7, 1e300, 42.0, 123456789.125}) {
     metric_sample m{new_uuid_v7(now_us()), now_us(), "n", {{"a", "b"}}, v};
-    CHECK(to_record(m).json == canonical(to_json(m)));
+    CHECK(is_canonical(encode(m)));
+    metric_sample back;
+    REQUIRE(decode(encode(m), back));
+    CHECK(back.value == v);
   }
   user u{"bob", "h", {}, 0, false};
-  CHECK(to_record(u).json == canonical(to_json(u)));
+  CHECK(is_canonical(encode(u)));
+}
+
+TEST_CASE("the schema lists every field once and in key order as the encoder writes them",
+          "[codec][schema]") {
+  auto keys_of = [](const std::string& text) {
+    std::vector<std::string> keys;
+    auto j = json::parse(text);
+    for (auto& [k, v] : j.items())
+      keys.push_back(k);
+    return keys;
+  };
+  std::vector<std::string> listed;
+  schema::for_each_field<task>([&](const auto& d) { listed.emplace_back(d.name); });
+  CHECK(keys_of(encode(sample_task())) == listed);
+  CHECK(listed.size() == 25);
 }

@@ -1,0 +1,21 @@
+// Whether a stored record matches a listing's filter (record_query), read
+// straight from its canonical JSON text: the backends that filter in memory
+// (filesystem, RocksDB) run it on every candidate record.
+#pragma once
+
+#include <string_view>
+
+#include "runtime/core/records.hpp"
+
+namespace orch {
+
+/// The time a time range selects on (see record_query), in microseconds; 0
+/// if unset or unreadable.
+micros record_time(record_kind kind, std::string_view text);
+
+/// Does the record match the query's field/value filter and time range? A
+/// field equals the value (numbers and booleans as printed, statuses without
+/// regard to case) or, for an array, contains it.
+bool matches(const record_query& q, std::string_view text);
+
+} // namespace orch
