@@ -6,6 +6,8 @@
 
 #include "caf/all.hpp"
 
+#include "runtime/messages/guarded.hpp"
+
 namespace orch {
 
 namespace {
@@ -33,7 +35,17 @@ struct events_state {
   }
 };
 
-events_actor::behavior_type events_fn(events_actor::stateful_pointer<events_state> self) {
+using events_ptr = events_actor::stateful_pointer<events_state>;
+
+void add_subscriber(events_ptr self, event_sink_actor sink) {
+  auto& subs = self->state.subscribers;
+  if (!sink || std::find(subs.begin(), subs.end(), sink) != subs.end())
+    return;
+  self->monitor(sink);
+  subs.push_back(std::move(sink));
+}
+
+events_actor::behavior_type events_fn(events_ptr self, std::vector<event_sink_actor> initial) {
   // A subscriber that terminates is dropped.
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& subs = self->state.subscribers;
@@ -41,28 +53,30 @@ events_actor::behavior_type events_fn(events_actor::stateful_pointer<events_stat
                               [&](const event_sink_actor& s) { return s.address() == dm.source; }),
                subs.end());
   });
+  for (auto& sink : initial)
+    add_subscriber(self, sink);
   return {
-    [=](publish_atom, const std::vector<task_event>& events) {
+    guarded("events", [=](publish_atom, const std::vector<task_event>& events) {
       for (auto& ev : events)
         if (self->state.first_time(ev.id))
           for (auto& sub : self->state.subscribers)
             self->send(sub, ev);
-    },
-    [=](subscribe_atom, event_sink_actor sink) {
-      self->monitor(sink);
-      self->state.subscribers.push_back(std::move(sink));
-    },
-    [=](unsub_atom, const event_sink_actor& sink) {
+    }),
+    guarded("events", [=](subscribe_atom, event_sink_actor sink) {
+      add_subscriber(self, std::move(sink));
+    }),
+    guarded("events", [=](unsub_atom, const event_sink_actor& sink) {
       auto& subs = self->state.subscribers;
       subs.erase(std::remove(subs.begin(), subs.end(), sink), subs.end());
-    },
+    }),
   };
 }
 
 } // namespace
 
-events_actor spawn_events(caf::actor_system& sys) {
-  return sys.spawn(events_fn);
+events_actor spawn_events(caf::actor_system& sys, std::vector<event_sink_actor> subscribers) {
+  return sys.spawn(
+    [subscribers](events_ptr self) { return events_fn(self, subscribers); });
 }
 
 } // namespace orch

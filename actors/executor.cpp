@@ -5,8 +5,18 @@
 
 #include "caf/all.hpp"
 
-#include "runtime/platform/process/child_process.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/messages/guarded.hpp"
+#include "runtime/platform/process/child_process.hpp"
+
+namespace orch {
+
+using child_handle = std::shared_ptr<child_process>;
+
+} // namespace orch
+
+// Only ever sent from an executor's own thread to the executor.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(orch::child_handle)
 
 namespace orch {
 
@@ -16,8 +26,15 @@ namespace {
 /// cancelled or times out.
 constexpr auto kill_grace = std::chrono::seconds(2);
 
+// What the executor's own thread and timers tell it.
+using executor_impl_actor = executor_actor::extend<
+  caf::reacts_to<started_atom, child_handle>,  // the process runs
+  caf::reacts_to<done_atom, exec_result>,      // ... and ended (or never started)
+  caf::reacts_to<deadline_atom>,               // the task's timeout
+  caf::reacts_to<grace_over_atom>>;            // SIGTERM was not enough
+
 struct executor_state {
-  std::shared_ptr<child_process> process;
+  child_handle process;
   exec_listener_actor listener;
   bool timed_out = false;
   bool cancelled = false;
@@ -25,62 +42,88 @@ struct executor_state {
   static inline const char* name = "executor";
 };
 
-executor_actor::behavior_type executor_fn(executor_actor::stateful_pointer<executor_state> self,
-                                          exec_spec spec, exec_listener_actor listener) {
-  auto& st = self->state;
-  st.listener = listener;
-  std::string error;
-  st.process = child_process::start(spec, error);
-  if (!st.process) {
-    exec_result r;
-    r.task_id = spec.task_id;
-    r.attempt = spec.attempt;
-    r.started = false;
-    r.error = error;
-    r.started_at = r.finished_at = now_us();
-    self->send(listener, done_atom_v, std::move(r));
-    self->quit();
-    return {
-      [](cancel_atom) {},
-      [](timeout_atom) {},
-      [](done_atom, exec_result&) {},
-    };
+using executor_ptr = executor_impl_actor::stateful_pointer<executor_state>;
+
+exec_result start_failure(const exec_spec& spec, const std::string& why) {
+  exec_result r;
+  r.task_id = spec.task_id;
+  r.attempt = spec.attempt;
+  r.started = false;
+  r.error = why;
+  r.started_at = r.finished_at = now_us();
+  return r;
+}
+
+/// Starts the process and waits for it on a thread of its own. The thread
+/// holds a handle to the executor, so it lives until the thread reports.
+void run_on_own_thread(executor_ptr self, const exec_spec& spec) {
+  executor_impl_actor me{self};
+  try {
+    std::thread([me, spec] {
+      auto started = child_process::start(spec);
+      if (!started) {
+        caf::anon_send(me, done_atom_v, start_failure(spec, started.message()));
+        return;
+      }
+      auto process = std::move(*started);
+      caf::anon_send(me, started_atom_v, process);
+      caf::anon_send(me, done_atom_v, process->wait());
+    }).detach();
+  } catch (const std::exception& e) {  // no thread to be had
+    self->send(me, done_atom_v,
+               start_failure(spec, std::string{"cannot start a thread for it: "} + e.what()));
   }
-  // The waiting thread holds a handle to us, so we live until it reports.
-  std::thread([proc = st.process, me = caf::actor_cast<executor_actor>(self)] {
-    auto result = proc->wait();
-    caf::anon_send(me, done_atom_v, std::move(result));
-  }).detach();
+}
+
+/// First call: SIGTERM and arm the SIGKILL; later calls: SIGKILL. Before the
+/// process has started, it is stopped as soon as it has.
+void stop(executor_ptr self) {
+  auto& s = self->state;
+  if (!s.process)
+    return;
+  if (!s.term_sent) {
+    s.term_sent = true;
+    s.process->signal_group(SIGTERM);
+    self->delayed_send(self, kill_grace, grace_over_atom_v);
+  } else {
+    s.process->signal_group(SIGKILL);
+  }
+}
+
+executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec,
+                                               exec_listener_actor listener) {
+  self->state.listener = std::move(listener);
+  run_on_own_thread(self, spec);
   if (spec.timeout_s > 0)
-    self->delayed_send(self, std::chrono::seconds(spec.timeout_s), timeout_atom_v);
-  // First call: SIGTERM and arm the SIGKILL; later calls: SIGKILL.
-  auto stop = [self] {
-    auto& s = self->state;
-    if (!s.term_sent) {
-      s.term_sent = true;
-      s.process->signal_group(SIGTERM);
-      self->delayed_send(self, kill_grace, timeout_atom_v);
-    } else {
-      s.process->signal_group(SIGKILL);
-    }
-  };
+    self->delayed_send(self, std::chrono::seconds(spec.timeout_s), deadline_atom_v);
   return {
-    [=](cancel_atom) {
-      self->state.cancelled = true;
-      stop();
-    },
-    [=](timeout_atom) {
-      if (!self->state.cancelled)
-        self->state.timed_out = true;
-      stop();
-    },
-    [=](done_atom, exec_result& r) {
-      r.timed_out = self->state.timed_out;
-      r.cancelled = self->state.cancelled;
-      self->send(self->state.listener, done_atom_v, std::move(r));
-      self->state.process.reset();
-      self->quit();
-    },
+    guarded("executor",
+            [=](cancel_atom) {
+              self->state.cancelled = true;
+              stop(self);
+            }),
+    guarded("executor",
+            [=](started_atom, child_handle& process) {
+              auto& s = self->state;
+              s.process = std::move(process);
+              if (s.cancelled || s.timed_out)
+                stop(self);
+            }),
+    guarded("executor",
+            [=](deadline_atom) {
+              if (!self->state.cancelled)
+                self->state.timed_out = true;
+              stop(self);
+            }),
+    guarded("executor", [=](grace_over_atom) { stop(self); }),
+    guarded("executor",
+            [=](done_atom, exec_result& r) {
+              r.timed_out = self->state.timed_out;
+              r.cancelled = self->state.cancelled;
+              self->send(self->state.listener, done_atom_v, std::move(r));
+              self->state.process.reset();
+              self->quit();
+            }),
   };
 }
 
@@ -88,9 +131,7 @@ executor_actor::behavior_type executor_fn(executor_actor::stateful_pointer<execu
 
 executor_actor spawn_executor(caf::actor_system& sys, exec_spec spec,
                               exec_listener_actor listener) {
-  return sys.spawn([=](executor_actor::stateful_pointer<executor_state> self) {
-    return executor_fn(self, spec, listener);
-  });
+  return sys.spawn([=](executor_ptr self) { return executor_fn(self, spec, listener); });
 }
 
 } // namespace orch

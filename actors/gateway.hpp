@@ -1,10 +1,15 @@
 // The API gateway: turns REST requests into messages to the scheduler,
 // storage and metrics actors, and their replies into JSON responses with the
 // envelope {"success": true, "data": ...} / {"success": false, "error": "..."}.
-// Every client-supplied id is validated here, before it reaches storage.
+// Every client-supplied id is validated here, before it reaches storage, and
+// no request, however malformed, ends the gateway: what a handler throws is
+// that request's 500.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/storage_actor.hpp"
@@ -13,12 +18,23 @@ namespace orch {
 
 struct gateway_config {
   std::string version;
+  std::chrono::seconds storage_timeout{30};    // reads and backups' start
+  std::chrono::seconds scheduler_timeout{60};  // submissions, cancels, retries
+  std::chrono::seconds backup_timeout{1800};   // a whole backup
+  /// Fault injection for tests (--fault-injection): POST /debug/fail/{name}
+  /// makes the named component fail as in a crash. False if it knows no such
+  /// component. Empty: the route does not exist.
+  std::function<bool(const std::string&)> fail_component;
 };
 
 gateway_actor spawn_gateway(caf::actor_system& sys, storage_actor storage,
                             scheduler_actor scheduler, metrics_actor metrics, gateway_config cfg);
 
-/// Response helpers shared with the HTTP layer.
+/// {"success": false, "error": message} with the status.
 http_response json_error(int status, const std::string& message);
+
+/// The routes the gateway serves, as "METHOD /path/{param}" (for the 404
+/// message, and for tests that compare with the README).
+std::vector<std::string> gateway_routes();
 
 } // namespace orch

@@ -19,12 +19,12 @@ request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gatew
     sys.spawn([=](caf::event_based_actor* self) {
       auto started = now_us();
       auto finish = [=](http_response r) {
-        auto labels = "code=\"" + std::to_string(r.status) + "\"";
-        caf::anon_send(metrics, incr_atom_v, std::string{"orchestrator_http_requests_total"},
-                       labels, 1.0);
-        caf::anon_send(metrics, observe_atom_v,
-                       std::string{"orchestrator_http_request_duration_seconds"}, std::string{},
-                       static_cast<double>(now_us() - started) / us_per_second);
+        caf::anon_send(metrics, metric_update::count("orchestrator_http_requests_total",
+                                                     "code=\"" + std::to_string(r.status) + "\""));
+        caf::anon_send(metrics,
+                       metric_update::observe("orchestrator_http_request_duration_seconds", {},
+                                              static_cast<double>(now_us() - started)
+                                                / us_per_second));
         reply(std::move(r));
       };
       self->request(gateway, gateway_timeout, http_atom_v, req)

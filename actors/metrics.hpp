@@ -10,7 +10,15 @@
 
 namespace orch {
 
-metrics_actor spawn_metrics(caf::actor_system& sys, storage_actor storage,
-                            std::chrono::seconds interval);
+struct metrics_config {
+  std::chrono::seconds interval{60};         // between snapshots; 0: none
+  /// Start the counters from the newest persisted snapshot rather than 0:
+  /// what a restart after a failure does, so that counters stay near where
+  /// they were (a start of the process begins at 0, as Prometheus expects).
+  bool restore_counters = false;
+};
+
+metrics_actor spawn_metrics(caf::actor_system& sys, storage_actor storage, metrics_config cfg);
+
 
 } // namespace orch

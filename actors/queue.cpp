@@ -8,6 +8,7 @@
 #include "runtime/core/log.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/transitions.hpp"
+#include "runtime/messages/guarded.hpp"
 
 namespace orch {
 
@@ -29,7 +30,13 @@ struct queue_state {
   static inline const char* name = "queue";
 };
 
-using queue_ptr = queue_actor::stateful_pointer<queue_state>;
+// Its own timers: a wake-up is due, look for lost claims, renew leases.
+using queue_impl_actor = queue_actor::extend<
+  caf::reacts_to<wake_due_atom>,
+  caf::reacts_to<sweep_atom>,
+  caf::reacts_to<renew_due_atom>>;
+
+using queue_ptr = queue_impl_actor::stateful_pointer<queue_state>;
 
 caf::timespan until(micros t) {
   auto d = t - now_us();
@@ -38,13 +45,13 @@ caf::timespan until(micros t) {
 
 void recover(queue_ptr self, const queue_entry& stale, bool attempt_ran) {
   auto& st = self->state;
-  self->request(st.storage, std::chrono::seconds(30), caf::get_atom_v, record_kind::task,
+  self->request(st.storage, st.cfg.storage_timeout, caf::get_atom_v, record_kind::task,
                 stale.task_id)
     .then(
-      [=](const record& r) {
+      guarded("queue", [=](const record& r) {
         task t;
-        if (auto st = decode(r.json, t); !st) {
-          log_error("queue", "cannot recover task " + stale.task_id + ": " + st.message());
+        if (auto decoded = decode(r.json, t); !decoded) {
+          log_error("queue", "cannot recover task " + stale.task_id + ": " + decoded.message());
           return;
         }
         auto& st = self->state;
@@ -61,27 +68,27 @@ void recover(queue_ptr self, const queue_entry& stale, bool attempt_ran) {
         actor_context ctx{"queue:" + st.cfg.instance, now_us()};
         auto tr = recover_transition(t, stale, why, ctx, attempt_ran);
         auto events = tr.events;
-        self->request(st.storage, std::chrono::seconds(30), commit_atom_v, std::move(tr.batch))
+        self->request(st.storage, st.cfg.storage_timeout, commit_atom_v, std::move(tr.batch))
           .then(
-            [=](uint64_t) {
+            guarded("queue", [=](uint64_t) {
               log_warn("queue", "task " + stale.task_id + ": " + why + "; "
                                   + (t.status == task_status::queued ? "queued again"
                                                                      : "failed: no retries left"));
               self->send(self->state.events, publish_atom_v, events);
               self->send(self->state.listener, wake_atom_v);
-            },
+            }),
             [=](caf::error& e) {
               if (error_code(e) != errc::conflict)
                 log_warn("queue", "recovering task " + stale.task_id
                                     + " failed: " + error_text(e));
             });
-      },
+      }),
       [=](caf::error& e) {
         if (error_code(e) == errc::not_found) {
           // A queue entry without its task: nothing to run, remove it.
           write_batch b;
           b.ops.push_back({record_op::remove, {record_kind::queue, stale.task_id, {}}});
-          self->request(self->state.storage, std::chrono::seconds(30), commit_atom_v, b)
+          self->request(self->state.storage, self->state.cfg.storage_timeout, commit_atom_v, b)
             .then([](uint64_t) {}, [](caf::error&) {});
           return;
         }
@@ -102,9 +109,9 @@ void sweep(queue_ptr self) {
   // on a shared one only claims whose lease has run out.
   q.until = st.cfg.shared_backend ? now : std::numeric_limits<micros>::max();
   q.limit = sweep_batch;
-  self->request(st.storage, std::chrono::seconds(60), query_atom_v, q)
+  self->request(st.storage, 2 * st.cfg.storage_timeout, query_atom_v, q)
     .then(
-      [=](const record_page& page) {
+      guarded("queue", [=](const record_page& page) {
         auto& st = self->state;
         st.sweeping = false;
         auto now = now_us();
@@ -121,15 +128,39 @@ void sweep(queue_ptr self) {
           else if (!ours && (!st.cfg.shared_backend || expired))
             recover(self, e, true);
         }
-      },
+      }),
       [=](caf::error& e) {
         self->state.sweeping = false;
         log_warn("queue", "looking for lost claims failed: " + error_text(e));
       });
 }
 
-queue_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage, events_actor events,
-                                    wake_listener_actor listener, queue_config cfg) {
+/// Renews the leases of the tasks this process runs; those it lost (cancelled,
+/// or recovered by another instance) are reported to the scheduler.
+void renew_held(queue_ptr self) {
+  auto& st = self->state;
+  auto lease = std::chrono::microseconds(st.cfg.lease);
+  if (st.held.empty())
+    return;
+  renew_request req{st.cfg.instance, {st.held.begin(), st.held.end()}, now_us() + st.cfg.lease};
+  self->request(st.storage, lease / 3, renew_atom_v, std::move(req))
+    .then(guarded("queue",
+                  [=](const std::vector<std::string>& lost) {
+                    if (lost.empty())
+                      return;
+                    for (auto& id : lost) {
+                      self->state.held.erase(id);
+                      log_warn("queue", "lost the claim on task " + id
+                                          + " (cancelled, or recovered by another instance)");
+                    }
+                    self->send(self->state.listener, lost_atom_v, lost);
+                  }),
+          [=](caf::error& e) { log_warn("queue", "renewing leases failed: " + error_text(e)); });
+}
+
+queue_impl_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage,
+                                         events_actor events, wake_listener_actor listener,
+                                         queue_config cfg) {
   auto& st = self->state;
   st.storage = std::move(storage);
   st.events = std::move(events);
@@ -137,7 +168,7 @@ queue_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage, event
   st.cfg = std::move(cfg);
   auto lease = std::chrono::microseconds(st.cfg.lease);
   // Renew at a third of the lease, so two renewals can fail before it expires.
-  self->delayed_send(self, lease / 3, renew_atom_v);
+  self->delayed_send(self, lease / 3, renew_due_atom_v);
   // Claims left by a previous run are recovered at once.
   self->send(self, sweep_atom_v);
   return {
@@ -146,47 +177,30 @@ queue_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage, event
       claim_request req{st.cfg.instance, now_us(), st.cfg.lease, limit};
       return self->delegate(st.storage, claim_atom_v, std::move(req));
     },
-    [=](hold_atom, const std::string& id) { self->state.held.insert(id); },
-    [=](release_atom, const std::string& id) { self->state.held.erase(id); },
-    [=](wake_atom, micros at) {
-      auto& st = self->state;
-      if (at == 0) {  // a scheduled wake-up is due
-        st.next_wake = 0;
-        self->send(st.listener, wake_atom_v);
-        return;
-      }
-      if (st.next_wake != 0 && st.next_wake <= at)
-        return;  // an earlier wake-up is already scheduled
-      st.next_wake = at;
-      self->delayed_send(self, until(at), wake_atom_v, micros{0});
-    },
-    [=](renew_atom) {
-      auto& st = self->state;
-      auto lease = std::chrono::microseconds(st.cfg.lease);
-      self->delayed_send(self, lease / 3, renew_atom_v);
-      // Expired claims of other processes are looked for on the same beat.
-      sweep(self);
-      if (st.held.empty())
-        return;
-      std::vector<std::string> ids{st.held.begin(), st.held.end()};
-      self->request(st.storage, lease / 3, renew_atom_v, st.cfg.instance, ids,
-                    now_us() + st.cfg.lease)
-        .then(
-          [=](const std::vector<std::string>& lost) {
-            if (lost.empty())
-              return;
-            for (auto& id : lost) {
-              self->state.held.erase(id);
-              log_warn("queue", "lost the claim on task " + id
-                                  + " (cancelled, or recovered by another instance)");
-            }
-            self->send(self->state.listener, lost_atom_v, lost);
-          },
-          [=](caf::error& e) {
-            log_warn("queue", "renewing leases failed: " + error_text(e));
-          });
-    },
-    [=](sweep_atom) { sweep(self); },
+    guarded("queue", [=](hold_atom, const std::string& id) { self->state.held.insert(id); }),
+    guarded("queue", [=](release_atom, const std::string& id) { self->state.held.erase(id); }),
+    guarded("queue",
+            [=](wake_at_atom, micros at) {
+              auto& st = self->state;
+              if (st.next_wake != 0 && st.next_wake <= at)
+                return;  // an earlier wake-up is already scheduled
+              st.next_wake = at;
+              self->delayed_send(self, until(at), wake_due_atom_v);
+            }),
+    guarded("queue",
+            [=](wake_due_atom) {
+              self->state.next_wake = 0;
+              self->send(self->state.listener, wake_atom_v);
+            }),
+    guarded("queue",
+            [=](renew_due_atom) {
+              auto lease = std::chrono::microseconds(self->state.cfg.lease);
+              self->delayed_send(self, lease / 3, renew_due_atom_v);
+              // Expired claims of other processes are looked for on the same beat.
+              sweep(self);
+              renew_held(self);
+            }),
+    guarded("queue", [=](sweep_atom) { sweep(self); }),
   };
 }
 

@@ -4,6 +4,7 @@
 // shared one), and wakes the scheduler when delayed work becomes ready.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "runtime/messages/interfaces.hpp"
@@ -15,6 +16,7 @@ struct queue_config {
   std::string instance;                      // this process's worker id
   micros lease = 30 * us_per_second;         // claim lease duration
   bool shared_backend = false;               // several processes share the storage
+  std::chrono::seconds storage_timeout{30};  // for each request to storage
 };
 
 queue_actor spawn_queue(caf::actor_system& sys, storage_actor storage, events_actor events,

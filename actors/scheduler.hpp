@@ -5,7 +5,10 @@
 // complete; and drains gracefully on shutdown.
 #pragma once
 
+#include <chrono>
 #include <string>
+
+#include "caf/typed_actor.hpp"
 
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/storage_actor.hpp"
@@ -21,10 +24,18 @@ struct scheduler_config {
   micros backoff_cap = 300 * us_per_second;  // longest retry delay
   std::string nu_path;                       // "" if Nushell was not found
   uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
+  std::chrono::seconds storage_timeout{30};  // for each request to storage
 };
 
-scheduler_actor spawn_scheduler(caf::actor_system& sys, storage_actor storage,
-                                events_actor events, metrics_actor metrics,
-                                scheduler_config cfg);
+/// The scheduler and the role it plays towards the events actor (it wants
+/// every task event, its own and, on shared storage, other processes').
+struct scheduler_handles {
+  scheduler_actor api;
+  event_sink_actor events;
+};
+
+scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
+                                  events_actor events, metrics_actor metrics,
+                                  scheduler_config cfg);
 
 } // namespace orch

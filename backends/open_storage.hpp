@@ -1,13 +1,15 @@
 // Opening the configured backend: the only place that knows every backend.
 #pragma once
 
-#include "runtime/messages/storage_actor.hpp"
 #include "backends/engine/storage_settings.hpp"
+#include "runtime/core/status.hpp"
+#include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
 
-/// Opens the backend and spawns its storage actor. Throws storage_failure
-/// (backends/storage_engine.hpp) with a message for the user.
-storage_actor open_storage(caf::actor_system& sys, const storage_settings& cfg);
+/// Opens the backend and spawns its storage actor, or says why it cannot
+/// (errc::invalid: the settings; locked: another process has it;
+/// unavailable: a server that does not answer; io_error, corrupted).
+result<storage_actor> open_storage(caf::actor_system& sys, const storage_settings& cfg);
 
 } // namespace orch

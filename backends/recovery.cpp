@@ -36,7 +36,7 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
   auto now = now_us();
   auto apply = [&](write_batch b, const std::string& what) {
     // A conflict means the state changed meanwhile: nothing to repair.
-    if (db.commit(b).ok)
+    if (db.commit(b).ok())
       notes.push_back("repaired: " + what);
   };
   // Queue entries whose task is gone or finished, or whose Running task
@@ -44,21 +44,21 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
   std::string after;
   for (;;) {
     auto page = db.scan(record_kind::queue, after, page_size);
-    if (!page.ok || page.value.empty())
+    if (!page.ok() || page.value().empty())
       break;
-    after = page.value.back().key;
-    for (auto& r : page.value) {
+    after = page.value().back().key;
+    for (auto& r : page.value()) {
       queue_entry e;
       if (!decode(r.json, e))
         continue;
       auto got = db.get(record_kind::task, e.task_id);
       task t;
       write_batch b;
-      if (!got.ok && got.code == errc::not_found) {
+      if (!got.ok() && got.code() == errc::not_found) {
         b.ops.push_back({record_op::remove, {record_kind::queue, e.task_id, {}}});
         b.expect.push_back({precondition::absent, record_kind::task, e.task_id, {}, {}});
         apply(b, "removed the queue entry of missing task " + e.task_id);
-      } else if (got.ok && decode(got.value.json, t)) {
+      } else if (got.ok() && decode(got.value().json, t)) {
         if (is_terminal(t.status)) {
           b.ops.push_back({record_op::remove, {record_kind::queue, e.task_id, {}}});
           b.expect.push_back(expect_revision(t));
@@ -83,13 +83,13 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
     q.limit = page_size;
     for (q.offset = 0;; q.offset += page_size) {
       auto page = db.query(q);
-      if (!page.ok || page.value.items.empty())
+      if (!page.ok() || page.value().items.empty())
         break;
-      for (auto& r : page.value.items) {
+      for (auto& r : page.value().items) {
         task t;
         if (!decode(r.json, t))
           continue;
-        if (db.get(record_kind::queue, t.id).code != errc::not_found)
+        if (db.get(record_kind::queue, t.id).code() != errc::not_found)
           continue;
         write_batch b;
         b.ops.push_back({record_op::put, to_record(entry_for(t, now))});
@@ -98,7 +98,7 @@ std::vector<std::string> reconcile_queue(caf::actor_system& sys, storage_actor s
         apply(b, "recreated the missing queue entry of " + std::string{to_string(status)}
                    + " task " + t.id);
       }
-      if (page.value.items.size() < page_size)
+      if (page.value().items.size() < page_size)
         break;
     }
   }

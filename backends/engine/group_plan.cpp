@@ -95,21 +95,18 @@ std::vector<batch_outcome> plan_group(const std::vector<prepared_batch*>& batche
     auto& b = *batches[bi];
     auto& out = outcomes[bi];
     if (!b.error.empty()) {
-      out.code = b.code;
-      out.message = b.error;
+      out.st = {b.code, b.error};
       continue;
     }
     for (auto& p : b.expect)
       if (auto err = check(overlay, lookup, p); !err.empty()) {
-        out.code = errc::conflict;
-        out.message = err;
+        out.st = {errc::conflict, err};
         break;
       }
-    if (!out.message.empty())
+    if (!out.ok())
       continue;
     for (auto& [id, s] : b.staged)
       overlay[id] = std::move(s);
-    out.ok = true;
     out.applied = b.staged.size();
   }
   return outcomes;

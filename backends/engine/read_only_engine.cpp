@@ -9,53 +9,56 @@ public:
   read_only_engine(std::unique_ptr<storage_engine> inner, std::string what, storage_info info)
     : inner_(std::move(inner)), what_(std::move(what)), empty_info_(std::move(info)) {}
 
-  std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) override {
+protected:
+  std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches) override {
     batch_outcome refused;
-    refused.code = errc::invalid;
-    refused.message = refusal();
+    refused.st = {errc::invalid, refusal()};
     return std::vector<batch_outcome>(batches.size(), refused);
   }
 
-  record get(record_kind kind, const std::string& key) override {
+  record do_get(record_kind kind, const std::string& key) override {
     if (!inner_)
-      throw storage_failure{errc::not_found, not_found_message(kind, key)};
-    return inner_->get(kind, key);
+      throw status_error{errc::not_found, not_found_message(kind, key)};
+    return value_or_throw(inner_->get(kind, key));
   }
 
-  record_page query(const record_query& q) override {
-    return inner_ ? inner_->query(q) : record_page{};
+  record_page do_query(const record_query& q) override {
+    return inner_ ? value_or_throw(inner_->query(q)) : record_page{};
   }
 
-  std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override {
-    return inner_ ? inner_->scan(kind, after, limit) : std::vector<record>{};
+  std::vector<record> do_scan(record_kind kind, const std::string& after, uint32_t limit) override {
+    return inner_ ? value_or_throw(inner_->scan(kind, after, limit)) : std::vector<record>{};
   }
 
-  uint64_t count(record_kind kind) override { return inner_ ? inner_->count(kind) : 0; }
-
-  claim_plan plan_claims(const claim_request&, const std::set<std::string>&) override {
-    throw storage_failure{errc::invalid, refusal()};
+  uint64_t do_count(record_kind kind) override {
+    return inner_ ? value_or_throw(inner_->count(kind)) : 0;
   }
 
-  std::vector<std::string> renew(const std::string&, const std::vector<std::string>&,
-                                 micros) override {
-    throw storage_failure{errc::invalid, refusal()};
+  claim_plan do_plan_claims(const claim_request&, const std::set<std::string>&) override {
+    throw status_error{errc::invalid, refusal()};
   }
 
-  storage_info info() override {
-    auto i = inner_ ? inner_->info() : empty_info_;
+  std::vector<std::string> do_renew(const std::string&, const std::vector<std::string>&,
+                                    micros) override {
+    throw status_error{errc::invalid, refusal()};
+  }
+
+  storage_info do_info() override {
+    auto i = inner_ ? value_or_throw(inner_->info()) : empty_info_;
     i.notes.push_back("opened read-only");
     return i;
   }
 
-  std::string backup(const std::string& to) override {
+  std::string do_backup(const std::string& to) override {
     if (!inner_)
-      throw storage_failure{errc::not_found, what_ + " does not exist: nothing to back up"};
-    return inner_->backup(to);
+      throw status_error{errc::not_found, what_ + " does not exist: nothing to back up"};
+    return value_or_throw(inner_->backup(to));
   }
 
-  void close() override {
+  void do_close() override {
     if (inner_)
-      inner_->close();
+      if (auto st = inner_->close(); !st)
+        throw status_error{st};
   }
 
 private:

@@ -1,5 +1,7 @@
 #include "backends/engine/storage_engine.hpp"
 
+#include <optional>
+
 #include "backends/engine/group_plan.hpp"
 
 namespace orch {
@@ -15,7 +17,26 @@ std::string not_found_message(record_kind kind, const std::string& key) {
   }
 }
 
-std::vector<batch_outcome> storage_engine::commit_batches(
+namespace {
+
+/// The value f returns, or what it threw as a failure.
+template <class F>
+auto capture(F&& f) -> result<decltype(f())> {
+  std::optional<decltype(f())> value;
+  auto st = catch_status([&] { value.emplace(f()); });
+  if (!st)
+    return st;
+  return std::move(*value);
+}
+
+} // namespace
+
+result<std::vector<batch_outcome>> storage_engine::commit_group(
+  const std::vector<prepared_batch*>& batches) {
+  return capture([&] { return do_commit_group(batches); });
+}
+
+result<std::vector<batch_outcome>> storage_engine::commit_batches(
   const std::vector<const write_batch*>& batches) {
   std::vector<prepared_batch> prepared;
   prepared.reserve(batches.size());
@@ -25,6 +46,50 @@ std::vector<batch_outcome> storage_engine::commit_batches(
   for (auto& p : prepared)
     ptrs.push_back(&p);
   return commit_group(ptrs);
+}
+
+status storage_engine::sync() {
+  return catch_status([&] { do_sync(); });
+}
+
+result<record> storage_engine::get(record_kind kind, const std::string& key) {
+  return capture([&] { return do_get(kind, key); });
+}
+
+result<record_page> storage_engine::query(const record_query& q) {
+  return capture([&] { return do_query(q); });
+}
+
+result<std::vector<record>> storage_engine::scan(record_kind kind, const std::string& after,
+                                                 uint32_t limit) {
+  return capture([&] { return do_scan(kind, after, limit); });
+}
+
+result<uint64_t> storage_engine::count(record_kind kind) {
+  return capture([&] { return do_count(kind); });
+}
+
+result<claim_plan> storage_engine::plan_claims(const claim_request& req,
+                                               const std::set<std::string>& reserved) {
+  return capture([&] { return do_plan_claims(req, reserved); });
+}
+
+result<std::vector<std::string>> storage_engine::renew(const std::string& worker,
+                                                       const std::vector<std::string>& task_ids,
+                                                       micros lease_until) {
+  return capture([&] { return do_renew(worker, task_ids, lease_until); });
+}
+
+result<storage_info> storage_engine::info() {
+  return capture([&] { return do_info(); });
+}
+
+result<std::string> storage_engine::backup(const std::string& to) {
+  return capture([&] { return do_backup(to); });
+}
+
+status storage_engine::close() {
+  return catch_status([&] { do_close(); });
 }
 
 } // namespace orch

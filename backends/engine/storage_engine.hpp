@@ -19,10 +19,9 @@ struct prepared_batch;  // backends/group_plan.hpp
 
 /// The outcome of one batch inside a group commit.
 struct batch_outcome {
-  errc code = errc::internal;                // meaningful only if !ok
-  bool ok = false;
-  std::string message;
+  status st;                                 // failed: nothing of the batch was written
   uint64_t applied = 0;
+  bool ok() const { return st.ok(); }
 };
 
 /// Claims chosen but not yet written: batches[i] claims tasks[i].
@@ -32,27 +31,35 @@ struct claim_plan {
   micros next_ready = 0;                     // earliest not_before still waiting; 0: none
 };
 
-/// Thrown by engine methods; the actor turns it into an error reply.
-struct storage_failure {
-  errc code;
-  std::string message;
-};
-
 /// What a reader is told about a record that is not there, the same from
 /// every backend ("task <id> does not exist").
 std::string not_found_message(record_kind kind, const std::string& key);
 
+/// A failed result's status thrown as status_error, else its value: for
+/// engine code that goes on through another engine's results.
+template <class T>
+T value_or_throw(result<T> r) {
+  if (!r)
+    throw status_error{r.error()};
+  return std::move(r).value();
+}
+
+/// The contract every synchronous engine fulfils. Callers get results and
+/// statuses; engines implement the do_ methods, which may throw status_error
+/// (and nothing else escapes: the public methods catch it all).
 class storage_engine {
 public:
   virtual ~storage_engine();
 
   /// Commit the batches in order, each atomically and checked against the
   /// state left by the ones before it. Durable when this returns, unless the
-  /// engine defers its sync (see deferred_sync()).
-  virtual std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) = 0;
+  /// engine defers its sync (see deferred_sync()). A failure of the whole
+  /// group (the disk, the database) fails it; a batch's own failure (a
+  /// precondition) is in its outcome.
+  result<std::vector<batch_outcome>> commit_group(const std::vector<prepared_batch*>& batches);
 
   /// commit_group() for batches not prepared yet (engines' own writes).
-  std::vector<batch_outcome> commit_batches(const std::vector<const write_batch*>& batches);
+  result<std::vector<batch_outcome>> commit_batches(const std::vector<const write_batch*>& batches);
 
   /// True if commit_group() returns once the writes are applied but before
   /// they are durable; sync() then makes everything written so far durable.
@@ -61,28 +68,43 @@ public:
   virtual bool deferred_sync() const { return false; }
 
   /// Makes every write so far durable; may run concurrently with the other
-  /// methods. Throws storage_failure.
-  virtual void sync() {}
+  /// methods.
+  status sync();
 
-  virtual record get(record_kind kind, const std::string& key) = 0;
-  virtual record_page query(const record_query& q) = 0;
-  virtual std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit)
-    = 0;
-  virtual uint64_t count(record_kind kind) = 0;
+  result<record> get(record_kind kind, const std::string& key);
+  result<record_page> query(const record_query& q);
+  result<std::vector<record>> scan(record_kind kind, const std::string& after, uint32_t limit);
+  result<uint64_t> count(record_kind kind);
   /// Chooses up to req.limit ready queue entries (not in `reserved`: those
   /// another claim of the same round took) and prepares their claims with
   /// claim_transition(). Nothing is written: the actor commits the batches
   /// with the round's other writes.
-  virtual claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved)
-    = 0;
-  virtual std::vector<std::string> renew(const std::string& worker,
+  result<claim_plan> plan_claims(const claim_request& req, const std::set<std::string>& reserved);
+  result<std::vector<std::string>> renew(const std::string& worker,
                                          const std::vector<std::string>& task_ids,
-                                         micros lease_until)
-    = 0;
-  virtual storage_info info() = 0;
+                                         micros lease_until);
+  result<storage_info> info();
   /// Consistent copy into the new directory `to`; returns what was written.
-  virtual std::string backup(const std::string& to) = 0;
-  virtual void close() = 0;
+  result<std::string> backup(const std::string& to);
+  status close();
+
+protected:
+  virtual std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches)
+    = 0;
+  virtual void do_sync() {}
+  virtual record do_get(record_kind kind, const std::string& key) = 0;
+  virtual record_page do_query(const record_query& q) = 0;
+  virtual std::vector<record> do_scan(record_kind kind, const std::string& after, uint32_t limit)
+    = 0;
+  virtual uint64_t do_count(record_kind kind) = 0;
+  virtual claim_plan do_plan_claims(const claim_request& req,
+                                    const std::set<std::string>& reserved) = 0;
+  virtual std::vector<std::string> do_renew(const std::string& worker,
+                                            const std::vector<std::string>& task_ids,
+                                            micros lease_until) = 0;
+  virtual storage_info do_info() = 0;
+  virtual std::string do_backup(const std::string& to) = 0;
+  virtual void do_close() = 0;
 };
 
 } // namespace orch

@@ -1,5 +1,7 @@
 #include "backends/filesystem/file_io.hpp"
 
+#include "runtime/platform/files/posix_io.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -19,7 +21,7 @@
 
 namespace orch::fs {
 
-storage_failure io_failure(const std::string& what, const std::string& path, int err) {
+status_error io_failure(const std::string& what, const std::string& path, int err) {
   std::string msg = what + " " + path + ": " + std::strerror(err);
   errc code = errc::io_error;
   switch (err) {
@@ -60,7 +62,7 @@ void make_dirs(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0)
     throw io_failure("cannot access", path, errno);
   if (!S_ISDIR(st.st_mode))
-    throw storage_failure{errc::io_error, path + " exists but is not a directory"};
+    throw status_error{errc::io_error, path + " exists but is not a directory"};
   if (::access(path.c_str(), R_OK | W_OK | X_OK) != 0)
     throw io_failure("cannot write to directory", path, errno);
 }
@@ -113,7 +115,7 @@ std::string read_range(const std::string& path, uint64_t offset, size_t len) {
       throw io_failure("cannot read", path, errno);
     }
     if (n == 0)
-      throw storage_failure{errc::corrupted, path + " is shorter than its index says"};
+      throw status_error{errc::corrupted, path + " is shorter than its index says"};
     done += static_cast<size_t>(n);
   }
   return out;
@@ -142,16 +144,8 @@ std::vector<std::string> list_dir(const std::string& path) {
 }
 
 void write_all(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    auto n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      throw io_failure("cannot write", path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (auto ec = posix::write_all(fd, data))
+    throw io_failure("cannot write", path, ec.value());
 }
 
 namespace {
@@ -176,7 +170,7 @@ public:
   }
 
   /// Runs fn(i) for i in [0, n) on the pool and the calling thread; rethrows
-  /// the first storage_failure.
+  /// the first status_error.
   void run(size_t n, const std::function<void(size_t)>& fn) {
     if (n == 0)
       return;
@@ -207,14 +201,14 @@ private:
     std::condition_variable done_cv;
     size_t finished = 0;
     bool failed = false;
-    storage_failure first{errc::io_error, ""};
+    status_error first{errc::io_error, ""};
 
     void help() {
       for (size_t i = next++; i < n; i = next++) {
-        std::optional<storage_failure> err;
+        std::optional<status_error> err;
         try {
           fn(i);
-        } catch (const storage_failure& e) {
+        } catch (const status_error& e) {
           err = e;
         }
         std::lock_guard<std::mutex> g{m};
@@ -304,7 +298,7 @@ lock_file::lock_file(const std::string& path, const std::string& what, mode m) {
       }
       while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' '))
         holder.pop_back();
-      throw storage_failure{
+      throw status_error{
         errc::locked, what + " is in use by another orchestrator process"
                         + (holder.empty() ? std::string{} : " (pid " + holder + ")")
                         + " holding " + path

@@ -12,14 +12,14 @@
 
 namespace orch::fs {
 
-/// storage_failure for a failed system call on `path`, with a hint for
+/// status_error for a failed system call on `path`, with a hint for
 /// permission and space problems. `what` is e.g. "cannot create".
-storage_failure io_failure(const std::string& what, const std::string& path, int err);
+status_error io_failure(const std::string& what, const std::string& path, int err);
 
-/// mkdir -p; throws storage_failure.
+/// mkdir -p; throws status_error.
 void make_dirs(const std::string& path);
 
-/// Whole file; throws storage_failure (errc::not_found if it does not exist).
+/// Whole file; throws status_error (errc::not_found if it does not exist).
 std::string read_file(const std::string& path);
 
 /// Reads `len` bytes at `offset`.
@@ -53,7 +53,7 @@ private:
   int fd_ = -1;
 };
 
-/// Writes all of `data` to `fd`; throws storage_failure naming `path`.
+/// Writes all of `data` to `fd`; throws status_error naming `path`.
 void write_all(int fd, const std::string& data, const std::string& path);
 
 /// fsync of many descriptors at once on a few threads: on ext4 and XFS
@@ -71,7 +71,7 @@ void fsync_dirs(const std::vector<std::string>& dirs);
 class lock_file {
 public:
   enum mode { exclusive, shared };
-  /// Throws storage_failure(errc::locked) naming the holder's pid. A shared
+  /// Throws status_error(errc::locked) naming the holder's pid. A shared
   /// lock on a file that does not exist holds nothing (and creates nothing).
   lock_file(const std::string& path, const std::string& what, mode m = exclusive);
   ~lock_file();

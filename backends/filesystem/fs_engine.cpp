@@ -61,17 +61,18 @@ class fs_engine : public storage_engine {
 public:
   fs_engine(const std::string& data_dir, bool read_only);
 
-  std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) override;
-  record get(record_kind kind, const std::string& key) override;
-  record_page query(const record_query& q) override;
-  std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override;
-  uint64_t count(record_kind kind) override;
-  claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
-  std::vector<std::string> renew(const std::string& worker, const std::vector<std::string>& ids,
+protected:
+  std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches) override;
+  record do_get(record_kind kind, const std::string& key) override;
+  record_page do_query(const record_query& q) override;
+  std::vector<record> do_scan(record_kind kind, const std::string& after, uint32_t limit) override;
+  uint64_t do_count(record_kind kind) override;
+  claim_plan do_plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
+  std::vector<std::string> do_renew(const std::string& worker, const std::vector<std::string>& ids,
                                  micros lease_until) override;
-  storage_info info() override;
-  std::string backup(const std::string& to) override;
-  void close() override;
+  storage_info do_info() override;
+  std::string do_backup(const std::string& to) override;
+  void do_close() override;
 
 private:
   // -- paths -------------------------------------------------------------------
@@ -184,7 +185,7 @@ segment_log& fs_engine::log_of(record_kind k) {
 
 void fs_engine::quarantine(record_kind k, const std::string& name, const std::string& why) {
   if (read_only_)
-    throw storage_failure{errc::corrupted,
+    throw status_error{errc::corrupted,
                           dir_of(k) + "/" + name + " is not a valid " + to_string(k) + " record ("
                             + why + "); nothing was changed. Start the orchestrator on this data "
                             "once (it moves such files aside), or repair or remove the file"};
@@ -207,7 +208,7 @@ void fs_engine::load_file_kind(record_kind k) {
     std::string name;
     std::string problem;
     bool skip = false;
-    std::optional<storage_failure> unreadable;  // stops the start-up (permissions, I/O)
+    std::optional<status_error> unreadable;  // stops the start-up (permissions, I/O)
     record_summary sum;
   };
   std::vector<std::string> names;
@@ -237,9 +238,9 @@ void fs_engine::load_file_kind(record_kind k) {
     std::string text;
     try {
       text = fs::read_file(dir + "/" + name);
-    } catch (const storage_failure& e) {
+    } catch (const status_error& e) {
       f.skip = true;
-      if (e.code != errc::not_found)  // vanished meanwhile: fine
+      if (e.code() != errc::not_found)  // vanished meanwhile: fine
         f.unreadable = e;
       return;
     }
@@ -295,12 +296,12 @@ void fs_engine::load_file_kind(record_kind k) {
           check(files[i]);
         } catch (const std::exception& e) {
           files[i].skip = true;
-          files[i].unreadable = storage_failure{errc::io_error, dir + "/" + files[i].name
+          files[i].unreadable = status_error{errc::io_error, dir + "/" + files[i].name
                                                                   + ": " + e.what()};
         } catch (...) {
           files[i].skip = true;
           files[i].unreadable =
-            storage_failure{errc::io_error, dir + "/" + files[i].name + ": cannot be read"};
+            status_error{errc::io_error, dir + "/" + files[i].name + ": cannot be read"};
         }
     };
     {
@@ -371,7 +372,7 @@ bool fs_engine::exists(record_kind k, const std::string& key) const {
 
 std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
   if (!exists(k, key))
-    throw storage_failure{errc::not_found, not_found_message(k, key)};
+    throw status_error{errc::not_found, not_found_message(k, key)};
   if (k == record_kind::queue)
     return encode(*queue_.find(key));
   if (!is_file_kind(k))
@@ -386,19 +387,19 @@ std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
     return out;
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded())
-    throw storage_failure{errc::corrupted, path + " is no longer valid JSON (changed on disk "
+    throw status_error{errc::corrupted, path + " is no longer valid JSON (changed on disk "
                                                   "while the orchestrator runs?)"};
   return canonical(j);
 }
 
-record fs_engine::get(record_kind kind, const std::string& key) {
+record fs_engine::do_get(record_kind kind, const std::string& key) {
   if (!is_valid_key(kind, key))
-    throw storage_failure{errc::invalid, "'" + key + "' is not a valid key for "
+    throw status_error{errc::invalid, "'" + key + "' is not a valid key for "
                                            + to_string(kind)};
   return {kind, key, read_canonical(kind, key)};
 }
 
-record_page fs_engine::query(const record_query& q) {
+record_page fs_engine::do_query(const record_query& q) {
   // Candidates as (time, key), cheap filters applied from the indexes; the
   // rest of the filter needs the record itself.
   std::vector<std::pair<micros, std::string>> cand;
@@ -484,7 +485,7 @@ record_page fs_engine::query(const record_query& q) {
   return page;
 }
 
-std::vector<record> fs_engine::scan(record_kind kind, const std::string& after, uint32_t limit) {
+std::vector<record> fs_engine::do_scan(record_kind kind, const std::string& after, uint32_t limit) {
   std::vector<record> out;
   auto take = [&](const std::string& key) {
     out.push_back({kind, key, read_canonical(kind, key)});
@@ -506,7 +507,7 @@ std::vector<record> fs_engine::scan(record_kind kind, const std::string& after, 
   return out;
 }
 
-uint64_t fs_engine::count(record_kind kind) {
+uint64_t fs_engine::do_count(record_kind kind) {
   switch (kind) {
     case record_kind::task: return tasks_.size();
     case record_kind::queue: return queue_.entries().size();
@@ -534,9 +535,9 @@ bool fs_engine::committed_field(record_kind k, const std::string& key, const std
   return true;
 }
 
-std::vector<batch_outcome> fs_engine::commit_group(const std::vector<prepared_batch*>& batches) {
+std::vector<batch_outcome> fs_engine::do_commit_group(const std::vector<prepared_batch*>& batches) {
   if (closed_)
-    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+    throw status_error{errc::unavailable, "the filesystem backend has been closed"};
   record_overlay overlay;
   auto outcomes = plan_group(batches, overlay,
                              [this](record_kind k, const std::string& key,
@@ -547,13 +548,10 @@ std::vector<batch_outcome> fs_engine::commit_group(const std::vector<prepared_ba
     return outcomes;
   try {
     write_to_disk(overlay);
-  } catch (const storage_failure& e) {
+  } catch (const status_error& e) {
     for (auto& o : outcomes)
-      if (o.ok) {
-        o.ok = false;
-        o.code = e.code == errc::not_found ? errc::io_error : e.code;
-        o.message = e.message;
-      }
+      if (o.ok())
+        o.st = {e.code() == errc::not_found ? errc::io_error : e.code(), e.message()};
   }
   return outcomes;
 }
@@ -657,9 +655,9 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
 
 // -- claims and leases ------------------------------------------------------------
 
-claim_plan fs_engine::plan_claims(const claim_request& req, const std::set<std::string>& reserved) {
+claim_plan fs_engine::do_plan_claims(const claim_request& req, const std::set<std::string>& reserved) {
   if (closed_)
-    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+    throw status_error{errc::unavailable, "the filesystem backend has been closed"};
   return queue_.plan(req, reserved, [this](const std::string& id, task& t) {
     auto st = decode(read_canonical(record_kind::task, id), t);
     if (st)
@@ -671,30 +669,30 @@ claim_plan fs_engine::plan_claims(const claim_request& req, const std::set<std::
   });
 }
 
-std::vector<std::string> fs_engine::renew(const std::string& worker,
+std::vector<std::string> fs_engine::do_renew(const std::string& worker,
                                           const std::vector<std::string>& ids,
                                           micros lease_until) {
   std::vector<std::string> lost;
   auto b = queue_.renew_batch(worker, ids, lease_until, lost);
   if (!b.ops.empty()) {
-    auto out = commit_batches({&b});
-    if (!out[0].ok)
-      throw storage_failure{out[0].code, out[0].message};
+    auto out = value_or_throw(commit_batches({&b}));
+    if (!out[0].ok())
+      throw status_error{out[0].st};
   }
   return lost;
 }
 
-storage_info fs_engine::info() {
+storage_info fs_engine::do_info() {
   return {"filesystem", root_, false, notes_};
 }
 
-std::string fs_engine::backup(const std::string& to) {
+std::string fs_engine::do_backup(const std::string& to) {
   if (closed_)
-    throw storage_failure{errc::unavailable, "the filesystem backend has been closed"};
+    throw status_error{errc::unavailable, "the filesystem backend has been closed"};
   auto dest = to + "/queue.rkvs";
   std::error_code ec;
   if (std::filesystem::exists(dest, ec))
-    throw storage_failure{errc::conflict, "backup target " + dest
+    throw status_error{errc::conflict, "backup target " + dest
                                             + " already exists; choose a new directory"};
   // Writes wait while we copy (this is the storage actor's thread), so the
   // copy is consistent. Everything but the lock file.
@@ -715,7 +713,7 @@ std::string fs_engine::backup(const std::string& to) {
     }
     std::filesystem::copy_file(entry.path(), target, ec);
     if (ec)
-      throw storage_failure{errc::io_error, "cannot copy " + entry.path().string() + " to "
+      throw status_error{errc::io_error, "cannot copy " + entry.path().string() + " to "
                                               + target + ": " + ec.message()};
     fs::unique_fd fd{::open(target.c_str(), O_RDONLY | O_CLOEXEC)};
     fds.push_back(fd.get());
@@ -727,7 +725,7 @@ std::string fs_engine::backup(const std::string& to) {
   return dest;
 }
 
-void fs_engine::close() {
+void fs_engine::do_close() {
   closed_ = true;
   lock_.reset();
 }

@@ -23,7 +23,7 @@
 namespace orch {
 
 /// Opens (creating if needed) the filesystem backend under `data_dir`.
-/// Throws storage_failure: errc::locked if another process uses it, io_error
+/// Throws status_error: errc::locked if another process uses it, io_error
 /// with the path and the fix for permission problems.
 ///
 /// Read-only (a migration's source, a dry run's target): nothing on disk is

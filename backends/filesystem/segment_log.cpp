@@ -149,7 +149,7 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
       clean.push_back('\n');
       entries.push_back(std::move(e));
     } else if (read_only) {
-      throw storage_failure{errc::corrupted,
+      throw status_error{errc::corrupted,
                             "line at byte " + std::to_string(pos) + " of " + path + " is unreadable ("
                               + err + "); nothing was changed. Start the orchestrator on this data "
                               "once (it sets such lines aside), or repair the line"};
@@ -198,7 +198,7 @@ std::string segment_log::read(const slot& at) const {
 std::string segment_log::read(const std::string& key) const {
   auto i = index_.find(key);
   if (i == index_.end())
-    throw storage_failure{errc::not_found, not_found_message(kind_, key)};
+    throw status_error{errc::not_found, not_found_message(kind_, key)};
   return read(i->second);
 }
 

@@ -40,7 +40,7 @@ public:
   /// acknowledged) is truncated away; any other unreadable line is copied to
   /// `corrupted_dir` and skipped. Both are reported in `notes`.
   /// Read-only, nothing is changed: a torn last line is ignored, any other
-  /// unreadable line throws storage_failure(corrupted), and a missing
+  /// unreadable line throws status_error(corrupted), and a missing
   /// directory is an empty log.
   segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
               std::vector<std::string>& notes, bool read_only = false);
@@ -50,7 +50,7 @@ public:
 
   const std::map<std::string, slot>& index() const { return index_; }
 
-  /// Record text by key; throws storage_failure(not_found).
+  /// Record text by key; throws status_error(not_found).
   std::string read(const std::string& key) const;
   std::string read(const slot& at) const;
 

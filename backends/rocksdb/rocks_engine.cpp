@@ -111,7 +111,7 @@ uint64_t time_key(micros t) {
   errc code = errc::io_error;
   if (st.IsCorruption())
     code = errc::corrupted;
-  throw storage_failure{code, what + ": " + st.ToString()};
+  throw status_error{code, what + ": " + st.ToString()};
 }
 
 class rocks_engine : public storage_engine {
@@ -119,24 +119,25 @@ public:
   explicit rocks_engine(const rocks_options& opts);
   ~rocks_engine() override;
 
-  std::vector<batch_outcome> commit_group(const std::vector<prepared_batch*>& batches) override;
+protected:
+  std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches) override;
   bool deferred_sync() const override { return true; }
-  void sync() override;
-  record get(record_kind kind, const std::string& key) override;
-  record_page query(const record_query& q) override;
-  std::vector<record> scan(record_kind kind, const std::string& after, uint32_t limit) override;
-  uint64_t count(record_kind kind) override;
-  claim_plan plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
-  std::vector<std::string> renew(const std::string& worker, const std::vector<std::string>& ids,
+  void do_sync() override;
+  record do_get(record_kind kind, const std::string& key) override;
+  record_page do_query(const record_query& q) override;
+  std::vector<record> do_scan(record_kind kind, const std::string& after, uint32_t limit) override;
+  uint64_t do_count(record_kind kind) override;
+  claim_plan do_plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
+  std::vector<std::string> do_renew(const std::string& worker, const std::vector<std::string>& ids,
                                  micros lease_until) override;
-  storage_info info() override;
-  std::string backup(const std::string& to) override;
-  void close() override;
+  storage_info do_info() override;
+  std::string do_backup(const std::string& to) override;
+  void do_close() override;
 
 private:
   void check_open() const {
     if (!db_)
-      throw storage_failure{errc::unavailable, "the embedded database has been closed"};
+      throw status_error{errc::unavailable, "the embedded database has been closed"};
   }
   rocksdb::ColumnFamilyHandle* cf(cf_id id) const { return handles_[id]; }
   bool read(cf_id id, const std::string& key, std::string& out) const;
@@ -253,11 +254,11 @@ rocksdb::ColumnFamilyOptions cf_options(size_t id, const std::shared_ptr<rocksdb
 
 rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   if (!is_valid_ns_name(opts.ns))
-    throw storage_failure{errc::invalid, "--surrealdb-namespace '" + opts.ns
+    throw status_error{errc::invalid, "--surrealdb-namespace '" + opts.ns
                                            + "' is not valid: use 1-64 characters of A-Z a-z "
                                              "0-9 _ -"};
   if (!is_valid_ns_name(opts.db))
-    throw storage_failure{errc::invalid, "--surrealdb-database '" + opts.db
+    throw status_error{errc::invalid, "--surrealdb-database '" + opts.db
                                            + "' is not valid: use 1-64 characters of A-Z a-z "
                                              "0-9 _ -"};
   prefix_ = opts.ns + std::string(1, '\0') + opts.db + std::string(1, '\0');
@@ -266,7 +267,7 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   if (!opts.read_only)
     std::filesystem::create_directories(opts.data_dir.empty() ? "." : opts.data_dir, ec);
   if (ec)
-    throw storage_failure{errc::io_error, "cannot create --data-dir " + opts.data_dir + ": "
+    throw status_error{errc::io_error, "cannot create --data-dir " + opts.data_dir + ": "
                                             + ec.message()
                                             + ". Fix its permissions or choose another one"};
   rocksdb::DBOptions dbo;
@@ -303,17 +304,17 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
     shared_lock_fd_ = -1;
     auto msg = st.ToString();
     if (st.IsIOError() && msg.find("lock") != std::string::npos)
-      throw storage_failure{errc::locked,
+      throw status_error{errc::locked,
                             "the embedded database " + path_
                               + " is in use by another orchestrator process (" + msg
                               + "). Stop that process first, or use a different --data-dir"};
     if (st.IsIOError() && (msg.find("ermission") != std::string::npos))
-      throw storage_failure{errc::io_error,
+      throw status_error{errc::io_error,
                             "cannot open the embedded database " + path_ + ": " + msg
                               + ". Fix the permissions (e.g. `chown -R $(id -un) "
                               + opts.data_dir + "`) or pass a --data-dir you can write to"};
     if (st.IsCorruption())
-      throw storage_failure{errc::corrupted,
+      throw status_error{errc::corrupted,
                             "the embedded database " + path_ + " is damaged: " + msg
                               + ". Restore it from a backup (orchestrator restore)"};
     fail(st, "cannot open the embedded database " + path_);
@@ -343,17 +344,14 @@ void rocks_engine::lock_shared() {
   fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
   if (::fcntl(shared_lock_fd_, F_SETLK, &fl) != 0)
-    throw storage_failure{errc::locked,
+    throw status_error{errc::locked,
                           "the embedded database " + path_
                             + " is in use by another orchestrator process. Stop that process "
                               "first, or use a different --data-dir"};
 }
 
 rocks_engine::~rocks_engine() {
-  try {
-    close();
-  } catch (...) {
-  }
+  (void) close();  // the public close: it catches what do_close throws
 }
 
 uint64_t rocks_engine::read_counter(const std::string& key) const {
@@ -404,14 +402,14 @@ void rocks_engine::walk(cf_id id, const std::string& begin, const std::string& e
     fail(it->status(), std::string{"scanning "} + cf_names[id]);
 }
 
-record rocks_engine::get(record_kind kind, const std::string& key) {
+record rocks_engine::do_get(record_kind kind, const std::string& key) {
   check_open();
   if (!is_valid_key(kind, key))
-    throw storage_failure{errc::invalid, "'" + key + "' is not a valid key for "
+    throw status_error{errc::invalid, "'" + key + "' is not a valid key for "
                                            + to_string(kind)};
   record r{kind, key, {}};
   if (!read(cf_of(kind), prefix_ + key, r.json))
-    throw storage_failure{errc::not_found, not_found_message(kind, key)};
+    throw status_error{errc::not_found, not_found_message(kind, key)};
   return r;
 }
 
@@ -465,7 +463,7 @@ record_page rocks_engine::page_by_index(const record_query& q, cf_id index, cons
   return page;
 }
 
-record_page rocks_engine::query(const record_query& q) {
+record_page rocks_engine::do_query(const record_query& q) {
   check_open();
   bool ranged = q.since != 0 || q.until != 0;
   auto lo_t = be64(time_key(q.since)), hi_t = be64(q.until == 0 ? time_max : time_key(q.until));
@@ -519,7 +517,7 @@ record_page rocks_engine::query(const record_query& q) {
   return page_of(q, std::move(cand), false);
 }
 
-std::vector<record> rocks_engine::scan(record_kind kind, const std::string& after,
+std::vector<record> rocks_engine::do_scan(record_kind kind, const std::string& after,
                                        uint32_t limit) {
   check_open();
   std::vector<record> out;
@@ -536,7 +534,7 @@ std::vector<record> rocks_engine::scan(record_kind kind, const std::string& afte
   return out;
 }
 
-uint64_t rocks_engine::count(record_kind kind) {
+uint64_t rocks_engine::do_count(record_kind kind) {
   check_open();
   return counts_[static_cast<size_t>(kind)];
 }
@@ -575,7 +573,7 @@ void rocks_engine::index_entries(rocksdb::WriteBatch& wb, record_kind kind,
     put_or_delete(cf_idx_event_task, prefix_ + s.task_id + std::string(1, '\0') + key);
 }
 
-std::vector<batch_outcome> rocks_engine::commit_group(const std::vector<prepared_batch*>& batches) {
+std::vector<batch_outcome> rocks_engine::do_commit_group(const std::vector<prepared_batch*>& batches) {
   check_open();
   record_overlay overlay;
   read_cache cache;  // each committed record is read at most once per round
@@ -639,11 +637,8 @@ std::vector<batch_outcome> rocks_engine::commit_group(const std::vector<prepared
   auto st = db_->Write(rocksdb::WriteOptions{}, &wb);
   if (!st.ok()) {
     for (auto& o : outcomes)
-      if (o.ok) {
-        o.ok = false;
-        o.code = errc::io_error;
-        o.message = "writing to the embedded database failed: " + st.ToString();
-      }
+      if (o.ok())
+        o.st = {errc::io_error, "writing to the embedded database failed: " + st.ToString()};
     return outcomes;
   }
   counts_ = counts;
@@ -661,7 +656,7 @@ std::vector<batch_outcome> rocks_engine::commit_group(const std::vector<prepared
 
 // -- claims, leases, backup ----------------------------------------------------------
 
-claim_plan rocks_engine::plan_claims(const claim_request& req,
+claim_plan rocks_engine::do_plan_claims(const claim_request& req,
                                      const std::set<std::string>& reserved) {
   check_open();
   return queue_.plan(req, reserved, [this](const std::string& id, task& t) {
@@ -678,43 +673,43 @@ claim_plan rocks_engine::plan_claims(const claim_request& req,
   });
 }
 
-void rocks_engine::sync() {
+void rocks_engine::do_sync() {
   auto st = db_->SyncWAL();
   if (!st.ok())
     fail(st, "syncing the write-ahead log of " + path_);
 }
 
-std::vector<std::string> rocks_engine::renew(const std::string& worker,
+std::vector<std::string> rocks_engine::do_renew(const std::string& worker,
                                              const std::vector<std::string>& ids,
                                              micros lease_until) {
   check_open();
   std::vector<std::string> lost;
   auto b = queue_.renew_batch(worker, ids, lease_until, lost);
   if (!b.ops.empty()) {
-    auto out = commit_batches({&b});
-    if (!out[0].ok)
-      throw storage_failure{out[0].code, out[0].message};
-    sync();  // renewals are answered directly, so they are made durable here
+    auto out = value_or_throw(commit_batches({&b}));
+    if (!out[0].ok())
+      throw status_error{out[0].st};
+    do_sync();  // renewals are answered directly, so they are made durable here
   }
   return lost;
 }
 
-storage_info rocks_engine::info() {
+storage_info rocks_engine::do_info() {
   check_open();
   return {"surrealdb-embedded",
           path_ + " (namespace " + opts_.ns + ", database " + opts_.db + ")", false, notes_};
 }
 
-std::string rocks_engine::backup(const std::string& to) {
+std::string rocks_engine::do_backup(const std::string& to) {
   check_open();
   auto dest = rocksdb_path(to);
   std::error_code ec;
   if (std::filesystem::exists(dest, ec))
-    throw storage_failure{errc::conflict, "backup target " + dest
+    throw status_error{errc::conflict, "backup target " + dest
                                             + " already exists; choose a new directory"};
   std::filesystem::create_directories(to, ec);
   if (ec)
-    throw storage_failure{errc::io_error, "cannot create backup directory " + to + ": "
+    throw status_error{errc::io_error, "cannot create backup directory " + to + ": "
                                             + ec.message()};
   rocksdb::Checkpoint* cp = nullptr;
   auto st = rocksdb::Checkpoint::Create(db_, &cp);
@@ -729,7 +724,7 @@ std::string rocks_engine::backup(const std::string& to) {
   return dest;
 }
 
-void rocks_engine::close() {
+void rocks_engine::do_close() {
   if (!db_)
     return;
   // Flushed memtables make the next start instant: no log to replay.

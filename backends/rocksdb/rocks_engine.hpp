@@ -26,7 +26,7 @@ struct rocks_options {
   bool read_only = false;
 };
 
-/// Opens (creating if needed). Throws storage_failure: errc::locked when
+/// Opens (creating if needed). Throws status_error: errc::locked when
 /// another process has the database open, errc::invalid for a bad
 /// namespace/database name, errc::corrupted / io_error otherwise.
 std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts);

@@ -209,7 +209,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     pending.clear();
     for (auto& [id, p] : calls) {
       p.timer->cancel();
-      p.done({false, {}, errc::unavailable, why});
+      p.done(status{errc::unavailable, why});
     }
   }
 
@@ -259,17 +259,25 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
       });
   }
 
+  /// TCP connect for either kind of session, then `next` (the TLS
+  /// handshake, or straight to the WebSocket upgrade).
+  template <class Session, class Next>
+  void tcp_connect(uint64_t gen, const tcp::resolver::results_type& results,
+                   std::shared_ptr<Session> s, Next next) {
+    auto& lowest = beast::get_lowest_layer(s->ws());
+    lowest.expires_after(cfg.connect_timeout);
+    lowest.async_connect(results, [this, self = shared_from_this(), gen, s,
+                                   next](beast::error_code ec, const tcp::endpoint&) {
+      if (ec)
+        return connection_failed(gen, connect_error(ec));
+      beast::get_lowest_layer(s->ws()).expires_never();
+      next();
+    });
+  }
+
   void connect_plain(uint64_t gen, const tcp::resolver::results_type& results) {
     auto s = std::make_shared<plain_session>(ioc);
-    beast::get_lowest_layer(s->ws()).expires_after(cfg.connect_timeout);
-    beast::get_lowest_layer(s->ws()).async_connect(
-      results, [this, self = shared_from_this(), gen, s](beast::error_code ec,
-                                                         const tcp::endpoint&) {
-        if (ec)
-          return connection_failed(gen, connect_error(ec));
-        beast::get_lowest_layer(s->ws()).expires_never();
-        upgrade(gen, s);
-      });
+    tcp_connect(gen, results, s, [this, gen, s] { upgrade(gen, s); });
   }
 
   void connect_tls(uint64_t gen, const tcp::resolver::results_type& results) {
@@ -279,25 +287,21 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());
     tls.set_verify_mode(ssl::verify_peer);
     tls.set_verify_callback(ssl::host_name_verification(url.host));
-    beast::get_lowest_layer(s->ws()).expires_after(cfg.connect_timeout);
-    beast::get_lowest_layer(s->ws()).async_connect(
-      results, [this, self = shared_from_this(), gen, s](beast::error_code ec,
-                                                         const tcp::endpoint&) {
-        if (ec)
-          return connection_failed(gen, connect_error(ec));
-        s->ws().next_layer().async_handshake(
-          ssl::stream_base::client, [this, self, gen, s](beast::error_code ec) {
-            if (ec)
-              return connection_failed(
-                gen, "TLS handshake with SurrealDB at " + url.shown + " failed: " + ec.message()
-                       + (cfg.ca_file.empty()
-                            ? ". If the server uses a private CA, pass it with --surrealdb-ca-file"
-                            : ". Check that --surrealdb-ca-file " + cfg.ca_file
-                                + " is the CA that signed the server's certificate"));
-            beast::get_lowest_layer(s->ws()).expires_never();
-            upgrade(gen, s);
-          });
-      });
+    tcp_connect(gen, results, s, [this, gen, s] {
+      beast::get_lowest_layer(s->ws()).expires_after(cfg.connect_timeout);
+      s->ws().next_layer().async_handshake(
+        ssl::stream_base::client, [this, self = shared_from_this(), gen, s](beast::error_code ec) {
+          if (ec)
+            return connection_failed(
+              gen, "TLS handshake with SurrealDB at " + url.shown + " failed: " + ec.message()
+                     + (cfg.ca_file.empty()
+                          ? ". If the server uses a private CA, pass it with --surrealdb-ca-file"
+                          : ". Check that --surrealdb-ca-file " + cfg.ca_file
+                              + " is the CA that signed the server's certificate"));
+          beast::get_lowest_layer(s->ws()).expires_never();
+          upgrade(gen, s);
+        });
+    });
   }
 
   std::string connect_error(const beast::error_code& ec) const {
@@ -355,16 +359,16 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     send("signin", params, [this, self = shared_from_this(), gen](rpc_result r) {
       if (gen != generation)
         return;
-      if (!r.ok) {
+      if (!r.ok()) {
         // A database-level user signs in with its namespace and database.
         json scoped = json::array({json{{"ns", cfg.ns},
                                         {"db", cfg.db},
                                         {"user", cfg.username},
                                         {"pass", cfg.password}}});
-        return send("signin", scoped, [this, self, gen, root_error = r.message](rpc_result r2) {
+        return send("signin", scoped, [this, self, gen, root_error = r.message()](rpc_result r2) {
           if (gen != generation)
             return;
-          if (!r2.ok)
+          if (!r2.ok())
             return connection_failed(
               gen, "SurrealDB at " + url.shown + " rejected the credentials of user '"
                      + cfg.username + "' (" + root_error
@@ -382,9 +386,9 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   /// such users are defined inside their namespace or database). An
   /// unanswered request is handled before: it says nothing either way.
   static bool listed(const rpc_result& r, const char* field, const std::string& name) {
-    if (!r.ok || !r.value.is_array() || r.value.empty())
+    if (!r.ok() || !r->is_array() || r->empty())
       return true;
-    auto& first = r.value[0];
+    auto& first = (*r)[0];
     auto result = first.find("result");
     if (first.value("status", std::string{"OK"}) != "OK" || result == first.end()
         || !result->is_object() || !result->contains(field))
@@ -404,22 +408,22 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     info("ROOT", [this, self, gen, info](rpc_result root) {
       if (gen != generation)
         return;
-      if (!root.ok && root.code == errc::unavailable)  // not answered: not known
-        return connection_failed(gen, root.message);
+      if (!root.ok() && root.code() == errc::unavailable)  // not answered: not known
+        return connection_failed(gen, root.message());
       if (!listed(root, "namespaces", cfg.ns))
         return ready(gen);               // nothing selected: reads find nothing
       send("use", json::array({cfg.ns, nullptr}), [this, self, gen, info](rpc_result r) {
         if (gen != generation)
           return;
-        if (!r.ok && r.code == errc::unavailable)
-          return connection_failed(gen, r.message);
-        if (!r.ok)
+        if (!r.ok() && r.code() == errc::unavailable)
+          return connection_failed(gen, r.message());
+        if (!r.ok())
           return use_ns_db(gen);         // reports the refusal with the usual message
         info("NS", [this, self, gen](rpc_result ns) {
           if (gen != generation)
             return;
-          if (!ns.ok && ns.code == errc::unavailable)
-            return connection_failed(gen, ns.message);
+          if (!ns.ok() && ns.code() == errc::unavailable)
+            return connection_failed(gen, ns.message());
           if (!listed(ns, "databases", cfg.db))
             return ready(gen);
           use_ns_db(gen);
@@ -432,10 +436,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     send("use", json::array({cfg.ns, cfg.db}), [this, self = shared_from_this(), gen](rpc_result r) {
       if (gen != generation)
         return;
-      if (!r.ok)
+      if (!r.ok())
         return connection_failed(gen, "SurrealDB at " + url.shown + " does not let user '"
                                         + cfg.username + "' use namespace '" + cfg.ns
-                                        + "', database '" + cfg.db + "': " + r.message
+                                        + "', database '" + cfg.db + "': " + r.message()
                                         + ". Check --surrealdb-namespace and "
                                           "--surrealdb-database and the user's rights");
       ready(gen);
@@ -509,16 +513,15 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
     p.timer->cancel();
     if (auto e = msg.find("error"); e != msg.end()) {
       auto text = rpc_error_message(*e);
-      p.done({false, {}, is_retryable_conflict(text) ? errc::conflict : errc::internal, text});
+      p.done(status{is_retryable_conflict(text) ? errc::conflict : errc::internal, text});
       return;
     }
-    p.done({true, msg.contains("result") ? std::move(msg["result"]) : json{}, errc::internal, {}});
+    p.done(msg.contains("result") ? std::move(msg["result"]) : json{});
   }
 
   void send(const std::string& method, json params, rpc_callback done) {
     if (!conn) {
-      done({false, {}, errc::unavailable,
-            "SurrealDB at " + url.shown + " is not reachable: " + last_error});
+      done(status{errc::unavailable, "SurrealDB at " + url.shown + " is not reachable: " + last_error});
       return;
     }
     auto id = ++next_id;
@@ -534,9 +537,10 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
         return;
       auto p = std::move(it->second);
       pending.erase(it);
-      p.done({false, {}, errc::unavailable,
-              "SurrealDB at " + url.shown + " did not answer '" + p.method + "' within "
-                + std::to_string(cfg.request_timeout.count() / 1000) + " s"});
+      p.done(status{errc::unavailable, "SurrealDB at " + url.shown + " did not answer '" + p.method
+                                         + "' within "
+                                         + std::to_string(cfg.request_timeout.count() / 1000)
+                                         + " s"});
     });
     pending.emplace(id, pending_call{method, std::move(done), std::move(timer)});
     out_queue.push_back(std::move(frame));
@@ -615,8 +619,8 @@ void client::call(const std::string& method, nlohmann::json params, rpc_callback
   auto self = impl_;
   net::post(self->ioc, [self, method, params = std::move(params), done = std::move(done)]() mutable {
     if (!self->is_ready) {
-      done({false, {}, errc::unavailable,
-            "SurrealDB at " + self->url.shown + " is not reachable: " + self->last_error});
+      done(status{errc::unavailable,
+                  "SurrealDB at " + self->url.shown + " is not reachable: " + self->last_error});
       return;
     }
     self->send(method, std::move(params), std::move(done));

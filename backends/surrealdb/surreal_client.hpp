@@ -7,7 +7,8 @@
 // backoff, signing in and selecting the namespace/database again.
 //
 // CAF-free: it runs on an Asio thread of its own and reports through
-// callbacks, which run on that thread.
+// callbacks, which run on that thread (the storage actor turns them into
+// messages to itself: surreal_storage.cpp).
 #pragma once
 
 #include <chrono>
@@ -17,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/messages/types.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch::surreal {
 
@@ -37,13 +38,10 @@ struct client_config {
   std::chrono::milliseconds connect_timeout{5000};
 };
 
-/// The outcome of one RPC call.
-struct rpc_result {
-  bool ok = false;
-  nlohmann::json value;                      // the reply's `result`
-  errc code = errc::internal;                // if !ok: unavailable (connection), invalid, ...
-  std::string message;                       // if !ok: what went wrong, for the user
-};
+/// The outcome of one RPC call: the reply's `result`, or why there is none
+/// (errc::unavailable: the connection; conflict: a transaction conflict that
+/// may be retried; internal: the server refused the call).
+using rpc_result = result<nlohmann::json>;
 
 using rpc_callback = std::function<void(rpc_result)>;
 

@@ -1,8 +1,13 @@
 #include "backends/surrealdb/surreal_queries.hpp"
 
+#include <array>
+#include <charconv>
 #include <map>
+#include <optional>
+#include <type_traits>
 
 #include "runtime/core/codec.hpp"
+#include "runtime/core/schema.hpp"
 
 namespace orch::surreal {
 
@@ -10,57 +15,57 @@ namespace {
 
 enum class ftype { string, array, scalar };
 
+/// How a field compares in a filter, from its place in the schema: text
+/// (strings, times, statuses), an array (contains), or a scalar compared as
+/// text. Objects (env, labels) are not filterable.
+template <class C, class V>
+std::optional<ftype> filter_type(const schema::value_field<C, V>&) {
+  if constexpr (std::is_same_v<V, std::string>)
+    return ftype::string;
+  else if constexpr (std::is_same_v<V, std::vector<std::string>>)
+    return ftype::array;
+  else if constexpr (std::is_same_v<V, std::map<std::string, std::string>>)
+    return std::nullopt;
+  else
+    return ftype::scalar;
+}
+template <class D>
+std::optional<ftype> filter_type(const D& d) {
+  if constexpr (requires { d.present; })
+    return ftype::scalar;
+  else
+    return ftype::string;
+}
+
 struct kind_info {
-  const char* table;
-  const char* time_field;
-  const char* key_field;                     // the ORDER BY tie-break column
+  std::string table;
+  std::string time_field;
+  std::string key_field;                     // the ORDER BY tie-break column
   bool id_field;                             // the record JSON has an `id` = its key
   std::map<std::string, ftype> fields;       // filterable fields
 };
 
+template <class T>
+kind_info info_of() {
+  using of = schema::of<T>;
+  kind_info k{to_string(of::kind), std::string{schema::time_field_name<T>()},
+              std::string{of::key_name}, of::key_name == "id", {}};
+  schema::for_each_field<T>([&](const auto& d) {
+    if (auto t = filter_type(d))
+      k.fields.emplace(std::string{d.name}, *t);
+  });
+  return k;
+}
+
 const kind_info& info(record_kind k) {
-  static const kind_info task{
-    "tasks", "created_at", "id", true,
-    {{"id", ftype::string}, {"name", ftype::string}, {"command", ftype::string},
-     {"workdir", ftype::string}, {"script", ftype::string}, {"script_file", ftype::string},
-     {"status", ftype::string}, {"created_at", ftype::string}, {"started_at", ftype::string},
-     {"completed_at", ftype::string}, {"not_before", ftype::string}, {"output", ftype::string},
-     {"stderr", ftype::string}, {"error", ftype::string}, {"owner", ftype::string},
-     {"args", ftype::array}, {"dependencies", ftype::array}, {"priority", ftype::scalar},
-     {"attempts", ftype::scalar}, {"max_retries", ftype::scalar}, {"timeout_s", ftype::scalar},
-     {"exit_code", ftype::scalar}, {"revision", ftype::scalar}}};
-  static const kind_info queue{
-    "task_queue", "lease_until", "task_id", false,
-    {{"task_id", ftype::string}, {"enqueued_at", ftype::string}, {"not_before", ftype::string},
-     {"claimed_by", ftype::string}, {"lease_until", ftype::string}, {"priority", ftype::scalar},
-     {"attempt", ftype::scalar}}};
-  static const kind_info users{
-    "users", "created_at", "username", false,
-    {{"username", ftype::string}, {"password_hash", ftype::string},
-     {"created_at", ftype::string}, {"roles", ftype::array}, {"disabled", ftype::scalar}}};
-  static const kind_info audit{
-    "audit_log", "time", "id", true,
-    {{"id", ftype::string}, {"time", ftype::string}, {"principal", ftype::string},
-     {"action", ftype::string}, {"target", ftype::string}, {"outcome", ftype::string},
-     {"details", ftype::string}}};
-  static const kind_info metrics{
-    "metrics", "time", "id", true,
-    {{"id", ftype::string}, {"time", ftype::string}, {"name", ftype::string},
-     {"value", ftype::scalar}}};
-  static const kind_info events{
-    "task_events", "time", "id", true,
-    {{"id", ftype::string}, {"time", ftype::string}, {"task_id", ftype::string},
-     {"kind", ftype::string}, {"status", ftype::string}, {"details", ftype::string},
-     {"attempt", ftype::scalar}}};
-  switch (k) {
-    case record_kind::task: return task;
-    case record_kind::queue: return queue;
-    case record_kind::user: return users;
-    case record_kind::audit: return audit;
-    case record_kind::metric: return metrics;
-    case record_kind::event: return events;
-  }
-  return task;
+  static const std::array<kind_info, all_record_kinds.size()> all = [] {
+    std::array<kind_info, all_record_kinds.size()> out;
+    for (auto kind : all_record_kinds)
+      out[static_cast<size_t>(kind)] =
+        schema::visit_kind(kind, [](auto tag) { return info_of<typename decltype(tag)::type>(); });
+    return out;
+  }();
+  return all[static_cast<size_t>(k)];
 }
 
 /// The projection that turns a stored document back into the record JSON.
@@ -78,7 +83,12 @@ bool valid_field_name(const std::string& f) {
 }
 
 std::string rec(record_kind k, const std::string& var) {
-  return std::string{"type::record('"} + info(k).table + "', $" + var + ")";
+  return "type::record('" + info(k).table + "', $" + var + ")";
+}
+
+/// THROW text of the precondition numbered n.
+std::string precondition_throw(const std::string& n) {
+  return "THROW '" + std::string{precondition_marker} + n + ":'";
 }
 
 std::string time_text(micros t) {
@@ -88,7 +98,17 @@ std::string time_text(micros t) {
 } // namespace
 
 const char* table_of(record_kind k) {
-  return info(k).table;
+  return to_string(k);
+}
+
+int failed_precondition(std::string_view message) {
+  auto p = message.find(precondition_marker);
+  if (p == std::string_view::npos)
+    return -1;
+  int n = 0;
+  auto digits = message.substr(p + precondition_marker.size());
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  return ec == std::errc{} && end != digits.data() ? n : -1;
 }
 
 std::string schema_ns_db(const std::string& ns, const std::string& db) {
@@ -117,14 +137,13 @@ DEFINE INDEX IF NOT EXISTS metrics_time ON TABLE metrics FIELDS time;
 DEFINE INDEX IF NOT EXISTS depends_on_out ON TABLE depends_on FIELDS out;)";
 }
 
-statement batch_statement(const write_batch& b, std::string& error) {
+result<statement> batch_statement(const write_batch& b) {
   statement s;
   std::string text = "BEGIN TRANSACTION;\n";
   for (size_t i = 0; i < b.expect.size(); ++i) {
     auto& p = b.expect[i];
     if (!is_valid_key(p.kind, p.key)) {
-      error = "'" + p.key + "' is not a valid key for " + to_string(p.kind);
-      return {};
+      return status{errc::invalid, "'" + p.key + "' is not a valid key for " + to_string(p.kind)};
     }
     auto n = std::to_string(i);
     auto tb = std::string{info(p.kind).table};
@@ -132,28 +151,26 @@ statement batch_statement(const write_batch& b, std::string& error) {
     s.vars["pk" + n] = p.key;
     switch (p.check) {
       case precondition::absent:
-        text += "IF record::exists(" + r + ") { THROW 'orch-precondition:" + n + ":' };\n";
+        text += "IF record::exists(" + r + ") { " + precondition_throw(n) + " };\n";
         break;
       case precondition::present:
-        text += "IF !record::exists(" + r + ") { THROW 'orch-precondition:" + n + ":' };\n";
+        text += "IF !record::exists(" + r + ") { " + precondition_throw(n) + " };\n";
         break;
       case precondition::field_in:
         if (!valid_field_name(p.field)) {
-          error = "'" + p.field + "' is not a valid field name";
-          return {};
+          return status{errc::invalid, "'" + p.field + "' is not a valid field name"};
         }
         s.vars["pv" + n] = p.values;
         // Compared as text, null as "" (field_text() semantics).
         text += "IF !record::exists(" + r + ") OR <string> (" + r + "." + p.field
-                + " ?? '') NOT IN $pv" + n + " { THROW 'orch-precondition:" + n + ":' };\n";
+                + " ?? '') NOT IN $pv" + n + " { " + precondition_throw(n) + " };\n";
         break;
     }
   }
   for (size_t j = 0; j < b.ops.size(); ++j) {
     auto& op = b.ops[j].rec;
     if (!is_valid_key(op.kind, op.key)) {
-      error = "'" + op.key + "' is not a valid key for " + to_string(op.kind);
-      return {};
+      return status{errc::invalid, "'" + op.key + "' is not a valid key for " + to_string(op.kind)};
     }
     auto n = std::to_string(j);
     auto r = rec(op.kind, "k" + n);
@@ -165,8 +182,8 @@ statement batch_statement(const write_batch& b, std::string& error) {
     }
     auto doc = json::parse(op.json, nullptr, false);
     if (!doc.is_object()) {
-      error = std::string{to_string(op.kind)} + " record " + op.key + " is not a JSON object";
-      return {};
+      return status{errc::invalid,
+                    std::string{to_string(op.kind)} + " record " + op.key + " is not a JSON object"};
     }
     s.vars["d" + n] = std::move(doc);
     if (op.kind == record_kind::task) {
@@ -188,15 +205,14 @@ statement get_statement(record_kind k, const std::string& key) {
   return {"SELECT " + projection(k) + " FROM ONLY " + rec(k, "key"), json{{"key", key}}};
 }
 
-statement query_statement(const record_query& q, std::string& error) {
+result<statement> query_statement(const record_query& q) {
   auto& ki = info(q.kind);
   statement s;
   std::vector<std::string> where;
   if (!q.field.empty()) {
     auto f = ki.fields.find(q.field);
     if (f == ki.fields.end()) {
-      error = "records of " + std::string{ki.table} + " cannot be filtered by '" + q.field + "'";
-      return {};
+      return status{errc::invalid, "records of " + ki.table + " cannot be filtered by '" + q.field + "'"};
     }
     auto value = q.value;
     task_status st;
@@ -209,7 +225,7 @@ statement query_statement(const record_query& q, std::string& error) {
       case ftype::scalar: where.push_back("<string> " + q.field + " = $match"); break;
     }
   }
-  std::string tf = ki.time_field;
+  auto& tf = ki.time_field;
   if (q.since != 0 || q.until != 0) {
     // NULL sorts before every string: `>= ''` keeps unset times out.
     s.vars["since"] = time_text(q.since);
@@ -296,8 +312,7 @@ record to_record(record_kind k, const json& doc) {
   record r;
   r.kind = k;
   auto& ki = info(k);
-  std::string key_field = ki.id_field ? "id" : k == record_kind::queue ? "task_id" : "username";
-  if (auto i = doc.find(key_field); i != doc.end() && i->is_string())
+  if (auto i = doc.find(ki.key_field); i != doc.end() && i->is_string())
     r.key = i->get<std::string>();
   r.json = canonical(doc);
   return r;

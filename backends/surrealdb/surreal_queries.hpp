@@ -6,10 +6,13 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/records.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch::surreal {
 
@@ -30,17 +33,25 @@ struct statement {
   json vars = json::object();
 };
 
+/// What a failed precondition throws inside a transaction, followed by its
+/// number in the batch and ':' ("orch-precondition:2:").
+inline constexpr std::string_view precondition_marker = "orch-precondition:";
+
+/// The number of the precondition a transaction's error message reports, or -1.
+int failed_precondition(std::string_view message);
+
 /// One atomic write batch: BEGIN; preconditions (THROW 'orch-precondition:…');
 /// puts (tasks also keep their depends_on edges in step) and deletes; COMMIT.
-/// Empty `error` on success; otherwise why the batch cannot be expressed
-/// (an invalid key, record or field name).
-statement batch_statement(const write_batch& b, std::string& error);
+/// errc::invalid if the batch cannot be expressed (an invalid key, record or
+/// field name).
+result<statement> batch_statement(const write_batch& b);
 
 /// Reading one record; NONE (null) if it does not exist.
 statement get_statement(record_kind k, const std::string& key);
 
-/// A page and the total count, in two statements.
-statement query_statement(const record_query& q, std::string& error);
+/// A page and the total count, in two statements; errc::invalid for a field
+/// that cannot be filtered on.
+result<statement> query_statement(const record_query& q);
 
 /// The dependants of a task (graph query over depends_on).
 statement dependants_statement(const std::string& task_id);

@@ -239,6 +239,13 @@ command_line parse_command_line(int argc, char** argv) {
   app.add_flag("--dry-run", s.dry_run,
                "Check the configuration and the storage, print what would be used, and exit "
                "without serving");
+  app.add_option("--storage-timeout-s", s.storage_timeout_s,
+                 "Seconds one request to storage may take before it fails (503)")
+    ->check(CLI::Range(1u, 3600u))
+    ->capture_default_str();
+  // For tests: POST /debug/fail/{component} makes a component fail as in a
+  // crash. Not in --help: nobody should run a server with it.
+  app.add_flag("--fault-injection", s.fault_injection)->group("");
 
   auto* backup = app.add_subcommand(
     "backup", "Copy a backend's data, consistently, into a new directory; works while an "

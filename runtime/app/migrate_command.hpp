@@ -1,6 +1,6 @@
 // `orchestrator migrate`: moves every record between any two backends. Checks
 // both ends first (reachable, credentials, target writable and empty unless
-// --merge, enough disk), runs the streaming pipeline (actors/migration.hpp)
+// --merge, enough disk), runs the streaming pipeline (runtime/migrate/pipeline.hpp)
 // with progress on stderr, optionally verifies record by record, and returns
 // the target to its state before the run if anything fails. Resumable and
 // idempotent through a journal kept beside the target.

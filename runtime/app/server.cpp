@@ -1,34 +1,42 @@
 #include "runtime/app/server.hpp"
 
-#include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
+#include <csignal>
 #include <unistd.h>
 
 #include "caf/all.hpp"
 
 #include "actors/events.hpp"
 #include "actors/gateway.hpp"
-#include "actors/metrics.hpp"
-#include "runtime/platform/process/child_process.hpp"
-#include "actors/scheduler.hpp"
-#include "backends/engine/storage_engine.hpp"
-#include "runtime/messages/actor_env.hpp"
 #include "actors/gateway_bridge.hpp"
-#include "runtime/core/log.hpp"
-#include "runtime/core/ids.hpp"
-#include "backends/recovery.hpp"
+#include "actors/metrics.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
 #include "backends/open_storage.hpp"
+#include "backends/recovery.hpp"
+#include "backends/storage_client.hpp"
+#include "runtime/app/dry_run.hpp"
 #include "runtime/app/tools.hpp"
 #include "runtime/app/version.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/messages/actor_env.hpp"
+#include "runtime/platform/http/http_server.hpp"
+#include "runtime/platform/process/child_process.hpp"
+#include "runtime/platform/process/stop_signal.hpp"
 
 namespace orch {
 
 namespace {
+
+/// Exit code when a component failed for good (EX_SOFTWARE): the service
+/// manager restarts the orchestrator, which recovers from storage.
+constexpr int exit_component_failed = 70;
 
 std::string make_instance_id() {
   char host[256] = "host";
@@ -36,51 +44,156 @@ std::string make_instance_id() {
   return std::string{host} + "-" + std::to_string(::getpid()) + "-" + new_uuid_v4().substr(0, 8);
 }
 
-/// Blocks SIGINT and SIGTERM in this thread and every thread it starts
-/// later, so that they are only received by sigwait() in main.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);  // a client hanging up is an error code, not a death
-  return set;
+/// The running actors: storage and the scheduler are fatal if they die; the
+/// others are restarted behind their fronts (actors/supervisor.hpp).
+struct components {
+  storage_actor storage;
+  supervised<events_actor> events;
+  supervised<metrics_actor> metrics;
+  scheduler_handles scheduler;
+  supervised<gateway_actor> gateway;
+};
+
+scheduler_config scheduler_settings(const server_settings& s, const storage_info& info,
+                                    const std::string& instance, const std::string& nu_path) {
+  scheduler_config sc;
+  sc.instance = instance;
+  sc.max_concurrent = s.max_concurrent_tasks;
+  sc.lease = static_cast<micros>(s.lease_s) * us_per_second;
+  sc.shared_backend = info.shared;
+  sc.backoff_base = static_cast<micros>(s.retry_backoff_ms) * us_per_ms;
+  sc.backoff_cap = static_cast<micros>(s.retry_backoff_max_ms) * us_per_ms;
+  sc.nu_path = nu_path;
+  sc.max_output_bytes = s.max_output_bytes;
+  sc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  return sc;
 }
 
-template <class T, class Handle, class... Ts>
-caf::expected<T> ask(caf::scoped_actor& self, const Handle& dest, caf::timespan timeout,
-                     Ts&&... xs) {
-  caf::expected<T> result{caf::sec::request_timeout};
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-    .receive([&](T& value) { result = std::move(value); },
-             [&](caf::error& e) { result = std::move(e); });
-  return result;
+/// POST /debug/fail/{name} (--fault-injection): the named component fails as
+/// in a crash, so that tests can see the service recover or exit.
+std::function<bool(const std::string&)> fault_hook(const components& c) {
+  auto storage = caf::actor_cast<caf::actor>(c.storage);
+  auto scheduler = caf::actor_cast<caf::actor>(c.scheduler.api);
+  auto events = c.events.control, metrics = c.metrics.control, gateway = c.gateway.control;
+  return [=](const std::string& name) {
+    // After this request's answer: the gateway may be the one to go.
+    auto later = std::chrono::milliseconds(50);
+    if (name == "storage" || name == "scheduler") {
+      caf::delayed_anon_send(name == "storage" ? storage : scheduler, later,
+                             caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill});
+      return true;
+    }
+    for (auto& [n, control] : {std::pair{"events", events}, std::pair{"metrics", metrics},
+                               std::pair{"gateway", gateway}})
+      if (name == n) {
+        caf::delayed_anon_send(control, later, fail_atom_v);
+        return true;
+      }
+    return false;
+  };
 }
 
-int dry_run(caf::actor_system& sys, storage_actor storage, const server_settings& s,
-            const std::string& nu_path) {
+components start_components(caf::actor_system& sys, const server_settings& s,
+                            storage_actor storage, const storage_info& info,
+                            const std::string& instance, const std::string& nu_path) {
+  components c;
+  c.storage = storage;
+  // The scheduler wants every task event; it is subscribed when the events
+  // actor starts and again whenever it restarts.
+  auto sink = std::make_shared<event_sink_actor>();
+  c.events = supervise<events_actor>(
+    sys, "events actor", [&sys, sink] { return spawn_events(sys, {*sink}); }, {},
+    [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
+  metrics_config mc{std::chrono::seconds(s.metrics_interval_s), false};
+  c.metrics = supervise<metrics_actor>(sys, "metrics actor", [&sys, storage, mc]() mutable {
+    auto m = spawn_metrics(sys, storage, mc);
+    mc.restore_counters = true;  // every later incarnation is a restart
+    return m;
+  });
+  c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metrics.front,
+                                scheduler_settings(s, info, instance, nu_path));
+  *sink = c.scheduler.events;
+  caf::anon_send(c.events.front, subscribe_atom_v, *sink);
+  // Events other processes write (shared storage) come in through the events actor.
+  caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
+  gateway_config gc;
+  gc.version = orchestrator_version;
+  gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  if (s.fault_injection)
+    gc.fail_component = fault_hook(c);
+  c.gateway = supervise<gateway_actor>(
+    sys, "gateway", [&sys, storage, api = c.scheduler.api, metrics = c.metrics.front, gc] {
+      return spawn_gateway(sys, storage, api, metrics, gc);
+    });
+  return c;
+}
+
+void stop_actors(const components& c) {
+  for (auto a : {caf::actor_cast<caf::actor>(c.gateway.front),
+                 caf::actor_cast<caf::actor>(c.scheduler.api),
+                 caf::actor_cast<caf::actor>(c.metrics.front),
+                 caf::actor_cast<caf::actor>(c.events.front)})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+void watch(watchdog& dog, const components& c) {
+  dog.watch("storage", caf::actor_cast<caf::actor>(c.storage));
+  dog.watch("scheduler", caf::actor_cast<caf::actor>(c.scheduler.api));
+  dog.watch("events actor", caf::actor_cast<caf::actor>(c.events.front));
+  dog.watch("metrics actor", caf::actor_cast<caf::actor>(c.metrics.front));
+  dog.watch("gateway", caf::actor_cast<caf::actor>(c.gateway.front));
+}
+
+/// SIGINT/SIGTERM: no new requests; running tasks get the grace period,
+/// then are stopped and queued again; storage closes last.
+void shut_down(caf::actor_system& sys, const server_settings& s, const components& c,
+               http_server& server, watchdog& dog) {
+  server.stop_accepting();
   caf::scoped_actor self{sys};
-  auto info = ask<storage_info>(self, storage, std::chrono::seconds(30), info_atom_v);
-  if (!info) {
-    std::cerr << "error: storage check failed: " << error_text(info.error()) << "\n";
-    return 1;
-  }
-  std::cout << "configuration is valid (dry run: nothing was started)\n"
-            << "  storage type:         " << info->backend << "\n"
-            << "  storage location:     " << info->location << "\n";
-  for (auto kind : all_record_kinds) {
-    auto n = ask<uint64_t>(self, storage, std::chrono::seconds(30), count_atom_v, kind);
-    std::cout << "    " << to_string(kind) << ": "
-              << (n ? std::to_string(*n) : "error: " + error_text(n.error())) << "\n";
-  }
-  for (auto& note : info->notes)
-    std::cout << "  note: " << note << "\n";
-  std::cout << "  listen address:       http://" << s.bind << ":" << s.port << "\n"
-            << "  max concurrent tasks: " << s.max_concurrent_tasks << "\n"
-            << "  nushell:              " << (nu_path.empty() ? "not found" : nu_path) << "\n";
-  ask<bool>(self, storage, std::chrono::seconds(30), caf::close_atom_v);
-  return 0;
+  auto grace = std::chrono::seconds(s.shutdown_grace_s);
+  self->request(c.scheduler.api, grace + std::chrono::seconds(s.storage_timeout_s), drain_atom_v,
+                s.shutdown_grace_s)
+    .receive([](bool) {},
+             [](caf::error& e) {
+               log_warn("main", "draining the scheduler failed: " + error_text(e));
+             });
+  server.stop();
+  dog.stop();  // storage ends with its close: that is no failure
+  if (auto closed = storage_client{sys, c.storage, 2 * std::chrono::seconds(s.storage_timeout_s)}
+                      .close();
+      !closed)
+    log_warn("main", "closing storage failed: " + closed.message());
+  stop_actors(c);
+}
+
+/// A component failed for good: stop serving, close what still answers, exit.
+void give_up(caf::actor_system& sys, const server_settings& s, const components& c,
+             http_server& server, watchdog& dog, const std::string& why) {
+  log_error("main", why + "; exiting so that the service manager restarts the orchestrator "
+                          "(acknowledged tasks are in storage; running ones are queued again)");
+  dog.stop();
+  server.stop();
+  (void) storage_client{sys, c.storage, std::chrono::seconds(s.storage_timeout_s)}.close();
+  stop_actors(c);
+}
+
+void write_url_file(const server_settings& s, uint16_t port) {
+  // Tools (orchestrator backup) find the running server through this file.
+  if (s.storage.type == "surrealdb-server")
+    return;
+  std::ofstream{admin_url_file(s.storage)}
+    << "http://" << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind) << ":" << port << "\n";
+}
+
+/// Settings completed with what the machine says: slots, log level.
+server_settings effective(const server_settings& settings) {
+  auto s = settings;
+  log_level lvl;
+  if (parse_log_level(s.log_level, lvl))
+    set_log_level(lvl);
+  if (s.max_concurrent_tasks == 0)
+    s.max_concurrent_tasks = std::max(2u, 2 * std::thread::hardware_concurrency());
+  return s;
 }
 
 } // namespace
@@ -96,13 +209,8 @@ std::string resolve_nu_path(const std::string& configured) {
 }
 
 int run_server(const server_settings& settings) {
-  auto s = settings;
-  log_level lvl;
-  if (parse_log_level(s.log_level, lvl))
-    set_log_level(lvl);
-  if (s.max_concurrent_tasks == 0)
-    s.max_concurrent_tasks = std::max(2u, 2 * std::thread::hardware_concurrency());
-  auto signals = block_stop_signals();
+  auto s = effective(settings);
+  stop_signal stop;  // first: every thread started from here on has the signals blocked
   auto nu_path = resolve_nu_path(s.nu_path);
   if (!s.nu_path.empty() && nu_path.empty()) {
     std::cerr << "error: --nu-path '" << s.nu_path << "' does not exist or is not executable\n";
@@ -113,101 +221,60 @@ int run_server(const server_settings& settings) {
   std::unique_ptr<http_server> server;
   actor_env env;
   auto& sys = env.sys();
-  storage_actor storage;
-  try {
-    storage = open_storage(sys, s.storage);
-  } catch (const storage_failure& e) {
-    std::cerr << "error: " << e.message << "\n";
-    return e.code == errc::invalid ? 2 : 1;
+  auto storage = open_storage(sys, s.storage);
+  if (!storage) {
+    std::cerr << "error: " << storage.message() << "\n";
+    return storage.code() == errc::invalid ? 2 : 1;
   }
   if (s.dry_run)
-    return dry_run(sys, storage, s, nu_path);
-  storage_info info;
-  {
-    caf::scoped_actor self{sys};
-    auto i = ask<storage_info>(self, storage, std::chrono::seconds(30), info_atom_v);
-    if (!i) {
-      std::cerr << "error: " << error_text(i.error()) << "\n";
-      return 1;
-    }
-    info = *i;
+    return report_dry_run(sys, *storage, s, nu_path);
+  auto info = storage_client{sys, *storage, std::chrono::seconds(s.storage_timeout_s)}.info();
+  if (!info) {
+    std::cerr << "error: " << info.message() << "\n";
+    return 1;
   }
-  if (!info.shared)
-    for (auto& note : reconcile_queue(sys, storage))
+  if (!info->shared)
+    for (auto& note : reconcile_queue(sys, *storage))
       log_warn("recovery", note);
   auto instance = make_instance_id();
-  auto events = spawn_events(sys);
-  auto metrics = spawn_metrics(sys, storage, std::chrono::seconds(s.metrics_interval_s));
-  scheduler_config sc;
-  sc.instance = instance;
-  sc.max_concurrent = s.max_concurrent_tasks;
-  sc.lease = static_cast<micros>(s.lease_s) * us_per_second;
-  sc.shared_backend = info.shared;
-  sc.backoff_base = static_cast<micros>(s.retry_backoff_ms) * us_per_ms;
-  sc.backoff_cap = static_cast<micros>(s.retry_backoff_max_ms) * us_per_ms;
-  sc.nu_path = nu_path;
-  sc.max_output_bytes = s.max_output_bytes;
-  auto scheduler = spawn_scheduler(sys, storage, events, metrics, sc);
-  // State changes flow to the scheduler: its own, and (on a shared backend)
-  // those of other instances, which the storage feeds to the events actor.
-  caf::anon_send(events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(scheduler));
-  caf::anon_send(storage, subscribe_atom_v, caf::actor_cast<event_feed_actor>(events));
-  auto gateway = spawn_gateway(sys, storage, scheduler, metrics, {orchestrator_version});
-  auto shutdown_actors = [&] {
-    for (auto a : {caf::actor_cast<caf::actor>(gateway), caf::actor_cast<caf::actor>(scheduler),
-                   caf::actor_cast<caf::actor>(metrics), caf::actor_cast<caf::actor>(events)})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  };
+  auto c = start_components(sys, s, *storage, *info, instance, nu_path);
+  watchdog dog{sys, [&stop](std::string why) { stop.fail(why); }};
+  watch(dog, c);
   http_server_config hc;
   hc.bind = s.bind;
   hc.port = s.port;
   hc.max_body_bytes = s.max_body_bytes;
   hc.threads = s.http_threads;
-  server = std::make_unique<http_server>(hc, make_gateway_handler(sys, gateway, metrics));
-  uint16_t port = 0;
-  try {
-    port = server->start();
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    shutdown_actors();
-    caf::scoped_actor self{sys};
-    ask<bool>(self, storage, std::chrono::seconds(30), caf::close_atom_v);
+  server = std::make_unique<http_server>(hc, make_gateway_handler(sys, c.gateway.front,
+                                                                  c.metrics.front));
+  auto port = server->start();
+  if (!port) {
+    std::cerr << "error: " << port.message() << "\n";
+    dog.stop();
+    (void) storage_client{sys, *storage}.close();
+    stop_actors(c);
     return 1;
   }
-  log_info("main", "orchestrator " + std::string{orchestrator_version} + " (instance "
-                     + instance + "), storage " + info.backend + " at " + info.location + ", "
+  log_info("main", "orchestrator " + std::string{orchestrator_version} + " (instance " + instance
+                     + "), storage " + info->backend + " at " + info->location + ", "
                      + std::to_string(s.max_concurrent_tasks) + " task slots, nushell "
                      + (nu_path.empty() ? "not found" : nu_path));
-  std::cout << "listening on http://" << s.bind << ":" << port << std::endl;
-  // Tools (orchestrator backup) find the running server through this file.
-  auto url_file = admin_url_file(s.storage);
-  if (s.storage.type != "surrealdb-server") {
-    std::ofstream{url_file} << "http://" << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind) << ":"
-                            << port << "\n";
+  std::cout << "listening on http://" << s.bind << ":" << *port << std::endl;
+  write_url_file(s, *port);
+  auto why = stop.wait();
+  int code = 0;
+  if (why.signal == 0) {
+    give_up(sys, s, c, *server, dog, why.failure);
+    code = exit_component_failed;
+  } else {
+    log_info("main", std::string{"received "} + (why.signal == SIGINT ? "SIGINT" : "SIGTERM")
+                       + ": no new requests; letting running tasks finish");
+    shut_down(sys, s, c, *server, dog);
   }
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  log_info("main", std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM")
-                     + ": no new requests; letting running tasks finish");
-  server->stop_accepting();
-  {
-    caf::scoped_actor self{sys};
-    auto grace = std::chrono::seconds(s.shutdown_grace_s);
-    auto drained = ask<bool>(self, scheduler, grace + std::chrono::seconds(30), drain_atom_v,
-                             s.shutdown_grace_s);
-    if (!drained)
-      log_warn("main", "draining the scheduler failed: " + error_text(drained.error()));
-    server->stop();
-    auto closed = ask<bool>(self, storage, std::chrono::seconds(60), caf::close_atom_v);
-    if (!closed)
-      log_warn("main", "closing storage failed: " + error_text(closed.error()));
-  }
-  shutdown_actors();
   if (s.storage.type != "surrealdb-server")
-    std::remove(url_file.c_str());
-  log_info("main", "stopped");
-  return 0;
+    std::remove(admin_url_file(s.storage).c_str());
+  log_info("main", code == 0 ? "stopped" : "stopped after a failure");
+  return code;
 }
 
 } // namespace orch

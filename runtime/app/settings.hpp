@@ -26,6 +26,8 @@ struct server_settings {
   std::string nu_path;
   std::string log_level = "info";
   bool dry_run = false;
+  uint32_t storage_timeout_s = 30;           // one request to storage, at most
+  bool fault_injection = false;              // POST /debug/fail/{component} (tests)
 };
 
 /// `orchestrator backup`: a consistent copy of a backend into a new directory.

@@ -34,7 +34,7 @@ std::string read_first_line(const std::string& path) {
 void print_counts(storage_client& db) {
   for (auto kind : all_record_kinds) {
     auto n = db.count(kind);
-    std::cout << "  " << to_string(kind) << ": " << (n.ok ? std::to_string(n.value) : n.error)
+    std::cout << "  " << to_string(kind) << ": " << (n ? std::to_string(*n) : n.message())
               << "\n";
   }
 }
@@ -82,32 +82,31 @@ int run_backup(const backup_settings& s) {
     return 1;
   }
   actor_env env{2};
-  storage_actor storage;
-  try {
-    storage = open_storage(env.sys(), s.storage);
-  } catch (const storage_failure& e) {
-    if (e.code != errc::locked) {
-      std::cerr << "error: " << e.message << "\n";
+  auto storage = open_storage(env.sys(), s.storage);
+  if (!storage) {
+    if (storage.code() != errc::locked) {
+      std::cerr << "error: " << storage.message() << "\n";
       return 1;
     }
     // An orchestrator has it open: ask it for the copy.
     auto url = s.url.empty() ? read_first_line(admin_url_file(s.storage)) : s.url;
     if (url.empty()) {
-      std::cerr << "error: " << e.message << "; and no --url was given to ask it for a backup\n";
+      std::cerr << "error: " << storage.message()
+                << "; and no --url was given to ask it for a backup\n";
       return 1;
     }
     return remote_backup(url, to);
   }
-  storage_client db{env.sys(), storage};
+  storage_client db{env.sys(), *storage};
   auto r = db.backup(to);
-  if (!r.ok) {
-    std::cerr << "error: backup failed: " << r.error << "\n";
-    db.close();
+  if (!r) {
+    std::cerr << "error: backup failed: " << r.message() << "\n";
+    (void) db.close();
     return 1;
   }
-  std::cout << "backup written to " << r.value << "\n";
+  std::cout << "backup written to " << *r << "\n";
   print_counts(db);
-  db.close();
+  (void) db.close();
   return 0;
 }
 
@@ -137,13 +136,12 @@ int run_restore(const restore_settings& s) {
     // Refuse while an orchestrator uses it: opening takes the same lock.
     {
       actor_env env{2};
-      try {
-        storage_client{env.sys(), open_storage(env.sys(), s.storage)}.close();
-      } catch (const storage_failure& e) {
-        if (e.code == errc::locked) {
-          std::cerr << "error: " << e.message << "\n";
-          return 1;
-        }
+      auto running = open_storage(env.sys(), s.storage);
+      if (running) {
+        (void) storage_client{env.sys(), *running}.close();
+      } else if (running.code() == errc::locked) {
+        std::cerr << "error: " << running.message() << "\n";
+        return 1;
       }
     }
     if (!s.force) {
@@ -171,17 +169,17 @@ int run_restore(const restore_settings& s) {
     return 1;
   }
   actor_env env{2};
-  try {
-    storage_client db{env.sys(), open_storage(env.sys(), s.storage)};
-    std::cout << "restored " << source.string() << " to " << target.string() << "\n";
-    if (!kept.empty())
-      std::cout << "the data that was there is kept in " << kept << "\n";
-    print_counts(db);
-    db.close();
-  } catch (const storage_failure& e) {
-    std::cerr << "error: the restored copy does not open: " << e.message << "\n";
+  auto restored = open_storage(env.sys(), s.storage);
+  if (!restored) {
+    std::cerr << "error: the restored copy does not open: " << restored.message() << "\n";
     return 1;
   }
+  storage_client db{env.sys(), *restored};
+  std::cout << "restored " << source.string() << " to " << target.string() << "\n";
+  if (!kept.empty())
+    std::cout << "the data that was there is kept in " << kept << "\n";
+  print_counts(db);
+  (void) db.close();
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "runtime/core/json_tokens.hpp"
 
+#include "runtime/core/hex.hpp"
 #include "runtime/core/utf8.hpp"
 
 namespace orch {
@@ -10,15 +11,6 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// The code unit of a \uXXXX escape starting at s[i] (the backslash), or -1.
 int unicode_escape(std::string_view s, size_t i) {

@@ -8,13 +8,10 @@ namespace {
 
 using tok = json_tokens::tok;
 
-const char* time_field_name(record_kind kind) {
-  switch (kind) {
-    case record_kind::task:
-    case record_kind::user: return "created_at";
-    case record_kind::queue: return "lease_until";
-    default: return "time";
-  }
+std::string_view time_field_name(record_kind kind) {
+  return schema::visit_kind(kind, [](auto tag) {
+    return schema::time_field_name<typename decltype(tag)::type>();
+  });
 }
 
 /// A scalar token as filters compare it: strings unescaped, numbers and
@@ -44,7 +41,8 @@ struct probe {
   micros time = 0;
 };
 
-bool read_probe(const record_query& q, std::string_view text, const char* time_name, probe& p) {
+bool read_probe(const record_query& q, std::string_view text, std::string_view time_name,
+                probe& p) {
   json_tokens in{text};
   if (in.next() != tok::begin_object)
     return false;

@@ -86,6 +86,20 @@ struct record_page {
   uint64_t total = 0;                        // matches before limit/offset
 };
 
+/// Up to `limit` records of `kind` with key > `after`, in ascending key order.
+struct scan_request {
+  record_kind kind = record_kind::task;
+  std::string after;
+  uint32_t limit = 500;
+};
+
+/// Extend the leases `worker` holds on these tasks until `until`.
+struct renew_request {
+  std::string worker;
+  std::vector<std::string> task_ids;
+  micros until = 0;
+};
+
 struct claim_request {
   std::string worker;                        // instance id of the claimer
   micros now = 0;

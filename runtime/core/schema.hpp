@@ -207,10 +207,42 @@ struct of<user> {
     value_field{"username", &user::username});
 };
 
+/// Calls f(type_tag<T>{}) for the record struct T of a kind: from a kind
+/// known at run time to code written once for every struct.
+template <class T>
+struct type_tag {
+  using type = T;
+};
+
+template <class F>
+decltype(auto) visit_kind(record_kind k, F&& f) {
+  switch (k) {
+    case record_kind::queue: return f(type_tag<queue_entry>{});
+    case record_kind::user: return f(type_tag<user>{});
+    case record_kind::audit: return f(type_tag<audit_record>{});
+    case record_kind::metric: return f(type_tag<metric_sample>{});
+    case record_kind::event: return f(type_tag<task_event>{});
+    case record_kind::task: break;
+  }
+  return f(type_tag<task>{});
+}
+
 /// Calls f(field) for every field of T, in JSON key order.
 template <class T, class F>
 constexpr void for_each_field(F&& f) {
   std::apply([&](const auto&... d) { (f(d), ...); }, of<T>::fields);
+}
+
+/// The JSON name of the field a time range of T selects on (of<T>::time).
+template <class T>
+constexpr std::string_view time_field_name() {
+  std::string_view name;
+  for_each_field<T>([&](const auto& d) {
+    if constexpr (requires { d.member == of<T>::time; })
+      if (d.member == of<T>::time)
+        name = d.name;
+  });
+  return name;
 }
 
 /// The members a field stores, as references into `x` (one, or two for a

@@ -21,7 +21,8 @@ std::string error_text(const caf::error& e) {
   if (e == caf::sec::request_timeout)
     return "the request timed out inside the orchestrator (a component is overloaded or stuck)";
   if (e == caf::sec::request_receiver_down)
-    return "a component of the orchestrator is not running (shutting down?)";
+    return "a component of the orchestrator is not running (it is restarting, or the "
+           "orchestrator is shutting down); retry in a moment";
   return caf::to_string(e);
 }
 
@@ -31,6 +32,14 @@ errc error_code(const caf::error& e) {
   if (e == caf::sec::request_timeout || e == caf::sec::request_receiver_down)
     return errc::unavailable;
   return errc::internal;
+}
+
+caf::error to_error(const status& s) {
+  return s.ok() ? caf::error{} : make_error(s.code(), s.message());
+}
+
+status to_status(const caf::error& e) {
+  return e ? status{error_code(e), error_text(e)} : status{};
 }
 
 } // namespace orch

@@ -1,5 +1,11 @@
-// Typed interfaces of the orchestrator's actors (besides storage, which is in
-// backends/storage.hpp). Cheap to include: forward declarations only.
+// Typed interfaces of the orchestrator's actors (storage is in
+// storage_actor.hpp). Each actor has a public interface for those that hold
+// its handle, and interfaces for the roles others play towards it (the queue
+// wakes the scheduler, an executor reports to it). Messages an actor only
+// sends itself are added with extend<> to its own type, defined where it is
+// implemented, so no holder of a public handle can send them: nobody but the
+// scheduler ends its drain.
+// Cheap to include: forward declarations only.
 #pragma once
 
 #include <string>
@@ -12,6 +18,8 @@
 
 namespace orch {
 
+// -- events ----------------------------------------------------------------------
+
 /// Receives task events from the events actor.
 using event_sink_actor = caf::typed_actor<caf::reacts_to<task_event>>;
 
@@ -21,52 +29,48 @@ using events_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, event_sink_actor>,
   caf::reacts_to<unsub_atom, event_sink_actor>>;
 
+// -- metrics ---------------------------------------------------------------------
+
 /// Counters, gauges and latency histograms; Prometheus text on request.
-/// Names follow Prometheus conventions; `labels` is the label text without
-/// braces, e.g. `status="Completed"` (empty for none).
 using metrics_actor = caf::typed_actor<
-  caf::reacts_to<incr_atom, std::string, std::string, double>,
-  caf::reacts_to<gauge_atom, std::string, std::string, double>,
-  caf::reacts_to<observe_atom, std::string, std::string, double>,
-  caf::replies_to<render_atom>::with<std::string>,
-  caf::reacts_to<caf::tick_atom>>;
+  caf::reacts_to<metric_update>,
+  caf::replies_to<render_atom>::with<std::string>>;
+
+// -- queue -----------------------------------------------------------------------
 
 /// What the queue calls back on the scheduler.
 using wake_listener_actor = caf::typed_actor<
-  caf::reacts_to<wake_atom>,
-  caf::reacts_to<lost_atom, std::vector<std::string>>>;
+  caf::reacts_to<wake_atom>,                          // claimable work may be there
+  caf::reacts_to<lost_atom, std::vector<std::string>>>;  // these claims are no longer ours
 
 /// Claims for this process, lease renewal for the tasks it runs, recovery of
 /// claims whose holder died, and wake-ups when delayed work becomes ready.
 using queue_actor = caf::typed_actor<
   caf::replies_to<claim_atom, uint32_t>::with<claim_result>,
-  caf::reacts_to<hold_atom, std::string>,
-  caf::reacts_to<release_atom, std::string>,
-  caf::reacts_to<wake_atom, micros>,           // wake the scheduler at this time (0: now)
-  caf::reacts_to<sweep_atom>,
-  caf::reacts_to<renew_atom>>;
+  caf::reacts_to<hold_atom, std::string>,             // this process runs the task
+  caf::reacts_to<release_atom, std::string>,          // ... no longer
+  caf::reacts_to<wake_at_atom, micros>>;              // wake the scheduler then
 
-/// The scheduler: submissions, cancellation, retries, slots, executors.
-using scheduler_actor = caf::typed_actor<
-  caf::replies_to<submit_atom, task, std::string>::with<task>,
-  caf::replies_to<cancel_atom, std::string, std::string>::with<task>,
-  caf::replies_to<retry_atom, std::string, std::string>::with<task>,
-  caf::replies_to<stats_atom>::with<runtime_stats>,
-  caf::replies_to<drain_atom, uint32_t>::with<bool>,
-  caf::reacts_to<wake_atom>,
-  caf::reacts_to<lost_atom, std::vector<std::string>>,
-  caf::reacts_to<done_atom, exec_result>,
-  caf::reacts_to<pending_atom>,                // periodic check of Pending tasks
-  caf::reacts_to<caf::tick_atom>,              // periodic poll for work (shared backends)
-  caf::reacts_to<timeout_atom>,                // drain grace period over
-  caf::reacts_to<commit_atom, uint64_t>,       // retry storing an attempt's outcome
-  caf::reacts_to<task_event>>;                 // state changes, also other processes' ones
+// -- executor --------------------------------------------------------------------
+
+/// Where an executor reports the end of its attempt.
+using exec_listener_actor = caf::typed_actor<caf::reacts_to<done_atom, exec_result>>;
 
 /// Runs one attempt of one task.
-using executor_actor = caf::typed_actor<
-  caf::reacts_to<cancel_atom>,
-  caf::reacts_to<timeout_atom>,
-  caf::reacts_to<done_atom, exec_result>>;
+using executor_actor = caf::typed_actor<caf::reacts_to<cancel_atom>>;
+
+// -- scheduler -------------------------------------------------------------------
+
+/// The scheduler as the API sees it: submissions, cancellation, retries,
+/// what it runs, and the drain at shutdown.
+using scheduler_actor = caf::typed_actor<
+  caf::replies_to<submit_atom, submit_request>::with<task>,
+  caf::replies_to<cancel_atom, task_action>::with<task>,
+  caf::replies_to<retry_atom, task_action>::with<task>,
+  caf::replies_to<stats_atom>::with<runtime_stats>,
+  caf::replies_to<drain_atom, uint32_t>::with<bool>>;
+
+// -- gateway ---------------------------------------------------------------------
 
 /// Routes REST requests.
 using gateway_actor = caf::typed_actor<caf::replies_to<http_atom, http_request>::with<http_response>>;

@@ -3,7 +3,7 @@
 // backend is spawning a different actor behind this handle.
 //
 // Every write is durable when its reply arrives (fsync / synced WAL / database
-// commit). Errors are orch::errc values (runtime/types.hpp):
+// commit). Errors are orch::errc values (runtime/core/status.hpp):
 //   not_found  - get of a missing record
 //   conflict   - a precondition of a write batch failed; nothing was written
 //   invalid    - malformed key, kind or record
@@ -35,17 +35,16 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<query_atom, record_query>::with<record_page>,
   // Up to `limit` records with key > `after` in ascending key order (stable:
   // what migration and verification use). An empty result means the end.
-  caf::replies_to<scan_atom, record_kind, std::string, uint32_t>::with<std::vector<record>>,
+  caf::replies_to<scan_atom, scan_request>::with<std::vector<record>>,
   // Number of records of a kind.
   caf::replies_to<count_atom, record_kind>::with<uint64_t>,
   // Atomically claim up to `limit` of the best ready queue entries (priority
   // desc, then FIFO; not_before honoured), in one durable write: see
   // claimed_task.
   caf::replies_to<claim_atom, claim_request>::with<claim_result>,
-  // Extend the leases `worker` holds on these tasks until `lease_until`.
-  // Replies with the ids whose lease is no longer held by `worker`.
-  caf::replies_to<renew_atom, std::string, std::vector<std::string>, micros>::with<
-    std::vector<std::string>>,
+  // Extend the leases a worker holds. Replies with the ids whose lease is no
+  // longer held by that worker.
+  caf::replies_to<renew_atom, renew_request>::with<std::vector<std::string>>,
   // A consistent copy of everything into the new directory `to`, taken while
   // the backend keeps serving. Replies with what was written.
   caf::replies_to<backup_atom, std::string>::with<std::string>,

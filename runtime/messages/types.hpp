@@ -1,6 +1,10 @@
-// The CAF vocabulary of the orchestrator: error codes, atoms, the type-ID
-// block of every message type, and their inspect functions (CAF 0.17 style).
-// Cheap to include: no actor headers, only type_id/meta/error.
+// The CAF vocabulary of the orchestrator: the error category, the inspect
+// functions of every message type (CAF 0.17 style), their type-ID block and
+// the atoms. Cheap to include: no actor headers, only type_id/meta/error.
+//
+// Atoms name one thing each. Those an actor only sends itself are listed
+// with it; they appear in no public interface (runtime/messages/interfaces.hpp
+// adds them with extend<> to the actor's own type only).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +21,7 @@
 #include "runtime/core/status.hpp"
 #include "runtime/core/http_types.hpp"
 #include "runtime/core/records.hpp"
+#include "runtime/core/requests.hpp"
 #include "runtime/core/schema.hpp"
 #include "runtime/core/task.hpp"
 
@@ -34,6 +39,11 @@ std::string error_text(const caf::error& e);
 /// The orch::errc of an error, or errc::internal / errc::unavailable for
 /// CAF's own errors (request timeouts and dead actors are "unavailable").
 errc error_code(const caf::error& e);
+
+/// The same failure in the other vocabulary: a status becomes an error
+/// (none for success), an error a status (with error_text's message).
+caf::error to_error(const status& s);
+status to_status(const caf::error& e);
 
 // -- inspect functions ----------------------------------------------------------
 
@@ -140,15 +150,30 @@ typename Inspector::result_type inspect(Inspector& f, http_response& x) {
   return f(caf::meta::type_name("orch::http_response"), x.status, x.content_type, x.body);
 }
 
-/// What GET /health reports about the scheduler of this process.
-struct runtime_stats {
-  std::string instance;                      // this process's worker id
-  uint32_t running = 0;                      // tasks executing here now
-  uint32_t slots = 0;                        // --max-concurrent-tasks
-  bool draining = false;                     // shutting down
-  uint64_t started = 0;                      // attempts started since start-up
-  uint64_t finished = 0;                     // attempts finished since start-up
-};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
+  return f(caf::meta::type_name("orch::scan_request"), x.kind, x.after, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
+  return f(caf::meta::type_name("orch::renew_request"), x.worker, x.task_ids, x.until);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_request& x) {
+  return f(caf::meta::type_name("orch::submit_request"), x.submitted, x.principal);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_action& x) {
+  return f(caf::meta::type_name("orch::task_action"), x.task_id, x.principal);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, metric_update& x) {
+  return f(caf::meta::type_name("orch::metric_update"), x.kind, x.name, x.labels, x.value);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, runtime_stats& x) {
@@ -196,35 +221,58 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(orch, (orch::runtime_stats))
 
-  CAF_ADD_ATOM(orch, orch, commit_atom, "commit")
+  CAF_ADD_TYPE_ID(orch, (orch::scan_request))
+  CAF_ADD_TYPE_ID(orch, (orch::renew_request))
+  CAF_ADD_TYPE_ID(orch, (orch::submit_request))
+  CAF_ADD_TYPE_ID(orch, (orch::task_action))
+  CAF_ADD_TYPE_ID(orch, (orch::metric_update))
+
+  // storage
+  CAF_ADD_ATOM(orch, orch, commit_atom, "commit")            // a write batch
   CAF_ADD_ATOM(orch, orch, query_atom, "query")
   CAF_ADD_ATOM(orch, orch, scan_atom, "scan")
   CAF_ADD_ATOM(orch, orch, count_atom, "count")
   CAF_ADD_ATOM(orch, orch, claim_atom, "claim")
-  CAF_ADD_ATOM(orch, orch, renew_atom, "renew")
+  CAF_ADD_ATOM(orch, orch, renew_atom, "renew")              // extend leases
   CAF_ADD_ATOM(orch, orch, info_atom, "info")
+  CAF_ADD_ATOM(orch, orch, backup_atom, "backup")
+  CAF_ADD_ATOM(orch, orch, synced_atom, "synced")            // engine actor: rounds durable
+  CAF_ADD_ATOM(orch, orch, rpc_reply_atom, "rpcreply")       // SurrealDB actor: a reply arrived
+  CAF_ADD_ATOM(orch, orch, rpc_retry_atom, "rpcretry")       // SurrealDB actor: run a query again
+  CAF_ADD_ATOM(orch, orch, live_event_atom, "liveevent")     // SurrealDB actor: a live notification
+  CAF_ADD_ATOM(orch, orch, connected_atom, "connected")      // SurrealDB actor: set up a connection
+  // scheduler
   CAF_ADD_ATOM(orch, orch, submit_atom, "submit")
   CAF_ADD_ATOM(orch, orch, cancel_atom, "cancel")
   CAF_ADD_ATOM(orch, orch, retry_atom, "retry")
-  CAF_ADD_ATOM(orch, orch, wake_atom, "wake")
-  CAF_ADD_ATOM(orch, orch, done_atom, "done")
-  CAF_ADD_ATOM(orch, orch, timeout_atom, "timeout")
+  CAF_ADD_ATOM(orch, orch, stats_atom, "stats")
+  CAF_ADD_ATOM(orch, orch, drain_atom, "drain")
+  CAF_ADD_ATOM(orch, orch, drain_over_atom, "drainover")     // own: the grace period ended
+  CAF_ADD_ATOM(orch, orch, store_again_atom, "storeagain")   // own: retry storing an outcome
+  CAF_ADD_ATOM(orch, orch, pending_check_atom, "pendcheck")  // own: look at Pending tasks
+  CAF_ADD_ATOM(orch, orch, poll_atom, "poll")                // own: look for work (shared storage)
+  CAF_ADD_ATOM(orch, orch, wake_atom, "wake")                // from the queue: work may be ready
+  CAF_ADD_ATOM(orch, orch, lost_atom, "lost")                // from the queue: claims lost
+  CAF_ADD_ATOM(orch, orch, done_atom, "done")                // from an executor: attempt over
+  // queue
+  CAF_ADD_ATOM(orch, orch, hold_atom, "hold")
+  CAF_ADD_ATOM(orch, orch, release_atom, "release")
+  CAF_ADD_ATOM(orch, orch, wake_at_atom, "wakeat")           // wake the scheduler at a time
+  CAF_ADD_ATOM(orch, orch, wake_due_atom, "wakedue")         // own: that time has come
+  CAF_ADD_ATOM(orch, orch, sweep_atom, "sweep")              // own: look for lost claims
+  CAF_ADD_ATOM(orch, orch, renew_due_atom, "renewdue")       // own: renew the leases held
+  // executor
+  CAF_ADD_ATOM(orch, orch, started_atom, "started")          // own: the process is running
+  CAF_ADD_ATOM(orch, orch, deadline_atom, "deadline")        // own: the task's timeout
+  CAF_ADD_ATOM(orch, orch, grace_over_atom, "graceover")     // own: SIGTERM ignored, SIGKILL now
+  // events and metrics
   CAF_ADD_ATOM(orch, orch, publish_atom, "publish")
   CAF_ADD_ATOM(orch, orch, subscribe_atom, "subscribe")
   CAF_ADD_ATOM(orch, orch, unsub_atom, "unsub")
-  CAF_ADD_ATOM(orch, orch, sweep_atom, "sweep")
-  CAF_ADD_ATOM(orch, orch, hold_atom, "hold")
-  CAF_ADD_ATOM(orch, orch, release_atom, "release")
-  CAF_ADD_ATOM(orch, orch, drain_atom, "drain")
-  CAF_ADD_ATOM(orch, orch, stats_atom, "stats")
-  CAF_ADD_ATOM(orch, orch, incr_atom, "incr")
-  CAF_ADD_ATOM(orch, orch, observe_atom, "observe")
-  CAF_ADD_ATOM(orch, orch, gauge_atom, "gauge")
   CAF_ADD_ATOM(orch, orch, render_atom, "render")
+  CAF_ADD_ATOM(orch, orch, snapshot_atom, "snapshot")        // own: persist metric samples
+  // gateway
   CAF_ADD_ATOM(orch, orch, http_atom, "http")
-  CAF_ADD_ATOM(orch, orch, recover_atom, "recover")
-  CAF_ADD_ATOM(orch, orch, lost_atom, "lost")
-  CAF_ADD_ATOM(orch, orch, pending_atom, "pending")
-  CAF_ADD_ATOM(orch, orch, backup_atom, "backup")
-  CAF_ADD_ATOM(orch, orch, synced_atom, "synced")
+  // supervision
+  CAF_ADD_ATOM(orch, orch, fail_atom, "fail")                // fault injection: die as in a crash
 CAF_END_TYPE_ID_BLOCK(orch)

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "runtime/core/records.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch::migration {
 
@@ -46,28 +47,36 @@ struct journal_state {
   std::map<record_kind, std::map<std::string, std::string>> replaced;  // key -> earlier JSON
 };
 
-/// Reads a journal; a torn last line (a crash while appending) is ignored.
-/// Throws std::runtime_error if the file exists but is not a journal.
-journal_state read_journal(const std::string& path);
+/// Reads a journal; a torn last line (a crash while appending) is ignored,
+/// and so is any line that is not a journal entry. errc::invalid if the file
+/// exists but is not a journal; io_error if it cannot be read.
+result<journal_state> read_journal(const std::string& path);
 
+/// Appends to a journal. Every entry is written whole or not at all (a
+/// failed write takes its partial line back). Thread-safe: the migration's
+/// sink and its writer thread both append.
 class journal_writer {
 public:
-  /// Opens for appending (creating it); throws std::runtime_error.
-  explicit journal_writer(const std::string& path);
+  /// Opens for appending (creating it), after cutting off a torn last line.
+  static result<std::unique_ptr<journal_writer>> open(const std::string& path);
   ~journal_writer();
+  journal_writer(const journal_writer&) = delete;
+  journal_writer& operator=(const journal_writer&) = delete;
 
-  void header(const journal_header& h);
-  void intent(record_kind kind, const std::vector<std::string>& keys,
-              const std::map<std::string, std::string>& replaced);
-  void commit(record_kind kind, const std::string& last, uint64_t written);
-  void done(const std::string& summary);
-  void rolled_back(const std::string& why);
+  status header(const journal_header& h);
+  status intent(record_kind kind, const std::vector<std::string>& keys,
+                const std::map<std::string, std::string>& replaced);
+  status commit(record_kind kind, const std::string& last, uint64_t written);
+  status done(const std::string& summary);
+  status rolled_back(const std::string& why);
 
 private:
-  void append(const std::string& line, bool sync = true);
-  off_t complete_length() const;
-  void cut_torn_tail();
-  std::mutex mutex_;                         // the sink and its writer thread both append
+  journal_writer(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  status append(const std::string& line, bool sync = true);
+  result<off_t> complete_length() const;
+  status cut_torn_tail();
+  status failure(const std::string& what, int err) const;
+  std::mutex mutex_;
   int fd_ = -1;
   std::string path_;
 };

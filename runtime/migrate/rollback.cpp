@@ -7,18 +7,18 @@
 
 namespace orch::migration {
 
-std::string rollback(caf::actor_system& sys, storage_actor target, const journal_state& journal,
-                     uint32_t batch_size, std::chrono::seconds timeout) {
+status rollback(caf::actor_system& sys, storage_actor target, const journal_state& journal,
+                uint32_t batch_size, std::chrono::seconds timeout) {
   storage_client db{sys, target};
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto commit = [&](const write_batch& b) -> std::string {
+  auto commit = [&](const write_batch& b) -> status {
     for (auto delay = std::chrono::milliseconds(200);; delay = std::min(delay * 2, std::chrono::milliseconds(5000))) {
       auto r = db.commit(b);
-      if (r.ok)
+      if (r.ok())
         return {};
-      if (r.code != errc::unavailable || std::chrono::steady_clock::now() + delay > deadline)
-        return r.error;
-      log_warn("migrate", "rollback: the target is unreachable (" + r.error + "); retrying");
+      if (r.code() != errc::unavailable || std::chrono::steady_clock::now() + delay > deadline)
+        return r.error();
+      log_warn("migrate", "rollback: the target is unreachable (" + r.message() + "); retrying");
       std::this_thread::sleep_for(delay);
     }
   };
@@ -35,14 +35,14 @@ std::string rollback(caf::actor_system& sys, storage_actor target, const journal
       else
         b.ops.push_back({record_op::remove, {kind, key, {}}});
       if (b.ops.size() >= batch_size) {
-        if (auto err = commit(b); !err.empty())
-          return err;
+        if (auto st = commit(b); !st)
+          return st;
         b.ops.clear();
       }
     }
     if (!b.ops.empty())
-      if (auto err = commit(b); !err.empty())
-        return err;
+      if (auto st = commit(b); !st)
+        return st;
   }
   return {};
 }

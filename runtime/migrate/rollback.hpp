@@ -7,12 +7,14 @@
 #include <string>
 
 #include "runtime/messages/storage_actor.hpp"
+#include "runtime/core/status.hpp"
 #include "runtime/migrate/journal.hpp"
 
 namespace orch::migration {
 
-/// "" when the target is back to its state before the migration, else why not.
-std::string rollback(caf::actor_system& sys, storage_actor target, const journal_state& journal,
-                     uint32_t batch_size, std::chrono::seconds timeout);
+/// Success once the target is back to its state before the migration, else
+/// why not.
+status rollback(caf::actor_system& sys, storage_actor target, const journal_state& journal,
+                uint32_t batch_size, std::chrono::seconds timeout);
 
 } // namespace orch::migration

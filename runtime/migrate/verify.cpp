@@ -32,17 +32,17 @@ public:
         ++pos_;
       } else {
         auto next = db_.scan(kind_, after_, batch_);
-        if (!next.ok) {
-          error_ = next.error;
+        if (!next.ok()) {
+          error_ = next.message();
           done_ = true;
           return;
         }
-        if (next.value.empty()) {
+        if (next.value().empty()) {
           done_ = true;
           return;
         }
-        after_ = next.value.back().key;
-        buffer_ = std::move(next.value);
+        after_ = next.value().back().key;
+        buffer_ = std::move(next.value());
         pos_ = 0;
       }
       if (!filter_ || filter_->include(buffer_[pos_]))
@@ -86,7 +86,7 @@ verify_report verify(caf::actor_system& sys, storage_actor source, storage_actor
   storage_client src{sys, source}, dst{sys, target};
   filter.set_task_lookup([&src](const std::string& id) {
     auto t = src.get(record_kind::task, id);
-    return t.ok ? t.value.json : std::string{};
+    return t.ok() ? t.value().json : std::string{};
   });
   auto note = [&](const std::string& what) {
     rep.ok = false;

@@ -51,7 +51,7 @@ struct fs_fixture {
   void open() { db = std::make_unique<storage_client>(env.sys(), spawn_engine_actor(env.sys(), open_filesystem_engine(dir.path()))); }
 
   void reopen() {
-    REQUIRE(db->close().ok);
+    REQUIRE(db->close().ok());
     db.reset();
     open();
   }
@@ -79,8 +79,8 @@ TEST_CASE("filesystem: records land in the documented layout as readable JSON", 
   for (auto& name : dir_entries(f.root() + "/tasks"))
     CHECK(name.find(".tmp") == std::string::npos);
   auto got = f.db->get(record_kind::task, t.id);
-  REQUIRE(got.ok);
-  CHECK(got.value.json == to_record(t).json);
+  REQUIRE(got.ok());
+  CHECK(got.value().json == to_record(t).json);
 }
 
 TEST_CASE("filesystem: events - audit records and metrics go to JSON-lines segments", "[filesystem]") {
@@ -95,11 +95,11 @@ TEST_CASE("filesystem: events - audit records and metrics go to JSON-lines segme
   // Deleting appends a tombstone; the record is gone after a reopen too.
   write_batch del;
   del.ops.push_back({record_op::remove, {record_kind::event, ev.id, {}}});
-  REQUIRE(f.db->commit(del).ok);
-  CHECK(f.db->get(record_kind::event, ev.id).code == errc::not_found);
+  REQUIRE(f.db->commit(del).ok());
+  CHECK(f.db->get(record_kind::event, ev.id).code() == errc::not_found);
   f.reopen();
-  CHECK(f.db->get(record_kind::event, ev.id).code == errc::not_found);
-  CHECK(f.db->get(record_kind::audit, a.id).ok);
+  CHECK(f.db->get(record_kind::event, ev.id).code() == errc::not_found);
+  CHECK(f.db->get(record_kind::audit, a.id).ok());
 }
 
 TEST_CASE("filesystem: everything is still there after close and reopen", "[filesystem]") {
@@ -115,18 +115,18 @@ TEST_CASE("filesystem: everything is still there after close and reopen", "[file
   records.push_back(to_record(u));
   f.db->put(records);
   f.reopen();
-  CHECK(f.db->count(record_kind::task).value == 50);
-  CHECK(f.db->count(record_kind::queue).value == 50);
-  CHECK(f.db->count(record_kind::user).value == 1);
+  CHECK(f.db->count(record_kind::task).value() == 50);
+  CHECK(f.db->count(record_kind::queue).value() == 50);
+  CHECK(f.db->count(record_kind::user).value() == 1);
   for (auto& t : tasks)
-    CHECK(f.db->get(record_kind::task, t.id).value.json == to_record(t).json);
+    CHECK(f.db->get(record_kind::task, t.id).value().json == to_record(t).json);
 }
 
 TEST_CASE("filesystem: a corrupted task file is quarantined and start-up goes on", "[filesystem]") {
   fs_fixture f;
   auto good = make_task();
   f.db->put({to_record(good)});
-  REQUIRE(f.db->close().ok);
+  REQUIRE(f.db->close().ok());
   f.db.reset();
   auto bad_id = new_uuid_v4();
   auto bad_path = f.root() + "/tasks/" + bad_id + ".json";
@@ -134,17 +134,17 @@ TEST_CASE("filesystem: a corrupted task file is quarantined and start-up goes on
   write_text(f.root() + "/tasks/notes.txt", "not a record");
   f.open();
   auto info = f.db->info();
-  REQUIRE(info.ok);
+  REQUIRE(info.ok());
   std::string notes;
-  for (auto& n : info.value.notes)
+  for (auto& n : info.value().notes)
     notes += n + "\n";
   CHECK(notes.find(bad_path) != std::string::npos);
   CHECK(notes.find("not valid JSON") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(bad_path));
   CHECK(std::filesystem::exists(f.root() + "/corrupted/tasks/" + bad_id + ".json"));
   CHECK(std::filesystem::exists(f.root() + "/corrupted/tasks/notes.txt"));
-  CHECK(f.db->get(record_kind::task, good.id).ok);
-  CHECK(f.db->count(record_kind::task).value == 1);
+  CHECK(f.db->get(record_kind::task, good.id).ok());
+  CHECK(f.db->count(record_kind::task).value() == 1);
 }
 
 TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is set aside",
@@ -152,7 +152,7 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
   fs_fixture f;
   task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
   f.db->put({to_record(ev)});
-  REQUIRE(f.db->close().ok);
+  REQUIRE(f.db->close().ok());
   f.db.reset();
   auto seg = f.root() + "/events/" + format_rfc3339(ev.time).substr(0, 10) + ".jsonl";
   {
@@ -160,8 +160,8 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
     out << "garbage line\n{\"id\":\"0190";  // a bad line, then a write cut off by a crash
   }
   f.open();
-  CHECK(f.db->get(record_kind::event, ev.id).ok);
-  CHECK(f.db->count(record_kind::event).value == 1);
+  CHECK(f.db->get(record_kind::event, ev.id).ok());
+  CHECK(f.db->count(record_kind::event).value() == 1);
   CHECK(slurp(seg) == to_record(ev).json + "\n");
   bool copied = false;
   for (auto& name : dir_entries(f.root() + "/corrupted"))
@@ -169,12 +169,12 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
   CHECK(copied);
   // Reported once: the next start finds nothing to repair.
   f.reopen();
-  CHECK(f.db->info().value.notes.empty());
+  CHECK(f.db->info().value().notes.empty());
   // Appends after the repair start on a clean line.
   task_event ev2{new_uuid_v7(now_us()), now_us(), ev.task_id, "started", "Running", 1, ""};
   f.db->put({to_record(ev2)});
   f.reopen();
-  CHECK(f.db->count(record_kind::event).value == 2);
+  CHECK(f.db->count(record_kind::event).value() == 2);
 }
 
 TEST_CASE("filesystem: a second process on the same data dir is refused", "[filesystem]") {
@@ -183,9 +183,9 @@ TEST_CASE("filesystem: a second process on the same data dir is refused", "[file
   try {
     open_filesystem_engine(f.dir.path());
     FAIL("second open succeeded");
-  } catch (const storage_failure& e) {
-    CHECK(e.code == errc::locked);
-    CHECK(e.message.find("in use by another orchestrator process") != std::string::npos);
+  } catch (const status_error& e) {
+    CHECK(e.code() == errc::locked);
+    CHECK(e.message().find("in use by another orchestrator process") != std::string::npos);
   }
   // A real second process: the orchestrator binary exits with the message.
   auto r = run_orchestrator({"--data-dir", f.dir.path(), "--dry-run"}, f.dir / "second");
@@ -193,7 +193,7 @@ TEST_CASE("filesystem: a second process on the same data dir is refused", "[file
   CHECK(r.err.find("is in use by another orchestrator process (pid ") != std::string::npos);
   // Once closed, it can be opened again.
   f.reopen();
-  CHECK(f.db->info().ok);
+  CHECK(f.db->info().ok());
 }
 
 TEST_CASE("filesystem: preconditions make a batch all-or-nothing", "[filesystem]") {
@@ -206,14 +206,14 @@ TEST_CASE("filesystem: preconditions make a batch all-or-nothing", "[filesystem]
   b.ops.push_back({record_op::put, to_record(other)});
   b.expect.push_back({precondition::field_in, record_kind::task, t.id, "revision", {"0"}});
   auto r = f.db->commit(b);
-  CHECK_FALSE(r.ok);
-  CHECK(r.code == errc::conflict);
-  CHECK(f.db->get(record_kind::task, other.id).code == errc::not_found);
+  CHECK_FALSE(r.ok());
+  CHECK(r.code() == errc::conflict);
+  CHECK(f.db->get(record_kind::task, other.id).code() == errc::not_found);
   b.expect[0].values = {"1"};
-  CHECK(f.db->commit(b).ok);
+  CHECK(f.db->commit(b).ok());
   write_batch dup;
   dup.expect.push_back({precondition::absent, record_kind::task, t.id, {}, {}});
-  CHECK(f.db->commit(dup).code == errc::conflict);
+  CHECK(f.db->commit(dup).code() == errc::conflict);
 }
 
 TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before", "[filesystem]") {
@@ -229,10 +229,10 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
   std::vector<std::string> order;
   for (uint32_t limit : {1u, 5u, 1u}) {
     auto c = f.db->claim({"me", now_us(), 30 * us_per_second, limit});
-    REQUIRE(c.ok);
-    CHECK(c.value.tasks.size() <= limit);
-    CHECK(c.value.next_ready == d.not_before);
-    for (auto& ct : c.value.tasks) {
+    REQUIRE(c.ok());
+    CHECK(c.value().tasks.size() <= limit);
+    CHECK(c.value().next_ready == d.not_before);
+    for (auto& ct : c.value().tasks) {
       CHECK(ct.claimed.status == task_status::running);
       CHECK(ct.claimed.attempts == 1);
       CHECK(ct.entry.claimed_by == "me");
@@ -247,27 +247,27 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
   CHECK(json::parse(slurp(f.root() + "/queue/" + high_old.id + ".json"))["claimed_by"] == "me");
   // Renewing: our leases are kept, unknown ones are reported lost.
   auto lost = f.db->renew("me", {high_old.id, delayed.id}, now_us() + us_per_second);
-  REQUIRE(lost.ok);
-  CHECK(lost.value == std::vector<std::string>{delayed.id});
+  REQUIRE(lost.ok());
+  CHECK(lost.value() == std::vector<std::string>{delayed.id});
 }
 
 TEST_CASE("filesystem: ids with path tricks never reach the filesystem", "[filesystem]") {
   fs_fixture f;
-  CHECK(f.db->get(record_kind::task, "../../etc/passwd").code == errc::invalid);
+  CHECK(f.db->get(record_kind::task, "../../etc/passwd").code() == errc::invalid);
   write_batch b;
   record evil{record_kind::task, "../evil", "{}"};
   b.ops.push_back({record_op::put, evil});
   auto r = f.db->commit(b);
-  CHECK(r.code == errc::invalid);
+  CHECK(r.code() == errc::invalid);
   CHECK_FALSE(std::filesystem::exists(f.root() + "/evil.json"));
 }
 
 TEST_CASE("filesystem: permission problems name the path and the fix", "[filesystem]") {
   auto e = fs::io_failure("cannot create directory", "/var/lib/x/queue.rkvs", EACCES);
-  CHECK(e.message.find("cannot create directory /var/lib/x/queue.rkvs: Permission denied")
+  CHECK(e.message().find("cannot create directory /var/lib/x/queue.rkvs: Permission denied")
         == 0);
-  CHECK(e.message.find("chown -R") != std::string::npos);
-  CHECK(e.message.find("--data-dir") != std::string::npos);
+  CHECK(e.message().find("chown -R") != std::string::npos);
+  CHECK(e.message().find("--data-dir") != std::string::npos);
   if (::geteuid() != 0) {
     temp_dir d;
     std::filesystem::permissions(d.path(), std::filesystem::perms::owner_read
@@ -275,8 +275,8 @@ TEST_CASE("filesystem: permission problems name the path and the fix", "[filesys
     try {
       open_filesystem_engine(d.path() + "/data");
       FAIL("opened a data dir in a read-only directory");
-    } catch (const storage_failure& f) {
-      CHECK(f.message.find("Permission denied") != std::string::npos);
+    } catch (const status_error& f) {
+      CHECK(f.message().find("Permission denied") != std::string::npos);
     }
   }
 }
@@ -301,14 +301,14 @@ TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any se
   w.ops.push_back({record_op::put, to_record(a)});
   w.ops.push_back({record_op::put, to_record(b)});
   auto r = f.db->commit(w);
-  REQUIRE_FALSE(r.ok);
-  CHECK(r.error.find("2026-03-02.jsonl") != std::string::npos);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find("2026-03-02.jsonl") != std::string::npos);
   CHECK(slurp(seg1) == before);
-  CHECK(f.db->get(record_kind::event, a.id).code == errc::not_found);
+  CHECK(f.db->get(record_kind::event, a.id).code() == errc::not_found);
   std::filesystem::remove(f.root() + "/events/2026-03-02.jsonl");
   f.reopen();
-  CHECK(f.db->count(record_kind::event).value == 1);
-  CHECK(f.db->get(record_kind::event, a.id).code == errc::not_found);
+  CHECK(f.db->count(record_kind::event).value() == 1);
+  CHECK(f.db->get(record_kind::event, a.id).code() == errc::not_found);
 }
 
 TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[filesystem]") {
@@ -320,11 +320,11 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
   };
   SECTION("missing data reads as empty and nothing is created") {
     auto db = ro();
-    CHECK(db.count(record_kind::task).value == 0);
-    CHECK(db.scan(record_kind::event, "", 10).value.empty());
+    CHECK(db.count(record_kind::task).value() == 0);
+    CHECK(db.scan(record_kind::event, "", 10).value().empty());
     auto w = db.commit(write_batch{{{record_op::put, to_record(make_task())}}, {}});
-    CHECK(w.code == errc::invalid);
-    CHECK(w.error.find("is opened read-only: nothing may be written") != std::string::npos);
+    CHECK(w.code() == errc::invalid);
+    CHECK(w.message().find("is opened read-only: nothing may be written") != std::string::npos);
     db.close();
     CHECK(dir_entries(dir.path()).empty());
   }
@@ -342,17 +342,17 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
     try {
       open_filesystem_engine(dir.path(), true);
       FAIL("a damaged file was accepted read-only");
-    } catch (const storage_failure& e) {
-      CHECK(e.code == errc::corrupted);
-      CHECK(e.message.find(bad) != std::string::npos);
-      CHECK(e.message.find("nothing was changed") != std::string::npos);
+    } catch (const status_error& e) {
+      CHECK(e.code() == errc::corrupted);
+      CHECK(e.message().find(bad) != std::string::npos);
+      CHECK(e.message().find("nothing was changed") != std::string::npos);
     }
     CHECK(std::filesystem::exists(bad));
     CHECK(std::filesystem::exists(root + "/tasks/.half-written.json.tmp"));
     CHECK_FALSE(std::filesystem::exists(root + "/corrupted"));
     std::filesystem::remove(bad);
     auto db = ro();
-    CHECK(db.get(record_kind::task, t.id).ok);
+    CHECK(db.get(record_kind::task, t.id).ok());
     CHECK(std::filesystem::exists(root + "/tasks/.half-written.json.tmp"));
   }
   SECTION("a writer is kept out while it reads, and it cannot read while a writer runs") {
@@ -361,17 +361,17 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
       std::unique_ptr<storage_engine> reader;
       try {
         reader = open_filesystem_engine(dir.path(), true);
-      } catch (const storage_failure& e) {
-        FAIL(e.message);
+      } catch (const status_error& e) {
+        FAIL(e.message());
       }
-      CHECK_THROWS_AS(open_filesystem_engine(dir.path()), storage_failure);
+      CHECK_THROWS_AS(open_filesystem_engine(dir.path()), status_error);
     }
     auto writer = open_filesystem_engine(dir.path());
     try {
       open_filesystem_engine(dir.path(), true);
       FAIL("read-only open beside a writer succeeded");
-    } catch (const storage_failure& e) {
-      CHECK(e.code == errc::locked);
+    } catch (const status_error& e) {
+      CHECK(e.code() == errc::locked);
     }
   }
 }
@@ -392,8 +392,8 @@ TEST_CASE("filesystem: a new version with an earlier time still wins after a res
   for (bool reopened : {false, true}) {
     INFO((reopened ? "after a restart" : "before"));
     auto got = f.db->get(record_kind::event, id);
-    REQUIRE(got.ok);
-    CHECK(got.value.json == to_record(earlier).json);
+    REQUIRE(got.ok());
+    CHECK(got.value().json == to_record(earlier).json);
     if (!reopened)
       f.reopen();
   }

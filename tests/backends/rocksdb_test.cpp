@@ -48,29 +48,29 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
   }
   {
     auto s = open("prod", "other");  // same namespace, other database
-    CHECK(s->count(record_kind::task).value == 0);
-    CHECK(s->get(record_kind::task, a.key).code == errc::not_found);
-    CHECK(s->scan(record_kind::task, "", 100).value.empty());
-    CHECK(s->claim({"w", now_us(), us_per_second, 10}).value.tasks.empty());
+    CHECK(s->count(record_kind::task).value() == 0);
+    CHECK(s->get(record_kind::task, a.key).code() == errc::not_found);
+    CHECK(s->scan(record_kind::task, "", 100).value().empty());
+    CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.empty());
     s->put({b});
     s->close();
   }
   {
     auto s = open("staging", "main");  // other namespace, same database name
-    CHECK(s->count(record_kind::task).value == 0);
+    CHECK(s->count(record_kind::task).value() == 0);
     record_query q;
     q.kind = record_kind::task;
-    CHECK(s->query(q).value.total == 0);
+    CHECK(s->query(q).value().total == 0);
     s->put({c});
     s->close();
   }
   auto s = open("prod", "main");
-  CHECK(s->count(record_kind::task).value == 1);
-  CHECK(s->get(record_kind::task, a.key).ok);
-  CHECK(s->get(record_kind::task, b.key).code == errc::not_found);
-  CHECK(s->get(record_kind::task, c.key).code == errc::not_found);
+  CHECK(s->count(record_kind::task).value() == 1);
+  CHECK(s->get(record_kind::task, a.key).ok());
+  CHECK(s->get(record_kind::task, b.key).code() == errc::not_found);
+  CHECK(s->get(record_kind::task, c.key).code() == errc::not_found);
   // The queue index is rebuilt from the database: the entry is claimable.
-  CHECK(s->claim({"w", now_us(), us_per_second, 10}).value.tasks.size() == 1);
+  CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.size() == 1);
   s->close();
 }
 
@@ -110,8 +110,8 @@ TEST_CASE("embedded: a second process on the same database gets a clear error", 
   try {
     open_rocksdb_engine({dir / "data", "orchestrator", "main"});
     FAIL("opened a database another process holds");
-  } catch (const storage_failure& e) {
-    CHECK(e.code == errc::locked);
+  } catch (const status_error& e) {
+    CHECK(e.code() == errc::locked);
   }
 }
 
@@ -134,8 +134,8 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
   };
   {
     auto missing = open(true);
-    CHECK(missing->count(record_kind::task).value == 0);
-    CHECK(missing->get(record_kind::task, new_uuid_v4()).code == errc::not_found);
+    CHECK(missing->count(record_kind::task).value() == 0);
+    CHECK(missing->get(record_kind::task, new_uuid_v4()).code() == errc::not_found);
     missing->close();
     CHECK(dir_entries(dir.path()).empty());
   }
@@ -148,12 +148,12 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
   auto bytes = tree_digest(dir.path());
   {
     auto ro = open(true);
-    CHECK(ro->get(record_kind::task, t.key).value.json == t.json);
-    CHECK(ro->scan(record_kind::task, "", 10).value.size() == 1);
+    CHECK(ro->get(record_kind::task, t.key).value().json == t.json);
+    CHECK(ro->scan(record_kind::task, "", 10).value().size() == 1);
     auto w = ro->commit(write_batch{{{record_op::put, a_task("refused")}}, {}});
-    CHECK(w.code == errc::invalid);
-    CHECK(w.error.find("is opened read-only") != std::string::npos);
-    CHECK(ro->claim({"w", now_us(), us_per_second, 1}).code == errc::invalid);
+    CHECK(w.code() == errc::invalid);
+    CHECK(w.message().find("is opened read-only") != std::string::npos);
+    CHECK(ro->claim({"w", now_us(), us_per_second, 1}).code() == errc::invalid);
     ro->close();
   }
   CHECK(tree_digest(dir.path()) == bytes);

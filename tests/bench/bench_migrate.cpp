@@ -29,6 +29,7 @@
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
 #include "tests/e2e/migration_support.hpp"
+#include "tests/support/open.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -53,16 +54,16 @@ double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint
   auto ro = where;
   ro.read_only = true;
   auto start = clock_type::now();  // opening is part of reading (the filesystem loads its index)
-  storage_client db{sys, open_storage(sys, ro)};
+  storage_client db{sys, open_or_throw(sys, ro)};
   records = 0;
   for (auto kind : all_record_kinds) {
     std::string after;
     for (;;) {
       auto page = db.scan(kind, after, batch);
-      if (!page.ok || page.value.empty())
+      if (!page.ok() || page.value().empty())
         break;
-      records += page.value.size();
-      after = page.value.back().key;
+      records += page.value().size();
+      after = page.value().back().key;
     }
   }
   db.close();
@@ -78,7 +79,7 @@ double raw_write_rate(caf::actor_system& sys, const storage_settings& from,
     for (auto& [key, json] : records)
       all.push_back({kind, key, json});
   auto start = clock_type::now();  // opening and closing are part of writing
-  storage_client db{sys, open_storage(sys, to)};
+  storage_client db{sys, open_or_throw(sys, to)};
   for (size_t i = 0; i < all.size(); i += batch) {
     std::vector<record> chunk(all.begin() + i,
                               all.begin() + std::min(all.size(), i + batch));

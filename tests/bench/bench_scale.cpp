@@ -82,7 +82,7 @@ void fill(const std::string& data_dir, long tasks) {
       t.output = "output of task " + std::to_string(i) + "\n";
       b.ops.push_back({record_op::put, to_record(t)});
     }
-    if (!db.commit(b).ok) {
+    if (!db.commit(b).ok()) {
       std::fprintf(stderr, "fill failed\n");
       return;
     }
@@ -112,7 +112,7 @@ void churn(const std::string& data_dir, long cycles) {
     db->commit(enqueue);
     auto claimed = db->claim({"bench", now_us(), 30 * us_per_second, pipeline});
     write_batch ack;
-    for (auto& c : claimed.value.tasks) {
+    for (auto& c : claimed.value().tasks) {
       auto t = c.claimed;
       attempt_outcome out;
       out.success = true;
@@ -121,7 +121,7 @@ void churn(const std::string& data_dir, long cycles) {
     }
     db->commit(ack);
     auto before = done;
-    done += static_cast<long>(claimed.value.tasks.size());
+    done += static_cast<long>(claimed.value().tasks.size());
     if (done / slice != before / slice) {
       std::printf("  cycles %8ld: %6.0f enqueue+claim+ack cycles/s in the last slice\n", done,
                   slice / since(slice_start));
@@ -137,14 +137,14 @@ void churn(const std::string& data_dir, long cycles) {
   db = std::make_unique<storage_client>(
     env->sys(), spawn_engine_actor(env->sys(), open_rocksdb_engine({data_dir, "churn", "q"})));
   std::printf("reopened after %ld cycles in %.2f s (queue entries left: %lu)\n", cycles,
-              since(reopen), static_cast<unsigned long>(db->count(record_kind::queue).value));
+              since(reopen), static_cast<unsigned long>(db->count(record_kind::queue).value()));
   task t;
   t.id = new_uuid_v4();
   t.command = "true";
   db->commit(submit_transition(t, task_status::queued, "", {"bench", now_us()}).batch);
   auto c0 = clock_type::now();
   auto c = db->claim({"bench", now_us(), us_per_second, 1});
-  std::printf("claim after reopen: %.2f ms (found %zu)\n", since(c0) * 1000, c.value.tasks.size());
+  std::printf("claim after reopen: %.2f ms (found %zu)\n", since(c0) * 1000, c.value().tasks.size());
   db->close();
 }
 

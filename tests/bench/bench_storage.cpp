@@ -28,6 +28,7 @@
 #include "backends/open_storage.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "backends/storage_client.hpp"
+#include "tests/support/open.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -105,13 +106,13 @@ double claim_ack_per_second(caf::actor_system& sys, storage_actor storage, doubl
   auto until = start + std::chrono::duration<double>(seconds);
   while (clock_type::now() < until) {
     auto r = c.claim({"bench", now_us(), 30 * us_per_second, 1});
-    if (!r.ok || r.value.tasks.empty())
+    if (!r.ok() || r.value().tasks.empty())
       break;
-    auto t = r.value.tasks[0].claimed;
+    auto t = r.value().tasks[0].claimed;
     attempt_outcome out;
     out.success = true;
     auto tr = finish_transition(t, out, "bench", 0, {"bench", now_us()});
-    if (!c.commit(tr.batch).ok)
+    if (!c.commit(tr.batch).ok())
       break;
     ++n;
   }
@@ -178,9 +179,9 @@ int main(int argc, char** argv) {
     s.data_dir = dir + "/" + b;
     storage_actor storage;
     try {
-      storage = open_storage(env.sys(), s);
-    } catch (const storage_failure& e) {
-      std::printf("%-20s cannot open: %s\n", b.c_str(), e.message.c_str());
+      storage = open_or_throw(env.sys(), s);
+    } catch (const status_error& e) {
+      std::printf("%-20s cannot open: %s\n", b.c_str(), e.message().c_str());
       continue;
     }
     for (int n : only_submitters ? std::vector<int>{only_submitters} : std::vector<int>{1, 16, 64})

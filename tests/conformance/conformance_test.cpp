@@ -16,6 +16,7 @@
 #include "runtime/core/transitions.hpp"
 #include "backends/recovery.hpp"
 #include "backends/open_storage.hpp"
+#include "tests/support/open.hpp"
 #include "tests/support/backend_under_test.hpp"
 
 using namespace orch;
@@ -102,15 +103,15 @@ std::vector<std::string> scan_all_keys(storage_client& db, record_kind kind, uin
   std::string after;
   for (;;) {
     auto r = db.scan(kind, after, batch);
-    REQUIRE(r.ok);
-    if (r.value.empty())
+    REQUIRE(r.ok());
+    if (r.value().empty())
       break;
-    CHECK(r.value.size() <= batch);
-    for (auto& rec : r.value) {
+    CHECK(r.value().size() <= batch);
+    for (auto& rec : r.value()) {
       CHECK(rec.kind == kind);
       keys.push_back(rec.key);
     }
-    after = r.value.back().key;
+    after = r.value().back().key;
   }
   return keys;
 }
@@ -123,23 +124,23 @@ TEST_CASE("conformance: create read update delete for every record kind", "[conf
     INFO(to_string(kind));
     auto r = make_record(kind, 1);
     auto put = b.db().commit(puts({r}));
-    REQUIRE(put.ok);
-    CHECK(put.value == 1);
+    REQUIRE(put.ok());
+    CHECK(put.value() == 1);
     auto got = b.db().get(kind, r.key);
-    REQUIRE(got.ok);
-    CHECK(got.value.key == r.key);
-    CHECK(value_of(got.value.json) == value_of(r.json));
+    REQUIRE(got.ok());
+    CHECK(got.value().key == r.key);
+    CHECK(value_of(got.value().json) == value_of(r.json));
     auto r2 = changed(r);
-    REQUIRE(b.db().commit(puts({r2})).ok);
-    CHECK(value_of(b.db().get(kind, r.key).value.json) == value_of(r2.json));
-    CHECK(b.db().count(kind).value == 1);
-    REQUIRE(b.db().commit(removal(kind, r.key)).ok);
+    REQUIRE(b.db().commit(puts({r2})).ok());
+    CHECK(value_of(b.db().get(kind, r.key).value().json) == value_of(r2.json));
+    CHECK(b.db().count(kind).value() == 1);
+    REQUIRE(b.db().commit(removal(kind, r.key)).ok());
     auto gone = b.db().get(kind, r.key);
-    CHECK_FALSE(gone.ok);
-    CHECK(gone.code == errc::not_found);
-    CHECK(b.db().count(kind).value == 0);
+    CHECK_FALSE(gone.ok());
+    CHECK(gone.code() == errc::not_found);
+    CHECK(b.db().count(kind).value() == 0);
     // Removing what is not there is not an error.
-    CHECK(b.db().commit(removal(kind, r.key)).ok);
+    CHECK(b.db().commit(removal(kind, r.key)).ok());
   }
 }
 
@@ -149,12 +150,12 @@ TEST_CASE("conformance: upserts are idempotent", "[conformance]") {
   for (auto kind : all_record_kinds)
     for (int i = 0; i < 3; ++i)
       rs.push_back(make_record(kind, i));
-  REQUIRE(b.db().commit(puts(rs)).ok);
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
+  REQUIRE(b.db().commit(puts(rs)).ok());
   for (auto kind : all_record_kinds)
-    CHECK(b.db().count(kind).value == 3);
+    CHECK(b.db().count(kind).value() == 3);
   for (auto& r : rs)
-    CHECK(value_of(b.db().get(r.kind, r.key).value.json) == value_of(r.json));
+    CHECK(value_of(b.db().get(r.kind, r.key).value().json) == value_of(r.json));
 }
 
 TEST_CASE("conformance: a full scan returns every record once in key order in batches",
@@ -165,7 +166,7 @@ TEST_CASE("conformance: a full scan returns every record once in key order in ba
     std::vector<record> rs;
     for (int i = 0; i < 230; ++i)
       rs.push_back(make_record(kind, i, base_time + (i * 7919 % 230) * us_per_second));
-    REQUIRE(b.db().commit(puts(rs)).ok);
+    REQUIRE(b.db().commit(puts(rs)).ok());
     auto keys = scan_all_keys(b.db(), kind, 64);
     std::vector<std::string> expected;
     for (auto& r : rs)
@@ -175,7 +176,7 @@ TEST_CASE("conformance: a full scan returns every record once in key order in ba
     // Any batch size gives the same sequence.
     CHECK(scan_all_keys(b.db(), kind, 1).size() == 230);
     CHECK(scan_all_keys(b.db(), kind, 1000) == expected);
-    CHECK(b.db().count(kind).value == 230);
+    CHECK(b.db().count(kind).value() == 230);
   }
 }
 
@@ -188,20 +189,20 @@ TEST_CASE("conformance: task queries filter by status and time and paginate", "[
     created[r.key] = base_time + i * us_per_second;
     rs.push_back(r);
   }
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   record_query q;
   q.kind = record_kind::task;
   q.limit = 7;
   auto all = b.db().query(q);
-  REQUIRE(all.ok);
-  CHECK(all.value.total == 60);
-  REQUIRE(all.value.items.size() == 7);
-  CHECK(created[all.value.items[0].key] == base_time);  // oldest first
+  REQUIRE(all.ok());
+  CHECK(all.value().total == 60);
+  REQUIRE(all.value().items.size() == 7);
+  CHECK(created[all.value().items[0].key] == base_time);  // oldest first
   q.offset = 56;
-  CHECK(b.db().query(q).value.items.size() == 4);
+  CHECK(b.db().query(q).value().items.size() == 4);
   q.offset = 0;
   q.newest_first = true;
-  CHECK(created[b.db().query(q).value.items[0].key] == base_time + 59 * us_per_second);
+  CHECK(created[b.db().query(q).value().items[0].key] == base_time + 59 * us_per_second);
   // status: i % 6 == 4 is Failed -> 10 tasks
   q = {};
   q.kind = record_kind::task;
@@ -209,26 +210,26 @@ TEST_CASE("conformance: task queries filter by status and time and paginate", "[
   q.value = "Failed";
   q.limit = 100;
   auto failed = b.db().query(q);
-  REQUIRE(failed.ok);
-  CHECK(failed.value.total == 10);
-  for (auto& r : failed.value.items)
+  REQUIRE(failed.ok());
+  CHECK(failed.value().total == 10);
+  for (auto& r : failed.value().items)
     CHECK(value_of(r.json)["status"] == "Failed");
   q.value = "failed";  // any case
-  CHECK(b.db().query(q).value.total == 10);
+  CHECK(b.db().query(q).value().total == 10);
   // time range [10 s, 20 s): 10 tasks, 2 of them Failed (i = 10, 16)
   q.since = base_time + 10 * us_per_second;
   q.until = base_time + 20 * us_per_second;
-  CHECK(b.db().query(q).value.total == 2);
+  CHECK(b.db().query(q).value().total == 2);
   q.field.clear();
-  CHECK(b.db().query(q).value.total == 10);
+  CHECK(b.db().query(q).value().total == 10);
   // a field that is not indexed still filters
   q = {};
   q.kind = record_kind::task;
   q.field = "name";
   q.value = "task 33";
   auto named = b.db().query(q);
-  REQUIRE(named.value.items.size() == 1);
-  CHECK(named.value.total == 1);
+  REQUIRE(named.value().items.size() == 1);
+  CHECK(named.value().total == 1);
 }
 
 TEST_CASE("conformance: dependants, events by task, audit by principal, users", "[conformance]") {
@@ -262,28 +263,28 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
     rs.push_back(make_record(record_kind::audit, i, base_time + i));
   for (int i = 0; i < 4; ++i)
     rs.push_back(make_record(record_kind::user, i, base_time + i));
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
 
   record_query q;
   q.kind = record_kind::task;
   q.field = "dependencies";
   q.value = dep.id;
   auto d = b.db().query(q);
-  REQUIRE(d.ok);
+  REQUIRE(d.ok());
   std::set<std::string> found;
-  for (auto& r : d.value.items)
+  for (auto& r : d.value().items)
     found.insert(r.key);
   CHECK(found == dependants);
-  CHECK(d.value.total == 5);
+  CHECK(d.value().total == 5);
 
   q = {};
   q.kind = record_kind::event;
   q.field = "task_id";
   q.value = dep.id;
   auto ev = b.db().query(q);
-  REQUIRE(ev.ok);
+  REQUIRE(ev.ok());
   std::vector<std::string> ev_keys;
-  for (auto& r : ev.value.items)
+  for (auto& r : ev.value().items)
     ev_keys.push_back(r.key);
   CHECK(ev_keys == events_of_dep);  // in time order
 
@@ -293,16 +294,16 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
   q.value = "api:1";
   q.newest_first = true;
   auto au = b.db().query(q);
-  REQUIRE(au.ok);
-  CHECK(au.value.total == 3);
-  REQUIRE(au.value.items.size() == 3);
-  CHECK(value_of(au.value.items[0].json)["details"] == "7");
+  REQUIRE(au.ok());
+  CHECK(au.value().total == 3);
+  REQUIRE(au.value().items.size() == 3);
+  CHECK(value_of(au.value().items[0].json)["details"] == "7");
 
   q = {};
   q.kind = record_kind::user;
   q.field = "disabled";
   q.value = "true";
-  CHECK(b.db().query(q).value.total == 2);
+  CHECK(b.db().query(q).value().total == 2);
 }
 
 TEST_CASE("conformance: events by task follow an event moved to another task, a deletion and "
@@ -318,16 +319,16 @@ TEST_CASE("conformance: events by task follow an event moved to another task, a 
   REQUIRE(b.db()
             .commit(puts({event_of(moved, base_time, task_a), event_of(stays, base_time + 1, task_a),
                           event_of(removed, base_time + 2, task_b)}))
-            .ok);
+            .ok());
   auto keys_of = [&](const std::string& task_id) {
     record_query q;
     q.kind = record_kind::event;
     q.field = "task_id";
     q.value = task_id;
     auto page = b.db().query(q);
-    REQUIRE(page.ok);
+    REQUIRE(page.ok());
     std::vector<std::string> keys;
-    for (auto& r : page.value.items)
+    for (auto& r : page.value().items)
       keys.push_back(r.key);
     return keys;
   };
@@ -336,18 +337,18 @@ TEST_CASE("conformance: events by task follow an event moved to another task, a 
   write_batch change;
   change.ops.push_back({record_op::put, event_of(moved, base_time, task_b)});
   change.ops.push_back({record_op::remove, {record_kind::event, removed, {}}});
-  REQUIRE(b.db().commit(change).ok);
+  REQUIRE(b.db().commit(change).ok());
   for (bool reopened : {false, true}) {
     INFO((reopened ? "after a reopen" : "before a reopen"));
     CHECK(keys_of(task_a) == std::vector<std::string>{stays});
     CHECK(keys_of(task_b) == std::vector<std::string>{moved});
-    CHECK(b.db().count(record_kind::event).value == 2);
+    CHECK(b.db().count(record_kind::event).value() == 2);
     if (!reopened)
       b.reopen();
   }
   write_batch gone;
   gone.ops.push_back({record_op::remove, {record_kind::event, stays, {}}});
-  REQUIRE(b.db().commit(gone).ok);
+  REQUIRE(b.db().commit(gone).ok());
   CHECK(keys_of(task_a).empty());
 }
 
@@ -373,14 +374,14 @@ TEST_CASE("conformance: claims follow priority then FIFO and honour not_before",
   auto high_new = add(9, now - 5, 0);
   auto mid = add(5, now - 60, 0);
   add(100, now - 70, now + 3600 * us_per_second);  // not ready for an hour
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   std::vector<std::string> order;
   for (uint32_t limit : {1u, 2u, 5u, 5u}) {
     auto c = b.db().claim({"worker-1", now_us(), 30 * us_per_second, limit});
-    REQUIRE(c.ok);
-    CHECK(c.value.tasks.size() <= limit);
-    CHECK(c.value.next_ready == now + 3600 * us_per_second);
-    for (auto& t : c.value.tasks) {
+    REQUIRE(c.ok());
+    CHECK(c.value().tasks.size() <= limit);
+    CHECK(c.value().next_ready == now + 3600 * us_per_second);
+    for (auto& t : c.value().tasks) {
       CHECK(t.claimed.status == task_status::running);
       CHECK(t.claimed.attempts == 1);
       CHECK(t.entry.claimed_by == "worker-1");
@@ -388,17 +389,17 @@ TEST_CASE("conformance: claims follow priority then FIFO and honour not_before",
       CHECK(t.started_event.kind == "started");
       order.push_back(t.claimed.id);
       // The claim is stored: task Running, queue entry claimed.
-      CHECK(value_of(b.db().get(record_kind::task, t.claimed.id).value.json)["status"]
+      CHECK(value_of(b.db().get(record_kind::task, t.claimed.id).value().json)["status"]
             == "Running");
-      CHECK(value_of(b.db().get(record_kind::queue, t.claimed.id).value.json)["claimed_by"]
+      CHECK(value_of(b.db().get(record_kind::queue, t.claimed.id).value().json)["claimed_by"]
             == "worker-1");
     }
   }
   CHECK(order == std::vector<std::string>{high_old, high_new, mid, low});
   // The delayed one becomes claimable when its time comes.
   auto later = b.db().claim({"worker-1", now + 3601 * us_per_second, 30 * us_per_second, 5});
-  REQUIRE(later.ok);
-  CHECK(later.value.tasks.size() == 1);
+  REQUIRE(later.ok());
+  CHECK(later.value().tasks.size() == 1);
 }
 
 TEST_CASE("conformance: concurrent claimers never get the same task", "[conformance]") {
@@ -413,7 +414,7 @@ TEST_CASE("conformance: concurrent claimers never get the same task", "[conforma
     rs.push_back(to_record(t));
     rs.push_back(to_record(queue_entry{t.id, i % 3, base_time + i, 0, 0, "", 0}));
   }
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   std::mutex m;
   std::multiset<std::string> claimed;
   std::vector<std::thread> workers;
@@ -422,10 +423,10 @@ TEST_CASE("conformance: concurrent claimers never get the same task", "[conforma
       storage_client c{b.sys(), b.db().handle()};
       for (;;) {
         auto r = c.claim({"worker-" + std::to_string(w), now_us(), 30 * us_per_second, 3});
-        if (!r.ok || r.value.tasks.empty())
+        if (!r.ok() || r.value().tasks.empty())
           return;
         std::lock_guard<std::mutex> g{m};
-        for (auto& t : r.value.tasks)
+        for (auto& t : r.value().tasks)
           claimed.insert(t.claimed.id);
       }
     });
@@ -450,25 +451,25 @@ TEST_CASE("conformance: leases are renewed and expired leases are found", "[conf
     rs.push_back(to_record(t));
     rs.push_back(to_record(queue_entry{t.id, 0, now + i, 0, 0, "", 0}));
   }
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   auto c = b.db().claim({"w1", now, 10 * us_per_second, 3});
-  REQUIRE(c.value.tasks.size() == 3);
+  REQUIRE(c.value().tasks.size() == 3);
   // Renewing: ours are extended; a foreign or unknown id is reported lost.
   auto lost = b.db().renew("w1", {ids[0], ids[1], new_uuid_v4()}, now + 60 * us_per_second);
-  REQUIRE(lost.ok);
-  CHECK(lost.value.size() == 1);
+  REQUIRE(lost.ok());
+  CHECK(lost.value().size() == 1);
   auto lost2 = b.db().renew("w2", {ids[2]}, now + 60 * us_per_second);
-  REQUIRE(lost2.ok);
-  CHECK(lost2.value == std::vector<std::string>{ids[2]});
+  REQUIRE(lost2.ok());
+  CHECK(lost2.value() == std::vector<std::string>{ids[2]});
   // ids[2]'s lease (10 s) has expired 20 s later; the renewed ones have not.
   record_query q;
   q.kind = record_kind::queue;
   q.since = 1;
   q.until = now + 20 * us_per_second;
   auto expired = b.db().query(q);
-  REQUIRE(expired.ok);
-  REQUIRE(expired.value.items.size() == 1);
-  CHECK(expired.value.items[0].key == ids[2]);
+  REQUIRE(expired.ok());
+  REQUIRE(expired.value().items.size() == 1);
+  CHECK(expired.value().items[0].key == ids[2]);
 }
 
 TEST_CASE("conformance: preconditions make a batch all or nothing across kinds",
@@ -478,7 +479,7 @@ TEST_CASE("conformance: preconditions make a batch all or nothing across kinds",
   t.id = new_uuid_v4();
   t.command = "true";
   t.revision = 3;
-  REQUIRE(b.db().commit(puts({to_record(t)})).ok);
+  REQUIRE(b.db().commit(puts({to_record(t)})).ok());
   auto ev = make_record(record_kind::event, 1);
   auto au = make_record(record_kind::audit, 1);
   auto q = make_record(record_kind::queue, 1);
@@ -487,30 +488,30 @@ TEST_CASE("conformance: preconditions make a batch all or nothing across kinds",
   SECTION("field_in fails: nothing is written") {
     batch.expect.push_back({precondition::field_in, record_kind::task, t.id, "revision", {"2"}});
     auto r = b.db().commit(batch);
-    CHECK(r.code == errc::conflict);
-    CHECK(b.db().get(record_kind::event, ev.key).code == errc::not_found);
-    CHECK(b.db().get(record_kind::audit, au.key).code == errc::not_found);
-    CHECK(b.db().get(record_kind::queue, q.key).code == errc::not_found);
-    CHECK(b.db().get(record_kind::task, t.id).ok);
+    CHECK(r.code() == errc::conflict);
+    CHECK(b.db().get(record_kind::event, ev.key).code() == errc::not_found);
+    CHECK(b.db().get(record_kind::audit, au.key).code() == errc::not_found);
+    CHECK(b.db().get(record_kind::queue, q.key).code() == errc::not_found);
+    CHECK(b.db().get(record_kind::task, t.id).ok());
   }
   SECTION("absent fails on an existing record") {
     batch.expect.push_back({precondition::absent, record_kind::task, t.id, {}, {}});
-    CHECK(b.db().commit(batch).code == errc::conflict);
-    CHECK(b.db().count(record_kind::event).value == 0);
+    CHECK(b.db().commit(batch).code() == errc::conflict);
+    CHECK(b.db().count(record_kind::event).value() == 0);
   }
   SECTION("present fails on a missing record") {
     batch.expect.push_back({precondition::present, record_kind::user, "nobody", {}, {}});
-    CHECK(b.db().commit(batch).code == errc::conflict);
-    CHECK(b.db().count(record_kind::queue).value == 0);
+    CHECK(b.db().commit(batch).code() == errc::conflict);
+    CHECK(b.db().count(record_kind::queue).value() == 0);
   }
   SECTION("all preconditions hold: everything is written") {
     batch.expect.push_back({precondition::field_in, record_kind::task, t.id, "revision", {"1", "3"}});
     batch.expect.push_back({precondition::absent, record_kind::event, ev.key, {}, {}});
-    REQUIRE(b.db().commit(batch).ok);
-    CHECK(b.db().get(record_kind::event, ev.key).ok);
-    CHECK(b.db().get(record_kind::audit, au.key).ok);
-    CHECK(b.db().get(record_kind::queue, q.key).ok);
-    CHECK(b.db().get(record_kind::task, t.id).code == errc::not_found);
+    REQUIRE(b.db().commit(batch).ok());
+    CHECK(b.db().get(record_kind::event, ev.key).ok());
+    CHECK(b.db().get(record_kind::audit, au.key).ok());
+    CHECK(b.db().get(record_kind::queue, q.key).ok());
+    CHECK(b.db().get(record_kind::task, t.id).code() == errc::not_found);
   }
 }
 
@@ -527,7 +528,7 @@ TEST_CASE("conformance: many concurrent writers through the actor", "[conformanc
         t.id = new_uuid_v4();
         t.command = "true";
         auto tr = submit_transition(t, task_status::queued, "", {"test", now_us()});
-        if (!c.commit(tr.batch).ok)
+        if (!c.commit(tr.batch).ok())
           ++failures;
       }
     });
@@ -535,10 +536,10 @@ TEST_CASE("conformance: many concurrent writers through the actor", "[conformanc
     t.join();
   CHECK(failures == 0);
   constexpr uint64_t total = writers * per_writer;
-  CHECK(b.db().count(record_kind::task).value == total);
-  CHECK(b.db().count(record_kind::queue).value == total);
-  CHECK(b.db().count(record_kind::event).value == total);
-  CHECK(b.db().count(record_kind::audit).value == total);
+  CHECK(b.db().count(record_kind::task).value() == total);
+  CHECK(b.db().count(record_kind::queue).value() == total);
+  CHECK(b.db().count(record_kind::event).value() == total);
+  CHECK(b.db().count(record_kind::audit).value() == total);
   CHECK(scan_all_keys(b.db(), record_kind::task, 100).size() == total);
 }
 
@@ -548,41 +549,41 @@ TEST_CASE("conformance: everything is still there after close and reopen", "[con
   for (auto kind : all_record_kinds)
     for (int i = 0; i < 20; ++i)
       rs.push_back(make_record(kind, i, base_time + i));
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   b.reopen();
   for (auto kind : all_record_kinds)
-    CHECK(b.db().count(kind).value == 20);
+    CHECK(b.db().count(kind).value() == 20);
   for (auto& r : rs) {
     auto got = b.db().get(r.kind, r.key);
-    REQUIRE(got.ok);
-    CHECK(value_of(got.value.json) == value_of(r.json));
+    REQUIRE(got.ok());
+    CHECK(value_of(got.value().json) == value_of(r.json));
   }
   record_query q;
   q.kind = record_kind::task;
   q.field = "status";
   q.value = "Queued";
-  CHECK(b.db().query(q).value.total == 4);  // i % 6 == 1
+  CHECK(b.db().query(q).value().total == 4);  // i % 6 == 1
 }
 
 TEST_CASE("conformance: invalid keys and records are rejected", "[conformance]") {
   backend_under_test b;
-  CHECK(b.db().get(record_kind::task, "../../etc/passwd").code == errc::invalid);
-  CHECK(b.db().get(record_kind::user, "../root").code == errc::invalid);
+  CHECK(b.db().get(record_kind::task, "../../etc/passwd").code() == errc::invalid);
+  CHECK(b.db().get(record_kind::user, "../root").code() == errc::invalid);
   auto r = make_record(record_kind::task, 1);
   auto wrong_key = r;
   wrong_key.key = new_uuid_v4();
-  CHECK(b.db().commit(puts({wrong_key})).code == errc::invalid);
+  CHECK(b.db().commit(puts({wrong_key})).code() == errc::invalid);
   auto bad_type = r;
   bad_type.json = R"({"id":")" + r.key + R"(","attempts":"many"})";
-  CHECK(b.db().commit(puts({bad_type})).code == errc::invalid);
+  CHECK(b.db().commit(puts({bad_type})).code() == errc::invalid);
   auto not_json = r;
   not_json.json = "{nope";
-  CHECK(b.db().commit(puts({not_json})).code == errc::invalid);
+  CHECK(b.db().commit(puts({not_json})).code() == errc::invalid);
   record traversal{record_kind::task, "../evil", "{}"};
-  CHECK(b.db().commit(puts({traversal})).code == errc::invalid);
+  CHECK(b.db().commit(puts({traversal})).code() == errc::invalid);
   // A bad record poisons only its own batch.
-  CHECK(b.db().commit(puts({make_record(record_kind::task, 2), not_json})).code == errc::invalid);
-  CHECK(b.db().count(record_kind::task).value == 0);
+  CHECK(b.db().commit(puts({make_record(record_kind::task, 2), not_json})).code() == errc::invalid);
+  CHECK(b.db().count(record_kind::task).value() == 0);
 }
 
 TEST_CASE("conformance: a backup holds every record", "[conformance]") {
@@ -591,30 +592,30 @@ TEST_CASE("conformance: a backup holds every record", "[conformance]") {
   for (auto kind : all_record_kinds)
     for (int i = 0; i < 10; ++i)
       rs.push_back(make_record(kind, i, base_time + i));
-  REQUIRE(b.db().commit(puts(rs)).ok);
+  REQUIRE(b.db().commit(puts(rs)).ok());
   auto to = b.dir() / "backup";
   auto done = b.db().backup(to);
   if (selected_backend() == "surrealdb-server") {
     // A shared database is copied out by migration, and the reply says so.
-    CHECK(done.code == errc::invalid);
-    CHECK(done.error.find("orchestrator migrate --from surrealdb-server") != std::string::npos);
+    CHECK(done.code() == errc::invalid);
+    CHECK(done.message().find("orchestrator migrate --from surrealdb-server") != std::string::npos);
     return;
   }
-  REQUIRE(done.ok);
+  REQUIRE(done.ok());
   // Writes after the backup do not reach it.
-  REQUIRE(b.db().commit(puts({make_record(record_kind::task, 99)})).ok);
+  REQUIRE(b.db().commit(puts({make_record(record_kind::task, 99)})).ok());
   // Open the copy as a backend of its own.
   auto copy_settings = b.settings();
   copy_settings.data_dir = to;
   actor_env env;
-  storage_client copy{env.sys(), open_storage(env.sys(), copy_settings)};
+  storage_client copy{env.sys(), open_or_throw(env.sys(), copy_settings)};
   for (auto kind : all_record_kinds)
-    CHECK(copy.count(kind).value == 10);
+    CHECK(copy.count(kind).value() == 10);
   for (auto& r : rs)
-    CHECK(value_of(copy.get(r.kind, r.key).value.json) == value_of(r.json));
+    CHECK(value_of(copy.get(r.kind, r.key).value().json) == value_of(r.json));
   copy.close();
   // A second backup to the same place is refused rather than mixed in.
-  CHECK(b.db().backup(to).code == errc::conflict);
+  CHECK(b.db().backup(to).code() == errc::conflict);
 }
 
 TEST_CASE("conformance: start-up recovery brings tasks and queue entries back in step",
@@ -640,17 +641,17 @@ TEST_CASE("conformance: start-up recovery brings tasks and queue entries back in
                           to_record(queue_entry{running.id, 0, now_us(), 0, 1, "", 0}),
                           to_record(queue_entry{healthy.id, 0, now_us(), 0, 0, "", 0}),
                           to_record(orphan)}))
-            .ok);
+            .ok());
   auto notes = reconcile_queue(b.sys(), b.db().handle());
   CHECK(notes.size() == 4);
   auto q = b.db().get(record_kind::queue, queued.id);
-  REQUIRE(q.ok);
-  CHECK(value_of(q.value.json)["claimed_by"] == "");
-  CHECK(b.db().get(record_kind::queue, done.id).code == errc::not_found);
-  CHECK(b.db().get(record_kind::queue, orphan.task_id).code == errc::not_found);
-  CHECK(value_of(b.db().get(record_kind::queue, running.id).value.json)["claimed_by"]
+  REQUIRE(q.ok());
+  CHECK(value_of(q.value().json)["claimed_by"] == "");
+  CHECK(b.db().get(record_kind::queue, done.id).code() == errc::not_found);
+  CHECK(b.db().get(record_kind::queue, orphan.task_id).code() == errc::not_found);
+  CHECK(value_of(b.db().get(record_kind::queue, running.id).value().json)["claimed_by"]
         == lost_claim_holder);
-  CHECK(b.db().get(record_kind::queue, healthy.id).ok);
+  CHECK(b.db().get(record_kind::queue, healthy.id).ok());
   // Nothing left to do the second time.
   CHECK(reconcile_queue(b.sys(), b.db().handle()).empty());
 }

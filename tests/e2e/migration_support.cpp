@@ -11,6 +11,7 @@
 #include "runtime/core/codec.hpp"
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
+#include "tests/support/open.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/surreal_server.hpp"
 
@@ -48,9 +49,9 @@ nlohmann::json root_query(const std::string& url, const std::string& text) {
          [&](surreal::rpc_result r) { reply.set_value(std::move(r)); });
   auto r = reply.get_future().get();
   c.stop();
-  if (!r.ok)
-    throw std::runtime_error(text + ": " + r.message);
-  return r.value;
+  if (!r.ok())
+    throw std::runtime_error(text + ": " + r.message());
+  return r.value();
 }
 
 std::string local_dir(const storage_settings& place) {
@@ -155,8 +156,9 @@ void put_changed_copies(caf::actor_system& sys, const storage_settings& from,
     j["name"] = j["name"].get<std::string>() + " (changed)";
     changed.push_back({record_kind::task, key, canonical(j)});
   }
-  storage_client db{sys, open_storage(sys, into)};
-  db.put(changed);
+  storage_client db{sys, open_or_throw(sys, into)};
+  if (auto put = db.put(changed); !put)
+    throw std::runtime_error(put.message());
   db.close();
 }
 

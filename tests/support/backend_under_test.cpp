@@ -1,3 +1,4 @@
+#include "tests/support/open.hpp"
 #include "tests/support/backend_under_test.hpp"
 
 #include <stdexcept>
@@ -72,7 +73,7 @@ backend_under_test::~backend_under_test() {
 }
 
 void backend_under_test::open() {
-  client_ = std::make_unique<storage_client>(env_.sys(), open_storage(env_.sys(), settings_));
+  client_ = std::make_unique<storage_client>(env_.sys(), open_or_throw(env_.sys(), settings_));
 }
 
 void backend_under_test::close() {

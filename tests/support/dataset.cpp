@@ -1,3 +1,4 @@
+#include "tests/support/open.hpp"
 #include "tests/support/dataset.hpp"
 
 #include <algorithm>
@@ -62,7 +63,7 @@ std::map<record_kind, size_t> expected_counts(const dataset_spec& spec) {
 }
 
 void fill(caf::actor_system& sys, const storage_settings& where, const dataset_spec& spec) {
-  storage_client db{sys, open_storage(sys, where)};
+  storage_client db{sys, open_or_throw(sys, where)};
   {
     batch_writer out{db, spec.batch};
     std::vector<std::string> ids;
@@ -163,21 +164,21 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
 dump_t dump(caf::actor_system& sys, const storage_settings& where) {
   auto ro = where;
   ro.read_only = true;
-  storage_client db{sys, open_storage(sys, ro)};
+  storage_client db{sys, open_or_throw(sys, ro)};
   dump_t out;
   for (auto kind : all_record_kinds) {
     auto& into = out[kind];
     std::string after;
     for (;;) {
       auto page = db.scan(kind, after, 1000);
-      if (!page.ok)
+      if (!page.ok())
         throw std::runtime_error("dump: scanning " + std::string{to_string(kind)}
-                                 + " failed: " + page.error);
-      if (page.value.empty())
+                                 + " failed: " + page.message());
+      if (page.value().empty())
         break;
-      for (auto& r : page.value)
+      for (auto& r : page.value())
         into.emplace(r.key, canonical(json::parse(r.json)));
-      after = page.value.back().key;
+      after = page.value().back().key;
     }
   }
   db.close();

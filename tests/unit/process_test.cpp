@@ -13,14 +13,13 @@ using namespace orch;
 namespace {
 
 exec_result run(exec_spec spec) {
-  std::string err;
-  auto p = child_process::start(spec, err);
+  auto p = child_process::start(spec);
   if (!p) {
     exec_result r;
-    r.error = err;
+    r.error = p.message();
     return r;
   }
-  return p->wait();
+  return (*p)->wait();
 }
 
 exec_spec spec_of(std::vector<std::string> argv) {
@@ -74,10 +73,10 @@ TEST_CASE("output beyond the limit is discarded with a marker", "[process]") {
 }
 
 TEST_CASE("signalling the group ends the task and its children", "[process]") {
-  std::string err;
   // The shell starts a background sleep: both are in the task's group.
-  auto p = child_process::start(spec_of({"sh", "-c", "sleep 60 & sleep 60; echo never"}), err);
-  REQUIRE(p);
+  auto started = child_process::start(spec_of({"sh", "-c", "sleep 60 & sleep 60; echo never"}));
+  REQUIRE(started);
+  auto p = *started;
   std::thread killer([p] { p->signal_group(SIGKILL); });
   auto r = p->wait();
   killer.join();

@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "runtime/core/hex.hpp"
 #include "runtime/core/log.hpp"
 
 namespace orch {
@@ -35,15 +36,6 @@ std::string error_body(const std::string& message) {
   return "{\"error\":\"" + escaped + "\",\"success\":false}";
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// Splits a request target into decoded path and query; false if malformed.
 bool parse_target(const std::string& target, http_request& req) {
@@ -190,7 +182,7 @@ bool percent_decode(const std::string& in, std::string& out, bool plus_is_space)
     if (c == '%') {
       if (i + 2 >= in.size())
         return false;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+      int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
       if (hi < 0 || lo < 0)
         return false;
       out += static_cast<char>(hi * 16 + lo);
@@ -237,12 +229,12 @@ http_server::~http_server() {
   stop();
 }
 
-uint16_t http_server::start() {
+result<uint16_t> http_server::start() {
   auto& d = *impl_;
   beast::error_code ec;
   auto address = net::ip::make_address(d.cfg.bind, ec);
   if (ec)
-    throw std::runtime_error("--bind '" + d.cfg.bind + "' is not an IP address");
+    return status{errc::invalid, "--bind '" + d.cfg.bind + "' is not an IP address"};
   tcp::endpoint ep{address, d.cfg.port};
   d.acceptor.open(ep.protocol(), ec);
   if (!ec)
@@ -250,15 +242,18 @@ uint16_t http_server::start() {
   if (!ec)
     d.acceptor.bind(ep, ec);
   if (ec)
-    throw std::runtime_error("cannot listen on " + d.cfg.bind + ":" + std::to_string(d.cfg.port)
-                             + ": " + ec.message()
-                             + (ec == net::error::address_in_use
-                                  ? " (another process uses that port: stop it or pass --port)"
-                                  : ""));
+    return status{errc::unavailable,
+                  "cannot listen on " + d.cfg.bind + ":" + std::to_string(d.cfg.port) + ": "
+                    + ec.message()
+                    + (ec == net::error::address_in_use
+                         ? " (another process uses that port: stop it or pass --port)"
+                         : "")};
   d.acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
-    throw std::runtime_error("cannot listen: " + ec.message());
-  auto port = d.acceptor.local_endpoint().port();
+    return status{errc::unavailable, "cannot listen: " + ec.message()};
+  auto port = d.acceptor.local_endpoint(ec).port();
+  if (ec)
+    return status{errc::unavailable, "cannot listen: " + ec.message()};
   d.accept();
   for (unsigned i = 0; i < std::max(1u, d.cfg.threads); ++i)
     d.threads.emplace_back([&d] { d.ioc.run(); });

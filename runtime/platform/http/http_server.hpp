@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/core/http_types.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch {
 
@@ -29,9 +30,9 @@ public:
   http_server(http_server_config cfg, request_handler handler);
   ~http_server();
 
-  /// Binds and starts serving; returns the bound port. Throws
-  /// std::runtime_error saying why binding failed (port in use, ...).
-  uint16_t start();
+  /// Binds and starts serving; returns the bound port, or why binding failed
+  /// (port in use, not an address, ...).
+  result<uint16_t> start();
 
   /// Stops accepting new connections; requests in progress complete.
   void stop_accepting();

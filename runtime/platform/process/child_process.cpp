@@ -96,79 +96,115 @@ std::string describe_signal(int sig) {
          + (abbrev ? std::string{" (SIG"} + abbrev + ")" : std::string{});
 }
 
-std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::string& error) {
-  if (spec.argv.empty() || spec.argv[0].empty()) {
-    error = "no command to run";
-    return nullptr;
+namespace {
+
+/// A pipe whose ends close themselves unless released.
+struct pipe_pair {
+  int read = -1;
+  int write = -1;
+  pipe_pair() = default;
+  pipe_pair(const pipe_pair&) = delete;
+  pipe_pair& operator=(const pipe_pair&) = delete;
+  ~pipe_pair() {
+    close_read();
+    close_write();
   }
+  void close_read() {
+    if (read >= 0)
+      ::close(read);
+    read = -1;
+  }
+  void close_write() {
+    if (write >= 0)
+      ::close(write);
+    write = -1;
+  }
+  int release_read() {
+    int fd = read;
+    read = -1;
+    return fd;
+  }
+};
+
+status open_pipe(pipe_pair& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return {errc::io_error, std::string{"cannot create a pipe: "} + std::strerror(errno)};
+  p.read = fds[0];
+  p.write = fds[1];
+  return {};
+}
+
+/// What to exec: the program found on PATH and the environment it gets.
+struct launch_plan {
+  std::string program;
+  std::vector<std::string> env;
+};
+
+result<launch_plan> plan_launch(const exec_spec& spec) {
+  if (spec.argv.empty() || spec.argv[0].empty())
+    return status{errc::invalid, "no command to run"};
   if (!spec.workdir.empty()) {
     struct stat st;
-    if (::stat(spec.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      error = "working directory '" + spec.workdir + "' does not exist or is not a directory";
-      return nullptr;
-    }
+    if (::stat(spec.workdir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return status{errc::invalid, "working directory '" + spec.workdir
+                                     + "' does not exist or is not a directory"};
   }
-  auto env = build_environment(spec.env);
+  launch_plan plan;
+  plan.env = build_environment(spec.env);
   std::string path_var;
-  for (auto& kv : env)
+  for (auto& kv : plan.env)
     if (kv.rfind("PATH=", 0) == 0)
       path_var = kv.substr(5);
-  auto program = find_program(spec.argv[0], path_var);
-  if (program.empty()) {
-    error = spec.argv[0].find('/') != std::string::npos
-              ? "command '" + spec.argv[0] + "' does not exist or is not executable"
-              : "command '" + spec.argv[0] + "' not found on PATH (" + path_var + ")";
-    return nullptr;
-  }
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    error = std::string{"cannot create a pipe: "} + std::strerror(errno);
-    return nullptr;
-  }
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    error = std::string{"cannot create a pipe: "} + std::strerror(errno);
-    ::close(out_pipe[0]);
-    ::close(out_pipe[1]);
-    return nullptr;
-  }
+  plan.program = find_program(spec.argv[0], path_var);
+  if (plan.program.empty())
+    return status{errc::invalid,
+                  spec.argv[0].find('/') != std::string::npos
+                    ? "command '" + spec.argv[0] + "' does not exist or is not executable"
+                    : "command '" + spec.argv[0] + "' not found on PATH (" + path_var + ")"};
+  return plan;
+}
+
+/// The pipes of a new child: its stdout and stderr, and the one it reports
+/// a failed exec through (closed by a successful exec).
+struct child_pipes {
+  pipe_pair out;
+  pipe_pair err;
+  pipe_pair exec_status;
+};
+
+/// vfork + exec. vfork + exec rather than posix_spawn: only a child of our
+/// own can ask to be killed when the orchestrator dies (PR_SET_PDEATHSIG), so
+/// a crashed orchestrator leaves no task running that another instance
+/// reruns. And vfork rather than fork: a fork copies the page tables of a
+/// process that may hold hundreds of MiB (measured: most of the CPU of
+/// running short tasks went to copying and unmapping them). The child
+/// borrows our memory and stack until it execs, so between the two it only
+/// makes system calls on memory it does not change, and never returns.
+/// Every signal stays blocked until the child has reset all handlers: one of
+/// ours must never run in it (it would run on our memory).
+/// Returns the pid, or -errno if vfork failed.
+pid_t spawn_child(const launch_plan& plan, const exec_spec& spec, child_pipes& pipes) {
   std::vector<char*> argv;
   for (auto& a : spec.argv)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (auto& e : env)
+  for (auto& e : plan.env)
     envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  // The child reports a failed exec through this pipe (closed on exec).
-  int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
-    error = std::string{"cannot create a pipe: "} + std::strerror(errno);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
-      ::close(fd);
-    return nullptr;
-  }
-  auto started_at = now_us();
   // (volatile: live across vfork, which -Wclobbered rightly warns about)
   const char* volatile workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
-  const char* path = program.c_str();
+  const char* path = plan.program.c_str();
+  int out_fd = pipes.out.write, err_fd = pipes.err.write, status_fd = pipes.exec_status.write;
   pid_t parent = ::getpid();
-  // vfork + exec rather than posix_spawn: only a child of our own can ask to
-  // be killed when the orchestrator dies (PR_SET_PDEATHSIG), so a crashed
-  // orchestrator leaves no task running that another instance reruns. And
-  // vfork rather than fork: a fork copies the page tables of a process that
-  // may hold hundreds of MiB (measured: most of the CPU of running short
-  // tasks went to copying and unmapping them). The child borrows our memory
-  // and stack until it execs, so between the two it only makes system calls
-  // on memory it does not change, and never returns.
-  // Every signal stays blocked until the child has reset all handlers: one of
-  // ours must never run in it (it would run on our memory).
   sigset_t all, before;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &before);
   pid_t pid = ::vfork();
   if (pid == 0) {
     auto fail = [&](int code) {
-      (void) ::write(status_pipe[1], &code, sizeof code);
+      (void) ::write(status_fd, &code, sizeof code);
       ::_exit(127);
     };
     ::setpgid(0, 0);  // its own process group: a timeout or cancel kills all of it
@@ -183,8 +219,7 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_pipe[1], 1) < 0
-        || ::dup2(err_pipe[1], 2) < 0)
+    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
       fail(errno);
     if (devnull > 2)
       ::close(devnull);
@@ -195,34 +230,49 @@ std::shared_ptr<child_process> child_process::start(const exec_spec& spec, std::
   }
   int fork_errno = pid < 0 ? errno : 0;  // (the child may have set errno: shared memory)
   ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
-  if (pid > 0)
-    ::setpgid(pid, pid);  // also here, so a signal right after start reaches the group
-  ::close(status_pipe[1]);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  int rc = pid < 0 ? fork_errno : 0;
-  if (pid > 0) {
-    int child_errno = 0;
-    ssize_t n;
-    do {
-      n = ::read(status_pipe[0], &child_errno, sizeof child_errno);
-    } while (n < 0 && errno == EINTR);
-    if (n == sizeof child_errno) {
-      rc = child_errno;
-      ::waitpid(pid, nullptr, 0);  // it exited with 127
-    }
-  }
-  ::close(status_pipe[0]);
-  if (rc != 0) {
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    error = "cannot start '" + program + "': " + std::strerror(rc);
-    return nullptr;
-  }
+  if (pid < 0)
+    return -fork_errno;
+  ::setpgid(pid, pid);  // also here, so a signal right after start reaches the group
+  return pid;
+}
+
+/// 0 if the child exec'd, else the errno of its failed exec (it has exited
+/// and is reaped here).
+int read_exec_status(int status_fd, pid_t pid) {
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_fd, &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof child_errno)
+    return 0;  // closed by the exec
+  ::waitpid(pid, nullptr, 0);  // it exited with 127
+  return child_errno;
+}
+
+} // namespace
+
+result<std::shared_ptr<child_process>> child_process::start(const exec_spec& spec) {
+  auto plan = plan_launch(spec);
+  if (!plan)
+    return plan.error();
+  child_pipes pipes;
+  for (auto* p : {&pipes.out, &pipes.err, &pipes.exec_status})
+    if (auto st = open_pipe(*p); !st)
+      return st;
+  auto started_at = now_us();
+  pid_t pid = spawn_child(*plan, spec, pipes);
+  // Our copies of the child's ends: the pipes end when the child's do.
+  pipes.out.close_write();
+  pipes.err.close_write();
+  pipes.exec_status.close_write();
+  int rc = pid < 0 ? -pid : read_exec_status(pipes.exec_status.read, pid);
+  if (rc != 0)
+    return status{errc::invalid, "cannot start '" + plan->program + "': " + std::strerror(rc)};
   auto p = std::shared_ptr<child_process>(new child_process);
   p->pid_ = pid;
-  p->out_fd_ = out_pipe[0];
-  p->err_fd_ = err_pipe[0];
+  p->out_fd_ = pipes.out.release_read();
+  p->err_fd_ = pipes.err.release_read();
   p->max_bytes_ = spec.max_output_bytes;
   p->base_.task_id = spec.task_id;
   p->base_.attempt = spec.attempt;

@@ -1,7 +1,8 @@
-// One child process: started without a shell (fork + exec) in a process group
-// of its own, killed if the orchestrator dies, stdin from /dev/null, stdout
-// and stderr captured up to a bound.
-// wait() blocks; it is called on a thread of its own, never on a CAF thread.
+// One child process: started without a shell (vfork + exec) in a process
+// group of its own, killed if the orchestrator dies, stdin from /dev/null,
+// stdout and stderr captured up to a bound.
+// start() and wait() block (a PATH search, the exec, reading pipes): they are
+// called on a thread of their own, never on a CAF scheduler thread.
 #pragma once
 
 #include <memory>
@@ -11,14 +12,15 @@
 #include <sys/types.h>
 
 #include "runtime/core/exec_types.hpp"
+#include "runtime/core/status.hpp"
 
 namespace orch {
 
 class child_process {
 public:
-  /// Starts `spec.argv`. On failure returns nullptr and sets `error` to a
-  /// message naming what is wrong (command not found, workdir missing, ...).
-  static std::shared_ptr<child_process> start(const exec_spec& spec, std::string& error);
+  /// Starts `spec.argv`, or says what is wrong (command not found, workdir
+  /// missing, exec refused, ...) with errc::invalid.
+  static result<std::shared_ptr<child_process>> start(const exec_spec& spec);
 
   ~child_process();
 

@@ -1,0 +1,117 @@
+// The scheduler's actor class, shared by the files that implement it:
+// scheduler.cpp (the work loop: claims, attempts, outcomes, the drain),
+// scheduler_requests.cpp (submit, cancel, retry) and
+// scheduler_dependencies.cpp (Pending tasks and their dependencies).
+// Internal to actors/: everyone else uses scheduler.hpp.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/attempts.hpp"
+#include "actors/scheduler.hpp"
+#include "runtime/core/transitions.hpp"
+
+namespace orch {
+
+/// Everything the scheduler receives: the API, the roles it plays for the
+/// queue, its executors and the events actor, and its own timers.
+using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
+  ::extend_with<exec_listener_actor>
+  ::extend_with<event_sink_actor>
+  ::extend<caf::reacts_to<drain_over_atom>,             // the drain's grace period ended
+           caf::reacts_to<store_again_atom, uint64_t>,  // retry storing an outcome
+           caf::reacts_to<pending_check_atom>,          // look at Pending tasks now and then
+           caf::reacts_to<poll_atom>>;                  // look for work (shared storage)
+
+class scheduler_impl : public scheduler_impl_actor::base {
+public:
+  scheduler_impl(caf::actor_config& cfg, storage_actor storage, events_actor events,
+                 metrics_actor metrics, scheduler_config config);
+
+  const char* name() const override { return "scheduler"; }
+
+  behavior_type make_behavior() override;
+
+  using task_promise = caf::typed_response_promise<task>;
+
+private:
+  /// One attempt this process runs.
+  struct running_task {
+    executor_actor executor;
+    task t;
+    bool cancelled = false;                  // by the API: its outcome is already stored
+    bool lost = false;                       // claim lost: the outcome must not be stored
+    bool interrupted = false;                // stopped by shutdown: requeue uncounted
+  };
+
+  /// An outcome waiting to be stored again after a storage failure.
+  struct pending_commit {
+    task t;
+    transition tr;
+    int attempt;
+  };
+
+  // -- scheduler.cpp: the work loop --------------------------------------------------
+  actor_context ctx(const std::string& principal) const { return {principal, now_us()}; }
+  std::string self_principal() const { return "scheduler:" + cfg_.instance; }
+  void publish(const std::vector<task_event>& events);
+  void count(const std::string& name, const std::string& labels = {});
+  void update_running_gauge();
+  bool drained() const { return running_.empty() && inflight_ == 0 && !claiming_; }
+  void maybe_finish_drain();
+  caf::result<bool> begin_drain(uint32_t grace_s);
+  void interrupt_running();
+  void on_event(const task_event& ev);
+  void on_lost(const std::vector<std::string>& ids);
+  void fill();
+  void on_claimed(claim_result& res);
+  void start(claimed_task res);
+  void on_done(exec_result r);
+  void on_executor_down(const caf::down_msg& dm);
+  void commit_outcome(task t, transition tr, int attempt);
+  void on_outcome_stored(const task& t, const transition& tr);
+  void store_again(uint64_t token);
+
+  // -- scheduler_requests.cpp: the API ------------------------------------------------
+  void submit(task t, std::string principal, task_promise rp);
+  void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
+  void cancel(std::string id, std::string principal, task_promise rp, int attempt);
+  void retry(std::string id, std::string principal, task_promise rp, int attempt);
+
+  // -- scheduler_dependencies.cpp ----------------------------------------------------
+  using found_tasks = std::function<void(std::map<std::string, task>, caf::error)>;
+  void fetch_tasks(const std::vector<std::string>& ids, found_tasks done);
+  void check_pending(const task& t);
+  void resolve_dependants(const std::string& id);
+  void check_pending_tasks();
+
+  storage_actor storage_;
+  events_actor events_;
+  metrics_actor metrics_;
+  scheduler_config cfg_;
+  attempt_settings attempts_;
+  queue_actor queue_;
+  std::map<std::string, running_task> running_;
+  bool claiming_ = false;
+  bool draining_ = false;
+  bool drain_requested_ = false;
+  caf::typed_response_promise<bool> drain_promise_;
+  int inflight_ = 0;
+  uint64_t started_ = 0;
+  uint64_t finished_ = 0;
+  std::map<uint64_t, pending_commit> pending_commits_;
+  uint64_t retry_token_ = 0;
+};
+
+/// Ready (all Completed), blocked (some still to run) or failed (`reason`).
+enum class dependency_state { ready, waiting, failed };
+
+dependency_state evaluate_dependencies(const task& t, const std::map<std::string, task>& deps,
+                                       std::string& reason);
+
+} // namespace orch
