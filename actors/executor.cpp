@@ -1,6 +1,7 @@
 #include "actors/executor.hpp"
 
 #include <csignal>
+#include <mutex>
 #include <thread>
 
 #include "caf/all.hpp"
@@ -33,8 +34,47 @@ using executor_impl_actor = executor_actor::extend<
   caf::reacts_to<deadline_atom>,               // the task's timeout
   caf::reacts_to<grace_over_atom>>;            // SIGTERM was not enough
 
+/// The process of an attempt, as the executor and its thread both see it:
+/// the thread puts it here when it has started; whoever comes second - the
+/// thread with a process, or an executor that ends - kills it. So an
+/// executor that dies (it failed, or was stopped from outside) takes its
+/// process group with it, whenever that happens.
+class process_slot {
+public:
+  /// The thread's: false if the executor is gone already (the process is
+  /// killed then).
+  bool fill(const child_handle& p) {
+    std::lock_guard<std::mutex> g{m_};
+    if (closed_) {
+      p->signal_group(SIGKILL);
+      return false;
+    }
+    process_ = p;
+    return true;
+  }
+  /// The executor's, as it ends: a process still there is killed.
+  void close() {
+    std::lock_guard<std::mutex> g{m_};
+    closed_ = true;
+    if (process_)
+      process_->signal_group(SIGKILL);
+    process_.reset();
+  }
+  /// The process ended normally: nothing to kill any more.
+  void empty() {
+    std::lock_guard<std::mutex> g{m_};
+    process_.reset();
+  }
+
+private:
+  std::mutex m_;
+  child_handle process_;
+  bool closed_ = false;
+};
+
 struct executor_state {
   child_handle process;
+  std::shared_ptr<process_slot> slot = std::make_shared<process_slot>();
   exec_listener_actor listener;
   bool timed_out = false;
   bool cancelled = false;
@@ -58,16 +98,20 @@ exec_result start_failure(const exec_spec& spec, const std::string& why) {
 /// holds a handle to the executor, so it lives until the thread reports.
 void run_on_own_thread(executor_ptr self, const exec_spec& spec) {
   executor_impl_actor me{self};
+  auto slot = self->state.slot;
   try {
-    std::thread([me, spec] {
+    std::thread([me, spec, slot] {
       auto started = child_process::start(spec);
       if (!started) {
         caf::anon_send(me, done_atom_v, start_failure(spec, started.message()));
         return;
       }
       auto process = std::move(*started);
-      caf::anon_send(me, started_atom_v, process);
-      caf::anon_send(me, done_atom_v, process->wait());
+      if (slot->fill(process))
+        caf::anon_send(me, started_atom_v, process);
+      auto result = process->wait();
+      slot->empty();
+      caf::anon_send(me, done_atom_v, std::move(result));
     }).detach();
   } catch (const std::exception& e) {  // no thread to be had
     self->send(me, done_atom_v,
@@ -93,6 +137,8 @@ void stop(executor_ptr self) {
 executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec,
                                                exec_listener_actor listener) {
   self->state.listener = std::move(listener);
+  // However it ends, what still runs of its process goes with it.
+  self->attach_functor([slot = self->state.slot] { slot->close(); });
   run_on_own_thread(self, spec);
   if (spec.timeout_s > 0)
     self->delayed_send(self, std::chrono::seconds(spec.timeout_s), deadline_atom_v);

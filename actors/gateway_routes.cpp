@@ -2,6 +2,8 @@
 // sent, asks the actor that knows, and answers with the JSON envelope.
 #include "actors/gateway_routes.hpp"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "caf/all.hpp"
@@ -190,12 +192,14 @@ void backup(pointer self, const http_request& req, const route_args&, reply rp) 
 }
 
 /// POST /debug/fail/{name} (--fault-injection only): the component fails as
-/// in a crash, after this answer has gone out.
+/// in a crash, after this answer has gone out (the gateway may be the one).
 void fail_component(pointer self, const http_request&, const route_args& args, reply rp) {
-  auto& hook = self->state.cfg.fail_component;
-  if (!hook(args.name))
-    return void(rp.deliver(json_error(404, "no component called '" + args.name + "'")));
+  static const std::set<std::string> known{"gateway", "metrics", "events", "scheduler", "storage"};
+  if (!known.count(args.name))
+    return void(rp.deliver(json_error(404, "no component called '" + args.name
+                                             + "' (gateway, metrics, events, scheduler, storage)")));
   rp.deliver(json_ok(202, canonical(json{{"failed", args.name}})));
+  self->state.cfg.fail_component(args.name);
 }
 
 } // namespace

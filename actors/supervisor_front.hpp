@@ -24,6 +24,8 @@ struct front_state {
   restart_policy policy;
   std::deque<std::chrono::steady_clock::time_point> restarts;
   std::string component;
+  // The current incarnation, for the front's own end (when its state is gone).
+  std::shared_ptr<caf::actor> current = std::make_shared<caf::actor>();
   static inline const char* name = "supervisor";
 };
 
@@ -59,9 +61,14 @@ struct front<caf::typed_actor<Sigs...>> {
   using impl = typename handle::template extend_with<supervisor_control_actor>;
   using pointer = typename impl::template stateful_pointer<front_state<handle>>;
 
+  /// Monitored, not linked: in CAF 0.17 a linked actor that is killed
+  /// (exit_reason::kill, as a crash is simulated) kills its links too, past
+  /// any exit handler. The incarnation ends with the front instead through
+  /// the front's on-exit callback (behavior()).
   static void start_inner(pointer self) {
     self->state.inner = self->state.factory();
-    self->link_to(self->state.inner);
+    *self->state.current = caf::actor_cast<caf::actor>(self->state.inner);
+    self->monitor(self->state.inner);
   }
 
   /// The incarnation died: a new one, unless they die too often.
@@ -88,11 +95,13 @@ struct front<caf::typed_actor<Sigs...>> {
   }
 
   static typename impl::behavior_type behavior(pointer self) {
-    self->set_exit_handler([self](caf::exit_msg& em) {
-      if (em.source == self->state.inner.address())
-        on_inner_exit(self, em.reason);
-      else
-        self->quit(em.reason);  // a shutdown: the incarnation goes with us (linked)
+    self->set_down_handler([self](caf::down_msg& dm) {
+      if (dm.source == self->state.inner.address())
+        on_inner_exit(self, dm.reason);
+    });
+    self->attach_functor([current = self->state.current] {
+      if (*current)
+        caf::anon_send_exit(*current, caf::exit_reason::user_shutdown);
     });
     start_inner(self);
     return {

@@ -71,22 +71,23 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
 
 /// POST /debug/fail/{name} (--fault-injection): the named component fails as
 /// in a crash, so that tests can see the service recover or exit.
-std::function<bool(const std::string&)> fault_hook(const components& c) {
+/// The gateway's own control exists only once the gateway does, after the
+/// hook is made: it is filled in then.
+std::function<bool(const std::string&)> fault_hook(
+  const components& c, std::shared_ptr<supervisor_control_actor> gateway_control) {
   auto storage = caf::actor_cast<caf::actor>(c.storage);
   auto scheduler = caf::actor_cast<caf::actor>(c.scheduler.api);
-  auto events = c.events.control, metrics = c.metrics.control, gateway = c.gateway.control;
+  auto events = c.events.control, metrics = c.metrics.control;
   return [=](const std::string& name) {
-    // After this request's answer: the gateway may be the one to go.
-    auto later = std::chrono::milliseconds(50);
+    auto gateway = *gateway_control;
     if (name == "storage" || name == "scheduler") {
-      caf::delayed_anon_send(name == "storage" ? storage : scheduler, later,
-                             caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill});
+      caf::anon_send_exit(name == "storage" ? storage : scheduler, caf::exit_reason::kill);
       return true;
     }
     for (auto& [n, control] : {std::pair{"events", events}, std::pair{"metrics", metrics},
                                std::pair{"gateway", gateway}})
       if (name == n) {
-        caf::delayed_anon_send(control, later, fail_atom_v);
+        caf::anon_send(control, fail_atom_v);
         return true;
       }
     return false;
@@ -119,12 +120,14 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   gateway_config gc;
   gc.version = orchestrator_version;
   gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  auto gateway_control = std::make_shared<supervisor_control_actor>();
   if (s.fault_injection)
-    gc.fail_component = fault_hook(c);
+    gc.fail_component = fault_hook(c, gateway_control);
   c.gateway = supervise<gateway_actor>(
     sys, "gateway", [&sys, storage, api = c.scheduler.api, metrics = c.metrics.front, gc] {
       return spawn_gateway(sys, storage, api, metrics, gc);
     });
+  *gateway_control = c.gateway.control;
   return c;
 }
 
@@ -166,15 +169,21 @@ void shut_down(caf::actor_system& sys, const server_settings& s, const component
   stop_actors(c);
 }
 
-/// A component failed for good: stop serving, close what still answers, exit.
-void give_up(caf::actor_system& sys, const server_settings& s, const components& c,
-             http_server& server, watchdog& dog, const std::string& why) {
+/// A component failed for good: stop serving, close storage if it still
+/// answers, and exit at once. Nothing is left to wind down in order: the
+/// actors that remain (executors of the dead scheduler) would only delay the
+/// exit, and the tasks they run end with this process (PR_SET_PDEATHSIG).
+[[noreturn]] void give_up(caf::actor_system& sys, const server_settings& s, const components& c,
+                          http_server& server, watchdog& dog, const std::string& why) {
   log_error("main", why + "; exiting so that the service manager restarts the orchestrator "
                           "(acknowledged tasks are in storage; running ones are queued again)");
   dog.stop();
   server.stop();
   (void) storage_client{sys, c.storage, std::chrono::seconds(s.storage_timeout_s)}.close();
-  stop_actors(c);
+  if (s.storage.type != "surrealdb-server")
+    std::remove(admin_url_file(s.storage).c_str());
+  std::fflush(nullptr);
+  std::_Exit(exit_component_failed);
 }
 
 void write_url_file(const server_settings& s, uint16_t port) {
@@ -262,19 +271,15 @@ int run_server(const server_settings& settings) {
   std::cout << "listening on http://" << s.bind << ":" << *port << std::endl;
   write_url_file(s, *port);
   auto why = stop.wait();
-  int code = 0;
-  if (why.signal == 0) {
+  if (why.signal == 0)
     give_up(sys, s, c, *server, dog, why.failure);
-    code = exit_component_failed;
-  } else {
-    log_info("main", std::string{"received "} + (why.signal == SIGINT ? "SIGINT" : "SIGTERM")
-                       + ": no new requests; letting running tasks finish");
-    shut_down(sys, s, c, *server, dog);
-  }
+  log_info("main", std::string{"received "} + (why.signal == SIGINT ? "SIGINT" : "SIGTERM")
+                     + ": no new requests; letting running tasks finish");
+  shut_down(sys, s, c, *server, dog);
   if (s.storage.type != "surrealdb-server")
     std::remove(admin_url_file(s.storage).c_str());
-  log_info("main", code == 0 ? "stopped" : "stopped after a failure");
-  return code;
+  log_info("main", "stopped");
+  return 0;
 }
 
 } // namespace orch

@@ -1,6 +1,8 @@
 #include "runtime/platform/http/http_server.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -64,11 +66,39 @@ bool parse_target(const std::string& target, http_request& req) {
   return true;
 }
 
+/// Requests handed to the handler whose response is not written yet: what a
+/// stop waits for, so that no answer already decided is cut off.
+class in_flight {
+public:
+  void begin() {
+    std::lock_guard<std::mutex> g{m_};
+    ++n_;
+  }
+  void end() {
+    std::lock_guard<std::mutex> g{m_};
+    if (--n_ == 0)
+      cv_.notify_all();
+  }
+  void wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> g{m_};
+    cv_.wait_for(g, timeout, [&] { return n_ == 0; });
+  }
+
+private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int n_ = 0;
+};
+
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, const http_server_config& cfg, request_handler& handler,
-          std::atomic<bool>& accepting)
-    : stream_(std::move(socket)), cfg_(cfg), handler_(handler), accepting_(accepting) {}
+          std::atomic<bool>& accepting, in_flight& requests)
+    : stream_(std::move(socket)),
+      cfg_(cfg),
+      handler_(handler),
+      accepting_(accepting),
+      requests_(requests) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -116,6 +146,8 @@ private:
                                   + std::string{msg.target()} + "'",
                            keep_alive_);
     auto self = shared_from_this();
+    requests_.begin();
+    counted_ = true;
     handler_(std::move(req), [self](http_response resp) {
       // Called on a CAF thread: continue on this connection's strand.
       net::post(self->stream_.get_executor(),
@@ -151,6 +183,10 @@ private:
   }
 
   void on_write(beast::error_code ec) {
+    if (counted_) {
+      counted_ = false;
+      requests_.end();
+    }
     if (ec || !keep_alive_)
       return close();
     read();
@@ -168,6 +204,8 @@ private:
   const http_server_config& cfg_;
   request_handler& handler_;
   std::atomic<bool>& accepting_;
+  in_flight& requests_;
+  bool counted_ = false;                     // a handler's answer is on its way
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -203,6 +241,7 @@ struct http_server::impl {
   tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   std::atomic<bool> accepting{true};
+  in_flight requests;
 
   impl(http_server_config c, request_handler h)
     : cfg(std::move(c)), handler(std::move(h)), ioc(static_cast<int>(cfg.threads)) {}
@@ -214,7 +253,7 @@ struct http_server::impl {
           return;
         log_warn("http", "accept failed: " + ec.message());
       } else {
-        std::make_shared<session>(std::move(s), cfg, handler, accepting)->run();
+        std::make_shared<session>(std::move(s), cfg, handler, accepting, requests)->run();
       }
       if (accepting)
         accept();
@@ -274,6 +313,8 @@ void http_server::stop() {
     return;
   auto& d = *impl_;
   stop_accepting();
+  // Answers already on their way are written first, for a little while.
+  d.requests.wait_idle(std::chrono::seconds(2));
   d.ioc.stop();
   for (auto& t : d.threads)
     if (t.joinable())
