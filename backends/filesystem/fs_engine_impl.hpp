@@ -1,0 +1,118 @@
+// The filesystem engine's class, shared by the files that implement it:
+// fs_engine.cpp (opening, paths, indexes, claims, backup), fs_load.cpp (the
+// start-up scan), fs_read.cpp (reads and queries) and fs_write.cpp (group
+// commits). Internal to backends/filesystem/.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backends/engine/group_plan.hpp"
+#include "backends/engine/queue_index.hpp"
+#include "backends/engine/storage_engine.hpp"
+#include "backends/filesystem/file_io.hpp"
+#include "backends/filesystem/segment_log.hpp"
+
+namespace orch::fs {
+
+
+inline bool is_file_kind(record_kind k) {
+  return k == record_kind::task || k == record_kind::queue || k == record_kind::user;
+}
+
+/// A task in a secondary index: its creation time and its id, which is the
+/// key of fs_engine::tasks_ (map nodes do not move), not a copy of it.
+struct time_key {
+  micros time;
+  const std::string* id;
+};
+
+struct time_order {
+  using is_transparent = void;
+  bool operator()(const time_key& a, const time_key& b) const {
+    return a.time != b.time ? a.time < b.time : *a.id < *b.id;
+  }
+  bool operator()(const time_key& a, micros t) const { return a.time < t; }
+  bool operator()(micros t, const time_key& b) const { return t < b.time; }
+};
+
+using time_index = std::set<time_key, time_order>;
+
+class fs_engine : public storage_engine {
+public:
+  fs_engine(const std::string& data_dir, bool read_only);
+
+protected:
+  std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches) override;
+  record do_get(record_kind kind, const std::string& key) override;
+  record_page do_query(const record_query& q) override;
+  std::vector<record> do_scan(record_kind kind, const std::string& after, uint32_t limit) override;
+  uint64_t do_count(record_kind kind) override;
+  claim_plan do_plan_claims(const claim_request& req, const std::set<std::string>& reserved) override;
+  std::vector<std::string> do_renew(const std::string& worker, const std::vector<std::string>& ids,
+                                 micros lease_until) override;
+  storage_info do_info() override;
+  std::string do_backup(const std::string& to) override;
+  void do_close() override;
+
+private:
+  // -- paths -------------------------------------------------------------------
+  std::string dir_of(record_kind k) const;
+  std::string file_of(record_kind k, const std::string& key) const {
+    return dir_of(k) + "/" + key + ".json";
+  }
+  segment_log& log_of(record_kind k);
+
+  // -- loading (fs_load.cpp) -----------------------------------------------------
+  struct loaded_file;
+  void load_file_kind(record_kind k);
+  std::vector<std::string> record_files(record_kind k);
+  void check_file(record_kind k, loaded_file& f) const;
+  void check_files(record_kind k, std::vector<loaded_file>& files) const;
+  void index_files(record_kind k, std::vector<loaded_file>& files);
+  void quarantine(record_kind k, const std::string& name, const std::string& why);
+
+  // -- reading (fs_read.cpp) -----------------------------------------------------
+  bool exists(record_kind k, const std::string& key) const;
+  /// (time, key) of the records a query may return, in time order, and
+  /// whether the query's field filter still needs the records themselves.
+  std::vector<std::pair<micros, std::string>> candidates(const record_query& q, bool& content_filter);
+  /// Canonical JSON of a stored record; throws not_found.
+  std::string read_canonical(record_kind k, const std::string& key);
+
+  // -- writing (fs_write.cpp) ----------------------------------------------------
+  /// The committed value of a field, for preconditions (committed_field_fn).
+  bool committed_field(record_kind k, const std::string& key, const std::string& field,
+                       std::string& value);
+  void write_to_disk(record_overlay& overlay);
+  void apply_to_index(const record_id& id, const staged_record& s);
+
+  // -- indexes -------------------------------------------------------------------
+  void index_task(const std::string& id, const task_meta& m);
+  void unindex_task(const std::string& id);
+
+  std::string root_;
+  std::unique_ptr<fs::lock_file> lock_;
+  std::vector<std::string> notes_;
+  bool closed_ = false;
+  bool read_only_ = false;                   // change nothing, not even a bad file
+
+  std::map<std::string, task_meta> tasks_;
+  time_index tasks_by_time_;
+  std::map<task_status, time_index> tasks_by_status_;
+  std::multimap<std::string, std::string> dependants_;
+
+  queue_index queue_;
+
+  std::set<std::string> users_;
+
+  std::unique_ptr<segment_log> audit_;
+  std::unique_ptr<segment_log> metrics_;
+  std::unique_ptr<segment_log> events_;
+};
+
+} // namespace orch::fs

@@ -1,0 +1,156 @@
+// Group commits: every file of a round written as a temp file, all fsynced
+// together, then renamed into place; segment lines appended; the indexes
+// updated once everything is durable.
+#include <cerrno>
+#include <map>
+#include <set>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/filesystem/fs_engine_impl.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/record_scan.hpp"
+
+namespace orch::fs {
+
+// -- writing ----------------------------------------------------------------------
+
+bool fs_engine::committed_field(record_kind k, const std::string& key, const std::string& field,
+                                std::string& value) {
+  if (!exists(k, key))
+    return false;
+  if (field.empty())
+    return true;
+  // Every transition checks a task's revision: answer it from the index
+  // rather than reading and parsing the file.
+  if (k == record_kind::task && (field == "revision" || field == "status")) {
+    auto& m = tasks_.at(key);
+    value = field == "revision" ? std::to_string(m.revision) : std::string{to_string(m.status)};
+    return true;
+  }
+  scan_field(read_canonical(k, key), field, value);
+  return true;
+}
+
+std::vector<batch_outcome> fs_engine::do_commit_group(const std::vector<prepared_batch*>& batches) {
+  if (closed_)
+    throw status_error{errc::unavailable, "the filesystem backend has been closed"};
+  record_overlay overlay;
+  auto outcomes = plan_group(batches, overlay,
+                             [this](record_kind k, const std::string& key,
+                                    const std::string& field, std::string& value) {
+                               return committed_field(k, key, field, value);
+                             });
+  if (overlay.empty())
+    return outcomes;
+  try {
+    write_to_disk(overlay);
+  } catch (const status_error& e) {
+    for (auto& o : outcomes)
+      if (o.ok())
+        o.st = {e.code() == errc::not_found ? errc::io_error : e.code(), e.message()};
+  }
+  return outcomes;
+}
+
+void fs_engine::write_to_disk(record_overlay& overlay) {
+  std::vector<int> fds;
+  std::vector<std::string> fd_paths;
+  std::vector<fs::unique_fd> temps_open;
+  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
+  std::vector<std::string> unlinks;
+  std::set<std::string> dirs;
+  std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
+  std::vector<std::pair<segment_log*, segment_log::prepared>> seg_prepared;
+  auto undo = [&] {
+    temps_open.clear();
+    for (auto& [t, f] : renames)
+      ::unlink(t.c_str());
+    for (auto& [log, p] : seg_prepared)
+      log->rollback(p);
+  };
+  // Phase 1: write every new version (temp files, segment appends); nothing
+  // of a batch that fails here stays behind.
+  try {
+    for (auto& [id, s] : overlay) {
+      auto& [kind, key] = id;
+      if (!is_file_kind(kind)) {
+        seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
+        continue;
+      }
+      auto path = file_of(kind, key);
+      if (s.removed) {
+        unlinks.push_back(path);
+        dirs.insert(dir_of(kind));
+        continue;
+      }
+      auto tmp = dir_of(kind) + "/." + key + ".json.tmp";
+      fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+      if (!fd)
+        throw fs::io_failure("cannot create", tmp, errno);
+      renames.emplace_back(tmp, path);
+      auto pretty = json::parse(s.json).dump(2) + "\n";
+      fs::write_all(fd.get(), pretty, tmp);
+      fds.push_back(fd.get());
+      fd_paths.push_back(tmp);
+      temps_open.push_back(std::move(fd));
+      dirs.insert(dir_of(kind));
+    }
+    for (auto& [kind, ops] : seg_ops) {
+      auto& log = log_of(kind);
+      seg_prepared.emplace_back(&log, log.prepare(ops, fds, fd_paths));
+      dirs.insert(log.dir());
+    }
+    // Phase 2: make the new bytes durable (parallel fsyncs share journal commits).
+    fs::fsync_all(fds, fd_paths);
+  } catch (...) {
+    undo();
+    throw;
+  }
+  temps_open.clear();
+  // Phase 3: publish the new files and remove the deleted ones, then make the
+  // directory entries durable.
+  for (auto& [tmp, path] : renames)
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw fs::io_failure("cannot rename " + tmp + " to", path, errno);
+  for (auto& path : unlinks)
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw fs::io_failure("cannot delete", path, errno);
+  fs::fsync_dirs({dirs.begin(), dirs.end()});
+  for (auto& [log, p] : seg_prepared)
+    log->apply(p);
+  for (auto& [id, s] : overlay)
+    if (is_file_kind(id.first))
+      apply_to_index(id, s);
+}
+
+void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
+  auto& [kind, key] = id;
+  switch (kind) {
+    case record_kind::task:
+      if (s.removed)
+        unindex_task(key);
+      else
+        index_task(key, s.meta);
+      break;
+    case record_kind::queue:
+      if (s.removed)
+        queue_.erase(key);
+      else
+        queue_.put(s.entry);
+      break;
+    case record_kind::user:
+      if (s.removed)
+        users_.erase(key);
+      else
+        users_.insert(key);
+      break;
+    default:
+      break;
+  }
+}
+
+} // namespace orch::fs
