@@ -6,6 +6,7 @@
 // that request's 500.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -21,10 +22,17 @@ struct gateway_config {
   std::chrono::seconds storage_timeout{30};    // reads and backups' start
   std::chrono::seconds scheduler_timeout{60};  // submissions, cancels, retries
   std::chrono::seconds backup_timeout{1800};   // a whole backup
+  std::chrono::seconds health_timeout{5};      // /health and /metrics: quick or 503
   /// Fault injection for tests (--fault-injection): POST /debug/fail/{name}
   /// makes the named component fail as in a crash. False if it knows no such
   /// component. Empty: the route does not exist.
   std::function<bool(const std::string&)> fail_component;
+
+  /// The longest any request inside the gateway may take: what its callers
+  /// wait for before they give up on it.
+  std::chrono::seconds longest_timeout() const {
+    return std::max({storage_timeout, scheduler_timeout, backup_timeout, health_timeout});
+  }
 };
 
 gateway_actor spawn_gateway(caf::actor_system& sys, storage_actor storage,

@@ -6,16 +6,12 @@
 
 namespace orch {
 
-namespace {
-
-/// Longer than any timeout inside the gateway, so the gateway always answers first.
-constexpr auto gateway_timeout = std::chrono::seconds(150);
-
-} // namespace
-
 request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gateway,
-                                     metrics_actor metrics) {
-  return [&sys, gateway, metrics](http_request req, http_reply_fn reply) {
+                                     metrics_actor metrics, std::chrono::seconds gateway_longest) {
+  // Longer than any request inside the gateway, so the gateway always
+  // answers first (with the error that says what timed out).
+  auto gateway_timeout = gateway_longest + std::chrono::seconds(10);
+  return [&sys, gateway, metrics, gateway_timeout](http_request req, http_reply_fn reply) {
     sys.spawn([=](caf::event_based_actor* self) {
       auto started = now_us();
       auto finish = [=](http_response r) {

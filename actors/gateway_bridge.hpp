@@ -3,12 +3,16 @@
 // the reply back to the connection. Also counts requests and their latency.
 #pragma once
 
+#include <chrono>
+
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/platform/http/http_server.hpp"
 
 namespace orch {
 
+/// `gateway_longest`: the longest a request may take inside the gateway
+/// (gateway_config::longest_timeout()).
 request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gateway,
-                                     metrics_actor metrics);
+                                     metrics_actor metrics, std::chrono::seconds gateway_longest);
 
 } // namespace orch

@@ -64,11 +64,11 @@ bool is_loopback(const std::string& address) {
 // -- handlers ----------------------------------------------------------------------------
 
 void health(pointer self, const http_request&, const route_args&, reply rp) {
-  self->request(self->state.storage, std::chrono::seconds(5), info_atom_v)
+  self->request(self->state.storage, self->state.cfg.health_timeout, info_atom_v)
     .then(
       guarded("gateway",
               [=](const storage_info& info) mutable {
-                self->request(self->state.scheduler, std::chrono::seconds(5), stats_atom_v)
+                self->request(self->state.scheduler, self->state.cfg.health_timeout, stats_atom_v)
                   .then(guarded("gateway",
                                 [=](const runtime_stats& s) mutable {
                                   json data{{"status", s.draining ? "draining" : "ok"},
@@ -92,7 +92,7 @@ void health(pointer self, const http_request&, const route_args&, reply rp) {
 }
 
 void metrics(pointer self, const http_request&, const route_args&, reply rp) {
-  self->request(self->state.metrics, std::chrono::seconds(5), render_atom_v)
+  self->request(self->state.metrics, self->state.cfg.health_timeout, render_atom_v)
     .then(guarded("gateway",
                   [=](const std::string& text) mutable {
                     rp.deliver(http_response{200, "text/plain; version=0.0.4", text});

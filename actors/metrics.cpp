@@ -143,7 +143,7 @@ void restore_counters(metrics_ptr self) {
   q.kind = record_kind::metric;
   q.newest_first = true;
   q.limit = 1000;
-  self->request(self->state.storage, std::chrono::seconds(30), query_atom_v, q)
+  self->request(self->state.storage, self->state.cfg.storage_timeout, query_atom_v, q)
     .then(guarded("metrics",
                   [=](const record_page& page) {
                     micros newest = 0;
@@ -186,7 +186,7 @@ void persist_snapshot(metrics_ptr self) {
   snapshot(st.gauges);
   if (b.ops.empty())
     return;
-  self->request(st.storage, std::chrono::seconds(60), commit_atom_v, std::move(b))
+  self->request(st.storage, st.cfg.storage_timeout, commit_atom_v, std::move(b))
     .then([](uint64_t) {},
           [](caf::error& e) {
             log_warn("metrics", "could not persist a metrics snapshot: " + error_text(e));

@@ -16,6 +16,7 @@ struct metrics_config {
   /// what a restart after a failure does, so that counters stay near where
   /// they were (a start of the process begins at 0, as Prometheus expects).
   bool restore_counters = false;
+  std::chrono::seconds storage_timeout{30};  // reading the snapshot, writing one
 };
 
 metrics_actor spawn_metrics(caf::actor_system& sys, storage_actor storage, metrics_config cfg);

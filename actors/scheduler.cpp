@@ -159,14 +159,22 @@ void scheduler_impl::on_lost(const std::vector<std::string>& ids) {
 // -- pulling work --------------------------------------------------------------------
 
 void scheduler_impl::fill() {
-  if (draining_ || claiming_ || running_.size() >= cfg_.max_concurrent)
+  if (claiming_) {
+    // The claim in flight may have been planned before the work that asks
+    // for this one was stored: claim again once it is back.
+    fill_again_ = true;
+    return;
+  }
+  if (draining_ || running_.size() >= cfg_.max_concurrent)
     return;
   claiming_ = true;
+  fill_again_ = false;
   auto free_slots = cfg_.max_concurrent - static_cast<uint32_t>(running_.size());
   request(queue_, cfg_.storage_timeout, claim_atom_v, free_slots)
     .then(guarded("scheduler", [this](claim_result& res) { on_claimed(res); }),
           [this](caf::error& e) {
             claiming_ = false;
+            fill_again_ = false;  // the retry below claims anew
             if (draining_) {
               maybe_finish_drain();
               return;
@@ -190,7 +198,7 @@ void scheduler_impl::on_claimed(claim_result& res) {
   }
   for (auto& c : res.tasks)
     start(std::move(c));
-  if (!res.tasks.empty())
+  if (!res.tasks.empty() || fill_again_)
     fill();
   else if (res.next_ready != 0)
     send(queue_, wake_at_atom_v, res.next_ready);

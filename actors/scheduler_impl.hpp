@@ -98,6 +98,7 @@ private:
   queue_actor queue_;
   std::map<std::string, running_task> running_;
   bool claiming_ = false;
+  bool fill_again_ = false;                  // work arrived while a claim was in flight
   bool draining_ = false;
   bool drain_requested_ = false;
   caf::typed_response_promise<bool> drain_promise_;

@@ -4,9 +4,10 @@
 // "<namespace>\0<database>\0", so several namespace/database pairs share one
 // directory without seeing each other.
 //
-// A write round is one rocksdb::WriteBatch written with sync=true: the task,
-// its queue entry, its event, its audit record and their index entries commit
-// together and are durable before anyone is answered.
+// A write round is one rocksdb::WriteBatch: the task, its queue entry, its
+// event, its audit record and their index entries commit together. It is
+// written without a sync; the storage actor's syncer thread syncs the WAL
+// (one sync covers every round before it), and nobody is answered before.
 #pragma once
 
 #include <memory>

@@ -62,6 +62,8 @@ uint64_t count_of(const json& result) {
     auto c = result[0].find("count");
     if (c != result[0].end() && c->is_number_unsigned())
       return c->get<uint64_t>();
+    if (c != result[0].end() && c->is_number_integer() && c->get<int64_t>() >= 0)
+      return static_cast<uint64_t>(c->get<int64_t>());
   }
   return 0;
 }

@@ -55,10 +55,9 @@ struct endpoint_options {
   std::string url, username, password, ns, db, ca_file;
   std::string source_url, source_username, source_password, source_ns, source_db, source_ca_file;
   std::string target_url, target_username, target_password, target_ns, target_db, target_ca_file;
-} migrate_endpoints;
+};
 
-CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m) {
-  auto& e = migrate_endpoints;
+CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m, endpoint_options& e) {
   auto backend_check = [](const std::string& v) -> std::string {
     if (canonical_storage_type(v).empty())
       return "unknown backend '" + v
@@ -183,18 +182,8 @@ std::string finish_migrate_settings(migrate_settings& m, const endpoint_options&
 
 } // namespace
 
-command_line parse_command_line(int argc, char** argv) {
-  command_line out;
-  auto& s = out.server;
-  CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
-               "Without a subcommand it serves; subcommands: migrate, backup, restore.",
-               "orchestrator"};
-  app.set_version_flag("--version", std::string{orchestrator_version});
-  app.set_config("--config", "",
-                 "Read options from a TOML file (keys are the long option names, e.g. "
-                 "storage-type = \"filesystem\"); command-line options override it");
-  // A misspelt key in the config file is an error, not silently ignored.
-  app.allow_config_extras(CLI::config_extras_mode::error);
+/// The server's options (the command without a subcommand): an option table.
+void add_server_options(CLI::App& app, server_settings& s) {
   add_storage_options(app, s.storage);
   app.add_option("--bind", s.bind, "Address the REST API listens on")->capture_default_str();
   app.add_option("--port", s.port, "Port the REST API listens on (0: any free port)")
@@ -246,6 +235,21 @@ command_line parse_command_line(int argc, char** argv) {
   // For tests: POST /debug/fail/{component} makes a component fail as in a
   // crash. Not in --help: nobody should run a server with it.
   app.add_flag("--fault-injection", s.fault_injection)->group("");
+}
+
+command_line parse_command_line(int argc, char** argv) {
+  command_line out;
+  auto& s = out.server;
+  CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
+               "Without a subcommand it serves; subcommands: migrate, backup, restore.",
+               "orchestrator"};
+  app.set_version_flag("--version", std::string{orchestrator_version});
+  app.set_config("--config", "",
+                 "Read options from a TOML file (keys are the long option names, e.g. "
+                 "storage-type = \"filesystem\"); command-line options override it");
+  // A misspelt key in the config file is an error, not silently ignored.
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  add_server_options(app, s);
 
   auto* backup = app.add_subcommand(
     "backup", "Copy a backend's data, consistently, into a new directory; works while an "
@@ -268,7 +272,8 @@ command_line parse_command_line(int argc, char** argv) {
     "migrate", "Copy every record (tasks, queue entries, users, audit records, metrics, task "
                "events) from one backend to another, in batches, with progress; see also "
                "`migrate validate`");
-  auto* validate = add_migrate_options(*migrate, out.migrate);
+  endpoint_options migrate_endpoints;
+  auto* validate = add_migrate_options(*migrate, out.migrate, migrate_endpoints);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

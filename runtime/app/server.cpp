@@ -52,6 +52,7 @@ struct components {
   supervised<metrics_actor> metrics;
   scheduler_handles scheduler;
   supervised<gateway_actor> gateway;
+  std::chrono::seconds gateway_longest{};      // its longest request
 };
 
 scheduler_config scheduler_settings(const server_settings& s, const storage_info& info,
@@ -105,7 +106,8 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   c.events = supervise<events_actor>(
     sys, "events actor", [&sys, sink] { return spawn_events(sys, {*sink}); }, {},
     [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
-  metrics_config mc{std::chrono::seconds(s.metrics_interval_s), false};
+  metrics_config mc{std::chrono::seconds(s.metrics_interval_s), false,
+                    std::chrono::seconds(s.storage_timeout_s)};
   c.metrics = supervise<metrics_actor>(sys, "metrics actor", [&sys, storage, mc]() mutable {
     auto m = spawn_metrics(sys, storage, mc);
     mc.restore_counters = true;  // every later incarnation is a restart
@@ -128,6 +130,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
       return spawn_gateway(sys, storage, api, metrics, gc);
     });
   *gateway_control = c.gateway.control;
+  c.gateway_longest = gc.longest_timeout();
   return c;
 }
 
@@ -254,8 +257,8 @@ int run_server(const server_settings& settings) {
   hc.port = s.port;
   hc.max_body_bytes = s.max_body_bytes;
   hc.threads = s.http_threads;
-  server = std::make_unique<http_server>(hc, make_gateway_handler(sys, c.gateway.front,
-                                                                  c.metrics.front));
+  server = std::make_unique<http_server>(
+    hc, make_gateway_handler(sys, c.gateway.front, c.metrics.front, c.gateway_longest));
   auto port = server->start();
   if (!port) {
     std::cerr << "error: " << port.message() << "\n";

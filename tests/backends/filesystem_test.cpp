@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "backends/actor/engine_actor.hpp"
@@ -268,17 +271,32 @@ TEST_CASE("filesystem: permission problems name the path and the fix", "[filesys
         == 0);
   CHECK(e.message().find("chown -R") != std::string::npos);
   CHECK(e.message().find("--data-dir") != std::string::npos);
+  // A data dir in a directory its user may not write. Root may write
+  // anywhere: as root, the check runs as nobody, through the binary.
+  temp_dir d;
+  auto data = d.path() + "/data";
   if (::geteuid() != 0) {
-    temp_dir d;
     std::filesystem::permissions(d.path(), std::filesystem::perms::owner_read
                                              | std::filesystem::perms::owner_exec);
     try {
-      open_filesystem_engine(d.path() + "/data");
+      open_filesystem_engine(data);
       FAIL("opened a data dir in a read-only directory");
     } catch (const status_error& f) {
       CHECK(f.message().find("Permission denied") != std::string::npos);
     }
+    return;
   }
+  constexpr uid_t nobody = 65534;
+  REQUIRE(::chown(d.path().c_str(), nobody, nobody) == 0);
+  REQUIRE(::chmod(d.path().c_str(), 0500) == 0);
+  auto r = run_orchestrator({"--data-dir", data, "--dry-run"}, d.path() + "-run", {},
+                            {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("cannot create directory " + data + ": Permission denied")
+        != std::string::npos);
+  CHECK(r.err.find("chown -R") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(data));
 }
 
 TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any segment",

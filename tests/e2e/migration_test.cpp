@@ -519,23 +519,42 @@ TEST_CASE("migrate: validate reports each misconfiguration with its own message"
           != std::string::npos);
   }
   SECTION("a target without room for the copy") {
-    // 60 tasks as files of a block each, and more, do not fit in 64 KiB.
+    // 60 tasks as files of a block each, and more, do not fit in 64 KiB. The
+    // small disk is a tmpfs: mounted here, or, where this process may not
+    // mount, inside a user and mount namespace of the commands' own.
     auto small = d / "small-disk";
     std::filesystem::create_directories(small);
-    if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") != 0) {
-      WARN("cannot mount a small tmpfs here (" << std::strerror(errno)
-                                               << "): the free-space check is not exercised");
-      return;
-    }
+    bool mounted = ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=64k") == 0;
+    auto mount_error = mounted ? std::string{} : std::string{std::strerror(errno)};
     struct unmount {
       std::string path;
-      ~unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } guard{small};
+      bool mounted;
+      ~unmount() {
+        if (mounted)
+          ::umount2(path.c_str(), MNT_DETACH);
+      }
+    } guard{small, mounted};
+    auto on_small_disk = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), orchestrator_binary());
+      if (mounted)
+        return args;
+      std::vector<std::string> wrapped{
+        "unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+        "mount -t tmpfs -o size=64k tmpfs \"$0\" && exec \"$@\"", small};
+      wrapped.insert(wrapped.end(), args.begin(), args.end());
+      return wrapped;
+    };
     storage_settings dst;
     dst.type = "filesystem";
     dst.data_dir = small + "/data";
-    auto r = validate(src, dst);
+    auto check_args = migrate_cmd(src, dst, d, {});
+    check_args.insert(check_args.begin() + 1, "validate");
+    auto r = run_migrate(on_small_disk(check_args), d / "validate", /*prefixed=*/true);
     INFO(r.err);
+    if (!mounted && r.err.find("unshare") == 0)
+      FAIL("no small filesystem for the free-space check: mount failed (" << mount_error
+                                                                           << ") and so did "
+                                                                           << r.err);
     CHECK(r.exit_code == 1);
     std::smatch m;
     CHECK(std::regex_search(
@@ -543,7 +562,7 @@ TEST_CASE("migrate: validate reports each misconfiguration with its own message"
       std::regex{"target: the copy needs about [0-9.]+ (KiB|MiB) but only [0-9.]+ (bytes|KiB) are "
                  "free for "
                  + small + "/data; free some space or choose another --target-dir"}));
-    CHECK(run_migrate(migrate_cmd(src, dst, d, {}), d / "full").exit_code == 2);
+    CHECK(run_migrate(on_small_disk(migrate_cmd(src, dst, d, {})), d / "full", true).exit_code == 2);
     CHECK_FALSE(std::filesystem::exists(dst.data_dir));
   }
   SECTION("a server end without a URL, and the same place at both ends") {

@@ -57,8 +57,10 @@ nlohmann::json orchestrator_process::wait_terminal(const std::string& id,
 }
 
 run_result run_orchestrator(std::vector<std::string> args, const std::string& log_base,
-                            std::map<std::string, std::string> env) {
-  std::vector<std::string> argv{orchestrator_binary()};
+                            std::map<std::string, std::string> env,
+                            std::vector<std::string> prefix) {
+  auto argv = std::move(prefix);
+  argv.push_back(orchestrator_binary());
   argv.insert(argv.end(), args.begin(), args.end());
   child c{argv, log_base, std::move(env)};
   auto code = c.wait_exit(std::chrono::seconds(60));

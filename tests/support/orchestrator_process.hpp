@@ -45,7 +45,9 @@ struct run_result {
   std::string out;
   std::string err;
 };
+/// `prefix` comes before the binary (e.g. setpriv to run it as another user).
 run_result run_orchestrator(std::vector<std::string> args, const std::string& log_base,
-                            std::map<std::string, std::string> env = {});
+                            std::map<std::string, std::string> env = {},
+                            std::vector<std::string> prefix = {});
 
 } // namespace orch::test
