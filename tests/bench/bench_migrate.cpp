@@ -28,7 +28,10 @@
 #include "runtime/messages/actor_env.hpp"
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
+#include <CLI/CLI.hpp>
+
 #include "tests/e2e/migration_support.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/dataset.hpp"
 #include "tests/support/surreal_server.hpp"
@@ -66,7 +69,7 @@ double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint
       after = page.value().back().key;
     }
   }
-  db.close();
+  test::must(db.close(), "closing after the scan");
   return records / seconds_since(start);
 }
 
@@ -83,9 +86,9 @@ double raw_write_rate(caf::actor_system& sys, const storage_settings& from,
   for (size_t i = 0; i < all.size(); i += batch) {
     std::vector<record> chunk(all.begin() + i,
                               all.begin() + std::min(all.size(), i + batch));
-    db.put(chunk);
+    test::must(db.put(chunk), "writing a batch");
   }
-  db.close();
+  test::must(db.close(), "closing after the writes");
   return all.size() / seconds_since(start);
 }
 
@@ -150,33 +153,23 @@ int main(int argc, char** argv) {
   uint32_t batch = 500;
   bool rss = true;
   std::string pairs = "all", base, fill_only;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string{argv[++i]} : std::string{}; };
-    if (a == "--tasks")
-      tasks = std::stoul(next());
-    else if (a == "--batch")
-      batch = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--pairs")
-      pairs = next();
-    else if (a == "--rss-small")
-      rss_small = std::stoul(next());
-    else if (a == "--rss-medium")
-      rss_medium = std::stoul(next());
-    else if (a == "--rss-large")
-      rss_large = std::stoul(next());
-    else if (a == "--no-rss")
-      rss = false;
-    else if (a == "--dir")
-      base = next();
-    else if (a == "--fill")
-      fill_only = next();
-    else {
-      std::fprintf(stderr, "usage: bench_migrate [--tasks N] [--batch N] [--pairs all|FROM:TO,...] "
-                           "[--rss-small N] [--rss-medium N] [--rss-large N] [--no-rss] [--dir D]\n");
-      return 2;
-    }
-  }
+  bool no_rss = false;
+  CLI::App app{"`orchestrator migrate` for every backend pair: records/s over the whole process "
+               "and over the copy beside the raw read and write rates; peak memory at three "
+               "sizes",
+               "bench_migrate"};
+  app.add_option("--tasks", tasks, "Tasks in the data set (about 4.8 records each)")
+    ->capture_default_str();
+  app.add_option("--batch", batch, "--batch-size of the migrations")->capture_default_str();
+  app.add_option("--pairs", pairs, "all, or FROM:TO,... (backend names)")->capture_default_str();
+  app.add_option("--rss-small", rss_small, "Tasks of the small memory run")->capture_default_str();
+  app.add_option("--rss-medium", rss_medium, "... of the medium one")->capture_default_str();
+  app.add_option("--rss-large", rss_large, "... of the large one")->capture_default_str();
+  app.add_flag("--no-rss", no_rss, "Skip the memory runs");
+  app.add_option("--dir", base, "Where the data goes (default: a temp directory)");
+  app.add_option("--fill", fill_only, "Only write a data set, BACKEND:DIR, to profile by hand");
+  CLI11_PARSE(app, argc, argv);
+  rss = !no_rss;
   if (!base.empty())
     ::setenv("TMPDIR", base.c_str(), 1);
   actor_env env;

@@ -26,6 +26,9 @@
 #include "runtime/core/ids.hpp"
 #include "runtime/core/transitions.hpp"
 #include "backends/storage_client.hpp"
+#include <CLI/CLI.hpp>
+
+#include "tests/support/must.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -88,7 +91,7 @@ void fill(const std::string& data_dir, long tasks) {
     }
   }
   std::printf("filled %ld tasks in %.1f s\n", tasks, since(start));
-  db.close();
+  test::must(db.close(), "closing after the fill");
 }
 
 void churn(const std::string& data_dir, long cycles) {
@@ -109,7 +112,7 @@ void churn(const std::string& data_dir, long cycles) {
       auto tr = submit_transition(t, task_status::queued, "", {"bench", now_us()});
       enqueue.ops.insert(enqueue.ops.end(), tr.batch.ops.begin(), tr.batch.ops.end());
     }
-    db->commit(enqueue);
+    test::must(db->commit(enqueue), "enqueueing");
     auto claimed = db->claim({"bench", now_us(), 30 * us_per_second, pipeline});
     write_batch ack;
     for (auto& c : claimed.value().tasks) {
@@ -119,7 +122,7 @@ void churn(const std::string& data_dir, long cycles) {
       auto tr = finish_transition(t, out, "bench", 0, {"bench", now_us()});
       ack.ops.insert(ack.ops.end(), tr.batch.ops.begin(), tr.batch.ops.end());
     }
-    db->commit(ack);
+    test::must(db->commit(ack), "acknowledging");
     auto before = done;
     done += static_cast<long>(claimed.value().tasks.size());
     if (done / slice != before / slice) {
@@ -129,7 +132,7 @@ void churn(const std::string& data_dir, long cycles) {
       slice_start = clock_type::now();
     }
   }
-  db->close();
+  test::must(db->close(), "closing after the churn");
   db.reset();
   env.reset();
   auto reopen = clock_type::now();
@@ -141,11 +144,12 @@ void churn(const std::string& data_dir, long cycles) {
   task t;
   t.id = new_uuid_v4();
   t.command = "true";
-  db->commit(submit_transition(t, task_status::queued, "", {"bench", now_us()}).batch);
+  test::must(db->commit(submit_transition(t, task_status::queued, "", {"bench", now_us()}).batch),
+             "submitting after the reopen");
   auto c0 = clock_type::now();
   auto c = db->claim({"bench", now_us(), us_per_second, 1});
   std::printf("claim after reopen: %.2f ms (found %zu)\n", since(c0) * 1000, c.value().tasks.size());
-  db->close();
+  test::must(db->close(), "closing after the reopen");
 }
 
 } // namespace
@@ -153,12 +157,13 @@ void churn(const std::string& data_dir, long cycles) {
 int main(int argc, char** argv) {
   long tasks = 1'000'000, cycles = 2'000'000;
   std::string dir_arg;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    if (k == "--tasks") tasks = std::atol(argv[i + 1]);
-    else if (k == "--cycles") cycles = std::atol(argv[i + 1]);
-    else if (k == "--dir") dir_arg = argv[i + 1];
-  }
+  CLI::App app{"Start-up time and memory of the orchestrator over a large embedded database, "
+               "and the claim rate over many enqueue/claim/ack cycles",
+               "bench_scale"};
+  app.add_option("--tasks", tasks, "Tasks in the large database (0: skip)")->capture_default_str();
+  app.add_option("--cycles", cycles, "Enqueue+claim+ack cycles (0: skip)")->capture_default_str();
+  app.add_option("--dir", dir_arg, "Where the databases go (default: a temp directory)");
+  CLI11_PARSE(app, argc, argv);
   temp_dir tmp{"orch-bench-scale"};
   auto dir = dir_arg.empty() ? tmp.path() : dir_arg;
   startup(dir + "/empty", "empty database:");

@@ -28,6 +28,9 @@
 #include "backends/open_storage.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "backends/storage_client.hpp"
+#include <CLI/CLI.hpp>
+
+#include "tests/support/must.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -128,22 +131,21 @@ int main(int argc, char** argv) {
   int only_submitters = 0;  // 0: 1, 16 and 64
   storage_settings server;
   server.type = "surrealdb-server";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--backend") backend = v;
-    else if (k == "--seconds") seconds = std::atof(v.c_str());
-    else if (k == "--dir") dir_arg = v;
-    else if (k == "--submitters") only_submitters = std::atoi(v.c_str());
-    else if (k == "--surrealdb-url") server.surrealdb_url = v;
-    else if (k == "--surrealdb-username") server.surrealdb_username = v;
-    else if (k == "--surrealdb-password") server.surrealdb_password = v;
-    else if (k == "--surrealdb-namespace") server.surrealdb_namespace = v;
-    else if (k == "--surrealdb-database") server.surrealdb_database = v;
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"Durable submissions/s through the storage actor with 1, 16 and 64 submitters, "
+               "and claim+ack cycles/s, beside raw fsyncs/s (and the JS SDK for the server)",
+               "bench_storage"};
+  app.add_option("--backend", backend,
+                 "filesystem, surrealdb-embedded, surrealdb-server or all")->capture_default_str();
+  app.add_option("--seconds", seconds, "Seconds per measurement")->capture_default_str();
+  app.add_option("--dir", dir_arg, "Where local data goes (default: a temp directory)");
+  app.add_option("--submitters", only_submitters, "Only this many submitters (0: 1, 16 and 64)");
+  app.add_option("--surrealdb-url", server.surrealdb_url,
+                 "A SurrealDB server to measure (default: the project's test server)");
+  app.add_option("--surrealdb-username", server.surrealdb_username, "Its user");
+  app.add_option("--surrealdb-password", server.surrealdb_password, "Its password");
+  app.add_option("--surrealdb-namespace", server.surrealdb_namespace, "Its namespace");
+  app.add_option("--surrealdb-database", server.surrealdb_database, "Its database");
+  CLI11_PARSE(app, argc, argv);
   temp_dir tmp{"orch-bench-storage"};
   auto dir = dir_arg.empty() ? tmp.path() : dir_arg;
   std::printf("raw fsync baseline: %.0f fsyncs/s (one thread, %s)\n", fsync_rate(dir, seconds),
@@ -189,7 +191,7 @@ int main(int argc, char** argv) {
                   submissions_per_second(env.sys(), storage, n, seconds));
     std::printf("%-20s claim+ack (1 worker):   %8.0f cycles/s\n", b.c_str(),
                 claim_ack_per_second(env.sys(), storage, seconds));
-    storage_client{env.sys(), storage}.close();
+    test::must(storage_client{env.sys(), storage}.close(), "closing " + b);
   }
   if (want_server) {
     auto cmd = std::string{"node " ORCH_SOURCE_DIR "/tests/surreal-server/bench-sdk.mjs --url "}

@@ -17,6 +17,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <CLI/CLI.hpp>
+
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -57,17 +59,15 @@ double spawn_baseline(int count, int parallel) {
 int main(int argc, char** argv) {
   int tasks = 2000, clients = 16, slots = 2 * static_cast<int>(std::thread::hardware_concurrency());
   std::string storage_args;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i];
-    if (k == "--tasks") tasks = std::atoi(argv[i + 1]);
-    else if (k == "--clients") clients = std::atoi(argv[i + 1]);
-    else if (k == "--slots") slots = std::atoi(argv[i + 1]);
-    else if (k == "--storage-args") storage_args = argv[i + 1];
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"Tasks running `true` submitted over HTTP to a real orchestrator: submissions/s "
+               "and end-to-end completions/s, beside spawning the same processes directly",
+               "bench_submit"};
+  app.add_option("--tasks", tasks, "Tasks to submit")->capture_default_str();
+  app.add_option("--clients", clients, "Concurrent HTTP clients")->capture_default_str();
+  app.add_option("--slots", slots, "--max-concurrent-tasks of the orchestrator")->capture_default_str();
+  app.add_option("--storage-args", storage_args,
+                 "More orchestrator options, e.g. \"--storage-type surrealdb-embedded\"");
+  CLI11_PARSE(app, argc, argv);
   temp_dir dir{"orch-bench"};
   std::vector<std::string> args{"--data-dir", dir / "data", "--max-concurrent-tasks",
                                 std::to_string(slots), "--log-level", "warn"};

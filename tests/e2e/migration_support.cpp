@@ -11,6 +11,7 @@
 #include "runtime/core/codec.hpp"
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
+#include "tests/support/must.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/surreal_server.hpp"
@@ -41,7 +42,7 @@ storage_settings make_place(const std::string& backend, const temp_dir& dir,
 }
 
 nlohmann::json root_query(const std::string& url, const std::string& text) {
-  surreal::client c{{url, "", "", "root", "root"}};
+  surreal::client c{{url, "", "", "root", "root", ""}};
   if (auto err = c.start(); !err.empty())
     throw std::runtime_error(err);
   std::promise<surreal::rpc_result> reply;
@@ -159,7 +160,7 @@ void put_changed_copies(caf::actor_system& sys, const storage_settings& from,
   storage_client db{sys, open_or_throw(sys, into)};
   if (auto put = db.put(changed); !put)
     throw std::runtime_error(put.message());
-  db.close();
+  test::must(db.close(), "closing after the changed copies");
 }
 
 } // namespace orch::test
