@@ -105,32 +105,23 @@ void scheduler_impl::check_pending(const task& t) {
 
 /// A task reached a terminal state: look at the Pending tasks that depend on it.
 void scheduler_impl::resolve_dependants(const std::string& id) {
-  record_query q;
-  q.kind = record_kind::task;
-  q.field = "dependencies";
-  q.value = id;
-  q.limit = dependants_page;
-  request(storage_, cfg_.storage_timeout, query_atom_v, q)
-    .then(guarded("scheduler",
-                  [this](const record_page& page) {
-                    for (auto& r : page.items) {
-                      task d;
-                      if (decode(r.json, d) && d.status == task_status::pending)
-                        check_pending(d);
-                    }
-                  }),
-          [id](caf::error& e) {
-            log_warn("scheduler", "looking up the dependants of " + id + " failed: " + error_text(e));
-          });
+  check_pending_where("dependencies", id, "the dependants of " + id);
 }
 
 /// Safety net for races (two dependencies finishing on two instances at
 /// once, a crash between writes): look at every Pending task now and then.
 void scheduler_impl::check_pending_tasks() {
+  check_pending_where("status", "Pending", "the Pending tasks");
+}
+
+/// check_pending() for each Pending task (a page of them) whose `field` holds
+/// `value`; a failed lookup is logged and left to the next periodic check.
+void scheduler_impl::check_pending_where(const std::string& field, const std::string& value,
+                                         const std::string& what) {
   record_query q;
   q.kind = record_kind::task;
-  q.field = "status";
-  q.value = "Pending";
+  q.field = field;
+  q.value = value;
   q.limit = dependants_page;
   request(storage_, cfg_.storage_timeout, query_atom_v, q)
     .then(guarded("scheduler",
@@ -141,7 +132,9 @@ void scheduler_impl::check_pending_tasks() {
                         check_pending(d);
                     }
                   }),
-          [](caf::error&) {});
+          [what](caf::error& e) {
+            log_warn("scheduler", "looking up " + what + " failed: " + error_text(e));
+          });
 }
 
 } // namespace orch

@@ -89,6 +89,8 @@ private:
   void check_pending(const task& t);
   void resolve_dependants(const std::string& id);
   void check_pending_tasks();
+  void check_pending_where(const std::string& field, const std::string& value,
+                           const std::string& what);
 
   storage_actor storage_;
   events_actor events_;

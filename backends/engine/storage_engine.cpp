@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "backends/engine/group_plan.hpp"
+#include "backends/engine/queue_index.hpp"
 
 namespace orch {
 
@@ -46,6 +47,23 @@ result<std::vector<batch_outcome>> storage_engine::commit_batches(
   for (auto& p : prepared)
     ptrs.push_back(&p);
   return commit_group(ptrs);
+}
+
+std::vector<std::string> storage_engine::renew_through(const queue_index& queue,
+                                                       const std::string& worker,
+                                                       const std::vector<std::string>& task_ids,
+                                                       micros lease_until) {
+  std::vector<std::string> lost;
+  auto b = queue.renew_batch(worker, task_ids, lease_until, lost);
+  if (b.ops.empty())
+    return lost;
+  auto out = value_or_throw(commit_batches({&b}));
+  if (!out[0].ok())
+    throw status_error{out[0].st};
+  // Renewals are answered directly, not after a round's sync.
+  if (deferred_sync())
+    do_sync();
+  return lost;
 }
 
 status storage_engine::sync() {

@@ -16,6 +16,7 @@
 namespace orch {
 
 struct prepared_batch;  // backends/group_plan.hpp
+class queue_index;      // backends/engine/queue_index.hpp
 
 /// The outcome of one batch inside a group commit.
 struct batch_outcome {
@@ -89,6 +90,13 @@ public:
   status close();
 
 protected:
+  /// do_renew() for an engine whose claims live in `queue`: commits the
+  /// extended leases as one batch, durably before it returns, and gives the
+  /// ids whose lease is gone.
+  std::vector<std::string> renew_through(const queue_index& queue, const std::string& worker,
+                                         const std::vector<std::string>& task_ids,
+                                         micros lease_until);
+
   virtual std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches)
     = 0;
   virtual void do_sync() {}

@@ -141,14 +141,7 @@ claim_plan fs_engine::do_plan_claims(const claim_request& req, const std::set<st
 std::vector<std::string> fs_engine::do_renew(const std::string& worker,
                                           const std::vector<std::string>& ids,
                                           micros lease_until) {
-  std::vector<std::string> lost;
-  auto b = queue_.renew_batch(worker, ids, lease_until, lost);
-  if (!b.ops.empty()) {
-    auto out = value_or_throw(commit_batches({&b}));
-    if (!out[0].ok())
-      throw status_error{out[0].st};
-  }
-  return lost;
+  return renew_through(queue_, worker, ids, lease_until);
 }
 
 storage_info fs_engine::do_info() {

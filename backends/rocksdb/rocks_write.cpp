@@ -156,18 +156,10 @@ void rocks_engine::do_sync() {
 }
 
 std::vector<std::string> rocks_engine::do_renew(const std::string& worker,
-                                             const std::vector<std::string>& ids,
-                                             micros lease_until) {
+                                          const std::vector<std::string>& ids,
+                                          micros lease_until) {
   check_open();
-  std::vector<std::string> lost;
-  auto b = queue_.renew_batch(worker, ids, lease_until, lost);
-  if (!b.ops.empty()) {
-    auto out = value_or_throw(commit_batches({&b}));
-    if (!out[0].ok())
-      throw status_error{out[0].st};
-    do_sync();  // renewals are answered directly, so they are made durable here
-  }
-  return lost;
+  return renew_through(queue_, worker, ids, lease_until);
 }
 
 storage_info rocks_engine::do_info() {

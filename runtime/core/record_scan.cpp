@@ -17,6 +17,17 @@ status scan_as(std::string_view text, T& x, const schema::field_set& keep) {
   return schema::decode_object(text, x, rules);
 }
 
+/// Records keyed by an "id" and indexed by their "time" alone.
+template <class T>
+status scan_id_and_time(std::string_view text, record_summary& out) {
+  static const auto keep = fields_named<T>({"id", "time"});
+  T x;
+  auto st = scan_as(text, x, keep);
+  out.key = std::move(x.id);
+  out.time = x.time;
+  return st;
+}
+
 } // namespace
 
 status scan_record(record_kind kind, std::string_view text, record_summary& out) {
@@ -49,22 +60,10 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
       out.task_id = std::move(e.task_id);
       return st;
     }
-    case record_kind::audit: {
-      static const auto keep = fields_named<audit_record>({"id", "time"});
-      audit_record a;
-      auto st = scan_as(text, a, keep);
-      out.key = std::move(a.id);
-      out.time = a.time;
-      return st;
-    }
-    case record_kind::metric: {
-      static const auto keep = fields_named<metric_sample>({"id", "time"});
-      metric_sample m;
-      auto st = scan_as(text, m, keep);
-      out.key = std::move(m.id);
-      out.time = m.time;
-      return st;
-    }
+    case record_kind::audit:
+      return scan_id_and_time<audit_record>(text, out);
+    case record_kind::metric:
+      return scan_id_and_time<metric_sample>(text, out);
     case record_kind::user: {
       static const auto keep = fields_named<user>({"username", "created_at"});
       user u;

@@ -68,7 +68,7 @@ TEST_CASE("filesystem: records land in the documented layout as readable JSON", 
   fs_fixture f;
   auto t = make_task(3);
   auto e = entry_for(t);
-  f.db->put({to_record(t), to_record(e)});
+  REQUIRE(f.db->put({to_record(t), to_record(e)}).ok());
   auto task_file = f.root() + "/tasks/" + t.id + ".json";
   auto queue_file = f.root() + "/queue/" + t.id + ".json";
   REQUIRE(std::filesystem::exists(task_file));
@@ -90,7 +90,7 @@ TEST_CASE("filesystem: events - audit records and metrics go to JSON-lines segme
   fs_fixture f;
   task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
   audit_record a{new_uuid_v7(now_us()), now_us(), "api:x", "task.submit", "task:y", "ok", ""};
-  f.db->put({to_record(ev), to_record(a)});
+  REQUIRE(f.db->put({to_record(ev), to_record(a)}).ok());
   auto day = format_rfc3339(ev.time).substr(0, 10);
   auto lines = slurp(f.root() + "/events/" + day + ".jsonl");
   CHECK(lines == to_record(ev).json + "\n");
@@ -116,7 +116,7 @@ TEST_CASE("filesystem: everything is still there after close and reopen", "[file
   }
   user u{"alice", "hash", {"admin"}, now_us(), false};
   records.push_back(to_record(u));
-  f.db->put(records);
+  REQUIRE(f.db->put(records).ok());
   f.reopen();
   CHECK(f.db->count(record_kind::task).value() == 50);
   CHECK(f.db->count(record_kind::queue).value() == 50);
@@ -128,7 +128,7 @@ TEST_CASE("filesystem: everything is still there after close and reopen", "[file
 TEST_CASE("filesystem: a corrupted task file is quarantined and start-up goes on", "[filesystem]") {
   fs_fixture f;
   auto good = make_task();
-  f.db->put({to_record(good)});
+  REQUIRE(f.db->put({to_record(good)}).ok());
   REQUIRE(f.db->close().ok());
   f.db.reset();
   auto bad_id = new_uuid_v4();
@@ -154,7 +154,7 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
           "[filesystem]") {
   fs_fixture f;
   task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
-  f.db->put({to_record(ev)});
+  REQUIRE(f.db->put({to_record(ev)}).ok());
   REQUIRE(f.db->close().ok());
   f.db.reset();
   auto seg = f.root() + "/events/" + format_rfc3339(ev.time).substr(0, 10) + ".jsonl";
@@ -175,7 +175,7 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
   CHECK(f.db->info().value().notes.empty());
   // Appends after the repair start on a clean line.
   task_event ev2{new_uuid_v7(now_us()), now_us(), ev.task_id, "started", "Running", 1, ""};
-  f.db->put({to_record(ev2)});
+  REQUIRE(f.db->put({to_record(ev2)}).ok());
   f.reopen();
   CHECK(f.db->count(record_kind::event).value() == 2);
 }
@@ -203,7 +203,7 @@ TEST_CASE("filesystem: preconditions make a batch all-or-nothing", "[filesystem]
   fs_fixture f;
   auto t = make_task();
   t.revision = 1;
-  f.db->put({to_record(t)});
+  REQUIRE(f.db->put({to_record(t)}).ok());
   auto other = make_task();
   write_batch b;
   b.ops.push_back({record_op::put, to_record(other)});
@@ -226,9 +226,10 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
        delayed = make_task(100);
   auto d = entry_for(delayed, now - 10);
   d.not_before = now + 3600 * us_per_second;
-  f.db->put({to_record(low), to_record(entry_for(low, now - 50)), to_record(high_new),
-             to_record(entry_for(high_new, now - 5)), to_record(high_old),
-             to_record(entry_for(high_old, now - 40)), to_record(delayed), to_record(d)});
+  REQUIRE(f.db->put({to_record(low), to_record(entry_for(low, now - 50)), to_record(high_new),
+                     to_record(entry_for(high_new, now - 5)), to_record(high_old),
+                     to_record(entry_for(high_old, now - 40)), to_record(delayed), to_record(d)})
+            .ok());
   std::vector<std::string> order;
   for (uint32_t limit : {1u, 5u, 1u}) {
     auto c = f.db->claim({"me", now_us(), 30 * us_per_second, limit});
@@ -306,7 +307,7 @@ TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any se
   REQUIRE(parse_rfc3339("2026-03-01T12:00:00Z", day1));
   REQUIRE(parse_rfc3339("2026-03-02T12:00:00Z", day2));
   task_event first{new_uuid_v7(day1), day1, new_uuid_v4(), "created", "Queued", 0, ""};
-  f.db->put({to_record(first)});
+  REQUIRE(f.db->put({to_record(first)}).ok());
   auto seg1 = f.root() + "/events/2026-03-01.jsonl";
   auto before = slurp(seg1);
   // The second day's segment cannot be opened for writing (a directory in its
@@ -343,15 +344,15 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
     auto w = db.commit(write_batch{{{record_op::put, to_record(make_task())}}, {}});
     CHECK(w.code() == errc::invalid);
     CHECK(w.message().find("is opened read-only: nothing may be written") != std::string::npos);
-    db.close();
+    REQUIRE(db.close().ok());
     CHECK(dir_entries(dir.path()).empty());
   }
   SECTION("a damaged file is reported, not moved; a leftover temp file stays") {
     auto t = make_task();
     {
       storage_client rw{env.sys(), spawn_engine_actor(env.sys(), open_filesystem_engine(dir.path()))};
-      rw.put({to_record(t)});
-      rw.close();
+      REQUIRE(rw.put({to_record(t)}).ok());
+      REQUIRE(rw.close().ok());
     }
     auto root = dir.path() + "/queue.rkvs";
     write_text(root + "/tasks/.half-written.json.tmp", "{");
@@ -374,7 +375,7 @@ TEST_CASE("filesystem: read-only opens change nothing and refuse writes", "[file
     CHECK(std::filesystem::exists(root + "/tasks/.half-written.json.tmp"));
   }
   SECTION("a writer is kept out while it reads, and it cannot read while a writer runs") {
-    open_filesystem_engine(dir.path())->close();  // the data and its LOCK file exist
+    REQUIRE(open_filesystem_engine(dir.path())->close().ok());  // the data and its LOCK file exist
     {
       std::unique_ptr<storage_engine> reader;
       try {
@@ -405,8 +406,8 @@ TEST_CASE("filesystem: a new version with an earlier time still wins after a res
   auto id = new_uuid_v7(day2);
   task_event later{id, day2, new_uuid_v4(), "started", "Running", 1, ""};
   task_event earlier{id, day1, later.task_id, "created", "Queued", 0, "corrected"};
-  f.db->put({to_record(later)});
-  f.db->put({to_record(earlier)});
+  REQUIRE(f.db->put({to_record(later)}).ok());
+  REQUIRE(f.db->put({to_record(earlier)}).ok());
   for (bool reopened : {false, true}) {
     INFO((reopened ? "after a restart" : "before"));
     auto got = f.db->get(record_kind::event, id);

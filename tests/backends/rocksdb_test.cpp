@@ -42,9 +42,9 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
   auto a = a_task("in a"), b = a_task("in b"), c = a_task("in c");
   {
     auto s = open("prod", "main");
-    s->put({a});
-    s->put({to_record(queue_entry{a.key, 0, now_us(), 0, 0, "", 0})});
-    s->close();
+    REQUIRE(s->put({a}).ok());
+    REQUIRE(s->put({to_record(queue_entry{a.key, 0, now_us(), 0, 0, "", 0})}).ok());
+    REQUIRE(s->close().ok());
   }
   {
     auto s = open("prod", "other");  // same namespace, other database
@@ -52,8 +52,8 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
     CHECK(s->get(record_kind::task, a.key).code() == errc::not_found);
     CHECK(s->scan(record_kind::task, "", 100).value().empty());
     CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.empty());
-    s->put({b});
-    s->close();
+    REQUIRE(s->put({b}).ok());
+    REQUIRE(s->close().ok());
   }
   {
     auto s = open("staging", "main");  // other namespace, same database name
@@ -61,8 +61,8 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
     record_query q;
     q.kind = record_kind::task;
     CHECK(s->query(q).value().total == 0);
-    s->put({c});
-    s->close();
+    REQUIRE(s->put({c}).ok());
+    REQUIRE(s->close().ok());
   }
   auto s = open("prod", "main");
   CHECK(s->count(record_kind::task).value() == 1);
@@ -71,7 +71,7 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
   CHECK(s->get(record_kind::task, c.key).code() == errc::not_found);
   // The queue index is rebuilt from the database: the entry is claimable.
   CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.size() == 1);
-  s->close();
+  REQUIRE(s->close().ok());
 }
 
 TEST_CASE("embedded: namespaces are separate for the orchestrator too", "[rocksdb]") {
@@ -136,14 +136,14 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
     auto missing = open(true);
     CHECK(missing->count(record_kind::task).value() == 0);
     CHECK(missing->get(record_kind::task, new_uuid_v4()).code() == errc::not_found);
-    missing->close();
+    REQUIRE(missing->close().ok());
     CHECK(dir_entries(dir.path()).empty());
   }
   auto t = a_task("kept");
   {
     auto rw = open(false);
-    rw->put({t});
-    rw->close();
+    REQUIRE(rw->put({t}).ok());
+    REQUIRE(rw->close().ok());
   }
   auto bytes = tree_digest(dir.path());
   {
@@ -154,7 +154,7 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
     CHECK(w.code() == errc::invalid);
     CHECK(w.message().find("is opened read-only") != std::string::npos);
     CHECK(ro->claim({"w", now_us(), us_per_second, 1}).code() == errc::invalid);
-    ro->close();
+    REQUIRE(ro->close().ok());
   }
   CHECK(tree_digest(dir.path()) == bytes);
 }

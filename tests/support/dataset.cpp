@@ -1,5 +1,7 @@
-#include "tests/support/open.hpp"
 #include "tests/support/dataset.hpp"
+
+#include "tests/support/must.hpp"
+#include "tests/support/open.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -36,7 +38,7 @@ public:
   void flush() {
     if (batch_.empty())
       return;
-    db_.put(batch_);
+    must(db_.put(batch_), "writing the data set");
     batch_.clear();
   }
 
@@ -158,7 +160,7 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
       out.add(to_record(m));
     }
   }
-  db.close();
+  must(db.close(), "closing after the data set");
 }
 
 dump_t dump(caf::actor_system& sys, const storage_settings& where) {
@@ -181,7 +183,7 @@ dump_t dump(caf::actor_system& sys, const storage_settings& where) {
       after = page.value().back().key;
     }
   }
-  db.close();
+  must(db.close(), "closing after the data set");
   return out;
 }
 
