@@ -81,6 +81,17 @@ TEST_CASE("e2e: unknown ids are 404 - path tricks are 400 before any file is tou
   r = h.get("/tasks/%zz");
   CHECK(r.status == 400);
   CHECK(error_of(r).find("malformed URL") == 0);
+  // The message echoes the URL: bytes that are not UTF-8 and a quote must
+  // still leave a well-formed JSON envelope.
+  raw = raw_exchange("127.0.0.1", f.orch->port(),
+                     "GET /tasks/%zz\xff\xfe\"x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(raw.find("HTTP/1.1 400") == 0);
+  auto body_at = raw.find("\r\n\r\n");
+  REQUIRE(body_at != std::string::npos);
+  auto envelope = json::parse(raw.substr(body_at + 4), nullptr, false);
+  REQUIRE_FALSE(envelope.is_discarded());
+  CHECK(envelope["success"] == false);
+  CHECK(envelope["error"].get<std::string>().find("malformed URL") == 0);
 }
 
 TEST_CASE("e2e: a body over the limit gets 413", "[e2e][input]") {

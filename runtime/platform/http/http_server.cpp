@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 
 #include "runtime/core/hex.hpp"
+#include "runtime/core/json_writer.hpp"
 #include "runtime/core/log.hpp"
 
 namespace orch {
@@ -28,16 +29,14 @@ namespace {
 
 constexpr const char* server_name = "orchestrator";
 
+/// The JSON envelope of an error the server answers itself. The message may
+/// echo what the client sent (a URL), so it is escaped as JSON, with invalid
+/// UTF-8 replaced: the answer is well-formed JSON whatever the bytes were.
 std::string error_body(const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\')
-      escaped += '\\';
-    escaped += c;
-  }
-  return "{\"error\":\"" + escaped + "\",\"success\":false}";
+  json_writer w;
+  w.begin_object().key("error").value(message).key("success").value(false).end_object();
+  return w.take();
 }
-
 
 /// Splits a request target into decoded path and query; false if malformed.
 bool parse_target(const std::string& target, http_request& req) {
