@@ -2,6 +2,8 @@
 # Installs what is missing on a Debian 12 machine and builds the orchestrator.
 #
 #   scripts/setup.sh            # packages (apt, as root), npm tools, build/
+#   scripts/setup.sh --with-fuzz   # also clang and libFuzzer, and the fuzz
+#                                  # targets in build/fuzz (the test command)
 #
 # Idempotent: packages already present are not reinstalled, and the build is
 # incremental. Environment: BUILD_DIR (default ./build), JOBS (default: CPUs).
@@ -11,6 +13,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 build_dir="${BUILD_DIR:-$root/build}"
 jobs="${JOBS:-$(nproc)}"
+with_fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-fuzz) with_fuzz=1 ;;
+    *) echo "usage: scripts/setup.sh [--with-fuzz]" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -20,6 +29,9 @@ packages=(
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost1.81-dev catch2 libcli11-dev libssl-dev
   nodejs npm ca-certificates curl procps openssl
 )
+# The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer
+# runtimes, and llvm's symbolizer for readable reports.
+((with_fuzz)) && packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   # nodejs/npm may come from elsewhere (e.g. NodeSource): a working binary is enough.
@@ -59,8 +71,13 @@ fi
 # -- build ------------------------------------------------------------------------
 say "building in ${build_dir} (${jobs} jobs)"
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
-cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fuzz_args=()
+((with_fuzz)) && fuzz_args=(-DORCH_FUZZ_BUILD_DIR="$build_dir/fuzz")
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${fuzz_args[@]}" >/dev/null
 cmake --build "$build_dir" -j "$jobs"
+if ((with_fuzz)); then
+  FUZZ_BUILD_DIR="$build_dir/fuzz" JOBS="$jobs" "$root/scripts/fuzz.sh" --build-only
+fi
 # The seed guide's command lines run ./orchestrator from the project root.
 ln -sfn "$build_dir/orchestrator" "$root/orchestrator"
 say "built $build_dir/orchestrator (also ./orchestrator)"

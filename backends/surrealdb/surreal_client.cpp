@@ -1,6 +1,7 @@
 #include "backends/surrealdb/surreal_client.hpp"
 
 #include "backends/surrealdb/surreal_client_impl.hpp"
+#include "backends/surrealdb/surreal_frame.hpp"
 #include "runtime/core/log.hpp"
 
 namespace orch::surreal {
@@ -8,15 +9,6 @@ namespace orch::surreal {
 bool is_retryable_conflict(const std::string& message) {
   return message.find("can be retried") != std::string::npos
          || message.find("Transaction conflict") != std::string::npos;
-}
-
-std::string rpc_error_message(const json& error) {
-  if (error.is_object()) {
-    auto msg = error.value("message", std::string{});
-    if (!msg.empty())
-      return msg;
-  }
-  return error.dump();
 }
 
 void client::impl::report_first(const std::string& error) {
@@ -54,34 +46,27 @@ void client::impl::read_loop(uint64_t gen) {
 }
 
 void client::impl::dispatch(const bytes& data) {
-  json msg;
-  try {
-    msg = json::from_cbor(data, true, true, json::cbor_tag_handler_t::ignore);
-  } catch (const std::exception& e) {
-    log_warn("surrealdb", std::string{"unreadable message from the server: "} + e.what());
-    return;
+  auto frame = decode_frame(data);
+  switch (frame.what) {
+    case server_frame::kind::unreadable:
+      log_warn("surrealdb", "unreadable message from the server: " + frame.problem);
+      return;
+    case server_frame::kind::ignored:
+      return;
+    case server_frame::kind::notification:
+      if (on_notification)
+        on_notification(frame.notification);
+      return;
+    case server_frame::kind::reply:
+      break;
   }
-  if (!msg.is_object())
-    return;
-  auto id = msg.find("id");
-  if (id == msg.end() || !id->is_number_integer()) {
-    // No id: a live-query notification (or an error about a malformed frame).
-    if (auto r = msg.find("result"); r != msg.end() && r->is_object() && on_notification)
-      on_notification(*r);
-    return;
-  }
-  auto it = pending.find(id->get<uint64_t>());
+  auto it = pending.find(frame.id);
   if (it == pending.end())
     return;  // timed out already
   auto p = std::move(it->second);
   pending.erase(it);
   p.timer->cancel();
-  if (auto e = msg.find("error"); e != msg.end()) {
-    auto text = rpc_error_message(*e);
-    p.done(status{is_retryable_conflict(text) ? errc::conflict : errc::internal, text});
-    return;
-  }
-  p.done(msg.contains("result") ? std::move(msg["result"]) : json{});
+  p.done(std::move(frame.outcome));
 }
 
 void client::impl::send(const std::string& method, json params, rpc_callback done) {

@@ -107,9 +107,6 @@ private:
 using plain_session = ws_session<beast::tcp_stream>;
 using tls_session = ws_session<beast::ssl_stream<beast::tcp_stream>>;
 
-/// The message of an RPC error reply.
-std::string rpc_error_message(const json& error);
-
 struct client::impl : std::enable_shared_from_this<client::impl> {
   struct pending_call {
     std::string method;

@@ -238,6 +238,10 @@ void add_server_options(CLI::App& app, server_settings& s) {
 }
 
 command_line parse_command_line(int argc, char** argv) {
+  return parse_command_line(argc, argv, std::cout, std::cerr);
+}
+
+command_line parse_command_line(int argc, char** argv, std::ostream& text, std::ostream& errors) {
   command_line out;
   auto& s = out.server;
   CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
@@ -280,7 +284,7 @@ command_line parse_command_line(int argc, char** argv) {
     out.kind = command_kind::exit;
     // --help and --version end well; every other parse error is a usage
     // error, exit status 2 like the rest of the command's "not as given".
-    out.exit_code = app.exit(e) == 0 ? 0 : 2;
+    out.exit_code = app.exit(e, text, errors) == 0 ? 0 : 2;
     return out;
   }
   s.storage.type = canonical_storage_type(s.storage.type);
@@ -290,7 +294,7 @@ command_line parse_command_line(int argc, char** argv) {
     out.kind = command_kind::migrate;
     out.migrate.validate_only = validate->parsed();
     if (auto err = finish_migrate_settings(out.migrate, migrate_endpoints); !err.empty()) {
-      std::cerr << "error: " << err << "\nRun with --help for more information.\n";
+      errors << "error: " << err << "\nRun with --help for more information.\n";
       out.kind = command_kind::exit;
       out.exit_code = 2;
     }

@@ -3,6 +3,7 @@
 // TOML) can hold any long option; options on the command line override it.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 
 #include "runtime/app/settings.hpp"
@@ -23,5 +24,8 @@ struct command_line {
 /// Parses argv. Help, version and errors are printed here and come back as
 /// command_kind::exit with the exit code to use.
 command_line parse_command_line(int argc, char** argv);
+
+/// The same, printing help and version to `text` and errors to `errors`.
+command_line parse_command_line(int argc, char** argv, std::ostream& text, std::ostream& errors);
 
 } // namespace orch

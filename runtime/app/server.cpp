@@ -11,15 +11,12 @@
 
 #include "caf/all.hpp"
 
-#include "actors/events.hpp"
-#include "actors/gateway.hpp"
 #include "actors/gateway_bridge.hpp"
-#include "actors/metrics.hpp"
-#include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "backends/open_storage.hpp"
 #include "backends/recovery.hpp"
 #include "backends/storage_client.hpp"
+#include "runtime/app/components.hpp"
 #include "runtime/app/dry_run.hpp"
 #include "runtime/app/tools.hpp"
 #include "runtime/app/version.hpp"
@@ -42,112 +39,6 @@ std::string make_instance_id() {
   char host[256] = "host";
   ::gethostname(host, sizeof host - 1);
   return std::string{host} + "-" + std::to_string(::getpid()) + "-" + new_uuid_v4().substr(0, 8);
-}
-
-/// The running actors: storage and the scheduler are fatal if they die; the
-/// others are restarted behind their fronts (actors/supervisor.hpp).
-struct components {
-  storage_actor storage;
-  supervised<events_actor> events;
-  supervised<metrics_actor> metrics;
-  scheduler_handles scheduler;
-  supervised<gateway_actor> gateway;
-  std::chrono::seconds gateway_longest{};      // its longest request
-};
-
-scheduler_config scheduler_settings(const server_settings& s, const storage_info& info,
-                                    const std::string& instance, const std::string& nu_path) {
-  scheduler_config sc;
-  sc.instance = instance;
-  sc.max_concurrent = s.max_concurrent_tasks;
-  sc.lease = static_cast<micros>(s.lease_s) * us_per_second;
-  sc.shared_backend = info.shared;
-  sc.backoff_base = static_cast<micros>(s.retry_backoff_ms) * us_per_ms;
-  sc.backoff_cap = static_cast<micros>(s.retry_backoff_max_ms) * us_per_ms;
-  sc.nu_path = nu_path;
-  sc.max_output_bytes = s.max_output_bytes;
-  sc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
-  return sc;
-}
-
-/// POST /debug/fail/{name} (--fault-injection): the named component fails as
-/// in a crash, so that tests can see the service recover or exit.
-/// The gateway's own control exists only once the gateway does, after the
-/// hook is made: it is filled in then.
-std::function<bool(const std::string&)> fault_hook(
-  const components& c, std::shared_ptr<supervisor_control_actor> gateway_control) {
-  auto storage = caf::actor_cast<caf::actor>(c.storage);
-  auto scheduler = caf::actor_cast<caf::actor>(c.scheduler.api);
-  auto events = c.events.control, metrics = c.metrics.control;
-  return [=](const std::string& name) {
-    auto gateway = *gateway_control;
-    if (name == "storage" || name == "scheduler") {
-      caf::anon_send_exit(name == "storage" ? storage : scheduler, caf::exit_reason::kill);
-      return true;
-    }
-    for (auto& [n, control] : {std::pair{"events", events}, std::pair{"metrics", metrics},
-                               std::pair{"gateway", gateway}})
-      if (name == n) {
-        caf::anon_send(control, fail_atom_v);
-        return true;
-      }
-    return false;
-  };
-}
-
-components start_components(caf::actor_system& sys, const server_settings& s,
-                            storage_actor storage, const storage_info& info,
-                            const std::string& instance, const std::string& nu_path) {
-  components c;
-  c.storage = storage;
-  // The scheduler wants every task event; it is subscribed when the events
-  // actor starts and again whenever it restarts.
-  auto sink = std::make_shared<event_sink_actor>();
-  c.events = supervise<events_actor>(
-    sys, "events actor", [&sys, sink] { return spawn_events(sys, {*sink}); }, {},
-    [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
-  metrics_config mc{std::chrono::seconds(s.metrics_interval_s), false,
-                    std::chrono::seconds(s.storage_timeout_s)};
-  c.metrics = supervise<metrics_actor>(sys, "metrics actor", [&sys, storage, mc]() mutable {
-    auto m = spawn_metrics(sys, storage, mc);
-    mc.restore_counters = true;  // every later incarnation is a restart
-    return m;
-  });
-  c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metrics.front,
-                                scheduler_settings(s, info, instance, nu_path));
-  *sink = c.scheduler.events;
-  caf::anon_send(c.events.front, subscribe_atom_v, *sink);
-  // Events other processes write (shared storage) come in through the events actor.
-  caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
-  gateway_config gc;
-  gc.version = orchestrator_version;
-  gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
-  auto gateway_control = std::make_shared<supervisor_control_actor>();
-  if (s.fault_injection)
-    gc.fail_component = fault_hook(c, gateway_control);
-  c.gateway = supervise<gateway_actor>(
-    sys, "gateway", [&sys, storage, api = c.scheduler.api, metrics = c.metrics.front, gc] {
-      return spawn_gateway(sys, storage, api, metrics, gc);
-    });
-  *gateway_control = c.gateway.control;
-  c.gateway_longest = gc.longest_timeout();
-  return c;
-}
-
-void stop_actors(const components& c) {
-  for (auto a : {caf::actor_cast<caf::actor>(c.gateway.front),
-                 caf::actor_cast<caf::actor>(c.scheduler.api),
-                 caf::actor_cast<caf::actor>(c.metrics.front),
-                 caf::actor_cast<caf::actor>(c.events.front)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-}
-
-void watch(watchdog& dog, const components& c) {
-  dog.watch("storage", caf::actor_cast<caf::actor>(c.storage));
-  dog.watch("scheduler", caf::actor_cast<caf::actor>(c.scheduler.api));
-  dog.watch("events actor", caf::actor_cast<caf::actor>(c.events.front));
-  dog.watch("metrics actor", caf::actor_cast<caf::actor>(c.metrics.front));
-  dog.watch("gateway", caf::actor_cast<caf::actor>(c.gateway.front));
 }
 
 /// SIGINT/SIGTERM: no new requests; running tasks get the grace period,

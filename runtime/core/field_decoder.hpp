@@ -252,9 +252,9 @@ template <class T, size_t... I>
 status read_indexed(size_t index, json_tokens& in, tok t, T& x, bool store,
                     const decode_rules& rules, std::index_sequence<I...>) {
   status st;
-  ((I == index ? (st = read_field(std::get<I>(of<T>::fields), in, t, x, store, rules), true)
-               : false)
-   || ...);
+  (void) ((I == index ? (st = read_field(std::get<I>(of<T>::fields), in, t, x, store, rules), true)
+                      : false)
+          || ...);
   return st;
 }
 

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -51,19 +52,15 @@ void read_commit(const json& commit, journal_state& st) {
 
 } // namespace
 
-result<journal_state> read_journal(const std::string& path) {
+result<journal_state> parse_journal(std::string_view text, const std::string& path) {
   journal_state st;
-  std::ifstream in{path};
-  if (!in) {
-    if (::access(path.c_str(), F_OK) != 0)
-      return st;  // no journal: nothing happened yet
-    return status{errc::io_error, "cannot read the migration journal " + path + ": "
-                                    + std::strerror(errno)};
-  }
   st.exists = true;
-  std::string line;
   bool first = true;
-  while (std::getline(in, line)) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    auto line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
     auto j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       continue;  // a torn line from a crash: it was never acted on
@@ -89,6 +86,21 @@ result<journal_state> read_journal(const std::string& path) {
   if (first)
     st.exists = false;  // empty file: nothing happened
   return st;
+}
+
+result<journal_state> read_journal(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    if (::access(path.c_str(), F_OK) != 0)
+      return journal_state{};  // no journal: nothing happened yet
+    return status{errc::io_error, "cannot read the migration journal " + path + ": "
+                                    + std::strerror(errno)};
+  }
+  std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (in.bad())
+    return status{errc::io_error, "cannot read the migration journal " + path + ": "
+                                    + std::strerror(errno)};
+  return parse_journal(text, path);
 }
 
 status journal_writer::failure(const std::string& what, int err) const {

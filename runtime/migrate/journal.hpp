@@ -18,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -51,6 +52,9 @@ struct journal_state {
 /// and so is any line that is not a journal entry. errc::invalid if the file
 /// exists but is not a journal; io_error if it cannot be read.
 result<journal_state> read_journal(const std::string& path);
+
+/// The same for a journal's text (`path` names it in messages).
+result<journal_state> parse_journal(std::string_view text, const std::string& path);
 
 /// Appends to a journal. Every entry is written whole or not at all (a
 /// failed write takes its partial line back). Thread-safe: the migration's

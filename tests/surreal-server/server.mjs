@@ -43,6 +43,8 @@ const USAGE = `Usage: node server.mjs [options]
   --exit-with-parent    exit when the parent process dies (polls the parent pid)
   --exit-on-stdin-eof   exit when stdin reaches end-of-file (parent holds a pipe open)
   --verbose             log every RPC call on stderr
+  --capture-dir DIR     write every frame sent to a client to DIR/<n>.cbor
+                        (the seed corpus of the surreal_rpc fuzz target)
   --help                show this text
 
 Prints "LISTENING <host>:<port>" on stdout once ready. SIGTERM/SIGINT exit 0.`;
@@ -63,6 +65,7 @@ function parseCli() {
         'exit-with-parent': { type: 'boolean', default: false },
         'exit-on-stdin-eof': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
+        'capture-dir': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -91,6 +94,7 @@ function parseCli() {
     exitWithParent: v['exit-with-parent'],
     exitOnStdinEof: v['exit-on-stdin-eof'],
     verbose: v.verbose,
+    captureDir: v['capture-dir'],
   };
 }
 
@@ -104,6 +108,9 @@ function fail(msg, code = 1) {
 }
 
 const opts = parseCli();
+const captureDir = opts.captureDir;
+let captured = 0;
+if (captureDir) fs.mkdirSync(captureDir, { recursive: true });
 const debug = opts.verbose ? (msg) => log('DEBUG', msg) : () => {};
 
 // ---------------------------------------------------------------------------------------
@@ -381,6 +388,7 @@ function errorEnvelope(error, id, session) {
 }
 
 function send(conn, bytes) {
+  if (captureDir) fs.writeFileSync(path.join(captureDir, `${String(++captured).padStart(6, '0')}.cbor`), bytes);
   if (conn.ws && conn.ws.readyState === conn.ws.OPEN) conn.ws.send(bytes, { binary: true });
 }
 

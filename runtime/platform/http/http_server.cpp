@@ -38,33 +38,6 @@ std::string error_body(const std::string& message) {
   return w.take();
 }
 
-/// Splits a request target into decoded path and query; false if malformed.
-bool parse_target(const std::string& target, http_request& req) {
-  auto q = target.find('?');
-  if (!percent_decode(target.substr(0, q), req.path, false))
-    return false;
-  if (q == std::string::npos)
-    return true;
-  auto query = target.substr(q + 1);
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    auto amp = query.find('&', pos);
-    if (amp == std::string::npos)
-      amp = query.size();
-    auto part = query.substr(pos, amp - pos);
-    if (!part.empty()) {
-      auto eq = part.find('=');
-      std::string k, v;
-      if (!percent_decode(part.substr(0, eq), k, true)
-          || (eq != std::string::npos && !percent_decode(part.substr(eq + 1), v, true)))
-        return false;
-      req.query[k] = v;
-    }
-    pos = amp + 1;
-  }
-  return true;
-}
-
 /// Requests handed to the handler whose response is not written yet: what a
 /// stop waits for, so that no answer already decided is cut off.
 class in_flight {
@@ -140,7 +113,7 @@ private:
     beast::error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
-    if (!parse_target(std::string{msg.target()}, req))
+    if (!parse_request_target(std::string{msg.target()}, req))
       return respond_error(400, "malformed URL: invalid percent-encoding in '"
                                   + std::string{msg.target()} + "'",
                            keep_alive_);
@@ -210,6 +183,32 @@ private:
 };
 
 } // namespace
+
+bool parse_request_target(const std::string& target, http_request& req) {
+  auto q = target.find('?');
+  if (!percent_decode(target.substr(0, q), req.path, false))
+    return false;
+  if (q == std::string::npos)
+    return true;
+  auto query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    auto amp = query.find('&', pos);
+    if (amp == std::string::npos)
+      amp = query.size();
+    auto part = query.substr(pos, amp - pos);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      std::string k, v;
+      if (!percent_decode(part.substr(0, eq), k, true)
+          || (eq != std::string::npos && !percent_decode(part.substr(eq + 1), v, true)))
+        return false;
+      req.query[k] = v;
+    }
+    pos = amp + 1;
+  }
+  return true;
+}
 
 bool percent_decode(const std::string& in, std::string& out, bool plus_is_space) {
   out.clear();

@@ -45,6 +45,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// Splits a request target into its decoded path and query parameters
+/// (`req.path`, `req.query`); false if its percent-encoding is malformed.
+bool parse_request_target(const std::string& target, http_request& req);
+
 /// Percent-decodes `in`; false on a malformed escape.
 bool percent_decode(const std::string& in, std::string& out, bool plus_is_space);
 

@@ -1,0 +1,39 @@
+// The running actors of one orchestrator and how they are started, watched
+// and stopped: the wiring run_server (server.cpp) serves, and what an
+// in-process harness (the gateway fuzz target) starts without signals.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "actors/scheduler.hpp"
+#include "actors/supervisor.hpp"
+#include "runtime/core/records.hpp"
+#include "runtime/app/settings.hpp"
+#include "runtime/messages/interfaces.hpp"
+
+namespace orch {
+
+/// The running actors: storage and the scheduler are fatal if they die; the
+/// others are restarted behind their fronts (actors/supervisor.hpp).
+struct components {
+  storage_actor storage;
+  supervised<events_actor> events;
+  supervised<metrics_actor> metrics;
+  scheduler_handles scheduler;
+  supervised<gateway_actor> gateway;
+  std::chrono::seconds gateway_longest{};      // its longest request
+};
+
+/// Spawns events, metrics, the scheduler and the gateway around `storage`.
+components start_components(caf::actor_system& sys, const server_settings& s,
+                            storage_actor storage, const storage_info& info,
+                            const std::string& instance, const std::string& nu_path);
+
+/// Asks every actor but storage to stop (storage ends with its close).
+void stop_actors(const components& c);
+
+/// Reports the first of them to die to the watchdog.
+void watch(watchdog& dog, const components& c);
+
+} // namespace orch
