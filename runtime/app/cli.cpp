@@ -217,6 +217,20 @@ void add_server_options(CLI::App& app, server_settings& s) {
   app.add_option("--http-threads", s.http_threads, "Threads serving HTTP")
     ->check(CLI::Range(1u, 64u))
     ->capture_default_str();
+  app.add_option("--max-connections", s.max_connections,
+                 "Open HTTP connections at most; one more is answered 503 and closed (also "
+                 "bounded by the process's open-file limit)")
+    ->check(CLI::Range(1u, 1000000u))
+    ->capture_default_str();
+  app.add_option("--request-timeout-s", s.request_timeout_s,
+                 "Seconds from a request's first byte to its last (slower clients get 408), and "
+                 "for a client to take its answer")
+    ->check(CLI::Range(1u, 3600u))
+    ->capture_default_str();
+  app.add_option("--idle-timeout-s", s.idle_timeout_s,
+                 "Seconds a keep-alive connection may wait for its next request")
+    ->check(CLI::Range(1u, 86400u))
+    ->capture_default_str();
   app.add_option("--metrics-interval-s", s.metrics_interval_s,
                  "Seconds between persisted metric snapshots (0: never)")
     ->capture_default_str();

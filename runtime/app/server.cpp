@@ -25,6 +25,7 @@
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/http/http_server.hpp"
 #include "runtime/platform/process/child_process.hpp"
+#include "runtime/platform/process/open_files.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
 
 namespace orch {
@@ -88,6 +89,24 @@ void write_url_file(const server_settings& s, uint16_t port) {
     << "http://" << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind) << ":" << port << "\n";
 }
 
+/// --max-connections within what the process may open: the soft limit on
+/// open files is raised to the hard one (thousands of idle keep-alive
+/// clients are normal), and descriptors stay free for storage, task pipes
+/// and the log.
+size_t connection_limit(size_t wanted) {
+  constexpr size_t reserved = 256;
+  auto files = raise_open_files_limit();
+  size_t limit = files > 2 * reserved ? files - reserved : files / 2;
+  if (wanted > limit) {
+    log_warn("main", "--max-connections " + std::to_string(wanted) + " is more than the "
+                       + std::to_string(files) + " open files this process may have allows; "
+                       "serving at most " + std::to_string(limit)
+                       + " connections (raise `ulimit -n` for more)");
+    return limit;
+  }
+  return wanted;
+}
+
 /// Settings completed with what the machine says: slots, log level.
 server_settings effective(const server_settings& settings) {
   auto s = settings;
@@ -148,6 +167,9 @@ int run_server(const server_settings& settings) {
   hc.port = s.port;
   hc.max_body_bytes = s.max_body_bytes;
   hc.threads = s.http_threads;
+  hc.request_timeout = std::chrono::seconds(s.request_timeout_s);
+  hc.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
+  hc.max_connections = connection_limit(s.max_connections);
   server = std::make_unique<http_server>(
     hc, make_gateway_handler(sys, c.gateway.front, c.metrics.front, c.gateway_longest));
   auto port = server->start();

@@ -22,6 +22,9 @@ struct server_settings {
   uint64_t max_body_bytes = 1 << 20;
   uint64_t max_output_bytes = 1 << 20;
   uint32_t http_threads = 2;
+  uint32_t max_connections = 10000;          // open HTTP connections; one more gets 503
+  uint32_t request_timeout_s = 30;           // first byte to last; also a slow reader's answer
+  uint32_t idle_timeout_s = 60;              // keep-alive connections waiting for a request
   uint32_t metrics_interval_s = 60;
   std::string nu_path;
   std::string log_level = "info";

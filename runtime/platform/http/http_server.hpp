@@ -23,6 +23,11 @@ struct http_server_config {
   uint64_t max_body_bytes = 1 << 20;         // larger bodies get 413
   unsigned threads = 2;
   std::chrono::seconds idle_timeout{60};     // keep-alive connections idle longer are closed
+  /// From a request's first byte to its last (slow clients get 408), and
+  /// for writing an answer to a client that does not read it.
+  std::chrono::seconds request_timeout{30};
+  /// Open connections at most; one more is answered 503 and closed.
+  size_t max_connections = 10000;
 };
 
 class http_server {

@@ -9,9 +9,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "runtime/platform/process/open_files.hpp"
 
 extern char** environ;
 
@@ -198,6 +201,9 @@ pid_t spawn_child(const launch_plan& plan, const exec_spec& spec, child_pipes& p
   const char* path = plan.program.c_str();
   int out_fd = pipes.out.write, err_fd = pipes.err.write, status_fd = pipes.exec_status.write;
   pid_t parent = ::getpid();
+  // Tasks get the open-file limit the orchestrator was started with, not
+  // the one it raised for its own connections.
+  rlimit files = inherited_open_files_limit();
   sigset_t all, before;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &before);
@@ -225,6 +231,7 @@ pid_t spawn_child(const launch_plan& plan, const exec_spec& spec, child_pipes& p
       ::close(devnull);
     if (workdir && ::chdir(workdir) != 0)
       fail(errno);
+    (void) ::setrlimit(RLIMIT_NOFILE, &files);
     ::execve(path, argv.data(), envp.data());
     fail(errno);
   }

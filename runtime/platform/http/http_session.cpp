@@ -1,0 +1,255 @@
+#include "runtime/platform/http/http_session.hpp"
+
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "runtime/core/json_writer.hpp"
+
+namespace orch::http_detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr const char* server_name = "orchestrator";
+constexpr size_t header_limit = 64 * 1024;
+// After the last answer, what the client still sends is read and dropped
+// for a while before the socket closes: closing with unread bytes makes the
+// kernel send a reset, which can destroy the answer before the client reads it.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr size_t linger_bytes = 4 << 20;
+
+std::string seconds(std::chrono::seconds s) {
+  return std::to_string(s.count()) + " s";
+}
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<shared_state> shared)
+    : stream_(std::move(socket)),
+      shared_(std::move(shared)),
+      cfg_(shared_->cfg),
+      // One request's header and body, and a little of the next (pipelining).
+      buffer_(header_limit + cfg_.max_body_bytes + 16 * 1024) {
+    ++shared_->connections;
+  }
+
+  ~session() { --shared_->connections; }
+
+  void run(bool refuse) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
+      if (refuse)
+        return self->respond_error(
+          503, "too many connections: this server takes at most "
+                 + std::to_string(self->cfg_.max_connections)
+                 + " at a time (--max-connections); try again in a moment",
+          false);
+      self->read();
+    });
+  }
+
+private:
+  /// Waits for the next request's first bytes for up to the idle timeout;
+  /// the request itself then has the request timeout.
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(cfg_.max_body_bytes);
+    parser_->header_limit(header_limit);
+    if (buffer_.size() > 0)
+      return read_request();  // pipelined: already here
+    stream_.expires_after(cfg_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
+                                                     beast::error_code ec, std::size_t n) {
+      if (ec)
+        return self->close_now();  // idle too long, or the client went away
+      self->buffer_.commit(n);
+      self->read_request();
+    });
+  }
+
+  /// The request's own deadline is a timer that cancels the read, not the
+  /// stream's timeout: that one closes the socket, and the 408 could not be
+  /// written.
+  void read_request() {
+    stream_.expires_never();
+    timed_out_ = false;
+    deadline_.expires_after(cfg_.request_timeout);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;  // the request arrived
+      self->timed_out_ = true;
+      self->stream_.socket().cancel(ec);
+    });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    deadline_.cancel();
+    if (timed_out_ && ec)
+      return respond_error(408, "the request did not arrive within " + seconds(cfg_.request_timeout)
+                                  + " (--request-timeout-s)",
+                           false);
+    if (ec == bhttp::error::end_of_stream || ec == net::error::connection_reset
+        || ec == net::error::operation_aborted)
+      return close_now();
+    if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow)
+      return respond_error(413, "the request body is larger than the limit of "
+                                  + std::to_string(cfg_.max_body_bytes)
+                                  + " bytes (--max-body-bytes)",
+                           false);
+    if (ec == bhttp::error::header_limit)
+      return respond_error(431, "the request headers are larger than "
+                                  + std::to_string(header_limit) + " bytes",
+                           false);
+    if (ec)
+      return respond_error(400, "malformed HTTP request: " + ec.message(), false);
+    handle(parser_->release());
+  }
+
+  void handle(bhttp::request<bhttp::string_body> msg) {
+    keep_alive_ = msg.keep_alive() && shared_->accepting.load();
+    version_ = msg.version();
+    http_request req;
+    req.method = std::string{msg.method_string()};
+    req.body = std::move(msg.body());
+    beast::error_code ep_ec;
+    auto ep = stream_.socket().remote_endpoint(ep_ec);
+    req.remote = ep_ec ? "unknown" : ep.address().to_string();
+    if (!parse_request_target(std::string{msg.target()}, req))
+      return respond_error(400, "malformed URL: invalid percent-encoding in '"
+                                  + std::string{msg.target()} + "'",
+                           keep_alive_);
+    auto self = shared_from_this();
+    shared_->requests.begin();
+    counted_ = true;
+    shared_->handler(std::move(req), [self](http_response resp) {
+      // Called on a CAF thread: continue on this connection's strand.
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+    });
+  }
+
+  void respond_error(int status, const std::string& message, bool keep_alive) {
+    keep_alive_ = keep_alive;
+    write(http_response{status, "application/json", error_body(message)});
+  }
+
+  void write(http_response resp) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(resp.status), version_ == 0 ? 11 : version_);
+    res->set(bhttp::field::server, server_name);
+    res->set(bhttp::field::content_type, resp.content_type);
+    if (resp.status == 405) {
+      // The gateway lists the allowed methods in its message; Allow is required.
+      auto p = resp.body.find("(allowed: ");
+      auto e = p == std::string::npos ? p : resp.body.find(')', p);
+      if (e != std::string::npos)
+        res->set(bhttp::field::allow, resp.body.substr(p + 10, e - p - 10));
+    }
+    if (resp.status == 503)
+      res->set(bhttp::field::retry_after, "1");
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(resp.body);
+    res->prepare_payload();
+    // A client that does not read its answers holds one of them, for this long.
+    stream_.expires_after(cfg_.request_timeout);
+    bhttp::async_write(stream_, *res,
+                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                         self->on_write(ec);
+                       });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (counted_) {
+      counted_ = false;
+      shared_->requests.end();
+    }
+    if (ec)
+      return close_now();
+    if (!keep_alive_)
+      return close_gracefully();
+    read();
+  }
+
+  /// Sends FIN, then reads and drops what the client still sends until it
+  /// closes too (or for linger_time): the answer just written arrives.
+  void close_gracefully() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return close_now();
+    stream_.expires_after(linger_time);
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](
+                                                          beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > linger_bytes)
+        return self->close_now();
+      self->drain();
+    });
+  }
+
+  void close_now() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<shared_state> shared_;
+  const http_server_config& cfg_;
+  beast::flat_buffer buffer_;
+  net::steady_timer deadline_{stream_.get_executor()};
+  bool timed_out_ = false;                   // the request deadline cancelled the read
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool counted_ = false;                     // a handler's answer is on its way
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  size_t drained_ = 0;
+};
+
+} // namespace
+
+void in_flight::begin() {
+  std::lock_guard<std::mutex> g{m_};
+  ++n_;
+}
+
+void in_flight::end() {
+  std::lock_guard<std::mutex> g{m_};
+  if (--n_ == 0)
+    cv_.notify_all();
+}
+
+void in_flight::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> g{m_};
+  cv_.wait_for(g, timeout, [&] { return n_ == 0; });
+}
+
+void start_session(tcp::socket socket, std::shared_ptr<shared_state> shared, bool refuse) {
+  std::make_shared<session>(std::move(socket), std::move(shared))->run(refuse);
+}
+
+/// The message may echo what the client sent (a URL), so it is escaped as
+/// JSON, with invalid UTF-8 replaced: the answer is well-formed JSON
+/// whatever the bytes were.
+std::string error_body(const std::string& message) {
+  json_writer w;
+  w.begin_object().key("error").value(message).key("success").value(false).end_object();
+  return w.take();
+}
+
+} // namespace orch::http_detail
