@@ -146,6 +146,11 @@ void scheduler_impl::on_event(const task_event& ev) {
   }
   if (ev.status == "Queued")
     fill();  // new or returned work, maybe submitted to another instance
+  else if (ev.kind == "failed")
+    // Failed outside this scheduler's own attempts too (the queue's recovery
+    // of an attempt cut short, another instance): its dependants fail now,
+    // not at the next periodic check. A second look is harmless.
+    resolve_dependants(ev.task_id);
 }
 
 void scheduler_impl::on_lost(const std::vector<std::string>& ids) {

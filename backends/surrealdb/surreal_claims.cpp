@@ -4,13 +4,16 @@
 // then, per entry, the task's start as one batch with a precondition on the
 // task's revision. An entry whose task changed meanwhile (cancelled) is
 // given back.
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "caf/all.hpp"
 
+
 #include "backends/surrealdb/surreal_actor.hpp"
+#include "runtime/core/clock.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/transitions.hpp"
 
@@ -72,7 +75,11 @@ void start_claimed(pointer self, const claim_request& req, std::vector<queue_ent
     }
     auto t = it->second;
     auto entry = e;
-    auto tr = claim_transition(t, entry, req.worker, req.lease, {"scheduler:" + req.worker, req.now});
+    // The start happens now, not when the claim was asked for: the task may
+    // have been created in between (by this process or another), and its
+    // history must not start before it was created.
+    auto when = std::max({req.now, now_us(), t.created_at + 1});
+    auto tr = claim_transition(t, entry, req.worker, req.lease, {"scheduler:" + req.worker, when});
     auto st = batch_statement(tr.batch);
     if (!st) {
       release(self, e.task_id, req.worker);

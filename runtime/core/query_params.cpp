@@ -48,9 +48,13 @@ status paging_params(const query_map& params, record_query& q) {
   q.limit = static_cast<uint32_t>(limit);
   q.offset = offset;
   if (auto i = params.find("order"); i != params.end()) {
+    // Either way it overrides the route's default (the audit log lists the
+    // newest first unless asked otherwise).
     if (i->second == "desc" || i->second == "newest")
       q.newest_first = true;
-    else if (i->second != "asc" && i->second != "oldest" && !i->second.empty())
+    else if (i->second == "asc" || i->second == "oldest")
+      q.newest_first = false;
+    else if (!i->second.empty())
       return {errc::invalid,
               "query parameter 'order' must be 'asc' or 'desc', got '" + i->second + "'"};
   }

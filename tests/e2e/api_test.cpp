@@ -47,6 +47,17 @@ TEST_CASE("e2e: a submitted task is stored - runs - and its output can be read",
   REQUIRE(audit["total"] == 1);
   CHECK(audit["records"][0]["target"] == "task:" + id);
   CHECK(audit["records"][0]["principal"] == "api:127.0.0.1");
+  // The audit log lists the newest first, unless asked for the oldest first.
+  auto target = "/audit?target=task:" + id;
+  std::vector<std::string> newest, oldest;
+  auto newest_page = f.orch->http().get(target).json();  // kept: the loops refer into them
+  auto oldest_page = f.orch->http().get(target + "&order=asc").json();
+  for (auto& r : newest_page["data"]["records"])
+    newest.push_back(r["action"]);
+  for (auto& r : oldest_page["data"]["records"])
+    oldest.push_back(r["action"]);
+  CHECK(oldest == std::vector<std::string>{"task.submit", "task.start", "task.complete"});
+  CHECK(newest == std::vector<std::string>{"task.complete", "task.start", "task.submit"});
 }
 
 TEST_CASE("e2e: a client-chosen id is accepted once", "[e2e]") {

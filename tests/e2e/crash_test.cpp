@@ -131,3 +131,24 @@ TEST_CASE("e2e: a task does not outlive an orchestrator killed with kill -9", "[
   // Otherwise it would run on while another instance runs the task again.
   CHECK(wait_until([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10)));
 }
+
+TEST_CASE("e2e: after kill -9, a task whose last attempt was cut short fails, and its dependants "
+          "fail with it at once (not at the periodic check)", "[e2e][crash]") {
+  // A short lease: on the server backend the restarted process takes the
+  // attempt over only once the lease of the killed one has expired.
+  e2e_fixture f{{"--lease-s", "3"}};
+  auto started = f.dir / "started";
+  auto a = f.orch->submit(
+    {{"command", "sh"}, {"args", {"-c", "touch '" + started + "'; sleep 60"}}, {"max_retries", 0}});
+  auto b = f.orch->submit({{"command", "true"}, {"dependencies", {a["id"]}}});
+  REQUIRE(wait_until([&] { return std::filesystem::exists(started); }));
+  f.orch->proc().kill9();
+  f.start({"--lease-s", "3"});
+  auto failed = f.orch->wait_terminal(a["id"], std::chrono::seconds(30));
+  CHECK(failed["status"] == "Failed");
+  CHECK(failed["error"].get<std::string>().find("no retries left") != std::string::npos);
+  // The periodic check of Pending tasks runs every 15 s: well within that.
+  auto dependant = f.orch->wait_terminal(b["id"], std::chrono::seconds(8));
+  CHECK(dependant["status"] == "Failed");
+  CHECK(dependant["error"] == "dependency " + a["id"].get<std::string>() + " is Failed");
+}
