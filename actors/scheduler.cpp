@@ -80,6 +80,11 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
               delayed_send(this, pending_check_interval, pending_check_atom_v);
               check_pending_tasks();
             }),
+    guarded("scheduler",
+            [this](pending_check_atom, bool) {
+              pending_recheck_ = false;
+              check_pending_tasks();
+            }),
   };
 }
 

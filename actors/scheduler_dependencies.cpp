@@ -115,7 +115,9 @@ void scheduler_impl::check_pending_tasks() {
 }
 
 /// check_pending() for each Pending task (a page of them) whose `field` holds
-/// `value`; a failed lookup is logged and left to the next periodic check.
+/// `value`. A failed lookup (storage unreachable for a moment) is logged and
+/// followed by a look at every Pending task a second later, and again until
+/// one succeeds: dependants do not wait for the periodic check.
 void scheduler_impl::check_pending_where(const std::string& field, const std::string& value,
                                          const std::string& what) {
   record_query q;
@@ -132,8 +134,12 @@ void scheduler_impl::check_pending_where(const std::string& field, const std::st
                         check_pending(d);
                     }
                   }),
-          [what](caf::error& e) {
+          [this, what](caf::error& e) {
             log_warn("scheduler", "looking up " + what + " failed: " + error_text(e));
+            if (!pending_recheck_) {
+              pending_recheck_ = true;
+              delayed_send(this, std::chrono::seconds(1), pending_check_atom_v, true);
+            }
           });
 }
 

@@ -26,6 +26,7 @@ using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
   ::extend<caf::reacts_to<drain_over_atom>,             // the drain's grace period ended
            caf::reacts_to<store_again_atom, uint64_t>,  // retry storing an outcome
            caf::reacts_to<pending_check_atom>,          // look at Pending tasks now and then
+           caf::reacts_to<pending_check_atom, bool>,    // once, soon: a lookup failed
            caf::reacts_to<poll_atom>>;                  // look for work (shared storage)
 
 class scheduler_impl : public scheduler_impl_actor::base {
@@ -102,6 +103,7 @@ private:
   bool claiming_ = false;
   bool fill_again_ = false;                  // work arrived while a claim was in flight
   bool draining_ = false;
+  bool pending_recheck_ = false;             // a one-off look at Pending tasks is due
   bool drain_requested_ = false;
   caf::typed_response_promise<bool> drain_promise_;
   int inflight_ = 0;

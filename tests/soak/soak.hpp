@@ -33,6 +33,9 @@ struct ledger {
   std::set<std::string> maybe_cancelled;      // a cancel got no answer: it may have happened
   size_t refused = 0;                         // answers that were neither (4xx/5xx)
   size_t unanswered = 0;                      // no answer: the process was down
+  size_t unavailable = 0;                     // 503s (the database was down)
+  double slowest_503_ms = 0;                  // the longest a 503 took to come
+  std::vector<std::string> bad_503;           // 503 bodies without an error message
 };
 
 /// Where the tasks record each run: one line "<task id> <attempt>" per

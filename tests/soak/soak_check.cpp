@@ -120,18 +120,27 @@ std::vector<finding> check_task(const std::string& id, const acknowledged& a, in
   if (events.back().value("status", "") != status)
     bad("the last event says " + events.back().value("status", std::string{"?"})
         + ", the task " + status);
-  int started = 0;
-  std::string last_time;
+  // Every event carries the task's attempt count after it: a start adds
+  // exactly one; a start taken back uncounted (the claim's answer was lost,
+  // a graceful shutdown interrupted it) shows as the count going down again.
+  int counted = 0;
+  std::string last_time, history;
   for (auto& e : events) {
-    started += e.value("kind", "") == "started";
+    auto kind = e.value("kind", std::string{});
+    int attempt = e.value("attempt", 0);
+    history += " " + kind + "(" + std::to_string(attempt) + ")";
+    if (kind == "started" && attempt != counted + 1)
+      bad("a started event for attempt " + std::to_string(attempt) + " after "
+          + std::to_string(counted) + " counted attempts");
+    counted = attempt;
     auto t = e.value("time", std::string{});
     if (t < last_time)
       bad("events out of order at " + t);
     last_time = t;
   }
-  if (started != attempts)
-    bad(std::to_string(started) + " started events for " + std::to_string(attempts)
-        + " attempts");
+  if (counted != attempts)
+    bad("the events end at " + std::to_string(counted) + " attempts, the task has "
+        + std::to_string(attempts) + ":" + history);
   // One audit record per event, same actions in the same order.
   if (!audit.is_array() || audit.size() != events.size()) {
     bad(std::to_string(audit.is_array() ? audit.size() : 0) + " audit records for "

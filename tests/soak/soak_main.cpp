@@ -6,6 +6,12 @@
 //
 //   soak --backend filesystem|surrealdb-embedded|surrealdb-server [--kills K]
 //        [--clients N] [--slots S] [--min-ms A --max-ms B] [--seed X]
+//   soak --backend surrealdb-server --kill database ...
+//
+// With --kill database the SurrealDB test server is killed and restarted
+// instead, and the orchestrator must stay up through it all: requests fail
+// fast with a 503 that says why while the database is gone, and it
+// reconnects by itself.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,6 +27,7 @@
 #include "tests/soak/soak.hpp"
 #include "tests/support/backend_under_test.hpp"
 #include "tests/support/orchestrator_process.hpp"
+#include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
 
@@ -40,6 +47,7 @@ struct options {
   unsigned seed = 0;
   int settle_s = 300;
   int rate = 10;                             // submissions per client and second, at most
+  std::string kill = "orchestrator";         // or "database"
 };
 
 /// The orchestrator under test, restarted after every kill on the same data.
@@ -77,6 +85,17 @@ private:
 /// One client: submits and cancels until told to stop, recording what was
 /// acknowledged. Requests that get no answer (the process is down) are
 /// simply not acknowledged.
+/// Notes a 503: how long it took and whether it says why.
+void note_unavailable(ledger& l, const http_result& r, std::chrono::steady_clock::time_point sent) {
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count();
+  std::lock_guard<std::mutex> g{l.m};
+  ++l.unavailable;
+  l.slowest_503_ms = std::max(l.slowest_503_ms, ms);
+  auto j = r.json();
+  if (!j.is_object() || !j.contains("error") || j["error"].get<std::string>().empty())
+    l.bad_503.push_back(r.body);
+}
+
 void client(int index, const options& o, target& t, ledger& l, const std::string& runs,
             std::atomic<bool>& stop) {
   std::mt19937 rng{o.seed * 7919 + static_cast<unsigned>(index)};
@@ -109,7 +128,10 @@ void client(int index, const options& o, target& t, ledger& l, const std::string
       }
       if (id.empty())
         continue;
+      auto sent = std::chrono::steady_clock::now();
       auto r = http->post("/tasks/" + id + "/cancel", "");
+      if (r.status == 503)
+        note_unavailable(l, r, sent);
       std::lock_guard<std::mutex> g{l.m};
       if (r.status == 200)
         l.cancelled.insert(id);
@@ -149,7 +171,12 @@ void client(int index, const options& o, target& t, ledger& l, const std::string
             {"max_retries", a.max_retries}, {"priority", static_cast<int>(rng() % 5)}};
     if (!a.dependencies.empty())
       body["dependencies"] = a.dependencies;
+    auto sent = std::chrono::steady_clock::now();
     auto r = http->post("/tasks", body.dump());
+    if (r.status == 503) {
+      note_unavailable(l, r, sent);
+      continue;
+    }
     std::lock_guard<std::mutex> g{l.m};
     if (r.status == 201) {
       auto id = r.json()["data"]["id"].get<std::string>();
@@ -202,6 +229,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Random seed (0: from the clock)")->capture_default_str();
   app.add_option("--rate", o.rate, "Requests per client and second, at most")
     ->capture_default_str();
+  app.add_option("--kill", o.kill, "What is killed: the orchestrator, or the SurrealDB server")
+    ->check(CLI::IsMember({"orchestrator", "database"}))
+    ->capture_default_str();
   app.add_option("--settle-s", o.settle_s, "Time for every task to finish after the last kill")
     ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -211,9 +241,20 @@ int main(int argc, char** argv) {
               o.kills, o.clients, o.slots, o.seed);
   std::fflush(stdout);
 
+  if (o.kill == "database" && o.backend != "surrealdb-server") {
+    std::fprintf(stderr, "soak: --kill database needs --backend surrealdb-server\n");
+    return 2;
+  }
   test::select_backend(o.backend);
   test::temp_dir dir{"orch-soak"};
-  auto storage = test::storage_args(test::fresh_storage(dir));
+  auto settings = test::fresh_storage(dir);
+  // A database server of its own when it is the one killed.
+  std::unique_ptr<test::surreal_server> database;
+  if (o.kill == "database") {
+    database = std::make_unique<test::surreal_server>(dir / "surreal-store");
+    settings.surrealdb_url = database->url();
+  }
+  auto storage = test::storage_args(settings);
   ledger l;
   run_log runs{dir / "runs.log"};
   target t{o, storage, dir};
@@ -227,16 +268,25 @@ int main(int argc, char** argv) {
   for (int k = 0; k < o.kills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
       o.min_ms + static_cast<int>(rng() % static_cast<unsigned>(std::max(1, o.max_ms - o.min_ms)))));
-    t.kill();
-    t.start();
+    if (database) {
+      database->kill9();
+      // The outage: clients get 503s meanwhile.
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.min_ms + static_cast<int>(rng() % 800)));
+      database->restart();
+    } else {
+      t.kill();
+      t.start();
+    }
   }
   stop = true;
   for (auto& c : clients)
     c.join();
   auto soak_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("soak: %d kills in %.1f s; %zu submissions acknowledged, %zu cancels, %zu without "
-              "an answer (the process was down), %zu refused\n",
-              o.kills, soak_s, l.tasks.size(), l.cancelled.size(), l.unanswered, l.refused);
+  std::printf("soak: %d kills of the %s in %.1f s; %zu submissions acknowledged, %zu cancels, "
+              "%zu without an answer (the process was down), %zu refused, %zu answered 503 "
+              "(slowest %.0f ms)\n",
+              o.kills, o.kill.c_str(), soak_s, l.tasks.size(), l.cancelled.size(), l.unanswered,
+              l.refused, l.unavailable, l.slowest_503_ms);
   std::fflush(stdout);
 
   // Everything acknowledged must finish, on the last incarnation.
@@ -244,7 +294,11 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> final_status;
   bool settled = test::wait_until(
     [&] {
-      final_status = test::statuses(t.proc());
+      try {
+        final_status = test::statuses(t.proc());
+      } catch (const std::exception&) {
+        return false;  // storage still reconnecting: ask again
+      }
       for (auto& [id, a] : l.tasks)
         if (!terminal(final_status[id]))
           return false;
@@ -299,6 +353,10 @@ int main(int argc, char** argv) {
                               final_status))
       findings.push_back(f);
   }
+  if (database && (t.runs() != 1 || !t.proc().proc().running()))
+    findings.push_back({"-", "the orchestrator did not stay up while the database was killed"});
+  for (auto& body : l.bad_503)
+    findings.push_back({"-", "a 503 without an error message: " + body});
   for (auto& f : quarantined(dir))
     findings.push_back({"-", "a record file was quarantined as unreadable: " + f});
   std::printf("soak: %zu tasks checked, %zu with runs recorded; %zu attempts cut short by a kill "
