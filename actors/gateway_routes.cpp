@@ -24,6 +24,7 @@ int status_for(errc code) {
     case errc::invalid: return 400;
     case errc::unavailable:
     case errc::locked: return 503;
+    case errc::no_space: return 507;  // Insufficient Storage
     default: return 500;
   }
 }

@@ -43,6 +43,8 @@ result<storage_actor> open_storage(caf::actor_system& sys, const storage_setting
   });
   if (!opened)
     return opened;
+  if (!cfg.read_only)
+    engine->refuse_writes_below(cfg.data_dir, cfg.min_free_bytes);
   return spawn_engine_actor(sys, std::move(engine));
 }
 

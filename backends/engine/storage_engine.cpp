@@ -1,5 +1,7 @@
 #include "backends/engine/storage_engine.hpp"
 
+#include <sys/statvfs.h>
+
 #include <optional>
 
 #include "backends/engine/group_plan.hpp"
@@ -32,8 +34,30 @@ auto capture(F&& f) -> result<decltype(f())> {
 
 } // namespace
 
+void storage_engine::refuse_writes_below(std::string path, uint64_t min_free) {
+  space_path_ = std::move(path);
+  min_free_ = min_free;
+}
+
+status storage_engine::free_space_check() const {
+  struct statvfs fs{};
+  if (min_free_ == 0 || ::statvfs(space_path_.c_str(), &fs) != 0)
+    return {};
+  auto free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free >= min_free_)
+    return {};
+  auto mib = [](uint64_t b) { return std::to_string(b / (1024 * 1024)) + " MiB"; };
+  return {errc::no_space, "no space left on " + space_path_ + ": " + mib(free)
+                            + " free, less than the " + mib(min_free_)
+                            + " kept free for the database (--min-free-space-mb); free some space "
+                              "(writes resume by themselves) or move --data-dir to a larger "
+                              "filesystem"};
+}
+
 result<std::vector<batch_outcome>> storage_engine::commit_group(
   const std::vector<prepared_batch*>& batches) {
+  if (auto st = free_space_check(); !st)
+    return st;
   return capture([&] { return do_commit_group(batches); });
 }
 

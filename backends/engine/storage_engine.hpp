@@ -50,6 +50,12 @@ T value_or_throw(result<T> r) {
 /// (and nothing else escapes: the public methods catch it all).
 class storage_engine {
 public:
+  /// Refuses every write with errc::no_space while the filesystem holding
+  /// `path` has less than `min_free` bytes free (0: never): the database
+  /// itself never meets a full disk in the middle of a write, and writes
+  /// resume by themselves once there is room.
+  void refuse_writes_below(std::string path, uint64_t min_free);
+
   virtual ~storage_engine();
 
   /// Commit the batches in order, each atomically and checked against the
@@ -113,6 +119,11 @@ protected:
   virtual storage_info do_info() = 0;
   virtual std::string do_backup(const std::string& to) = 0;
   virtual void do_close() = 0;
+
+private:
+  status free_space_check() const;
+  std::string space_path_;
+  uint64_t min_free_ = 0;
 };
 
 } // namespace orch

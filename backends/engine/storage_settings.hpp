@@ -2,6 +2,7 @@
 // the command line and the config file say, and what open_storage() opens.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace orch {
@@ -20,6 +21,9 @@ struct storage_settings {
   /// target): writes are refused, nothing is created on disk or defined on
   /// the server (SurrealDB's `use` still creates an empty namespace/database).
   bool read_only = false;
+  /// Local backends refuse writes (507) while less than this is free on the
+  /// data directory's filesystem (--min-free-space-mb).
+  uint64_t min_free_bytes = uint64_t{32} << 20;
 };
 
 /// Canonical backend name for a --storage-type value (accepting the aliases

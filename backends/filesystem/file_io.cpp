@@ -34,7 +34,10 @@ status_error io_failure(const std::string& what, const std::string& path, int er
       break;
     case ENOSPC:
     case EDQUOT:
-      msg += ". Free some space on that filesystem or move --data-dir to a larger one";
+      code = errc::no_space;
+      msg = "no space left on " + path + " (" + what + ": " + std::strerror(err)
+            + "): free some space on that filesystem (the orchestrator goes on by itself once "
+              "there is room) or move --data-dir to a larger one";
       break;
     case ENOENT:
       code = errc::not_found;

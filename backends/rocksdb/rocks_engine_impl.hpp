@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,11 +93,20 @@ inline uint64_t time_key(micros t) {
   return t < 0 ? 0 : static_cast<uint64_t>(t);
 }
 
+/// The status a failed RocksDB call comes to: `what` failed, and why.
+inline status status_of(const rocksdb::Status& st, const std::string& what,
+                        const std::string& path) {
+  if (st.IsNoSpace())
+    return {errc::no_space, "no space left on " + path + " (" + what + ": " + st.ToString()
+                              + "): free some space on that filesystem (writes resume by "
+                                "themselves once there is room) or move --data-dir to a "
+                                "larger one"};
+  return {st.IsCorruption() ? errc::corrupted : errc::io_error, what + ": " + st.ToString()};
+}
+
 [[noreturn]] inline void fail(const rocksdb::Status& st, const std::string& what) {
-  errc code = errc::io_error;
-  if (st.IsCorruption())
-    code = errc::corrupted;
-  throw status_error{code, what + ": " + st.ToString()};
+  auto s = status_of(st, what, "the embedded database");
+  throw status_error{s.code(), s.message()};
 }
 
 class rocks_engine : public storage_engine {
@@ -138,6 +148,7 @@ private:
   }
   uint64_t read_counter(const std::string& key) const;
   [[noreturn]] void fail_open(const rocksdb::Status& st);
+  status write_round(rocksdb::WriteBatch& wb);
   void load_counters();
   void load_queue();
   /// Walks [begin, end) of a column family, forward or backward, calling
@@ -168,6 +179,13 @@ private:
   // cannot replace anything, so it needs no read of an old version.
   std::array<std::string, all_record_kinds.size()> max_key_;
   std::vector<std::string> notes_;
+  // Writes (engine thread) and WAL syncs (sync thread) never overlap, and no
+  // sync follows a failed write until RocksDB has recovered: RocksDB aborts
+  // on a sync of a write-ahead log whose last write failed (a full disk).
+  // Preparing the next round still overlaps the sync; only the short write
+  // waits for it.
+  std::mutex wal_mutex_;
+  std::optional<status> wal_failure_;        // the last write failed; Resume() before the next
 };
 
 template <class F>

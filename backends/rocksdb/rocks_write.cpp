@@ -110,11 +110,10 @@ std::vector<batch_outcome> rocks_engine::do_commit_group(const std::vector<prepa
   // Not synced here: the storage actor calls sync() on its sync thread and
   // answers only after it, while the next round is being prepared. Rounds
   // are written to the WAL in order, so a sync covers every round before it.
-  auto st = db_->Write(rocksdb::WriteOptions{}, &wb);
-  if (!st.ok()) {
+  if (auto failed = write_round(wb); !failed.ok()) {
     for (auto& o : outcomes)
       if (o.ok())
-        o.st = {errc::io_error, "writing to the embedded database failed: " + st.ToString()};
+        o.st = failed;
     return outcomes;
   }
   counts_ = counts;
@@ -149,10 +148,35 @@ claim_plan rocks_engine::do_plan_claims(const claim_request& req,
   });
 }
 
+/// After a failed write RocksDB refuses every write until it has recovered
+/// (a full disk: once there is room again); Resume() is tried before each
+/// round, so the service heals by itself.
+status rocks_engine::write_round(rocksdb::WriteBatch& wb) {
+  std::lock_guard<std::mutex> g{wal_mutex_};
+  if (wal_failure_) {
+    if (auto resumed = db_->Resume(); !resumed.ok())
+      return *wal_failure_;
+    log_info("rocksdb", "writes to " + path_ + " work again");
+    wal_failure_.reset();
+  }
+  auto st = db_->Write(rocksdb::WriteOptions{}, &wb);
+  if (!st.ok()) {
+    wal_failure_ = status_of(st, "writing to the embedded database", path_);
+    log_warn("rocksdb", wal_failure_->message());
+    return *wal_failure_;
+  }
+  return {};
+}
+
 void rocks_engine::do_sync() {
+  std::lock_guard<std::mutex> g{wal_mutex_};
+  if (wal_failure_)
+    throw status_error{wal_failure_->code(), wal_failure_->message()};
   auto st = db_->SyncWAL();
-  if (!st.ok())
-    fail(st, "syncing the write-ahead log of " + path_);
+  if (!st.ok()) {
+    auto s = status_of(st, "syncing the write-ahead log", path_);
+    throw status_error{s.code(), s.message()};
+  }
 }
 
 std::vector<std::string> rocks_engine::do_renew(const std::string& worker,

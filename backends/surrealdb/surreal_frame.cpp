@@ -1,8 +1,17 @@
 #include "backends/surrealdb/surreal_frame.hpp"
 
+#include "backends/surrealdb/cbor_depth.hpp"
+
 namespace orch::surreal {
 
 using json = nlohmann::json;
+
+namespace {
+
+/// Replies hold records a few levels deep; far more is an attack or a bug.
+constexpr size_t max_frame_depth = 256;
+
+} // namespace
 
 std::string rpc_error_message(const json& error) {
   if (error.is_object()) {
@@ -15,6 +24,12 @@ std::string rpc_error_message(const json& error) {
 
 server_frame decode_frame(const std::vector<uint8_t>& data) {
   server_frame f;
+  if (!cbor_depth_within(data, max_frame_depth)) {
+    f.what = server_frame::kind::unreadable;
+    f.problem = "a frame that is not CBOR, or nests deeper than "
+                + std::to_string(max_frame_depth) + " levels";
+    return f;
+  }
   json msg;
   try {
     msg = json::from_cbor(data, true, true, json::cbor_tag_handler_t::ignore);

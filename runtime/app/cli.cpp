@@ -185,6 +185,13 @@ std::string finish_migrate_settings(migrate_settings& m, const endpoint_options&
 /// The server's options (the command without a subcommand): an option table.
 void add_server_options(CLI::App& app, server_settings& s) {
   add_storage_options(app, s.storage);
+  app.add_option_function<uint64_t>(
+       "--min-free-space-mb",
+       [&s](uint64_t mb) { s.storage.min_free_bytes = mb << 20; },
+       "Refuse writes (507) while less than this is free where --data-dir is (filesystem and "
+       "surrealdb-embedded; 0: never), so the database never meets a full disk mid-write")
+    ->default_str("32")
+    ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20));
   app.add_option("--bind", s.bind, "Address the REST API listens on")->capture_default_str();
   app.add_option("--port", s.port, "Port the REST API listens on (0: any free port)")
     ->capture_default_str();

@@ -12,6 +12,7 @@ const char* to_string(errc x) {
     case errc::corrupted: return "corrupted";
     case errc::locked: return "locked";
     case errc::internal: return "internal";
+    case errc::no_space: return "no_space";
   }
   return "unknown";
 }

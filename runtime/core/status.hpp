@@ -25,6 +25,7 @@ enum class errc : uint8_t {
   corrupted,         // unreadable stored data
   locked,            // another process holds the data
   internal,          // a bug: nothing the caller did
+  no_space,          // the disk under the data is full: writes resume once there is room
 };
 
 /// "not_found", "conflict", ...

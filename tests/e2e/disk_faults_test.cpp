@@ -1,0 +1,186 @@
+// Faults of the machine under the data directory: a full disk (a small
+// tmpfs in a mount namespace of the orchestrator's own) and a damaged
+// RocksDB directory.
+// Each is reported with the path and what to do; a full disk heals by
+// itself once there is room, and nothing acknowledged is lost or torn.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <unistd.h>
+
+#include "runtime/platform/http/http_client.hpp"
+#include "tests/e2e/e2e_support.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/wait.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+/// Whether this kernel lets an unprivileged user namespace mount a tmpfs
+/// (containers may refuse); "" if so, else why not.
+std::string namespace_refusal(const temp_dir& d) {
+  auto r = std::system(("unshare -rm sh -c 'mount -t tmpfs -o size=1m tmpfs " + d.path()
+                        + "' >/dev/null 2>&1")
+                         .c_str());
+  return r == 0 ? "" : "unshare -rm + mount -t tmpfs is refused here (exit " + std::to_string(r)
+                         + "): the disk-full tests need a user and mount namespace";
+}
+
+/// The orchestrator on a tmpfs of `size` mounted as its --data-dir, in a
+/// user and mount namespace of its own. The test reaches the tmpfs through
+/// /proc/<pid>/root, the orchestrator's view of the file system.
+class small_disk {
+public:
+  small_disk(const temp_dir& d, const std::string& backend, const std::string& size)
+    : mount_point_(d / "disk") {
+    std::filesystem::create_directories(mount_point_);
+    std::string cmd = "mount -t tmpfs -o size=" + size + " tmpfs " + mount_point_ + " && exec "
+                      + orchestrator_binary() + " --port 0 --storage-type " + backend
+                      + " --data-dir " + mount_point_ + " --max-concurrent-tasks 2 --log-level warn --min-free-space-mb 1";
+    proc_ = std::make_unique<child>(std::vector<std::string>{"unshare", "-rm", "sh", "-c", cmd},
+                                    d / "orch");
+    if (!proc_->wait_for_output("listening on http://", std::chrono::seconds(60)))
+      throw std::runtime_error("orchestrator did not start; stderr:\n" + proc_->err());
+    std::smatch m;
+    auto out = proc_->out();
+    std::regex_search(out, m, std::regex{"listening on http://[0-9.]+:([0-9]+)"});
+    http_ = std::make_unique<http_client>("127.0.0.1", static_cast<uint16_t>(std::stoi(m[1])));
+  }
+
+  http_client& http() { return *http_; }
+  child& proc() { return *proc_; }
+  /// A path on the tmpfs as the test can reach it.
+  std::string on_disk(const std::string& rel) const {
+    return "/proc/" + std::to_string(proc_->pid()) + "/root" + mount_point_ + "/" + rel;
+  }
+  const std::string& mount_point() const { return mount_point_; }
+
+  /// Fills the tmpfs with a file until the kernel says it is full.
+  void fill() {
+    std::ofstream f{on_disk("filler"), std::ios::binary};
+    std::string chunk(64 * 1024, 'x');
+    while (f.write(chunk.data(), static_cast<std::streamsize>(chunk.size())))
+      f.flush();
+  }
+  void free_space() { std::filesystem::remove(on_disk("filler")); }
+
+  /// Record files that are not whole: temp files left over, or files that
+  /// do not parse (the filesystem backend's task and queue folders).
+  std::vector<std::string> torn_files() const {
+    std::vector<std::string> out;
+    for (auto folder : {"queue.rkvs/tasks", "queue.rkvs/queue"}) {
+      std::error_code ec;
+      for (auto& e : std::filesystem::directory_iterator(on_disk(folder), ec)) {
+        auto name = e.path().filename().string();
+        if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp")
+          out.push_back(name);
+        else if (nlohmann::json::parse(slurp(e.path().string()), nullptr, false).is_discarded())
+          out.push_back(name);
+      }
+    }
+    return out;
+  }
+
+private:
+  std::string mount_point_;
+  std::unique_ptr<child> proc_;
+  std::unique_ptr<http_client> http_;
+};
+
+std::string submit_body(int i) {
+  return R"({"command":"true","name":"t)" + std::to_string(i) + R"("})";
+}
+
+void disk_full_case(const std::string& backend) {
+  temp_dir d;
+  if (auto why = namespace_refusal(d); !why.empty()) {
+    WARN("skipped: " << why);
+    return;
+  }
+  small_disk disk{d, backend, "8m"};
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 20; ++i) {
+    auto r = disk.http().post("/tasks", submit_body(i));
+    REQUIRE(r.status == 201);
+    acknowledged.push_back(r.json()["data"]["id"]);
+  }
+  disk.fill();
+  // Full: a submission is refused with the reason and the place.
+  http_result refused;
+  for (int i = 0; i < 50; ++i) {  // the first may still fit in what was allocated
+    refused = disk.http().post("/tasks", submit_body(100 + i));
+    if (refused.status != 201)
+      break;
+    acknowledged.push_back(refused.json()["data"]["id"]);
+  }
+  INFO(refused.status << " " << refused.body);
+  CHECK((refused.status == 507 || refused.status == 503));
+  CHECK(refused.json()["error"].get<std::string>().find("no space left on") != std::string::npos);
+  CHECK(refused.json()["error"].get<std::string>().find(disk.mount_point()) != std::string::npos);
+  CHECK(disk.http().get("/health").status != 0);  // still answering
+  // Room again: it goes on by itself.
+  disk.free_space();
+  http_result again;
+  CHECK(wait_until([&] {
+    again = disk.http().post("/tasks", submit_body(1000));
+    return again.status == 201;
+  }));
+  if (again.status == 201)
+    acknowledged.push_back(again.json()["data"]["id"]);
+  for (auto& id : acknowledged) {
+    auto r = disk.http().get("/tasks/" + id);
+    CHECK(r.status == 200);
+  }
+  if (backend == "filesystem")
+    CHECK(disk.torn_files().empty());
+  CHECK(disk.proc().running());
+}
+
+} // namespace
+
+
+TEST_CASE("disk faults: filesystem - a full disk refuses submissions with 507 and the path, "
+          "loses nothing and heals by itself", "[disk-faults]") {
+  disk_full_case("filesystem");
+}
+
+TEST_CASE("disk faults: a damaged RocksDB directory stops start-up with the path and what to do",
+          "[disk-faults]") {
+  temp_dir d;
+  {
+    orchestrator_process o{{"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
+                           d / "first"};
+    for (int i = 0; i < 50; ++i)
+      o.submit({{"command", "true"}});
+    REQUIRE(o.proc().terminate() == 0);
+  }
+  // Damage every table file and the manifest in the middle, as a bad disk would.
+  int damaged = 0;
+  for (auto& e : std::filesystem::directory_iterator(d / "data/orchestrator.db")) {
+    auto name = e.path().filename().string();
+    if (name.rfind("MANIFEST", 0) != 0 && e.path().extension() != ".sst")
+      continue;
+    std::fstream f{e.path(), std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(e.path()) / 2));
+    f.write("garbage!garbage!", 16);
+    ++damaged;
+  }
+  REQUIRE(damaged > 0);
+  auto r = run_orchestrator({"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
+                            d / "second");
+  INFO(r.err);
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find(d.path() + "/data/orchestrator.db") != std::string::npos);
+  CHECK(r.err.find("damaged") != std::string::npos);
+  CHECK(r.err.find("Restore it from a backup") != std::string::npos);
+}
+
+TEST_CASE("disk faults: embedded - a full disk refuses submissions with 507 and the path, "
+          "loses nothing and heals by itself", "[disk-faults]") {
+  disk_full_case("surrealdb-embedded");
+}
