@@ -13,6 +13,7 @@
 
 
 #include "backends/surrealdb/surreal_actor.hpp"
+#include "backends/surrealdb/surreal_queue_layout.hpp"
 #include "runtime/core/clock.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/transitions.hpp"
@@ -21,10 +22,17 @@ namespace orch::surreal {
 
 namespace {
 
+/// The claim transaction's last result, {got: [entries], next: [µs]}.
+const json& claim_reply(const query_outcome& o) {
+  static const json none = json::object();
+  return !o.results.empty() && o.results.back().is_object() ? o.results.back() : none;
+}
+
 std::vector<queue_entry> entries_of(const query_outcome& o) {
   std::vector<queue_entry> out;
-  if (!o.results.empty() && o.results[0].is_array())
-    for (auto& doc : o.results[0]) {
+  auto got = claim_reply(o).find("got");
+  if (got != claim_reply(o).end() && got->is_array())
+    for (auto& doc : *got) {
       queue_entry e;
       if (doc.is_object() && decode(to_record(record_kind::queue, doc).json, e))
         out.push_back(std::move(e));
@@ -106,9 +114,10 @@ void claim(pointer self, const claim_request& req, caf::typed_response_promise<c
     if (deliver_failure(rp, o))
       return;
     claim_result res;
-    if (o.results.size() > 1 && o.results[1].is_array() && !o.results[1].empty()
-        && o.results[1][0].is_object())
-      res.next_ready = time_of(o.results[1][0].value("not_before", json{}));
+    auto next = claim_reply(o).find("next");
+    if (next != claim_reply(o).end() && next->is_array() && !next->empty()
+        && (*next)[0].is_number_integer())
+      res.next_ready = (*next)[0].get<micros>();
     auto entries = entries_of(o);
     if (entries.empty())
       return void(rp.deliver(std::move(res)));

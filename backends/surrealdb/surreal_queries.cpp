@@ -1,5 +1,7 @@
 #include "backends/surrealdb/surreal_queries.hpp"
 
+#include "backends/surrealdb/surreal_queue_layout.hpp"
+
 #include <array>
 #include <charconv>
 #include <map>
@@ -70,6 +72,8 @@ const kind_info& info(record_kind k) {
 
 /// The projection that turns a stored document back into the record JSON.
 std::string projection(record_kind k) {
+  if (k == record_kind::queue)
+    return std::string{"* OMIT id"} + queue_hidden_fields;
   return info(k).id_field ? "*, record::id(id) AS id" : "* OMIT id";
 }
 
@@ -128,13 +132,13 @@ DEFINE TABLE IF NOT EXISTS task_events SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS depends_on TYPE RELATION IN tasks OUT tasks SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS tasks_status_created ON TABLE tasks FIELDS status, created_at;
 DEFINE INDEX IF NOT EXISTS tasks_created ON TABLE tasks FIELDS created_at;
-DEFINE INDEX IF NOT EXISTS task_queue_claim ON TABLE task_queue FIELDS claimed_by, priority, enqueued_at;
 DEFINE INDEX IF NOT EXISTS task_queue_lease ON TABLE task_queue FIELDS lease_until;
 DEFINE INDEX IF NOT EXISTS task_events_task_time ON TABLE task_events FIELDS task_id, time;
 DEFINE INDEX IF NOT EXISTS task_events_time ON TABLE task_events FIELDS time;
 DEFINE INDEX IF NOT EXISTS audit_log_time ON TABLE audit_log FIELDS time;
 DEFINE INDEX IF NOT EXISTS metrics_time ON TABLE metrics FIELDS time;
-DEFINE INDEX IF NOT EXISTS depends_on_out ON TABLE depends_on FIELDS out;)";
+DEFINE INDEX IF NOT EXISTS depends_on_out ON TABLE depends_on FIELDS out;
+)" + queue_layout_schema();
 }
 
 result<statement> batch_statement(const write_batch& b) {
@@ -175,6 +179,10 @@ result<statement> batch_statement(const write_batch& b) {
     auto n = std::to_string(j);
     auto r = rec(op.kind, "k" + n);
     s.vars["k" + n] = op.key;
+    if (b.ops[j].op == record_op::remove && op.kind == record_kind::queue) {
+      text += queue_remove_text(n);
+      continue;
+    }
     if (b.ops[j].op == record_op::remove) {
       // Deleting a task also removes its depends_on edges (both directions).
       text += "DELETE " + r + " RETURN NONE;\n";
@@ -194,7 +202,10 @@ result<statement> batch_statement(const write_batch& b) {
               + ")->depends_on->(array::distinct($d" + n
               + ".dependencies ?? []).map(|$x| type::record('tasks', $x))) RETURN NONE;\n};\n";
     }
-    text += "UPSERT " + r + " CONTENT $d" + n + " RETURN NONE;\n";
+    if (op.kind == record_kind::queue)
+      text += queue_put_text(n);
+    else
+      text += "UPSERT " + r + " CONTENT $d" + n + " RETURN NONE;\n";
   }
   text += "COMMIT TRANSACTION;";
   s.text = std::move(text);
@@ -271,30 +282,9 @@ statement count_statement(record_kind k) {
   return {std::string{"SELECT count() FROM "} + info(k).table + " GROUP ALL", json::object()};
 }
 
-statement claim_statement(const claim_request& req) {
-  // One statement is one transaction: the sub-select picks, the UPDATE's own
-  // WHERE re-checks, so two claimers never both get an entry.
-  return {"SELECT * OMIT id FROM (UPDATE (SELECT id, priority, enqueued_at, task_id FROM task_queue "
-          "WHERE claimed_by = '' AND (not_before = NULL OR not_before <= $now) ORDER BY priority "
-          "DESC, enqueued_at ASC, task_id ASC LIMIT $n).id SET claimed_by = $me, lease_until = "
-          "$until WHERE claimed_by = '' RETURN AFTER);\n"
-          "SELECT not_before FROM task_queue WHERE claimed_by = '' AND not_before > $now ORDER BY "
-          "not_before ASC LIMIT 1;",
-          json{{"now", format_rfc3339(req.now)},
-               {"me", req.worker},
-               {"until", format_rfc3339(req.now + req.lease)},
-               {"n", req.limit}}};
-}
-
 statement tasks_statement(const std::vector<std::string>& ids) {
   return {"SELECT *, record::id(id) AS id FROM $keys.map(|$k| type::record('tasks', $k))",
           json{{"keys", ids}}};
-}
-
-statement release_statement(const std::string& task_id, const std::string& worker) {
-  return {"UPDATE type::record('task_queue', $key) SET claimed_by = '', lease_until = NULL WHERE "
-          "claimed_by = $me RETURN NONE",
-          json{{"key", task_id}, {"me", worker}}};
 }
 
 statement renew_statement(const std::string& worker, const std::vector<std::string>& ids,

@@ -61,15 +61,8 @@ statement scan_statement(record_kind k, const std::string& after, uint32_t limit
 
 statement count_statement(record_kind k);
 
-/// The atomic claim of up to `limit` ready entries, then the earliest
-/// not_before still waiting, in two statements.
-statement claim_statement(const claim_request& req);
-
 /// Reads several tasks by key.
 statement tasks_statement(const std::vector<std::string>& ids);
-
-/// Gives back a claim: the entry is unclaimed again if `worker` still holds it.
-statement release_statement(const std::string& task_id, const std::string& worker);
 
 /// Extends `worker`'s leases; returns the task ids renewed.
 statement renew_statement(const std::string& worker, const std::vector<std::string>& ids,

@@ -8,6 +8,7 @@
 #include "backends/engine/group_plan.hpp"
 #include "backends/engine/storage_engine.hpp"
 #include "backends/surrealdb/surreal_actor.hpp"
+#include "backends/surrealdb/surreal_queue_layout.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -88,6 +89,20 @@ void on_reply(pointer self, uint64_t token, const rpc_result& reply) {
 
 // -- set-up after every (re)connect -------------------------------------------------
 
+/// The live query that brings other instances' task events.
+template <class Finish>
+void subscribe_events(pointer self, Finish finish) {
+  run(
+            self, {live_events_statement(), json::object()},
+            [finish](query_outcome r3) {
+              if (!r3.st)
+                log_warn("surrealdb", "live query on task_events failed (" + r3.st.message()
+                                        + "); events of other instances arrive late");
+              finish("");
+            },
+            true);
+}
+
 void set_up(pointer self, setup_done done) {
   auto& o = self->state.opts;
   if (o.read_only)
@@ -108,12 +123,12 @@ void set_up(pointer self, setup_done done) {
                           + where(self->state.opts) + ": " + r2.st.message()
                           + ". The user needs the EDITOR or OWNER role there");
           run(
-            self, {live_events_statement(), json::object()},
-            [finish](query_outcome r3) {
+            self, queue_layout_upgrade_statement(),
+            [self, finish](query_outcome r3) {
               if (!r3.st)
-                log_warn("surrealdb", "live query on task_events failed (" + r3.st.message()
-                                        + "); events of other instances arrive late");
-              finish("");
+                return finish("cannot build the queue's order on SurrealDB at "
+                              + where(self->state.opts) + ": " + r3.st.message());
+              subscribe_events(self, finish);
             },
             true);
         },

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/child.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -22,6 +24,8 @@ public:
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
   const std::string& store_dir() const { return store_dir_; }
+  /// The server's process (for its CPU time in benchmarks).
+  pid_t pid() const;
 
   /// SIGTERM and wait (data in the store survives).
   void stop();
@@ -43,6 +47,12 @@ private:
   int runs_ = 0;
   std::unique_ptr<child> proc_;
 };
+
+/// Runs SurrealQL as root on `url`'s ns/db through the project's own RPC
+/// client, outside any orchestrator, to look at or prepare what is stored:
+/// the reply's results, one per statement. Throws with SurrealDB's message.
+nlohmann::json surreal_query(const std::string& url, const std::string& ns, const std::string& db,
+                             const std::string& text, nlohmann::json vars = nlohmann::json::object());
 
 /// A namespace/database name nobody else uses.
 std::string unique_name(const std::string& prefix);
