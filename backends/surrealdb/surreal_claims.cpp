@@ -30,8 +30,9 @@ const json& claim_reply(const query_outcome& o) {
 
 std::vector<queue_entry> entries_of(const query_outcome& o) {
   std::vector<queue_entry> out;
-  auto got = claim_reply(o).find("got");
-  if (got != claim_reply(o).end() && got->is_array())
+  auto& reply = claim_reply(o);
+  auto got = reply.find("got");
+  if (got != reply.end() && got->is_array())
     for (auto& doc : *got) {
       queue_entry e;
       if (doc.is_object() && decode(to_record(record_kind::queue, doc).json, e))
@@ -114,8 +115,9 @@ void claim(pointer self, const claim_request& req, caf::typed_response_promise<c
     if (deliver_failure(rp, o))
       return;
     claim_result res;
-    auto next = claim_reply(o).find("next");
-    if (next != claim_reply(o).end() && next->is_array() && !next->empty()
+    auto& reply = claim_reply(o);
+    auto next = reply.find("next");
+    if (next != reply.end() && next->is_array() && !next->empty()
         && (*next)[0].is_number_integer())
       res.next_ready = (*next)[0].get<micros>();
     auto entries = entries_of(o);

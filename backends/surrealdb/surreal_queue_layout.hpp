@@ -18,7 +18,6 @@
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "backends/surrealdb/surreal_queries.hpp"
 

@@ -93,14 +93,14 @@ void on_reply(pointer self, uint64_t token, const rpc_result& reply) {
 template <class Finish>
 void subscribe_events(pointer self, Finish finish) {
   run(
-            self, {live_events_statement(), json::object()},
-            [finish](query_outcome r3) {
-              if (!r3.st)
-                log_warn("surrealdb", "live query on task_events failed (" + r3.st.message()
-                                        + "); events of other instances arrive late");
-              finish("");
-            },
-            true);
+    self, {live_events_statement(), json::object()},
+    [finish](query_outcome r) {
+      if (!r.st)
+        log_warn("surrealdb", "live query on task_events failed (" + r.st.message()
+                                + "); events of other instances arrive late");
+      finish("");
+    },
+    true);
 }
 
 void set_up(pointer self, setup_done done) {

@@ -16,6 +16,7 @@
 #include "runtime/core/transitions.hpp"
 #include "backends/recovery.hpp"
 #include "backends/open_storage.hpp"
+#include "tests/support/batches.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/backend_under_test.hpp"
 
@@ -78,13 +79,6 @@ record changed(const record& r) {
     case record_kind::metric: j["value"] = 99.5; break;
   }
   return {r.kind, r.key, canonical(j)};
-}
-
-write_batch puts(const std::vector<record>& rs) {
-  write_batch b;
-  for (auto& r : rs)
-    b.ops.push_back({record_op::put, r});
-  return b;
 }
 
 write_batch removal(record_kind kind, const std::string& key) {

@@ -1,13 +1,11 @@
 #include "tests/e2e/migration_support.hpp"
 
 #include <filesystem>
-#include <future>
 #include <stdexcept>
 #include <sstream>
 
 #include <unistd.h>
 
-#include "backends/surrealdb/surreal_client.hpp"
 #include "runtime/core/codec.hpp"
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
@@ -42,17 +40,7 @@ storage_settings make_place(const std::string& backend, const temp_dir& dir,
 }
 
 nlohmann::json root_query(const std::string& url, const std::string& text) {
-  surreal::client c{{url, "", "", "root", "root", ""}};
-  if (auto err = c.start(); !err.empty())
-    throw std::runtime_error(err);
-  std::promise<surreal::rpc_result> reply;
-  c.call("query", nlohmann::json::array({text}),
-         [&](surreal::rpc_result r) { reply.set_value(std::move(r)); });
-  auto r = reply.get_future().get();
-  c.stop();
-  if (!r.ok())
-    throw std::runtime_error(text + ": " + r.message());
-  return r.value();
+  return surreal_rpc_query(url, "", "", text);
 }
 
 std::string local_dir(const storage_settings& place) {

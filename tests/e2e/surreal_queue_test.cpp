@@ -10,6 +10,7 @@
 #include "runtime/core/transitions.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "backends/storage_client.hpp"
+#include "tests/support/batches.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/surreal_server.hpp"
 
@@ -63,13 +64,6 @@ std::pair<std::string, std::vector<record>> queued(const entry_spec& s) {
   t.max_retries = 3;  // a recovered attempt is queued again
   queue_entry e{t.id, s.priority, s.enqueued, s.not_before, 0, "", 0};
   return {t.id, {to_record(t), to_record(e)}};
-}
-
-write_batch puts(const std::vector<record>& rs) {
-  write_batch b;
-  for (auto& r : rs)
-    b.ops.push_back({record_op::put, r});
-  return b;
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "tests/support/surreal_server.hpp"
 
 #include "backends/surrealdb/surreal_client.hpp"
+#include "backends/surrealdb/surreal_outcome.hpp"
 
 #include <filesystem>
 #include <future>
@@ -20,29 +21,28 @@ surreal_server::surreal_server(std::string store_dir, std::string password)
   launch(0);
 }
 
-pid_t surreal_server::pid() const {
-  return proc_ ? proc_->pid() : -1;
-}
-
-nlohmann::json surreal_query(const std::string& url, const std::string& ns, const std::string& db,
-                             const std::string& text, nlohmann::json vars) {
+nlohmann::json surreal_rpc_query(const std::string& url, const std::string& ns,
+                                 const std::string& db, const std::string& text,
+                                 nlohmann::json vars) {
   surreal::client c{{url, ns, db, "root", "root", {}}};
   if (auto err = c.start(); !err.empty())
-    throw std::runtime_error("cannot reach the SurrealDB test server: " + err);
+    throw std::runtime_error(err);
   std::promise<surreal::rpc_result> reply;
   c.call("query", nlohmann::json::array({text, std::move(vars)}),
          [&](surreal::rpc_result r) { reply.set_value(std::move(r)); });
   auto r = reply.get_future().get();
   c.stop();
-  if (!r)
-    throw std::runtime_error("SurrealDB refused `" + text + "`: " + r.message());
-  nlohmann::json out = nlohmann::json::array();
-  for (auto& st : *r) {
-    if (st.value("status", "") == "ERR")
-      throw std::runtime_error("SurrealDB refused `" + text + "`: " + (st.contains("result") && st["result"].is_string() ? st["result"].get<std::string>() : st.dump()));
-    out.push_back(st.value("result", nlohmann::json{}));
-  }
-  return out;
+  if (!r.ok())
+    throw std::runtime_error(text + ": " + r.message());
+  return r.value();
+}
+
+nlohmann::json surreal_query(const std::string& url, const std::string& ns, const std::string& db,
+                             const std::string& text, nlohmann::json vars) {
+  auto o = surreal::interpret(surreal_rpc_query(url, ns, db, text, std::move(vars)));
+  if (!o.st)
+    throw std::runtime_error(text + ": " + o.st.message());
+  return o.results;
 }
 
 surreal_server::~surreal_server() {

@@ -24,8 +24,6 @@ public:
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
   const std::string& store_dir() const { return store_dir_; }
-  /// The server's process (for its CPU time in benchmarks).
-  pid_t pid() const;
 
   /// SIGTERM and wait (data in the store survives).
   void stop();
@@ -48,9 +46,16 @@ private:
   std::unique_ptr<child> proc_;
 };
 
-/// Runs SurrealQL as root on `url`'s ns/db through the project's own RPC
-/// client, outside any orchestrator, to look at or prepare what is stored:
-/// the reply's results, one per statement. Throws with SurrealDB's message.
+/// Runs SurrealQL as root on `url` (in namespace/database `ns`/`db`, or none
+/// if empty) through the project's own RPC client, outside any orchestrator:
+/// the reply as sent, one {status, result, time} per statement. Throws if
+/// there is no reply.
+nlohmann::json surreal_rpc_query(const std::string& url, const std::string& ns,
+                                 const std::string& db, const std::string& text,
+                                 nlohmann::json vars = nlohmann::json::object());
+
+/// The same, read as the backend reads replies (surreal_outcome.hpp): the
+/// statements' results, or a throw with SurrealDB's message if one failed.
 nlohmann::json surreal_query(const std::string& url, const std::string& ns, const std::string& db,
                              const std::string& text, nlohmann::json vars = nlohmann::json::object());
 
