@@ -31,27 +31,38 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
     for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
       fs::make_dirs(dir_of(k));
   auto corrupted = root_ + "/corrupted";
+  // What the last crash cut off is settled by the commit log: rounds after
+  // its last line never happened, the last one is finished.
+  auto committed = commit_log::read(commit_log_path(), notes_);
+  round_ = committed.last_round;
   // The segments load on a thread of their own while the file kinds load
   // here: together they are what a large directory's start-up costs.
   std::vector<std::string> segment_notes;
   auto segments = std::async(std::launch::async, [&] {
     audit_ = std::make_unique<segment_log>(dir_of(record_kind::audit), corrupted,
-                                           record_kind::audit, segment_notes, read_only_);
+                                           record_kind::audit, segment_notes, committed,
+                                           read_only_);
     metrics_ = std::make_unique<segment_log>(dir_of(record_kind::metric), corrupted,
-                                             record_kind::metric, segment_notes, read_only_);
+                                             record_kind::metric, segment_notes, committed,
+                                             read_only_);
     events_ = std::make_unique<segment_log>(dir_of(record_kind::event), corrupted,
-                                            record_kind::event, segment_notes, read_only_);
+                                            record_kind::event, segment_notes, committed,
+                                            read_only_);
   });
   try {
-    load_file_kind(record_kind::task);
-    load_file_kind(record_kind::queue);
-    load_file_kind(record_kind::user);
+    load_file_kind(record_kind::task, committed);
+    load_file_kind(record_kind::queue, committed);
+    load_file_kind(record_kind::user, committed);
   } catch (...) {
     segments.wait();
     throw;
   }
   segments.get();  // rethrows what stopped the segments' load
   notes_.insert(notes_.end(), segment_notes.begin(), segment_notes.end());
+  // A fresh log: its checkpoint has the sizes the load left (cut back or
+  // rewritten without bad lines).
+  if (!read_only_)
+    commits_ = std::make_unique<commit_log>(commit_log_path(), round_, all_segment_sizes());
   for (auto& n : notes_)
     log_warn("filesystem", n);
 }
@@ -74,6 +85,12 @@ segment_log& fs_engine::log_of(record_kind k) {
     case record_kind::metric: return *metrics_;
     default: return *events_;
   }
+}
+
+segment_sizes fs_engine::all_segment_sizes() const {
+  return {{record_kind::audit, audit_->sizes()},
+          {record_kind::metric, metrics_->sizes()},
+          {record_kind::event, events_->sizes()}};
 }
 
 void fs_engine::quarantine(record_kind k, const std::string& name, const std::string& why) {

@@ -14,6 +14,7 @@
 #include "backends/engine/group_plan.hpp"
 #include "backends/engine/queue_index.hpp"
 #include "backends/engine/storage_engine.hpp"
+#include "backends/filesystem/commit_log.hpp"
 #include "backends/filesystem/file_io.hpp"
 #include "backends/filesystem/segment_log.hpp"
 
@@ -65,12 +66,23 @@ private:
   std::string file_of(record_kind k, const std::string& key) const {
     return dir_of(k) + "/" + key + ".json";
   }
+  /// Where round `round` writes the new version of a file before it
+  /// commits: start-up tells its temp files from other rounds' by the name.
+  std::string temp_file_of(record_kind k, const std::string& key, uint64_t round) const {
+    return dir_of(k) + "/." + key + ".json." + std::to_string(round) + ".tmp";
+  }
+  std::string commit_log_path() const { return root_ + "/commit.log"; }
   segment_log& log_of(record_kind k);
+  segment_sizes all_segment_sizes() const;
 
   // -- loading (fs_load.cpp) -----------------------------------------------------
   struct loaded_file;
-  void load_file_kind(record_kind k);
-  std::vector<std::string> record_files(record_kind k);
+  void load_file_kind(record_kind k, const committed_rounds& committed);
+  std::vector<std::string> record_files(record_kind k, const committed_rounds& committed);
+  /// Finishes the renames and deletions of the last round if it committed
+  /// and a crash cut it off; `names` is the directory's listing.
+  void finish_round(record_kind k, const committed_rounds& committed,
+                    std::vector<std::string>& names);
   void check_file(record_kind k, loaded_file& f) const;
   void check_files(record_kind k, std::vector<loaded_file>& files) const;
   void index_files(record_kind k, std::vector<loaded_file>& files);
@@ -113,6 +125,9 @@ private:
   std::unique_ptr<segment_log> audit_;
   std::unique_ptr<segment_log> metrics_;
   std::unique_ptr<segment_log> events_;
+
+  std::unique_ptr<commit_log> commits_;      // null when read-only
+  uint64_t round_ = 0;                       // the last round begun
 };
 
 } // namespace orch::fs

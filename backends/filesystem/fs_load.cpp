@@ -3,6 +3,7 @@
 // indexes are built.
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -35,12 +36,15 @@ bool ends_with(const std::string& s, std::string_view tail) {
 
 } // namespace
 
-/// The record files of a kind; temp files of writes that never reached their
-/// rename (never acknowledged) are removed on the way.
-std::vector<std::string> fs_engine::record_files(record_kind k) {
+/// The record files of a kind; temp files of writes that never committed
+/// (never acknowledged) are removed on the way, those of a round that
+/// committed but was cut off are put in place.
+std::vector<std::string> fs_engine::record_files(record_kind k, const committed_rounds& committed) {
   auto dir = dir_of(k);
+  auto listing = read_only_ ? list_dir_if_exists(dir) : list_dir(dir);
+  finish_round(k, committed, listing);
   std::vector<std::string> names;
-  for (auto& name : read_only_ ? list_dir_if_exists(dir) : list_dir(dir)) {
+  for (auto& name : listing) {
     if (name.size() > 4 && name[0] == '.' && ends_with(name, ".tmp")) {
       if (!read_only_)
         ::unlink((dir + "/" + name).c_str());
@@ -49,6 +53,58 @@ std::vector<std::string> fs_engine::record_files(record_kind k) {
     names.push_back(std::move(name));
   }
   return names;
+}
+
+void fs_engine::finish_round(record_kind k, const committed_rounds& committed,
+                             std::vector<std::string>& names) {
+  if (!committed.present)
+    return;
+  auto unfinished = [&](const std::string& path) {
+    return status_error{errc::corrupted,
+                        path + " belongs to a write that committed but was cut off before it "
+                        "was finished; nothing was changed. Start the orchestrator on this data "
+                        "once (it finishes the write), then try again"};
+  };
+  // Renames: the temp files named after the last round. Each is renamed
+  // once: a finished one is no longer there.
+  auto suffix = ".json." + std::to_string(committed.last_round) + ".tmp";
+  std::set<std::string> present;
+  size_t renamed = 0, deleted = 0;
+  for (auto& name : names) {
+    if (name.size() <= suffix.size() + 1 || name[0] != '.' || !ends_with(name, suffix)) {
+      present.insert(name);
+      continue;
+    }
+    auto key = name.substr(1, name.size() - 1 - suffix.size());
+    auto from = dir_of(k) + "/" + name;
+    if (!is_valid_key(k, key)) {
+      present.insert(name);
+      continue;
+    }
+    if (read_only_)
+      throw unfinished(from);
+    if (::rename(from.c_str(), file_of(k, key).c_str()) != 0)
+      throw fs::io_failure("cannot finish the rename of " + from + " to", file_of(k, key), errno);
+    present.insert(key + ".json");
+    ++renamed;
+  }
+  if (auto d = committed.last_deletes.find(k); d != committed.last_deletes.end())
+    for (auto& key : d->second) {
+      if (!present.erase(key + ".json"))
+        continue;
+      if (read_only_)
+        throw unfinished(file_of(k, key));
+      if (::unlink(file_of(k, key).c_str()) != 0 && errno != ENOENT)
+        throw fs::io_failure("cannot finish the deletion of", file_of(k, key), errno);
+      ++deleted;
+    }
+  if (renamed + deleted == 0)
+    return;
+  names.assign(present.begin(), present.end());
+  fs::fsync_dirs({dir_of(k)});
+  notes_.push_back("finished round " + std::to_string(committed.last_round) + " in " + dir_of(k)
+                   + ", cut off by a crash after it committed: " + std::to_string(renamed)
+                   + " files put in place, " + std::to_string(deleted) + " deleted");
 }
 
 void fs_engine::check_file(record_kind k, loaded_file& f) const {
@@ -144,8 +200,8 @@ void fs_engine::index_files(record_kind k, std::vector<loaded_file>& files) {
   }
 }
 
-void fs_engine::load_file_kind(record_kind k) {
-  auto names = record_files(k);
+void fs_engine::load_file_kind(record_kind k, const committed_rounds& committed) {
+  auto names = record_files(k, committed);
   for (size_t first = 0; first < names.size(); first += chunk_size) {
     std::vector<loaded_file> files;
     files.reserve(std::min(chunk_size, names.size() - first));

@@ -1,6 +1,8 @@
-// Group commits: every file of a round written as a temp file, all fsynced
-// together, then renamed into place; segment lines appended; the indexes
-// updated once everything is durable.
+// Group commits: every file of a round written as a temp file and every
+// segment line appended, all fsynced together, the round committed by one
+// line in the commit log (commit_log.hpp), then the temp files renamed into
+// place; the indexes updated once everything is durable.
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <set>
@@ -11,10 +13,26 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/filesystem/fs_engine_impl.hpp"
+#include "backends/filesystem/round_steps.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/record_scan.hpp"
 
 namespace orch::fs {
+
+namespace {
+
+std::atomic<round_step_hook> step_hook{nullptr};
+
+void reached(round_step step) {
+  if (auto hook = step_hook.load(std::memory_order_relaxed))
+    hook(step);
+}
+
+} // namespace
+
+void set_round_step_hook(round_step_hook hook) {
+  step_hook.store(hook);
+}
 
 // -- writing ----------------------------------------------------------------------
 
@@ -57,11 +75,13 @@ std::vector<batch_outcome> fs_engine::do_commit_group(const std::vector<prepared
 }
 
 void fs_engine::write_to_disk(record_overlay& overlay) {
+  auto round = ++round_;
   std::vector<int> fds;
   std::vector<std::string> fd_paths;
   std::vector<fs::unique_fd> temps_open;
   std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
   std::vector<std::string> unlinks;
+  deleted_keys deletes;
   std::set<std::string> dirs;
   std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
   std::vector<std::pair<segment_log*, segment_log::prepared>> seg_prepared;
@@ -84,10 +104,11 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
       auto path = file_of(kind, key);
       if (s.removed) {
         unlinks.push_back(path);
+        deletes[kind].push_back(key);
         dirs.insert(dir_of(kind));
         continue;
       }
-      auto tmp = dir_of(kind) + "/." + key + ".json.tmp";
+      auto tmp = temp_file_of(kind, key, round);
       fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
       if (!fd)
         throw fs::io_failure("cannot create", tmp, errno);
@@ -99,32 +120,45 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
       temps_open.push_back(std::move(fd));
       dirs.insert(dir_of(kind));
     }
+    segment_sizes touched;
     for (auto& [kind, ops] : seg_ops) {
       auto& log = log_of(kind);
       seg_prepared.emplace_back(&log, log.prepare(ops, fds, fd_paths));
+      touched[kind] = log.sizes_after(seg_prepared.back().second);
       dirs.insert(log.dir());
     }
-    // Phase 2: make the new bytes durable (parallel fsyncs share journal commits).
+    reached(round_step::written);
+    // Phase 2: make the new bytes durable (parallel fsyncs share journal
+    // commits), then commit: from its line on, the round happened.
     fs::fsync_all(fds, fd_paths);
+    reached(round_step::durable);
+    commits_->commit(round, deletes, touched);
   } catch (...) {
     undo();
     throw;
   }
+  reached(round_step::committed);
   temps_open.clear();
   // Phase 3: publish the new files and remove the deleted ones, then make the
-  // directory entries durable.
-  for (auto& [tmp, path] : renames)
+  // directory entries durable. A crash in here is finished by the next
+  // start-up (finish_round).
+  for (auto& [tmp, path] : renames) {
     if (::rename(tmp.c_str(), path.c_str()) != 0)
       throw fs::io_failure("cannot rename " + tmp + " to", path, errno);
+    if (&tmp == &renames.front().first && renames.size() > 1)
+      reached(round_step::half_published);
+  }
   for (auto& path : unlinks)
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       throw fs::io_failure("cannot delete", path, errno);
+  reached(round_step::published);
   fs::fsync_dirs({dirs.begin(), dirs.end()});
   for (auto& [log, p] : seg_prepared)
     log->apply(p);
   for (auto& [id, s] : overlay)
     if (is_file_kind(id.first))
       apply_to_index(id, s);
+  commits_->checkpoint_if_large(round, all_segment_sizes());
 }
 
 void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {

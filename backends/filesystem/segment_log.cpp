@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 } // namespace
 
 segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
-                         std::vector<std::string>& notes, bool read_only)
+                         std::vector<std::string>& notes,
+                         const committed_rounds& committed, bool read_only)
   : dir_(std::move(dir)), corrupted_dir_(std::move(corrupted_dir)), kind_(kind) {
   if (!read_only)
     make_dirs(dir_);
@@ -35,7 +37,7 @@ segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind
       if (!read_only)
         ::unlink((dir_ + "/" + name).c_str());  // a rewrite cut off by a crash
     } else if (ends_with(name, ".jsonl")) {
-      load_segment(name, notes, read_only);
+      load_segment(name, notes, committed, read_only);
     }
   }
 }
@@ -97,13 +99,64 @@ uint32_t segment_log::segment_for(micros t) {
   return id;
 }
 
+std::string segment_log::committed_text(const std::string& name,
+                                        const committed_rounds& committed,
+                                        std::vector<std::string>& notes, bool read_only) {
+  auto path = dir_ + "/" + name;
+  auto text = read_file(path);
+  if (!committed.present)
+    return text;  // no commit log: the file is all there is
+  // A segment the log never named was created by a round that never
+  // committed, if the log is complete; else nothing is known of it.
+  uint64_t limit = committed.complete ? 0 : text.size();
+  if (auto files = committed.sizes.find(kind_); files != committed.sizes.end())
+    if (auto i = files->second.find(name); i != files->second.end())
+      limit = i->second;
+  if (text.size() < limit)
+    notes.push_back(path + " is shorter (" + std::to_string(text.size())
+                    + " bytes) than its committed size (" + std::to_string(limit)
+                    + "): the filesystem lost data");
+  if (text.size() <= limit)
+    return text;
+  auto tail = text.size() - limit;
+  if (read_only) {
+    notes.push_back("ignored " + std::to_string(tail) + " bytes at the end of " + path
+                    + " that no committed write accounts for");
+  } else {
+    // Lines of a round that never committed (never acknowledged), or lines
+    // added by hand while the orchestrator was stopped: either way not
+    // records, but set aside rather than destroyed.
+    // Not corrupted/: after a kill -9 this is expected, not damage. One
+    // file per segment, appended to, however many crashes there were.
+    auto aside_dir = dir_.substr(0, dir_.rfind('/')) + "/uncommitted";
+    make_dirs(aside_dir);
+    auto aside = aside_dir + "/" + to_string(kind_) + "-" + name;
+    unique_fd fd{::open(aside.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)};
+    if (!fd)
+      throw io_failure("cannot create", aside, errno);
+    auto tail_text = text.substr(limit);
+    if (tail_text.back() != '\n')
+      tail_text += '\n';  // a torn line stays a line of its own
+    write_all(fd.get(), tail_text, aside);
+    fsync_all({fd.get()}, {aside});
+    fsync_dirs({aside_dir});
+    if (::truncate(path.c_str(), static_cast<off_t>(limit)) != 0)
+      throw io_failure("cannot cut back", path, errno);
+    notes.push_back("moved " + std::to_string(tail) + " bytes at the end of " + path
+                    + " that no committed write accounts for (a write cut off by a crash, never "
+                    "acknowledged, or lines added by hand) to " + aside);
+  }
+  text.resize(limit);
+  return text;
+}
+
 void segment_log::load_segment(const std::string& name, std::vector<std::string>& notes,
-                               bool read_only) {
+                               const committed_rounds& committed, bool read_only) {
   auto id = static_cast<uint32_t>(segment_names_.size());
   segment_names_.push_back(name);
   segment_ids_.emplace(name, id);
   auto path = segment_path(id);
-  auto text = read_file(path);
+  auto text = committed_text(name, committed, notes, read_only);
   // One pass: keep the lines that decode (checked by the streaming scanner,
   // no JSON tree: start-up reads every line), set the others aside.
   struct line_entry {
@@ -251,6 +304,12 @@ segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
       p.old_sizes.emplace_back(seg, segment_sizes_[seg]);
       p.open_fds.push_back(std::move(fd));
       auto raw = p.open_fds.back().get();
+      // Lines a failed round could not cut back must not shift this one's
+      // offsets: appends go where the index says the segment ends.
+      struct stat sb {};
+      if (::fstat(raw, &sb) == 0 && static_cast<uint64_t>(sb.st_size) != segment_sizes_[seg]
+          && ::ftruncate(raw, static_cast<off_t>(segment_sizes_[seg])) != 0)
+        throw io_failure("cannot cut back", path, errno);
       write_all(raw, data, path);
       for (auto& [key, loc] : locs[seg]) {
         loc.offset += segment_sizes_[seg];
@@ -269,6 +328,20 @@ segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
     throw;
   }
   return p;
+}
+
+std::map<std::string, uint64_t> segment_log::sizes() const {
+  std::map<std::string, uint64_t> out;
+  for (uint32_t id = 0; id < segment_names_.size(); ++id)
+    out[segment_names_[id]] = segment_sizes_[id];
+  return out;
+}
+
+std::map<std::string, uint64_t> segment_log::sizes_after(const prepared& p) const {
+  std::map<std::string, uint64_t> out;
+  for (auto& [seg, old_size] : p.old_sizes)
+    out[segment_names_[seg]] = segment_sizes_[seg];
+  return out;
 }
 
 void segment_log::apply(prepared& p) {

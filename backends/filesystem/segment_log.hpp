@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/filesystem/commit_log.hpp"
 #include "backends/filesystem/file_io.hpp"
 #include "runtime/core/records.hpp"
 
@@ -36,14 +37,16 @@ public:
     const std::string* task_id = nullptr;    // events: the key of by_task_'s entry
   };
 
-  /// Loads every segment. A torn last line (a write cut off by a crash, never
-  /// acknowledged) is truncated away; any other unreadable line is copied to
-  /// `corrupted_dir` and skipped. Both are reported in `notes`.
-  /// Read-only, nothing is changed: a torn last line is ignored, any other
-  /// unreadable line throws status_error(corrupted), and a missing
-  /// directory is an empty log.
+  /// Loads every segment. What lies past the size `committed` last recorded
+  /// for a segment (lines of a round that never committed, a torn last line)
+  /// is cut off; any other unreadable line is copied to `corrupted_dir` and
+  /// skipped. Both are reported in `notes`.
+  /// Read-only, nothing is changed: what is past the committed size is
+  /// ignored, any other unreadable line throws status_error(corrupted), and
+  /// a missing directory is an empty log.
   segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
-              std::vector<std::string>& notes, bool read_only = false);
+              std::vector<std::string>& notes, const committed_rounds& committed,
+              bool read_only = false);
   // The index points into itself: not to be copied.
   segment_log(const segment_log&) = delete;
   segment_log& operator=(const segment_log&) = delete;
@@ -83,10 +86,19 @@ public:
 
   const std::string& dir() const { return dir_; }
 
+  /// Every segment's size: what a commit-log checkpoint records.
+  std::map<std::string, uint64_t> sizes() const;
+  /// The new size of each segment `p` appends to: what its round commits.
+  std::map<std::string, uint64_t> sizes_after(const prepared& p) const;
+
 private:
   uint32_t segment_for(micros t);
   std::string segment_path(uint32_t id) const;
-  void load_segment(const std::string& name, std::vector<std::string>& notes, bool read_only);
+  void load_segment(const std::string& name, std::vector<std::string>& notes,
+                    const committed_rounds& committed, bool read_only);
+  /// The bytes of a segment that belong to committed rounds.
+  std::string committed_text(const std::string& name, const committed_rounds& committed,
+                             std::vector<std::string>& notes, bool read_only);
   void index_put(const std::string& key, const location& loc);
   void index_erase(const std::string& key);
   void unlink_task_key(std::map<std::string, slot>::iterator entry);

@@ -23,7 +23,8 @@ std::map<std::string, std::string> load(const std::string& dir, const std::strin
   std::map<std::string, std::string> out;
   refused = false;
   try {
-    orch::fs::segment_log log{dir, corrupted_dir, kind, notes, read_only};
+    orch::fs::segment_log log{dir, corrupted_dir, kind, notes, orch::fs::committed_rounds{},
+                              read_only};
     for (auto& [key, slot] : log.index()) {
       auto text = log.read(slot);
       orch::record_summary sum;

@@ -1,0 +1,180 @@
+// A process ended at each step of a filesystem group commit's disk protocol
+// (a child process, _exit()ed at the step as kill -9 would end it: what it
+// wrote stays in the page cache, nothing more happens) leaves the round
+// wholly there or wholly absent for the next start-up: never a task file
+// from one round beside an event line from another.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backends/filesystem/fs_engine.hpp"
+#include "backends/filesystem/round_steps.hpp"
+#include "runtime/core/clock.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "tests/support/batches.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+/// The records of the test: task A queued by the first round; the second
+/// round starts A (new revision, queue entry removed, a started event, an
+/// audit record) and submits B (task file, queue entry).
+struct scenario {
+  task a, a_started, b;
+  queue_entry a_entry, b_entry;
+  task_event a_created, a_began;
+  audit_record submitted_b;
+
+  scenario() {
+    auto now = now_us();
+    a.id = new_uuid_v4();
+    a.command = "true";
+    a.created_at = now;
+    a.revision = 1;
+    a_started = a;
+    a_started.status = task_status::running;
+    a_started.revision = 2;
+    b = a;
+    b.id = new_uuid_v4();
+    a_entry = {a.id, 0, now, 0, 0, {}, 0};
+    b_entry = {b.id, 0, now, 0, 0, {}, 0};
+    a_created = {new_uuid_v7(now), now, a.id, "created", "queued", 0, {}};
+    a_began = {new_uuid_v7(now + 5000), now + 5000, a.id, "started", "running", 1, {}};
+    submitted_b = {new_uuid_v7(now + 10000), now + 10000, "tester", "task.submit", b.id, "ok", {}};
+  }
+
+  write_batch first_round() const {
+    return puts({to_record(a), to_record(a_entry), to_record(a_created)});
+  }
+
+  write_batch second_round() const {
+    auto batch = puts({to_record(a_started), to_record(b), to_record(b_entry), to_record(a_began),
+                       to_record(submitted_b)});
+    batch.ops.push_back({record_op::remove, record{record_kind::queue, a.id, {}}});
+    return batch;
+  }
+};
+
+std::atomic<int> crash_at{-1};
+
+void crash_hook(fs::round_step step) {
+  if (static_cast<int>(step) == crash_at.load())
+    ::_exit(0);
+}
+
+/// Runs both rounds in a child that ends itself at `step` of the second.
+/// Exit codes: 0 ended at the step, 2 the step never came, 3 a round failed.
+int run_child(const std::string& dir, const scenario& s, fs::round_step step) {
+  auto pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto engine = open_filesystem_engine(dir);
+    auto first = s.first_round();
+    if (!engine->commit_batches({&first}))
+      ::_exit(3);
+    crash_at = static_cast<int>(step);
+    fs::set_round_step_hook(crash_hook);
+    auto second = s.second_round();
+    auto r = engine->commit_batches({&second});
+    ::_exit(r && r.value().at(0).ok() ? 2 : 3);
+  }
+  int wstatus = 0;
+  REQUIRE(::waitpid(pid, &wstatus, 0) == pid);
+  REQUIRE(WIFEXITED(wstatus));
+  return WEXITSTATUS(wstatus);
+}
+
+bool has(storage_engine& e, record_kind kind, const std::string& key) {
+  return e.get(kind, key).ok();
+}
+
+std::vector<std::string> temp_files(const std::string& root) {
+  std::vector<std::string> found;
+  for (auto& entry : std::filesystem::recursive_directory_iterator(root))
+    if (entry.path().filename().string().find(".tmp") != std::string::npos)
+      found.push_back(entry.path().string());
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("filesystem: a kill at any step of a round leaves it wholly there or wholly absent",
+          "[filesystem][crash]") {
+  using fs::round_step;
+  auto step = GENERATE(round_step::written, round_step::durable, round_step::committed,
+                       round_step::half_published, round_step::published);
+  bool committed = step >= round_step::committed;
+  CAPTURE(static_cast<int>(step));
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  REQUIRE(run_child(dir.path(), s, step) == 0);
+
+  // A reader that must change nothing refuses a committed round it would
+  // have to finish, and says how to finish it.
+  if (step == round_step::committed || step == round_step::half_published) {
+    try {
+      open_filesystem_engine(dir.path(), true);
+      FAIL("a read-only open of a half-finished round succeeded");
+    } catch (const status_error& e) {
+      CHECK(e.code() == errc::corrupted);
+      CHECK_THAT(e.message(), Catch::Contains("Start the orchestrator on this data once"));
+    }
+  }
+
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    CAPTURE(reopen);
+    auto engine = open_filesystem_engine(dir.path());
+    auto a = engine->get(record_kind::task, s.a.id);
+    REQUIRE(a);
+    CHECK(decode<task>(a.value().json).value().revision == (committed ? 2u : 1u));
+    CHECK(has(*engine, record_kind::queue, s.a.id) == !committed);
+    CHECK(has(*engine, record_kind::task, s.b.id) == committed);
+    CHECK(has(*engine, record_kind::queue, s.b.id) == committed);
+    CHECK(has(*engine, record_kind::event, s.a_began.id) == committed);
+    CHECK(has(*engine, record_kind::audit, s.submitted_b.id) == committed);
+    CHECK(has(*engine, record_kind::event, s.a_created.id));
+    CHECK(temp_files(dir.path()).empty());
+    REQUIRE(engine->close());
+  }
+}
+
+TEST_CASE("filesystem: after a crash, rounds append where the committed lines end",
+          "[filesystem][crash]") {
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  REQUIRE(run_child(dir.path(), s, fs::round_step::durable) == 0);
+  auto root = dir.path() + "/queue.rkvs";
+  auto day = format_rfc3339(s.a.created_at).substr(0, 10) + ".jsonl";
+  {
+    auto engine = open_filesystem_engine(dir.path());
+    // The lines of the cut-off round are set aside, not destroyed.
+    bool reported = false;
+    auto info = engine->info().value();
+    for (auto& note : info.notes)
+      reported = reported || note.find("never acknowledged") != std::string::npos;
+    CHECK(reported);
+    CHECK(slurp(root + "/uncommitted/task_events-" + day) == to_record(s.a_began).json + "\n");
+    CHECK(slurp(root + "/uncommitted/audit_log-" + day) == to_record(s.submitted_b).json + "\n");
+    CHECK_FALSE(std::filesystem::exists(root + "/corrupted"));
+    auto again = s.second_round();
+    auto r = engine->commit_batches({&again});
+    REQUIRE(r);
+    REQUIRE(r.value().at(0).ok());
+    REQUIRE(engine->close());
+  }
+  auto engine = open_filesystem_engine(dir.path());
+  CHECK(engine->info().value().notes.empty());
+  CHECK(has(*engine, record_kind::event, s.a_began.id));
+  CHECK(has(*engine, record_kind::audit, s.submitted_b.id));
+  CHECK(has(*engine, record_kind::task, s.b.id));
+  CHECK(slurp(root + "/events/" + day)
+        == to_record(s.a_created).json + "\n" + to_record(s.a_began).json + "\n");
+  CHECK(slurp(root + "/audit/" + day) == to_record(s.submitted_b).json + "\n");
+}
