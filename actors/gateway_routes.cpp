@@ -23,7 +23,10 @@ int status_for(errc code) {
     case errc::conflict: return 409;
     case errc::invalid: return 400;
     case errc::unavailable:
-    case errc::locked: return 503;
+    case errc::locked:
+    // Storage could not write (permissions, a folder gone, a device error):
+    // nothing was written, and the same request succeeds once it is fixed.
+    case errc::io_error: return 503;
     case errc::no_space: return 507;  // Insufficient Storage
     default: return 500;
   }

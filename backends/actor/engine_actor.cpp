@@ -38,6 +38,7 @@ struct written_round {
   std::vector<claim_plan> plans;
   std::vector<size_t> first_batch;           // group[i]'s first batch in `outcomes`
   std::vector<batch_outcome> outcomes;
+  std::vector<caf::error> plan_failures;     // group[i]'s claim could not be planned
   caf::error failure;                        // of the whole round
 };
 
@@ -87,8 +88,8 @@ void answer(written_round& r) {
         w.commit_promise.deliver(to_error(o.st));
       continue;
     }
-    if (r.failure) {
-      w.claim_promise.deliver(r.failure);
+    if (r.failure || r.plan_failures[i]) {
+      w.claim_promise.deliver(r.failure ? r.failure : r.plan_failures[i]);
       continue;
     }
     // A claim whose write failed (a cancel earlier in the same round changed
@@ -117,16 +118,20 @@ void answer_synced(engine_ptr self, uint64_t upto, const std::string& failure) {
 /// The round's claims are planned (each from the entries the ones before it
 /// left), and every batch of the round is collected: the writes as they came,
 /// and each claim's batches (kept in `claim_batches`, reserved up front so the
-/// pointers stay valid).
-status plan_round(storage_engine& engine, written_round& round,
-                  std::vector<prepared_batch>& claim_batches, std::vector<prepared_batch*>& batches) {
+/// pointers stay valid). A claim that cannot be planned (a task file
+/// unreadable) fails alone: the round's writes go on without it.
+void plan_round(storage_engine& engine, written_round& round,
+                std::vector<prepared_batch>& claim_batches, std::vector<prepared_batch*>& batches) {
   auto& group = round.group;
+  round.plan_failures.resize(group.size());
   std::set<std::string> reserved;  // tasks claimed earlier in this round
   for (size_t i = 0; i < group.size(); ++i)
     if (group[i].is_claim) {
       auto plan = engine.plan_claims(group[i].claim, reserved);
-      if (!plan)
-        return plan.error();
+      if (!plan) {
+        round.plan_failures[i] = to_error(plan.error());
+        continue;
+      }
       round.plans[i] = std::move(*plan);
       for (auto& t : round.plans[i].tasks)
         reserved.insert(t.claimed.id);
@@ -146,7 +151,6 @@ status plan_round(storage_engine& engine, written_round& round,
       batches.push_back(&claim_batches.back());
     }
   }
-  return {};
 }
 
 /// One round of group commit: plan the claims, then commit every waiting
@@ -163,16 +167,18 @@ void flush(engine_ptr self) {
   round.first_batch.resize(round.group.size());
   std::vector<prepared_batch> claim_batches;
   std::vector<prepared_batch*> batches;
+  round.plan_failures.resize(round.group.size());
   if (!st.engine) {
     round.failure = closed_error();
-  } else if (auto planned = plan_round(*st.engine, round, claim_batches, batches); !planned) {
-    round.failure = to_error(planned);
-  } else if (!batches.empty()) {
-    auto outcomes = st.engine->commit_group(batches);
-    if (outcomes)
-      round.outcomes = std::move(*outcomes);
-    else
-      round.failure = to_error(outcomes.error());
+  } else {
+    plan_round(*st.engine, round, claim_batches, batches);
+    if (!batches.empty()) {
+      auto outcomes = st.engine->commit_group(batches);
+      if (outcomes)
+        round.outcomes = std::move(*outcomes);
+      else
+        round.failure = to_error(outcomes.error());
+    }
   }
   if (!round.failure && st.sync) {
     auto id = ++st.rounds;

@@ -205,6 +205,7 @@ std::string fs_engine::do_backup(const std::string& to) {
 }
 
 void fs_engine::do_close() {
+  publish_pending();
   closed_ = true;
   lock_.reset();
 }

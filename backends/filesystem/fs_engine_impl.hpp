@@ -46,6 +46,7 @@ using time_index = std::set<time_key, time_order>;
 class fs_engine : public storage_engine {
 public:
   fs_engine(const std::string& data_dir, bool read_only);
+  ~fs_engine() override;
 
 protected:
   std::vector<batch_outcome> do_commit_group(const std::vector<prepared_batch*>& batches) override;
@@ -101,6 +102,21 @@ private:
   bool committed_field(record_kind k, const std::string& key, const std::string& field,
                        std::string& value);
   void write_to_disk(record_overlay& overlay);
+  /// A round that committed but is not yet in place: its renames and
+  /// deletions (resumed where they stopped), and its records, which reads
+  /// are served from meanwhile.
+  struct unpublished_round {
+    std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
+    size_t renamed = 0;
+    std::vector<std::string> unlinks;
+    std::vector<std::string> dirs;
+    std::vector<std::pair<segment_log*, segment_log::prepared>> segments;
+    record_overlay overlay;
+  };
+  /// Renames and deletions of a committed round, resumed where they stopped.
+  void put_in_place(unpublished_round& r);
+  /// At close: a last try at an unpublished round (else start-up finishes it).
+  void publish_pending() noexcept;
   void apply_to_index(const record_id& id, const staged_record& s);
 
   // -- indexes -------------------------------------------------------------------
@@ -128,6 +144,7 @@ private:
 
   std::unique_ptr<commit_log> commits_;      // null when read-only
   uint64_t round_ = 0;                       // the last round begun
+  std::unique_ptr<unpublished_round> unpublished_;  // committed, not yet in place
 };
 
 } // namespace orch::fs

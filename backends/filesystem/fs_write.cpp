@@ -15,6 +15,7 @@
 #include "backends/filesystem/fs_engine_impl.hpp"
 #include "backends/filesystem/round_steps.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/log.hpp"
 #include "runtime/core/record_scan.hpp"
 
 namespace orch::fs {
@@ -67,29 +68,57 @@ std::vector<batch_outcome> fs_engine::do_commit_group(const std::vector<prepared
   try {
     write_to_disk(overlay);
   } catch (const status_error& e) {
+    // A folder of ours missing mid-run: the data directory was removed or
+    // moved under us. Nothing of the round was written (or it is finished
+    // at the next start-up, if it committed).
+    auto message = e.code() != errc::not_found
+                     ? e.message()
+                     : e.message() + ". Was the data directory " + root_
+                         + " removed or moved while the orchestrator ran? Put it back: writes "
+                           "resume by themselves";
     for (auto& o : outcomes)
       if (o.ok())
-        o.st = {e.code() == errc::not_found ? errc::io_error : e.code(), e.message()};
+        o.st = {e.code() == errc::not_found ? errc::io_error : e.code(), message};
   }
   return outcomes;
 }
 
+fs_engine::~fs_engine() = default;
+
+void fs_engine::publish_pending() noexcept {
+  if (!unpublished_)
+    return;
+  auto st = catch_status([&] { put_in_place(*unpublished_); });
+  if (st)
+    unpublished_.reset();
+}
+
 void fs_engine::write_to_disk(record_overlay& overlay) {
+  // A committed round comes first: no later round may commit before it is
+  // published, or the next start-up would take its temp files for a lost
+  // round's.
+  if (unpublished_) {
+    try {
+      put_in_place(*unpublished_);
+    } catch (const status_error& e) {
+      throw status_error{e.code(), "an earlier write that committed cannot be put in place, so "
+                                   "nothing more is written until it is: " + e.message()};
+    }
+    unpublished_.reset();
+  }
   auto round = ++round_;
+  unpublished_round r;
   std::vector<int> fds;
   std::vector<std::string> fd_paths;
   std::vector<fs::unique_fd> temps_open;
-  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
-  std::vector<std::string> unlinks;
   deleted_keys deletes;
   std::set<std::string> dirs;
   std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
-  std::vector<std::pair<segment_log*, segment_log::prepared>> seg_prepared;
   auto undo = [&] {
     temps_open.clear();
-    for (auto& [t, f] : renames)
+    for (auto& [t, f] : r.renames)
       ::unlink(t.c_str());
-    for (auto& [log, p] : seg_prepared)
+    for (auto& [log, p] : r.segments)
       log->rollback(p);
   };
   // Phase 1: write every new version (temp files, segment appends); nothing
@@ -103,7 +132,7 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
       }
       auto path = file_of(kind, key);
       if (s.removed) {
-        unlinks.push_back(path);
+        r.unlinks.push_back(path);
         deletes[kind].push_back(key);
         dirs.insert(dir_of(kind));
         continue;
@@ -112,7 +141,7 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
       fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
       if (!fd)
         throw fs::io_failure("cannot create", tmp, errno);
-      renames.emplace_back(tmp, path);
+      r.renames.emplace_back(tmp, path);
       auto pretty = json::parse(s.json).dump(2) + "\n";
       fs::write_all(fd.get(), pretty, tmp);
       fds.push_back(fd.get());
@@ -123,8 +152,8 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
     segment_sizes touched;
     for (auto& [kind, ops] : seg_ops) {
       auto& log = log_of(kind);
-      seg_prepared.emplace_back(&log, log.prepare(ops, fds, fd_paths));
-      touched[kind] = log.sizes_after(seg_prepared.back().second);
+      r.segments.emplace_back(&log, log.prepare(ops, fds, fd_paths));
+      touched[kind] = log.sizes_after(r.segments.back().second);
       dirs.insert(log.dir());
     }
     reached(round_step::written);
@@ -139,26 +168,45 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
   }
   reached(round_step::committed);
   temps_open.clear();
-  // Phase 3: publish the new files and remove the deleted ones, then make the
-  // directory entries durable. A crash in here is finished by the next
-  // start-up (finish_round).
-  for (auto& [tmp, path] : renames) {
+  r.dirs.assign(dirs.begin(), dirs.end());
+  r.overlay = std::move(overlay);
+  // Committed: the round happened, whatever comes next. The indexes learn it
+  // now; reads of its files are served from memory until they are in place.
+  for (auto& [log, p] : r.segments)
+    log->apply(p);
+  for (auto& [id, s] : r.overlay)
+    if (is_file_kind(id.first))
+      apply_to_index(id, s);
+  try {
+    put_in_place(r);
+  } catch (const status_error& e) {
+    // Finished before the next round (which fails until then) or by the next
+    // start-up; never undone, and its writers are told it succeeded.
+    log_error("filesystem", "a committed write could not be put in place yet (" + e.message()
+                              + "); it is retried before the next write and finished at the "
+                                "latest by the next start-up");
+    unpublished_ = std::make_unique<unpublished_round>(std::move(r));
+    return;
+  }
+  commits_->checkpoint_if_large(round, all_segment_sizes());
+}
+
+void fs_engine::put_in_place(unpublished_round& r) {
+  // Phase 3: rename the new files into place and remove the deleted ones,
+  // then make the directory entries durable. Resumable: a retry goes on
+  // where the last try stopped.
+  for (; r.renamed < r.renames.size(); ++r.renamed) {
+    auto& [tmp, path] = r.renames[r.renamed];
     if (::rename(tmp.c_str(), path.c_str()) != 0)
       throw fs::io_failure("cannot rename " + tmp + " to", path, errno);
-    if (&tmp == &renames.front().first && renames.size() > 1)
+    if (r.renamed == 0 && r.renames.size() > 1)
       reached(round_step::half_published);
   }
-  for (auto& path : unlinks)
+  for (auto& path : r.unlinks)
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       throw fs::io_failure("cannot delete", path, errno);
   reached(round_step::published);
-  fs::fsync_dirs({dirs.begin(), dirs.end()});
-  for (auto& [log, p] : seg_prepared)
-    log->apply(p);
-  for (auto& [id, s] : overlay)
-    if (is_file_kind(id.first))
-      apply_to_index(id, s);
-  commits_->checkpoint_if_large(round, all_segment_sizes());
+  fs::fsync_dirs(r.dirs);
 }
 
 void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {

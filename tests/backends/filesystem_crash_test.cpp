@@ -178,3 +178,68 @@ TEST_CASE("filesystem: after a crash, rounds append where the committed lines en
         == to_record(s.a_created).json + "\n" + to_record(s.a_began).json + "\n");
   CHECK(slurp(root + "/audit/" + day) == to_record(s.submitted_b).json + "\n");
 }
+
+namespace {
+
+std::string blocked_path;  // where the hook puts a directory in a rename's way
+
+void block_rename(fs::round_step step) {
+  if (step == fs::round_step::committed && !blocked_path.empty()) {
+    std::filesystem::create_directories(blocked_path + "/in-the-way");
+    blocked_path.clear();
+  }
+}
+
+} // namespace
+
+TEST_CASE("filesystem: a committed round whose renames fail counts, and is put in place before "
+          "the next one or by the next start-up", "[filesystem][crash]") {
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  auto root = dir.path() + "/queue.rkvs";
+  auto b_file = root + "/tasks/" + s.b.id + ".json";
+  auto restart = GENERATE(false, true);
+  CAPTURE(restart);
+  {
+    auto engine = open_filesystem_engine(dir.path());
+    auto first = s.first_round();
+    REQUIRE(engine->commit_batches({&first}).value().at(0).ok());
+    blocked_path = b_file;
+    fs::set_round_step_hook(block_rename);
+    auto second = s.second_round();
+    auto r = engine->commit_batches({&second});
+    fs::set_round_step_hook(nullptr);
+    // The rename of B's file fails after the round committed: the round
+    // happened, its writer is told so, and reads see it...
+    REQUIRE(r);
+    CHECK(r.value().at(0).ok());
+    CHECK(decode<task>(engine->get(record_kind::task, s.b.id).value().json).value().id == s.b.id);
+    CHECK(decode<task>(engine->get(record_kind::task, s.a.id).value().json).value().revision == 2u);
+    CHECK_FALSE(has(*engine, record_kind::queue, s.a.id));
+    // ...but nothing more is written until it is in place.
+    auto more = puts({to_record(task_event{new_uuid_v7(now_us() + 20000), now_us() + 20000,
+                                           s.a.id, "note", "running", 1, {}})});
+    auto refused = engine->commit_batches({&more});
+    bool refused_whole = !refused || !refused.value().at(0).ok();
+    CHECK(refused_whole);
+    if (!restart) {
+      std::filesystem::remove_all(b_file);
+      auto after = engine->commit_batches({&more});
+      REQUIRE(after);
+      CHECK(after.value().at(0).ok());
+      CHECK(std::filesystem::is_regular_file(b_file));
+    }
+    REQUIRE(engine->close());
+  }
+  if (restart)
+    std::filesystem::remove_all(b_file);  // out of the way now: start-up finishes the round
+  // However it ended, the committed round is there after a restart, whole.
+  auto engine = open_filesystem_engine(dir.path());
+  CHECK(decode<task>(engine->get(record_kind::task, s.a.id).value().json).value().revision == 2u);
+  CHECK_FALSE(has(*engine, record_kind::queue, s.a.id));
+  CHECK(has(*engine, record_kind::task, s.b.id));
+  CHECK(has(*engine, record_kind::queue, s.b.id));
+  CHECK(has(*engine, record_kind::event, s.a_began.id));
+  CHECK(has(*engine, record_kind::audit, s.submitted_b.id));
+  CHECK(temp_files(dir.path()).empty());
+}

@@ -14,6 +14,7 @@
 #include "runtime/platform/http/http_client.hpp"
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/support/child.hpp"
+#include "tests/support/unprivileged.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace orch;
@@ -141,8 +142,127 @@ void disk_full_case(const std::string& backend) {
   CHECK(disk.proc().running());
 }
 
+/// chmod of the data directory and every folder in it (the test runs as
+/// root or as the orchestrator's user: either may).
+void set_mode(const std::string& dir, std::filesystem::perms mode) {
+  std::filesystem::permissions(dir, mode);
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_directory())
+      std::filesystem::permissions(e.path(), mode);
+}
+
+/// The data directory made read-only, then moved away, under a running
+/// orchestrator (as an unprivileged user: root ignores modes). Meanwhile a
+/// submission is acknowledged or refused with the place and the reason,
+/// never lost; the orchestrator stays up and serves reads; once the
+/// directory is back, writes resume by themselves, the task that was
+/// running through it ends, and a restart finds everything whole.
+void data_dir_taken_away(const std::string& backend, bool every_write_refused) {
+  temp_dir d;
+  auto data = d / "data";
+  std::filesystem::create_directories(data);
+  unprivileged_owner(d.path());
+  std::vector<std::string> args{"--storage-type", backend, "--data-dir", data,
+                                "--max-concurrent-tasks", "2", "--log-level", "warn"};
+  std::vector<std::string> acknowledged;
+  std::string first_log;
+  {
+    orchestrator_process o{args, d / "first", unprivileged_prefix()};
+    auto first = o.submit({{"command", "true"}});
+    acknowledged.push_back(first["id"]);
+    // A task that runs until the test lets it end, while writes fail.
+    auto release = d / "release";
+    auto through = o.submit({{"command", "sh"},
+                             {"args", {"-c", "while [ ! -e " + release + " ]; do sleep 0.05; done"}}});
+    std::string through_id = through["id"];
+    acknowledged.push_back(through_id);
+    REQUIRE(wait_until([&] { return o.task(through_id)["status"] == "Running"; }));
+    auto try_submit = [&](int i) {
+      auto r = o.http().post("/tasks", submit_body(i));
+      if (r.status == 201)
+        acknowledged.push_back(r.json()["data"]["id"]);
+      return r;
+    };
+    auto check_refusal = [&](const http_result& r, const std::string& reason) {
+      INFO(r.status << " " << r.body);
+      CHECK(r.status >= 500);
+      CHECK(r.status != 500);
+      auto error = r.json()["error"].get<std::string>();
+      CHECK(error.find(data) != std::string::npos);
+      if (every_write_refused)  // the filesystem backend's own words
+        CHECK(error.find(reason) != std::string::npos);
+    };
+
+    set_mode(data, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec
+                     | std::filesystem::perms::group_read | std::filesystem::perms::group_exec
+                     | std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
+    for (int i = 0; i < 5; ++i) {
+      auto r = try_submit(i);
+      if (r.status != 201)
+        check_refusal(r, "Permission denied");
+      else
+        CHECK_FALSE(every_write_refused);
+    }
+    CHECK(o.http().get("/tasks/" + acknowledged[0]).status == 200);
+    CHECK(o.http().get("/health").status != 0);
+    // The task ends while nothing can be written: its outcome is kept and
+    // stored once writes work again.
+    { std::ofstream{release}; }
+    auto outcome_refused = [&] {
+      return o.proc().err().find("storing the outcome of task " + through_id + " failed")
+             != std::string::npos;
+    };
+    REQUIRE(wait_until([&] {
+      return outcome_refused() || o.task(through_id)["status"] == "Completed";
+    }));
+    if (every_write_refused)
+      CHECK(outcome_refused());
+    set_mode(data, std::filesystem::perms::owner_all | std::filesystem::perms::group_read
+                     | std::filesystem::perms::group_exec | std::filesystem::perms::others_read
+                     | std::filesystem::perms::others_exec);
+    CHECK(wait_until([&] { return try_submit(100).status == 201; }));
+
+    auto moved = d / "data-moved";
+    std::filesystem::rename(data, moved);
+    for (int i = 200; i < 205; ++i) {
+      auto r = try_submit(i);
+      if (r.status != 201)
+        check_refusal(r, "removed or moved");
+      else
+        CHECK_FALSE(every_write_refused);
+    }
+    std::filesystem::rename(moved, data);
+    CHECK(wait_until([&] { return try_submit(300).status == 201; }));
+    // The task that ran through it all ends by itself.
+    auto ended = o.wait_terminal(through_id);
+    INFO(ended.dump());
+    CHECK(ended["status"] == "Completed");
+    CHECK(o.proc().running());
+    REQUIRE(o.proc().terminate() == 0);
+    first_log = o.proc().err();
+  }
+  orchestrator_process again{args, d / "second", unprivileged_prefix()};
+  INFO("the first run's log:\n" << first_log);
+  for (auto& id : acknowledged) {
+    CAPTURE(id);
+    auto t = again.wait_terminal(id);
+    INFO(t.dump());
+    CHECK(t["status"] == "Completed");
+  }
+}
+
 } // namespace
 
+TEST_CASE("disk faults: filesystem - a data directory made read-only or moved away while "
+          "running is reported with its path, loses nothing and heals by itself",
+          "[disk-faults]") {
+  data_dir_taken_away("filesystem", true);
+}
+
+TEST_CASE("disk faults: embedded - a data directory made read-only or moved away while "
+          "running loses nothing and heals by itself", "[disk-faults]") {
+  data_dir_taken_away("surrealdb-embedded", false);
+}
 
 TEST_CASE("disk faults: filesystem - a full disk refuses submissions with 507 and the path, "
           "loses nothing and heals by itself", "[disk-faults]") {

@@ -16,12 +16,6 @@
 
 namespace orch::test {
 
-namespace {
-
-constexpr uid_t unprivileged_id = 65534;  // nobody / nogroup
-
-} // namespace
-
 storage_settings make_place(const std::string& backend, const temp_dir& dir,
                             const std::string& name, const surreal_server* server) {
   storage_settings s;
@@ -81,23 +75,9 @@ run_result run_migrate(std::vector<std::string> args, const std::string& log_bas
 
 std::vector<std::string> as_unprivileged(std::vector<std::string> args) {
   args.insert(args.begin(), orchestrator_binary());
-  if (::geteuid() == 0) {
-    auto id = std::to_string(unprivileged_id);
-    args.insert(args.begin(), {"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups",
-                               "--"});
-  }
+  auto prefix = unprivileged_prefix();
+  args.insert(args.begin(), prefix.begin(), prefix.end());
   return args;
-}
-
-void unprivileged_owner(const std::string& path) {
-  if (::geteuid() != 0)
-    return;
-  namespace stdfs = std::filesystem;
-  (void) ::chown(path.c_str(), unprivileged_id, unprivileged_id);
-  std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(path, ec);
-       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec))
-    (void) ::lchown(it->path().c_str(), unprivileged_id, unprivileged_id);
 }
 
 uint64_t spec_total(const dataset_spec& spec) {

@@ -13,6 +13,7 @@
 #include "tests/support/dataset.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/unprivileged.hpp"
 
 namespace orch::test {
 
@@ -39,9 +40,6 @@ run_result run_migrate(std::vector<std::string> args, const std::string& log_bas
 /// The argv that runs the orchestrator with `args` as an unprivileged user
 /// when the tests run as root (who ignores file permissions); as is otherwise.
 std::vector<std::string> as_unprivileged(std::vector<std::string> args);
-
-/// Hands everything under `path` to that unprivileged user (when root).
-void unprivileged_owner(const std::string& path);
 
 /// Runs SurrealQL as root on a test server (outside any namespace unless the
 /// text says USE); the statements' results, or throws with the server's message.

@@ -12,8 +12,10 @@ std::string orchestrator_binary() {
 }
 
 orchestrator_process::orchestrator_process(std::vector<std::string> args,
-                                           const std::string& log_base) {
-  std::vector<std::string> argv{orchestrator_binary(), "--port", "0"};
+                                           const std::string& log_base,
+                                           std::vector<std::string> prefix) {
+  auto argv = std::move(prefix);
+  argv.insert(argv.end(), {orchestrator_binary(), "--port", "0"});
   argv.insert(argv.end(), args.begin(), args.end());
   proc_ = std::make_unique<child>(argv, log_base);
   if (!proc_->wait_for_output("listening on http://", std::chrono::seconds(60)))

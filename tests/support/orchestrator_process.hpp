@@ -17,9 +17,11 @@ std::string orchestrator_binary();
 
 class orchestrator_process {
 public:
-  /// Starts `orchestrator --port 0 <args...>` and waits until it listens.
+  /// Starts `orchestrator --port 0 <args...>` and waits until it listens;
+  /// `prefix` comes before the binary (e.g. unprivileged_prefix()).
   /// Throws std::runtime_error with its stderr if it does not start.
-  orchestrator_process(std::vector<std::string> args, const std::string& log_base);
+  orchestrator_process(std::vector<std::string> args, const std::string& log_base,
+                       std::vector<std::string> prefix = {});
 
   uint16_t port() const { return port_; }
   http_client& http() { return *client_; }
