@@ -23,6 +23,7 @@
 
 #include "runtime/platform/process/open_files.hpp"
 #include "tests/support/orchestrator_process.hpp"
+#include "tests/support/proc_status.hpp"
 #include "tests/support/raw_socket.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -37,12 +38,7 @@ double ms_since(clock_type::time_point t) {
 }
 
 long rss_kib(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
+  return proc_status_kib(pid, "VmRSS");
 }
 
 struct figures {

@@ -29,6 +29,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tests/support/must.hpp"
+#include "tests/support/proc_status.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -44,12 +45,7 @@ double since(clock_type::time_point t) {
 }
 
 long rss_kib(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return -1;
+  return proc_status_kib(pid, "VmRSS");
 }
 
 void startup(const std::string& data_dir, const char* label) {

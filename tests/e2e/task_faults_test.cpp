@@ -8,22 +8,13 @@
 #include <fstream>
 
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/support/proc_status.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace orch;
 using namespace orch::test;
 
 namespace {
-
-/// Peak resident memory of a process, in MiB (VmHWM).
-long peak_rss_mib(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0)
-      return std::stol(line.substr(6)) / 1024;
-  return -1;
-}
 
 bool alive(pid_t pid) {
   return ::kill(pid, 0) == 0;
@@ -45,7 +36,7 @@ TEST_CASE("e2e faults: a task writing 2 GiB to stdout and stderr at full speed c
   CHECK(out.size() < (1 << 20) + 200);
   CHECK(out.find("1072693248 more bytes were discarded (limit 1048576 bytes)") != std::string::npos);
   CHECK(err.find("1072693248 more bytes were discarded") != std::string::npos);
-  auto peak = peak_rss_mib(f.orch->proc().pid());
+  auto peak = proc_status_kib(f.orch->proc().pid(), "VmHWM") / 1024;  // MiB
   INFO("orchestrator peak RSS " << peak << " MiB");
   CHECK(peak > 0);
   CHECK(peak < 256);
