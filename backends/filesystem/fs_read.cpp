@@ -108,7 +108,8 @@ std::vector<std::pair<micros, std::string>> fs_engine::candidates(const record_q
       break;
     default: {
       auto& log = log_of(q.kind);
-      if (q.kind == record_kind::event && q.field == "task_id") {
+      if ((q.kind == record_kind::event && q.field == "task_id")
+          || (q.kind == record_kind::audit && q.field == "target")) {
         for (auto& key : log.keys_of_task(q.value)) {
           auto t = log.index().at(key).time;
           if (in_range(t))

@@ -45,9 +45,9 @@ segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind
 void segment_log::index_put(const std::string& key, const location& loc) {
   auto [i, added] = index_.try_emplace(key);
   auto& at = i->second;
-  if (!added && kind_ == record_kind::event && at.task_id && *at.task_id != loc.task_id)
+  if (!added && grouped() && at.task_id && *at.task_id != loc.task_id)
     unlink_task_key(i);
-  bool link = kind_ == record_kind::event && (added || !at.task_id || *at.task_id != loc.task_id);
+  bool link = grouped() && (added || !at.task_id || *at.task_id != loc.task_id);
   at.segment = loc.segment;
   at.length = loc.length;
   at.offset = loc.offset;
@@ -63,7 +63,7 @@ void segment_log::index_erase(const std::string& key) {
   auto i = index_.find(key);
   if (i == index_.end())
     return;
-  if (kind_ == record_kind::event)
+  if (grouped())
     unlink_task_key(i);
   index_.erase(i);
 }

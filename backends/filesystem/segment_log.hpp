@@ -24,7 +24,7 @@ public:
     uint64_t offset = 0;
     uint32_t length = 0;                     // without the newline
     micros time = 0;
-    std::string task_id;                     // events only: for the per-task index
+    std::string task_id;                     // events: the task; audit: the target (grouped())
   };
 
   /// The same as kept in the index, for every record of the log: 32 bytes,
@@ -34,7 +34,7 @@ public:
     uint32_t length = 0;
     uint64_t offset = 0;
     micros time = 0;
-    const std::string* task_id = nullptr;    // events: the key of by_task_'s entry
+    const std::string* task_id = nullptr;    // events, audit: the key of by_task_'s entry
   };
 
   /// Loads every segment. What lies past the size `committed` last recorded
@@ -57,7 +57,8 @@ public:
   std::string read(const std::string& key) const;
   std::string read(const slot& at) const;
 
-  /// Keys of the events of a task, in key order (events only).
+  /// Keys of the events of a task, or of the audit records of a target, in
+  /// key order (events and audit only).
   std::vector<std::string> keys_of_task(const std::string& task_id) const;
 
   /// One pending write of a group commit.
@@ -102,6 +103,8 @@ private:
   void index_put(const std::string& key, const location& loc);
   void index_erase(const std::string& key);
   void unlink_task_key(std::map<std::string, slot>::iterator entry);
+  /// Events are grouped by task, audit records by target.
+  bool grouped() const { return kind_ == record_kind::event || kind_ == record_kind::audit; }
 
   std::string dir_;
   std::string corrupted_dir_;
@@ -110,8 +113,8 @@ private:
   std::map<std::string, uint32_t> segment_ids_;
   std::vector<uint64_t> segment_sizes_;
   std::map<std::string, slot> index_;
-  // Events: task id -> the keys of its events (index_'s own keys; map nodes
-  // do not move).
+  // Events: task id -> the keys of its events; audit: target -> the keys of
+  // its records (index_'s own keys; map nodes do not move).
   std::map<std::string, std::vector<const std::string*>> by_task_;
 };
 

@@ -147,10 +147,20 @@ private:
     return prefix_ + "status/" + std::to_string(static_cast<int>(s));
   }
   uint64_t read_counter(const std::string& key) const;
+  /// Audit records by target share idx_event_task with events by task,
+  /// behind a byte no task id starts with.
+  std::string audit_target_base(const std::string& target) const {
+    return prefix_ + std::string(1, '\x01') + target + std::string(1, '\0');
+  }
+  std::string meta_audit_indexed_key() const { return prefix_ + "index/audit_target"; }
+  /// Databases written before the audit-target index get it at the first
+  /// writable open; a read-only open of one answers by scanning.
+  void index_audit_targets();
   [[noreturn]] void fail_open(const rocksdb::Status& st);
   status write_round(rocksdb::WriteBatch& wb);
   void load_counters();
   void load_queue();
+  bool audit_targets_indexed_ = false;
   /// Walks [begin, end) of a column family, forward or backward, calling
   /// fn(key without the walk's fixed part) until it returns false.
   template <class F>

@@ -170,6 +170,10 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   if (!st.ok())
     fail_open(st);
   load_counters();
+  std::string marker;
+  audit_targets_indexed_ = read(cf_meta, meta_audit_indexed_key(), marker);
+  if (!audit_targets_indexed_ && !opts.read_only)
+    index_audit_targets();
   // The claim index serves claims only, which a read-only open refuses: a
   // migration's source need not hold every queue entry in memory.
   if (!opts.read_only)
@@ -188,6 +192,33 @@ void rocks_engine::load_counters() {
            max_key_[static_cast<size_t>(k)] = key.ToString().substr(prefix_.size());
            return false;
          });
+}
+
+void rocks_engine::index_audit_targets() {
+  rocksdb::WriteBatch wb;
+  uint64_t indexed = 0;
+  auto flush = [&] {
+    if (auto st = write_round(wb); !st.ok())
+      throw status_error{st};
+    wb.Clear();
+  };
+  walk(cf_audit, prefix_, prefix_ + std::string(1, '\xff'), false,
+       [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
+         staged_record s;
+         auto k = key.ToString().substr(prefix_.size());
+         if (stage_put({record_kind::audit, k, value.ToString()}, s).ok()) {
+           wb.Put(cf(cf_idx_event_task), audit_target_base(s.task_id) + k, rocksdb::Slice{});
+           if (++indexed % 10000 == 0)
+             flush();
+         }
+         return true;
+       });
+  wb.Put(cf(cf_meta), meta_audit_indexed_key(), rocksdb::Slice{});
+  flush();
+  audit_targets_indexed_ = true;
+  if (indexed > 0)
+    notes_.push_back("indexed the targets of " + std::to_string(indexed)
+                     + " audit records (once, for databases from before that index)");
 }
 
 void rocks_engine::lock_shared() {

@@ -91,10 +91,11 @@ record_page rocks_engine::do_query(const record_query& q) {
     return page_by_index(q, cf_idx_status, base + lo_t, base + hi_t, base.size() + 8,
                          ranged ? time_max : status_counts_[static_cast<size_t>(s)], false);
   }
+  bool by_target = q.kind == record_kind::audit && q.field == "target" && audit_targets_indexed_;
   if ((q.kind == record_kind::task && q.field == "dependencies")
-      || (q.kind == record_kind::event && q.field == "task_id")) {
+      || (q.kind == record_kind::event && q.field == "task_id") || by_target) {
     auto index = q.kind == record_kind::task ? cf_idx_deps : cf_idx_event_task;
-    auto base = prefix_ + q.value + std::string(1, '\0');
+    auto base = by_target ? audit_target_base(q.value) : prefix_ + q.value + std::string(1, '\0');
     std::vector<std::pair<micros, std::string>> cand;
     walk(index, base, base + std::string(1, '\xff'), false,
          [&](const rocksdb::Slice& k, const rocksdb::Slice&) {

@@ -47,6 +47,8 @@ void rocks_engine::index_entries(rocksdb::WriteBatch& wb, record_kind kind,
   }
   if (kind == record_kind::event)
     put_or_delete(cf_idx_event_task, prefix_ + s.task_id + std::string(1, '\0') + key);
+  if (kind == record_kind::audit)
+    put_or_delete(cf_idx_event_task, audit_target_base(s.task_id) + key);
 }
 
 std::vector<batch_outcome> rocks_engine::do_commit_group(const std::vector<prepared_batch*>& batches) {

@@ -136,6 +136,7 @@ DEFINE INDEX IF NOT EXISTS task_queue_lease ON TABLE task_queue FIELDS lease_unt
 DEFINE INDEX IF NOT EXISTS task_events_task_time ON TABLE task_events FIELDS task_id, time;
 DEFINE INDEX IF NOT EXISTS task_events_time ON TABLE task_events FIELDS time;
 DEFINE INDEX IF NOT EXISTS audit_log_time ON TABLE audit_log FIELDS time;
+DEFINE INDEX IF NOT EXISTS audit_log_target_time ON TABLE audit_log FIELDS target, time;
 DEFINE INDEX IF NOT EXISTS metrics_time ON TABLE metrics FIELDS time;
 DEFINE INDEX IF NOT EXISTS depends_on_out ON TABLE depends_on FIELDS out;
 )" + queue_layout_schema();

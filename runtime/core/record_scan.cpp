@@ -60,8 +60,16 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
       out.task_id = std::move(e.task_id);
       return st;
     }
-    case record_kind::audit:
-      return scan_id_and_time<audit_record>(text, out);
+    case record_kind::audit: {
+      // The target groups audit records as the task groups events.
+      static const auto keep = fields_named<audit_record>({"id", "time", "target"});
+      audit_record a;
+      auto st = scan_as(text, a, keep);
+      out.key = std::move(a.id);
+      out.time = a.time;
+      out.task_id = std::move(a.target);
+      return st;
+    }
     case record_kind::metric:
       return scan_id_and_time<metric_sample>(text, out);
     case record_kind::user: {

@@ -22,7 +22,7 @@ struct record_summary {
   micros created_at = 0;
   uint64_t revision = 0;
   std::vector<std::string> dependencies;
-  // events
+  // events: the task; audit records: the target (what they are grouped by)
   std::string task_id;
   // queue entries
   queue_entry entry;

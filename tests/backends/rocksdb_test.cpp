@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
 
 #include "backends/actor/engine_actor.hpp"
 #include "backends/rocksdb/rocks_engine.hpp"
@@ -157,4 +158,92 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
     REQUIRE(ro->close().ok());
   }
   CHECK(tree_digest(dir.path()) == bytes);
+}
+
+namespace {
+
+/// Makes the database look as one written before the audit-target index:
+/// no index entries for audit records, no marker.
+void drop_audit_target_index(const std::string& data_dir) {
+  std::vector<std::string> names;
+  auto path = rocksdb_path(data_dir);
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names)
+    cfs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions{}, path, cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db{raw};
+  auto handle = [&](const std::string& name) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name)
+        return handles[i];
+    FAIL("no column family " << name);
+    return handles[0];
+  };
+  std::string prefix = std::string{"orchestrator"} + '\0' + "main" + '\0';
+  rocksdb::WriteBatch wb;
+  std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, handle("idx_event_task"))};
+  size_t dropped = 0;
+  for (it->Seek(prefix + '\x01'); it->Valid() && it->key().starts_with(prefix + '\x01'); it->Next()) {
+    wb.Delete(handle("idx_event_task"), it->key());
+    ++dropped;
+  }
+  it.reset();
+  CHECK(dropped > 0);
+  wb.Delete(handle("meta"), prefix + "index/audit_target");
+  REQUIRE(db->Write(rocksdb::WriteOptions{}, &wb).ok());
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+}
+
+} // namespace
+
+TEST_CASE("embedded: audit records are found by target through an index, which older databases "
+          "get at their first writable open", "[rocksdb]") {
+  temp_dir dir;
+  actor_env env;
+  auto open = [&](bool read_only) {
+    return std::make_unique<storage_client>(
+      env.sys(), spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), "orchestrator",
+                                                                    "main", read_only})));
+  };
+  auto target = new_uuid_v4();
+  std::vector<record> records;
+  for (int i = 0; i < 30; ++i) {
+    auto t = now_us() + i * 2000;
+    records.push_back(to_record(audit_record{new_uuid_v7(t), t, "tester", "task.submit",
+                                             i % 3 == 0 ? target : new_uuid_v4(), "ok", {}}));
+  }
+  auto by_target = [&](storage_client& db) {
+    record_query q;
+    q.kind = record_kind::audit;
+    q.field = "target";
+    q.value = target;
+    return db.query(q).value();
+  };
+  {
+    auto db = open(false);
+    REQUIRE(db->put(records).ok());
+    CHECK(by_target(*db).total == 10);
+    REQUIRE(db->close().ok());
+  }
+  drop_audit_target_index(dir.path());
+  {
+    // Read-only, nothing may be added: it scans, and finds the same.
+    auto ro = open(true);
+    CHECK(by_target(*ro).total == 10);
+    REQUIRE(ro->close().ok());
+  }
+  auto db = open(false);
+  bool noted = false;
+  auto info = db->info().value();
+  for (auto& note : info.notes)
+    noted = noted || note.find("indexed the targets of 30 audit records") != std::string::npos;
+  CHECK(noted);
+  auto page = by_target(*db);
+  CHECK(page.total == 10);
+  for (auto& r : page.items)
+    CHECK(nlohmann::json::parse(r.json)["target"] == target);
 }

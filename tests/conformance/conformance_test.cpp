@@ -300,25 +300,30 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
   CHECK(b.db().query(q).value().total == 2);
 }
 
-TEST_CASE("conformance: events by task follow an event moved to another task, a deletion and "
-          "a reopen",
-          "[conformance]") {
+namespace {
+
+/// Events are found by task, audit records by target: either follows a
+/// record moved to another group, a deletion and a reopen.
+void grouped_records_follow_changes(record_kind kind) {
   backend_under_test b;
-  auto task_a = new_uuid_v4(), task_b = new_uuid_v4();
-  auto event_of = [](const std::string& id, micros t, const std::string& task_id) {
-    return to_record(task_event{id, t, task_id, "created", "Queued", 0, ""});
+  auto group_a = new_uuid_v4(), group_b = new_uuid_v4();
+  auto record_of = [&](const std::string& id, micros t, const std::string& group) {
+    return kind == record_kind::event
+             ? to_record(task_event{id, t, group, "created", "Queued", 0, ""})
+             : to_record(audit_record{id, t, "api:1", "task.submit", group, "ok", ""});
   };
   auto moved = new_uuid_v7(base_time), stays = new_uuid_v7(base_time + 1),
        removed = new_uuid_v7(base_time + 2);
   REQUIRE(b.db()
-            .commit(puts({event_of(moved, base_time, task_a), event_of(stays, base_time + 1, task_a),
-                          event_of(removed, base_time + 2, task_b)}))
+            .commit(puts({record_of(moved, base_time, group_a),
+                          record_of(stays, base_time + 1, group_a),
+                          record_of(removed, base_time + 2, group_b)}))
             .ok());
-  auto keys_of = [&](const std::string& task_id) {
+  auto keys_of = [&](const std::string& group) {
     record_query q;
-    q.kind = record_kind::event;
-    q.field = "task_id";
-    q.value = task_id;
+    q.kind = kind;
+    q.field = kind == record_kind::event ? "task_id" : "target";
+    q.value = group;
     auto page = b.db().query(q);
     REQUIRE(page.ok());
     std::vector<std::string> keys;
@@ -326,24 +331,38 @@ TEST_CASE("conformance: events by task follow an event moved to another task, a 
       keys.push_back(r.key);
     return keys;
   };
-  CHECK(keys_of(task_a) == std::vector<std::string>{moved, stays});
-  // The same event, now of the other task; another one deleted.
+  CHECK(keys_of(group_a) == std::vector<std::string>{moved, stays});
+  // The same record, now of the other group; another one deleted.
   write_batch change;
-  change.ops.push_back({record_op::put, event_of(moved, base_time, task_b)});
-  change.ops.push_back({record_op::remove, {record_kind::event, removed, {}}});
+  change.ops.push_back({record_op::put, record_of(moved, base_time, group_b)});
+  change.ops.push_back({record_op::remove, {kind, removed, {}}});
   REQUIRE(b.db().commit(change).ok());
   for (bool reopened : {false, true}) {
     INFO((reopened ? "after a reopen" : "before a reopen"));
-    CHECK(keys_of(task_a) == std::vector<std::string>{stays});
-    CHECK(keys_of(task_b) == std::vector<std::string>{moved});
-    CHECK(b.db().count(record_kind::event).value() == 2);
+    CHECK(keys_of(group_a) == std::vector<std::string>{stays});
+    CHECK(keys_of(group_b) == std::vector<std::string>{moved});
+    CHECK(b.db().count(kind).value() == 2);
     if (!reopened)
       b.reopen();
   }
   write_batch gone;
-  gone.ops.push_back({record_op::remove, {record_kind::event, stays, {}}});
+  gone.ops.push_back({record_op::remove, {kind, stays, {}}});
   REQUIRE(b.db().commit(gone).ok());
-  CHECK(keys_of(task_a).empty());
+  CHECK(keys_of(group_a).empty());
+}
+
+} // namespace
+
+TEST_CASE("conformance: events by task follow an event moved to another task, a deletion and "
+          "a reopen",
+          "[conformance]") {
+  grouped_records_follow_changes(record_kind::event);
+}
+
+TEST_CASE("conformance: audit records by target follow a record moved to another target, a "
+          "deletion and a reopen",
+          "[conformance]") {
+  grouped_records_follow_changes(record_kind::audit);
 }
 
 TEST_CASE("conformance: claims follow priority then FIFO and honour not_before", "[conformance]") {
