@@ -8,6 +8,7 @@
 
 #include "caf/all.hpp"
 
+#include "runtime/core/batch_submission.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/submission.hpp"
@@ -132,6 +133,37 @@ void submit(pointer self, const http_request& req, const route_args&, reply rp) 
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
+/// POST /tasks/batch {"tasks": [...]}: up to max_batch_tasks tasks stored in
+/// one durable commit, all or none; a refusal lists every bad item with its
+/// index, so a client mends them all in one go.
+void submit_batch(pointer self, const http_request& req, const route_args&, reply rp) {
+  auto b = parse_batch_submission(req.body);
+  if (!b.problem)
+    return void(rp.deliver(json_error(400, b.problem.message())));
+  if (!b.errors.empty()) {
+    json errors = json::array();
+    for (auto& e : b.errors)
+      errors.push_back({{"index", e.index}, {"error", e.message}});
+    auto total = b.tasks.size() + b.errors.size();
+    json body{{"success", false},
+              {"error", std::to_string(b.errors.size()) + " of the batch's " + std::to_string(total)
+                          + " tasks are invalid (see 'errors'); nothing was stored"},
+              {"errors", std::move(errors)}};
+    return void(rp.deliver(http_response{400, "application/json", canonical(body)}));
+  }
+  self->request(self->state.scheduler, self->state.cfg.scheduler_timeout, submit_atom_v,
+                submit_batch_request{std::move(b.tasks), principal_of(req)})
+    .then(guarded("gateway",
+                  [=](const std::vector<task>& created) mutable {
+                    std::string data = "{\"count\":" + std::to_string(created.size())
+                                       + ",\"tasks\":[";
+                    for (size_t i = 0; i < created.size(); ++i)
+                      data += (i > 0 ? "," : "") + encode(created[i]);
+                    rp.deliver(json_ok(201, data + "]}"));
+                  }),
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
 void get_task(pointer self, const http_request&, const route_args& args, reply rp) {
   self->request(self->state.storage, self->state.cfg.storage_timeout, caf::get_atom_v,
                 record_kind::task, args.id)
@@ -221,6 +253,7 @@ const std::vector<route>& routes() {
     {"GET", {"health"}, health},
     {"GET", {"tasks"}, list_tasks},
     {"POST", {"tasks"}, submit},
+    {"POST", {"tasks", "batch"}, submit_batch},
     {"GET", {"tasks", "{id}"}, get_task},
     {"POST", {"tasks", "{id}", "cancel"}, task_action_route<cancel_atom>},
     {"POST", {"tasks", "{id}", "retry"}, task_action_route<retry_atom>},

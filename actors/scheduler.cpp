@@ -47,6 +47,12 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
               return rp;
             }),
     guarded("scheduler",
+            [this](submit_atom, submit_batch_request& req) -> caf::result<std::vector<task>> {
+              auto rp = make_response_promise<std::vector<task>>();
+              submit_batch(std::move(req.submitted), std::move(req.principal), rp);
+              return rp;
+            }),
+    guarded("scheduler",
             [this](cancel_atom, task_action& a) -> caf::result<task> {
               auto rp = make_response_promise<task>();
               cancel(a.task_id, a.principal, rp, 0);

@@ -39,6 +39,7 @@ public:
   behavior_type make_behavior() override;
 
   using task_promise = caf::typed_response_promise<task>;
+  using batch_promise = caf::typed_response_promise<std::vector<task>>;
 
 private:
   /// One attempt this process runs.
@@ -79,7 +80,11 @@ private:
   void store_again(uint64_t token);
 
   // -- scheduler_requests.cpp: the API ------------------------------------------------
+  transition new_task_transition(task& t, const std::map<std::string, task>& found,
+                                 const actor_context& c);
+  void after_submitted(const std::vector<task>& created, const std::vector<task_event>& events);
   void submit(task t, std::string principal, task_promise rp);
+  void submit_batch(std::vector<task> ts, std::string principal, batch_promise rp);
   void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
   void cancel(std::string id, std::string principal, task_promise rp, int attempt);
   void retry(std::string id, std::string principal, task_promise rp, int attempt);

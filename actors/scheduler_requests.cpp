@@ -2,6 +2,8 @@
 // what it needs, decides with a transition (runtime/core/transitions.hpp)
 // and commits one write batch; a write that lost a race with another writer
 // (a conflict) is decided again from what is stored now.
+#include <set>
+
 #include "caf/all.hpp"
 
 #include "actors/scheduler_impl.hpp"
@@ -16,6 +18,50 @@ namespace {
 constexpr int max_conflict_retries = 5;
 
 } // namespace
+
+/// Where a new task starts, given its dependencies as found: Queued when
+/// all are Completed, Pending while some are still to run, Failed when one
+/// ended without completing.
+transition scheduler_impl::new_task_transition(task& t, const std::map<std::string, task>& found,
+                                               const actor_context& c) {
+  std::string reason;
+  auto state = evaluate_dependencies(t, found, reason);
+  auto initial = state == dependency_state::ready     ? task_status::queued
+                 : state == dependency_state::waiting ? task_status::pending
+                                                      : task_status::failed;
+  return submit_transition(t, initial, reason, c);
+}
+
+/// What happens once new tasks are stored: a Queued one may start now, a
+/// Pending one may have lost the race with its last dependency finishing.
+void scheduler_impl::after_submitted(const std::vector<task>& created,
+                                     const std::vector<task_event>& events) {
+  send(metrics_, metric_update::count("orchestrator_tasks_submitted_total", {},
+                                      static_cast<double>(created.size())));
+  publish(events);
+  // Dependencies inside the same commit cannot have finished before it, and
+  // their own completion will find these dependants stored.
+  std::set<std::string> stored_together;
+  for (auto& t : created)
+    stored_together.insert(t.id);
+  auto waits_outside = [&](const task& t) {
+    for (auto& d : t.dependencies)
+      if (!stored_together.count(d))
+        return true;
+    return false;
+  };
+  bool queued = false;
+  for (auto& t : created) {
+    if (t.status == task_status::queued)
+      queued = true;
+    else if (t.status == task_status::pending && waits_outside(t))
+      check_pending(t);
+    // A task born Failed has no dependants to resolve: nothing may depend
+    // on a task before it is stored, and its own batch was decided with it.
+  }
+  if (queued)
+    fill();
+}
 
 void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
   if (t.id.empty())
@@ -32,29 +78,75 @@ void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
         rp.deliver(make_error(errc::invalid, "dependency " + d + " does not exist (submit it first)"));
         return;
       }
-    std::string reason;
-    auto state = evaluate_dependencies(t, found, reason);
-    auto initial = state == dependency_state::ready     ? task_status::queued
-                   : state == dependency_state::waiting ? task_status::pending
-                                                        : task_status::failed;
-    auto tr = submit_transition(t, initial, reason, ctx(principal));
+    auto tr = new_task_transition(t, found, ctx(principal));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
                     [=, this](uint64_t) mutable {
-                      count("orchestrator_tasks_submitted_total");
-                      publish(tr.events);
-                      if (t.status == task_status::queued)
-                        fill();
-                      else if (t.status == task_status::pending)
-                        // A dependency may have finished between our read and our write.
-                        check_pending(t);
-                      else
-                        resolve_dependants(t.id);
+                      after_submitted({t}, tr.events);
                       rp.deliver(t);
                     }),
             [=](caf::error& e) mutable {
               if (error_code(e) == errc::conflict)
                 rp.deliver(make_error(errc::conflict, "a task with id " + t.id + " already exists"));
+              else
+                rp.deliver(e);
+            });
+  });
+}
+
+void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
+                                  batch_promise rp) {
+  std::set<std::string> inside;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    if (ts[i].id.empty())
+      ts[i].id = new_uuid_v4();
+    ts[i].owner = principal;
+    if (!inside.insert(ts[i].id).second)
+      return void(rp.deliver(make_error(errc::invalid, "tasks[" + std::to_string(i) + "]: id "
+                                                         + ts[i].id + " is given twice")));
+  }
+  std::set<std::string> outside;
+  for (auto& t : ts)
+    for (auto& d : t.dependencies)
+      if (!inside.count(d))
+        outside.insert(d);
+  std::vector<std::string> lookups(outside.begin(), outside.end());
+  fetch_tasks(lookups, [=, this](std::map<std::string, task> found,
+                                 caf::error failure) mutable {
+    if (failure)
+      return void(rp.deliver(failure));
+    // In the batch's order, each task seeing those before it: a dependency
+    // on a later one is missing here, so a batch cannot store a cycle.
+    auto c = ctx(principal);
+    transition all;
+    for (size_t i = 0; i < ts.size(); ++i) {
+      for (auto& d : ts[i].dependencies)
+        if (!found.count(d))
+          return void(rp.deliver(make_error(
+            errc::invalid, "tasks[" + std::to_string(i) + "]: dependency " + d
+                             + " does not exist (submit it first, or earlier in this batch); "
+                               "nothing was stored")));
+      auto tr = new_task_transition(ts[i], found, c);
+      auto& ops = all.batch.ops;
+      ops.insert(ops.end(), std::make_move_iterator(tr.batch.ops.begin()),
+                 std::make_move_iterator(tr.batch.ops.end()));
+      auto& expect = all.batch.expect;
+      expect.insert(expect.end(), std::make_move_iterator(tr.batch.expect.begin()),
+                    std::make_move_iterator(tr.batch.expect.end()));
+      all.events.insert(all.events.end(), tr.events.begin(), tr.events.end());
+      found.emplace(ts[i].id, ts[i]);
+    }
+    auto events = std::move(all.events);
+    request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all.batch))
+      .then(guarded("scheduler",
+                    [=, this](uint64_t) mutable {
+                      after_submitted(ts, events);
+                      rp.deliver(std::move(ts));
+                    }),
+            [=](caf::error& e) mutable {
+              if (error_code(e) == errc::conflict)
+                rp.deliver(make_error(errc::conflict, error_text(e)
+                                                        + "; nothing of the batch was stored"));
               else
                 rp.deliver(e);
             });

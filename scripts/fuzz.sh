@@ -17,7 +17,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
-all_targets=(http_gateway submission query_string record_file segment_file commit_log journal config surreal_rpc)
+all_targets=(http_gateway submission batch_submission query_string record_file segment_file commit_log journal config surreal_rpc)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -40,6 +40,7 @@ build_tree() {
 max_len() {
   case "$1" in
     segment_file|commit_log|journal) echo 8192 ;;
+    batch_submission) echo 32768 ;;  # room for a batch past the 1,000-task limit
     *) echo 4096 ;;
   esac
 }

@@ -135,17 +135,7 @@ commit_log::commit_log(std::string path, uint64_t last_round, const segment_size
 void commit_log::checkpoint(uint64_t last_round, const segment_sizes& all) {
   json line{{"checkpoint", true}, {"round", last_round}, {"segments", sizes_json(all)}};
   auto text = line.dump() + "\n";
-  auto tmp = dir_part(path_) + "/.commit.log.tmp";
-  {
-    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (!fd)
-      throw io_failure("cannot create", tmp, errno);
-    write_all(fd.get(), text, tmp);
-    fsync_all({fd.get()}, {tmp});
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0)
-    throw io_failure("cannot replace", path_, errno);
-  fsync_dirs({dir_part(path_)});
+  replace_file(path_, dir_part(path_) + "/.commit.log.tmp", text);
   unique_fd fd{::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)};
   if (!fd)
     throw io_failure("cannot open", path_, errno);
@@ -153,9 +143,8 @@ void commit_log::checkpoint(uint64_t last_round, const segment_sizes& all) {
   size_ = text.size();
 }
 
-void commit_log::checkpoint_if_large(uint64_t last_round, const segment_sizes& all) {
-  if (size_ > checkpoint_limit)
-    checkpoint(last_round, all);
+bool commit_log::large() const {
+  return size_ > checkpoint_limit;
 }
 
 void commit_log::commit(uint64_t round, const deleted_keys& deletes,

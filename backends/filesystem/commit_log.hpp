@@ -60,11 +60,14 @@ public:
   /// the round did not commit.
   void commit(uint64_t round, const deleted_keys& deletes, const segment_sizes& touched);
 
-  /// Replaces the log with a checkpoint once it has grown past its limit.
-  void checkpoint_if_large(uint64_t last_round, const segment_sizes& all);
+  /// Past its limit: time to replace the log with a checkpoint (asked
+  /// first, so the caller gathers every segment's size only then).
+  bool large() const;
+  /// Replaces the log with one line: every round up to `last_round` is done,
+  /// and the segments have these sizes.
+  void checkpoint(uint64_t last_round, const segment_sizes& all);
 
 private:
-  void checkpoint(uint64_t last_round, const segment_sizes& all);
   void append(const std::string& line);
 
   std::string path_;

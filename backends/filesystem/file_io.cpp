@@ -281,6 +281,22 @@ void fsync_dirs(const std::vector<std::string>& dirs) {
   });
 }
 
+void replace_file(const std::string& path, const std::string& tmp, const std::string& text) {
+  {
+    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    if (!fd)
+      throw io_failure("cannot create", tmp, errno);
+    write_all(fd.get(), text, tmp);
+    fsync_all({fd.get()}, {tmp});
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw io_failure("cannot replace", path, errno);
+  auto slash = path.rfind('/');
+  fsync_dirs({slash == std::string::npos ? std::string{"."}
+              : slash == 0                ? std::string{"/"}
+                                          : path.substr(0, slash)});
+}
+
 lock_file::lock_file(const std::string& path, const std::string& what, mode m) {
   if (m == shared) {
     fd_ = unique_fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};

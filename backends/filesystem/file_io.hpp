@@ -64,6 +64,11 @@ void fsync_all(const std::vector<int>& fds, const std::vector<std::string>& path
 /// Opens the directory and fsyncs it (makes renames and unlinks durable).
 void fsync_dirs(const std::vector<std::string>& dirs);
 
+/// Replaces `path` with `text` atomically and durably: written to `tmp` (in
+/// the same directory), fsynced, renamed over `path`, the directory fsynced.
+/// A crash leaves the old file or the new one, never a mix.
+void replace_file(const std::string& path, const std::string& tmp, const std::string& text);
+
 /// Advisory lock (flock) on `path`, released when the process exits, even by
 /// kill -9. Exclusive for a process that writes (our pid is written into the
 /// file); shared for a reader that must not change anything (a migration

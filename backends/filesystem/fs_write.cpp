@@ -188,7 +188,8 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
     unpublished_ = std::make_unique<unpublished_round>(std::move(r));
     return;
   }
-  commits_->checkpoint_if_large(round, all_segment_sizes());
+  if (commits_->large())
+    commits_->checkpoint(round, all_segment_sizes());
 }
 
 void fs_engine::put_in_place(unpublished_round& r) {

@@ -223,15 +223,8 @@ void segment_log::load_segment(const std::string& name, std::vector<std::string>
   }
   if (changed && !read_only) {
     // Rewrite the segment without them, atomically, so they are reported once.
-    auto tmp = dir_ + "/." + name + ".tmp";
-    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-    if (!fd)
-      throw io_failure("cannot create", tmp, errno);
-    write_all(fd.get(), clean, tmp);
-    fsync_all({fd.get()}, {tmp});
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw io_failure("cannot replace", path, errno);
-    fsync_dirs({dir_, corrupted_dir_});
+    replace_file(path, dir_ + "/." + name + ".tmp", clean);
+    fsync_dirs({corrupted_dir_});  // where the unreadable lines went
   }
   // Index what is left; positions are those in `clean`, which is the file now
   // (or, read-only, the file up to a torn last line).

@@ -196,8 +196,9 @@ void add_server_options(CLI::App& app, server_settings& s) {
   app.add_option("--port", s.port, "Port the REST API listens on (0: any free port)")
     ->capture_default_str();
   app.add_option("--max-concurrent-tasks", s.max_concurrent_tasks,
-                 "Tasks run at the same time (default: twice the number of CPUs)")
-    ->check(CLI::Range(1u, 100000u));
+                 "Tasks run at the same time (default: twice the number of CPUs; 0: none "
+                 "here, the instance only stores and serves while others run the tasks)")
+    ->check(CLI::Range(0u, 100000u));
   app.add_option("--lease-s", s.lease_s,
                  "Seconds a claim on a running task lasts without renewal")
     ->check(CLI::Range(3u, 86400u))

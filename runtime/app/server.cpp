@@ -113,7 +113,7 @@ server_settings effective(const server_settings& settings) {
   log_level lvl;
   if (parse_log_level(s.log_level, lvl))
     set_log_level(lvl);
-  if (s.max_concurrent_tasks == 0)
+  if (s.max_concurrent_tasks == slots_from_cpus)
     s.max_concurrent_tasks = std::max(2u, 2 * std::thread::hardware_concurrency());
   return s;
 }

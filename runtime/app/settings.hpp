@@ -10,11 +10,15 @@
 
 namespace orch {
 
+/// --max-concurrent-tasks not given: twice the number of CPUs (0 is a
+/// choice of its own: no slots here).
+inline constexpr uint32_t slots_from_cpus = UINT32_MAX;
+
 struct server_settings {
   storage_settings storage;
   std::string bind = "127.0.0.1";
   uint16_t port = 8080;
-  uint32_t max_concurrent_tasks = 0;         // 0: twice the number of CPUs
+  uint32_t max_concurrent_tasks = slots_from_cpus;  // 0: none, tasks run elsewhere
   uint32_t lease_s = 30;
   uint32_t retry_backoff_ms = 1000;
   uint32_t retry_backoff_max_ms = 300000;

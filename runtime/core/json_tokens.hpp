@@ -46,6 +46,9 @@ public:
   const std::string& error() const { return error_; }
   /// Depth of the innermost open container (1: inside the top-level object).
   size_t depth() const { return stack_.size(); }
+  /// Byte offset just past the current token (after '{' for begin_object,
+  /// after '}' for end_object): slices a nested value out of the input.
+  size_t offset() const { return pos_; }
 
 private:
   tok fail(const std::string& what);

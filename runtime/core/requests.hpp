@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/core/task.hpp"
 
@@ -15,6 +16,12 @@ namespace orch {
 struct submit_request {
   task submitted;
   std::string principal;                     // "api:127.0.0.1", ...
+};
+
+/// Several new tasks from one principal, stored together or not at all.
+struct submit_batch_request {
+  std::vector<task> submitted;
+  std::string principal;
 };
 
 /// Cancel or retry one task, on behalf of `principal`.

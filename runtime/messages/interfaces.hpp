@@ -65,6 +65,7 @@ using executor_actor = caf::typed_actor<caf::reacts_to<cancel_atom>>;
 /// what it runs, and the drain at shutdown.
 using scheduler_actor = caf::typed_actor<
   caf::replies_to<submit_atom, submit_request>::with<task>,
+  caf::replies_to<submit_atom, submit_batch_request>::with<std::vector<task>>,
   caf::replies_to<cancel_atom, task_action>::with<task>,
   caf::replies_to<retry_atom, task_action>::with<task>,
   caf::replies_to<stats_atom>::with<runtime_stats>,

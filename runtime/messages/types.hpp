@@ -166,6 +166,11 @@ typename Inspector::result_type inspect(Inspector& f, submit_request& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, submit_batch_request& x) {
+  return f(caf::meta::type_name("orch::submit_batch_request"), x.submitted, x.principal);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_action& x) {
   return f(caf::meta::type_name("orch::task_action"), x.task_id, x.principal);
 }
@@ -226,6 +231,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (orch::submit_request))
   CAF_ADD_TYPE_ID(orch, (orch::task_action))
   CAF_ADD_TYPE_ID(orch, (orch::metric_update))
+  CAF_ADD_TYPE_ID(orch, (orch::submit_batch_request))
+  CAF_ADD_TYPE_ID(orch, (std::vector<orch::task>))
 
   // storage
   CAF_ADD_ATOM(orch, orch, commit_atom, "commit")            // a write batch

@@ -30,6 +30,14 @@ record a_task(const std::string& name) {
   return to_record(t);
 }
 
+/// A storage client on the orchestrator/main database in `dir`.
+std::unique_ptr<storage_client> open_main(actor_env& env, const temp_dir& dir, bool read_only) {
+  return std::make_unique<storage_client>(
+    env.sys(),
+    spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), "orchestrator", "main",
+                                                       read_only})));
+}
+
 } // namespace
 
 TEST_CASE("embedded: two namespace/database pairs in one directory never see each other",
@@ -128,11 +136,7 @@ TEST_CASE("embedded: invalid namespace and database names are refused", "[rocksd
 TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksdb]") {
   temp_dir dir;
   actor_env env;
-  auto open = [&](bool read_only) {
-    return std::make_unique<storage_client>(
-      env.sys(), spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), "orchestrator",
-                                                                    "main", read_only})));
-  };
+  auto open = [&](bool read_only) { return open_main(env, dir, read_only); };
   {
     auto missing = open(true);
     CHECK(missing->count(record_kind::task).value() == 0);
@@ -204,11 +208,7 @@ TEST_CASE("embedded: audit records are found by target through an index, which o
           "get at their first writable open", "[rocksdb]") {
   temp_dir dir;
   actor_env env;
-  auto open = [&](bool read_only) {
-    return std::make_unique<storage_client>(
-      env.sys(), spawn_engine_actor(env.sys(), open_rocksdb_engine({dir.path(), "orchestrator",
-                                                                    "main", read_only})));
-  };
+  auto open = [&](bool read_only) { return open_main(env, dir, read_only); };
   auto target = new_uuid_v4();
   std::vector<record> records;
   for (int i = 0; i < 30; ++i) {

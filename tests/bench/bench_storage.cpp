@@ -1,11 +1,12 @@
 // Benchmark of the storage actors: durable task submissions per second (task
 // + queue entry + event + audit record in one batch, the write POST /tasks
 // makes) with 1, 16 and 64 concurrent submitters, claim+ack cycles per
-// second, and a raw baseline of fsync() calls per second on the same disk,
+// second over a backlog with 1 and 100 concurrent claimers, and a raw baseline of fsync() calls per second on the same disk,
 // all measured in one run.
 //
 //   bench_storage [--backend filesystem|surrealdb-embedded|surrealdb-server|all]
-//                 [--seconds S] [--dir D] [--submitters N] [--surrealdb-url URL ...]
+//                 [--seconds S] [--dir D] [--submitters N] [--claimers 1,100]
+//                 [--claim-tasks N] [--surrealdb-url URL ...]
 //
 // Built by the test command, run by hand (timing belongs here, not in tests).
 #include <atomic>
@@ -101,25 +102,71 @@ double submissions_per_second(caf::actor_system& sys, storage_actor storage, int
   return *done / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-/// One claimer: claim one task, complete it (finish transition), repeat.
-double claim_ack_per_second(caf::actor_system& sys, storage_actor storage, double seconds) {
+/// Fills the queue with `count` ready tasks, 500 to a commit (not timed).
+void fill_queue(caf::actor_system& sys, storage_actor storage, int count) {
   storage_client c{sys, storage};
-  uint64_t n = 0;
-  auto start = clock_type::now();
-  auto until = start + std::chrono::duration<double>(seconds);
-  while (clock_type::now() < until) {
-    auto r = c.claim({"bench", now_us(), 30 * us_per_second, 1});
-    if (!r.ok() || r.value().tasks.empty())
-      break;
-    auto t = r.value().tasks[0].claimed;
-    attempt_outcome out;
-    out.success = true;
-    auto tr = finish_transition(t, out, "bench", 0, {"bench", now_us()});
-    if (!c.commit(tr.batch).ok())
-      break;
-    ++n;
+  for (int done = 0; done < count;) {
+    write_batch b;
+    for (int i = 0; i < 500 && done < count; ++i, ++done) {
+      auto one = submit_batch();
+      b.ops.insert(b.ops.end(), one.ops.begin(), one.ops.end());
+      b.expect.insert(b.expect.end(), one.expect.begin(), one.expect.end());
+    }
+    test::must(c.commit(b), "filling the queue");
   }
-  return n / std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// One claimer (the way an executor slot uses storage): claim one task,
+/// complete it with the finish transition, again, until `left` runs out.
+void claim_loop(caf::event_based_actor* self, storage_actor storage,
+                std::shared_ptr<std::atomic<int>> left, std::shared_ptr<std::atomic<int>> done) {
+  if (--*left < 0)
+    return self->quit();
+  auto worker = "bench-" + std::to_string(self->id());
+  self->request(storage, caf::infinite, claim_atom_v,
+                claim_request{worker, now_us(), 30 * us_per_second, 1})
+    .then(
+      [=](claim_result& r) {
+        if (r.tasks.empty()) {
+          std::fprintf(stderr, "the queue ran dry\n");
+          return self->quit();
+        }
+        auto t = r.tasks[0].claimed;
+        attempt_outcome out;
+        out.success = true;
+        auto tr = finish_transition(t, out, worker, 0, {"bench", now_us()});
+        self->request(storage, caf::infinite, commit_atom_v, tr.batch)
+          .then(
+            [=](uint64_t) {
+              ++*done;
+              claim_loop(self, storage, left, done);
+            },
+            [=](caf::error& e) {
+              std::fprintf(stderr, "ack failed: %s\n", error_text(e).c_str());
+              self->quit();
+            });
+      },
+      [=](caf::error& e) {
+        std::fprintf(stderr, "claim failed: %s\n", error_text(e).c_str());
+        self->quit();
+      });
+}
+
+/// `claimers` concurrent claimers working through `tasks` prefilled tasks
+/// (BullMQ's worker shape: a backlog, concurrency N, no-op jobs).
+double claim_ack_per_second(caf::actor_system& sys, storage_actor storage, int claimers,
+                            int tasks) {
+  fill_queue(sys, storage, tasks);
+  auto left = std::make_shared<std::atomic<int>>(tasks);
+  auto done = std::make_shared<std::atomic<int>>(0);
+  auto start = clock_type::now();
+  caf::scoped_actor waiter{sys};
+  for (int i = 0; i < claimers; ++i)
+    waiter->monitor(sys.spawn(
+      [=](caf::event_based_actor* self) { claim_loop(self, storage, left, done); }));
+  for (int i = 0; i < claimers; ++i)
+    waiter->receive([](caf::down_msg&) {});
+  return *done / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
 } // namespace
@@ -129,6 +176,8 @@ int main(int argc, char** argv) {
   double seconds = 3;
   std::string dir_arg;
   int only_submitters = 0;  // 0: 1, 16 and 64
+  std::vector<int> claimers{1, 100};
+  int claim_tasks = 20000;
   storage_settings server;
   server.type = "surrealdb-server";
   CLI::App app{"Durable submissions/s through the storage actor with 1, 16 and 64 submitters, "
@@ -138,7 +187,12 @@ int main(int argc, char** argv) {
                  "filesystem, surrealdb-embedded, surrealdb-server or all")->capture_default_str();
   app.add_option("--seconds", seconds, "Seconds per measurement")->capture_default_str();
   app.add_option("--dir", dir_arg, "Where local data goes (default: a temp directory)");
-  app.add_option("--submitters", only_submitters, "Only this many submitters (0: 1, 16 and 64)");
+  app.add_option("--submitters", only_submitters,
+                 "Only this many submitters (0: 1, 16 and 64; -1: no submissions)");
+  app.add_option("--claimers", claimers, "Concurrent claimers, one measurement each")
+    ->delimiter(',')->capture_default_str();
+  app.add_option("--claim-tasks", claim_tasks, "Tasks claimed and acked per measurement")
+    ->capture_default_str();
   app.add_option("--surrealdb-url", server.surrealdb_url,
                  "A SurrealDB server to measure (default: the project's test server)");
   app.add_option("--surrealdb-username", server.surrealdb_username, "Its user");
@@ -186,18 +240,28 @@ int main(int argc, char** argv) {
       std::printf("%-20s cannot open: %s\n", b.c_str(), e.message().c_str());
       continue;
     }
-    for (int n : only_submitters ? std::vector<int>{only_submitters} : std::vector<int>{1, 16, 64})
-      std::printf("%-20s submit  %2d submitters: %8.0f durable submissions/s\n", b.c_str(), n,
-                  submissions_per_second(env.sys(), storage, n, seconds));
-    std::printf("%-20s claim+ack (1 worker):   %8.0f cycles/s\n", b.c_str(),
-                claim_ack_per_second(env.sys(), storage, seconds));
+    auto submitters = only_submitters < 0    ? std::vector<int>{}
+                      : only_submitters > 0 ? std::vector<int>{only_submitters}
+                                            : std::vector<int>{1, 16, 64};
+    for (int n : submitters) {
+      auto rate = submissions_per_second(env.sys(), storage, n, seconds);
+      std::printf("%-20s submit  %3d submitters: %8.0f durable submissions/s\n", b.c_str(), n,
+                  rate);
+      std::printf("RESULT storage_submit_%d.%s %.3f\n", n, b.c_str(), rate);
+    }
+    for (int n : claimers) {
+      auto rate = claim_ack_per_second(env.sys(), storage, n, claim_tasks);
+      std::printf("%-20s claim+ack %3d claimers: %8.0f cycles/s (%d tasks)\n", b.c_str(), n,
+                  rate, claim_tasks);
+      std::printf("RESULT claim_%d.%s %.3f\n", n, b.c_str(), rate);
+    }
     test::must(storage_client{env.sys(), storage}.close(), "closing " + b);
   }
   if (want_server) {
     auto cmd = std::string{"node " ORCH_SOURCE_DIR "/tests/surreal-server/bench-sdk.mjs --url "}
                + server.surrealdb_url + "/rpc --ns bench --db sdk --seconds "
                + std::to_string(static_cast<int>(seconds));
-    if (only_submitters)
+    if (only_submitters > 0)
       cmd += " --callers " + std::to_string(only_submitters);
     std::fflush(stdout);
     if (std::system(cmd.c_str()) != 0)

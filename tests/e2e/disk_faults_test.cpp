@@ -192,17 +192,22 @@ void data_dir_taken_away(const std::string& backend, bool every_write_refused) {
       if (every_write_refused)  // the filesystem backend's own words
         CHECK(error.find(reason) != std::string::npos);
     };
+    // Five submissions while the directory is unusable: each acknowledged
+    // (kept) or refused with the place and `reason`.
+    auto submit_five = [&](int first, const std::string& reason) {
+      for (int i = first; i < first + 5; ++i) {
+        auto r = try_submit(i);
+        if (r.status != 201)
+          check_refusal(r, reason);
+        else
+          CHECK_FALSE(every_write_refused);
+      }
+    };
 
     set_mode(data, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec
                      | std::filesystem::perms::group_read | std::filesystem::perms::group_exec
                      | std::filesystem::perms::others_read | std::filesystem::perms::others_exec);
-    for (int i = 0; i < 5; ++i) {
-      auto r = try_submit(i);
-      if (r.status != 201)
-        check_refusal(r, "Permission denied");
-      else
-        CHECK_FALSE(every_write_refused);
-    }
+    submit_five(0, "Permission denied");
     CHECK(o.http().get("/tasks/" + acknowledged[0]).status == 200);
     CHECK(o.http().get("/health").status != 0);
     // The task ends while nothing can be written: its outcome is kept and
@@ -224,13 +229,7 @@ void data_dir_taken_away(const std::string& backend, bool every_write_refused) {
 
     auto moved = d / "data-moved";
     std::filesystem::rename(data, moved);
-    for (int i = 200; i < 205; ++i) {
-      auto r = try_submit(i);
-      if (r.status != 201)
-        check_refusal(r, "removed or moved");
-      else
-        CHECK_FALSE(every_write_refused);
-    }
+    submit_five(200, "removed or moved");
     std::filesystem::rename(moved, data);
     CHECK(wait_until([&] { return try_submit(300).status == 201; }));
     // The task that ran through it all ends by itself.

@@ -214,3 +214,28 @@ TEST_CASE("e2e: output beyond --max-output-bytes is cut with a marker", "[e2e]")
   CHECK(out.substr(0, 10) == "y\ny\ny\ny\ny\n");
   CHECK(out.find("[... output truncated: 4000 more bytes were discarded (limit 1000 bytes) ...]") != std::string::npos);
 }
+
+TEST_CASE("e2e: with no task slots an instance stores and serves - the next one with slots runs "
+          "what it took", "[e2e]") {
+  e2e_fixture f{{"--max-concurrent-tasks", "0"}};
+  auto health = f.orch->http().get("/health").json()["data"];
+  CHECK(health["slots"] == 0);
+  auto marker = f.dir / "ran";
+  auto t = f.orch->submit({{"command", "touch"}, {"args", {marker}}});
+  auto batch = f.orch->http().post("/tasks/batch", R"({"tasks":[{"command":"true"}]})");
+  REQUIRE(batch.status == 201);
+  // Claims are what start tasks, and this instance makes none: a task
+  // submitted after the first is still Queued once the first's own
+  // submission is long answered, and nothing has run.
+  auto later = f.orch->submit({{"command", "true"}});
+  CHECK(f.orch->task(t["id"])["status"] == "Queued");
+  CHECK(f.orch->task(later["id"])["status"] == "Queued");
+  CHECK(f.orch->http().get("/health").json()["data"]["attempts_started"] == 0);
+  CHECK_FALSE(std::filesystem::exists(marker));
+  REQUIRE(f.orch->proc().terminate() == 0);
+  f.start({"--max-concurrent-tasks", "2"});
+  CHECK(f.orch->wait_terminal(t["id"])["status"] == "Completed");
+  CHECK(f.orch->wait_terminal(later["id"])["status"] == "Completed");
+  CHECK(f.orch->wait_terminal(batch.json()["data"]["tasks"][0]["id"])["status"] == "Completed");
+  CHECK(std::filesystem::exists(marker));
+}

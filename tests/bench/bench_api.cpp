@@ -1,0 +1,277 @@
+// Benchmark of the public API: a real orchestrator process driven over HTTP
+// in the shapes scripts/bench.sh compares with BullMQ (tests/bench/peer/),
+// each on a fresh data directory so no shape pays for another's records:
+//
+//   submit   POST /tasks, C concurrent keep-alive clients, durable before 201
+//            (the instance runs nothing: --max-concurrent-tasks 0)
+//   batch    POST /tasks/batch, B tasks per body, 4 clients
+//   e2e      tasks running `true` on S slots, from the first submission to the
+//            last completion, beside `xargs -P S` and posix_spawn running the
+//            same processes at the same parallelism
+//   latency  one task at a time on an idle queue: from the client sending
+//            POST /tasks to the claim that starts it (the task's started_at),
+//            p50 and p99
+//
+//   bench_api [--backend B] [--shapes submit,batch,e2e,latency] [--tasks N] ...
+//
+// Each figure is also printed as "RESULT <shape>.<backend> <value>" for
+// scripts/bench.sh. Built by the test command, run by hand.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/clock.hpp"
+#include "tests/support/orchestrator_process.hpp"
+#include "tests/support/proc_status.hpp"
+#include "tests/support/surreal_server.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/wait.hpp"
+
+extern char** environ;
+
+using namespace orch;
+using namespace orch::test;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  std::string backend = "surrealdb-embedded";
+  std::string shapes = "submit,batch,e2e,latency";
+  int tasks = 20000;           // submit
+  int clients = 64;            // submit
+  int batch_tasks = 50000;     // batch: in all
+  int batch_size = 1000;       // batch: per request
+  int e2e_tasks = 2000;
+  int slots = 4;               // e2e, latency
+  int samples = 300;           // latency
+  std::string extra;           // more orchestrator options
+  std::string server_url;      // surrealdb-server: the server (default: a test server)
+};
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+void result(const char* shape, const options& o, double value, const char* unit,
+            const std::string& detail) {
+  std::printf("%-9s %-20s %10.1f %-9s %s\n", shape, o.backend.c_str(), value, unit,
+              detail.c_str());
+  std::printf("RESULT %s.%s %.3f\n", shape, o.backend.c_str(), value);
+  std::fflush(stdout);
+}
+
+/// A fresh orchestrator on `o.backend` with `slots` task slots.
+std::unique_ptr<orchestrator_process> start(const options& o, temp_dir& dir, const char* shape,
+                                            int slots) {
+  std::vector<std::string> args{"--storage-type", o.backend, "--data-dir",
+                                dir / (std::string{shape} + "-data"), "--max-concurrent-tasks",
+                                std::to_string(slots), "--log-level", "warn"};
+  if (o.backend == "surrealdb-server") {
+    // A database of its own per shape on the one server.
+    args.insert(args.end(), {"--surrealdb-url", o.server_url, "--surrealdb-username", "root",
+                             "--surrealdb-password", "root", "--surrealdb-namespace", "bench",
+                             "--surrealdb-database", std::string{"api_"} + shape});
+  }
+  std::istringstream extra{o.extra};
+  for (std::string w; extra >> w;)
+    args.push_back(w);
+  return std::make_unique<orchestrator_process>(args, dir / shape);
+}
+
+/// `clients` threads, each with its own keep-alive connection, calling
+/// `one(client)` until `work` calls are made; returns the failures.
+template <class F>
+int run_clients(uint16_t port, int clients, int work, F one) {
+  std::atomic<int> next{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      http_client client{"127.0.0.1", port};
+      while (next++ < work)
+        if (!one(client))
+          ++failures;
+    });
+  for (auto& t : threads)
+    t.join();
+  return failures;
+}
+
+uint64_t completed(http_client& c) {
+  auto r = c.get("/tasks?status=Completed&limit=1");
+  return r.status == 200 ? r.json()["data"]["total"].get<uint64_t>() : 0;
+}
+
+/// CPU seconds the orchestrator and this client used during a measurement:
+/// on a small machine they share the cores, and the client's share is not
+/// the server's to use.
+struct cpu_meter {
+  explicit cpu_meter(pid_t server) : server(server) {}
+  std::string text(double wall) const {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "; CPU: orchestrator %.0f%%, client %.0f%% of one core",
+                  100 * (proc_cpu_seconds(server) - server0) / wall,
+                  100 * (proc_cpu_seconds(::getpid()) - client0) / wall);
+    return buf;
+  }
+  pid_t server;
+  double server0 = proc_cpu_seconds(server), client0 = proc_cpu_seconds(::getpid());
+};
+
+void submit_shape(const options& o, temp_dir& dir) {
+  auto orch = start(o, dir, "submit", 0);
+  cpu_meter cpu{orch->proc().pid()};
+  auto t0 = clock_type::now();
+  int failures = run_clients(orch->port(), o.clients, o.tasks, [](http_client& c) {
+    return c.post("/tasks", R"({"command":"true"})").status == 201;
+  });
+  double s = seconds_since(t0);
+  result("submit", o, (o.tasks - failures) / s, "tasks/s",
+         std::to_string(o.tasks) + " tasks, " + std::to_string(o.clients) + " clients, "
+           + std::to_string(failures) + " failed" + cpu.text(s));
+}
+
+void batch_shape(const options& o, temp_dir& dir) {
+  auto orch = start(o, dir, "batch", 0);
+  cpu_meter cpu{orch->proc().pid()};
+  std::string body = "{\"tasks\":[";
+  for (int i = 0; i < o.batch_size; ++i)
+    body += std::string{i ? "," : ""} + R"({"command":"true"})";
+  body += "]}";
+  int requests = std::max(1, o.batch_tasks / o.batch_size);
+  auto t0 = clock_type::now();
+  int failures = run_clients(orch->port(), 4, requests, [&](http_client& c) {
+    return c.post("/tasks/batch", body).status == 201;
+  });
+  double s = seconds_since(t0);
+  result("batch", o, (requests - failures) * o.batch_size / s, "tasks/s",
+         std::to_string(requests) + " requests of " + std::to_string(o.batch_size)
+           + " tasks, 4 clients, " + std::to_string(failures) + " failed" + cpu.text(s));
+}
+
+/// `count` `true` processes with at most `parallel` alive at once.
+double spawn_baseline(int count, int parallel) {
+  auto t0 = clock_type::now();
+  char* argv[] = {const_cast<char*>("true"), nullptr};
+  int running = 0, started = 0;
+  while (started < count || running > 0) {
+    while (running < parallel && started < count) {
+      pid_t pid;
+      if (posix_spawnp(&pid, "true", nullptr, nullptr, argv, environ) != 0)
+        break;
+      ++running;
+      ++started;
+    }
+    if (::wait(nullptr) > 0)
+      --running;
+  }
+  return count / seconds_since(t0);
+}
+
+double xargs_baseline(int count, int parallel) {
+  auto cmd = "seq " + std::to_string(count) + " | xargs -P " + std::to_string(parallel)
+             + " -n 1 true";
+  auto t0 = clock_type::now();
+  if (std::system(cmd.c_str()) != 0)
+    return 0;
+  return count / seconds_since(t0);
+}
+
+void e2e_shape(const options& o, temp_dir& dir) {
+  auto orch = start(o, dir, "e2e", o.slots);
+  auto t0 = clock_type::now();
+  int failures = run_clients(orch->port(), o.slots, o.e2e_tasks, [](http_client& c) {
+    return c.post("/tasks", R"({"command":"true"})").status == 201;
+  });
+  http_client probe{"127.0.0.1", orch->port()};
+  auto want = static_cast<uint64_t>(o.e2e_tasks - failures);
+  bool all = wait_until([&] { return completed(probe) >= want; }, std::chrono::minutes(30),
+                        std::chrono::milliseconds(5));
+  double rate = want / seconds_since(t0);
+  double xargs = xargs_baseline(o.e2e_tasks, o.slots);
+  double spawn = spawn_baseline(o.e2e_tasks, o.slots);
+  result("e2e", o, all ? rate : 0, "tasks/s",
+         std::to_string(o.e2e_tasks) + " tasks `true`, " + std::to_string(o.slots)
+           + " slots; " + (all ? "" : "NOT ALL COMPLETED; ")
+           + "xargs -P" + std::to_string(o.slots) + " " + std::to_string(static_cast<int>(xargs))
+           + "/s, posix_spawn " + std::to_string(static_cast<int>(spawn)) + "/s");
+  std::printf("RESULT xargs.%s %.3f\nRESULT spawn.%s %.3f\n", o.backend.c_str(), xargs,
+              o.backend.c_str(), spawn);
+}
+
+void latency_shape(const options& o, temp_dir& dir) {
+  auto orch = start(o, dir, "latency", o.slots);
+  http_client c{"127.0.0.1", orch->port()};
+  std::vector<double> ms;
+  for (int i = 0; i < o.samples; ++i) {
+    auto sent = now_us();
+    auto r = c.post("/tasks", R"({"command":"true"})");
+    if (r.status != 201)
+      continue;
+    auto id = r.json()["data"]["id"].get<std::string>();
+    nlohmann::json t;
+    wait_until([&] {
+      t = c.get("/tasks/" + id).json()["data"];
+      return t.is_object() && t["status"] == "Completed";
+    }, std::chrono::seconds(30), std::chrono::milliseconds(1));
+    micros started = 0;
+    if (t.contains("started_at") && parse_rfc3339(t["started_at"].get<std::string>(), started))
+      ms.push_back((started - sent) / 1000.0);
+  }
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms.empty() ? 0 : ms[std::min(ms.size() - 1, size_t(q * ms.size()))]; };
+  result("p50", o, at(0.50), "ms", "submit-to-start, " + std::to_string(ms.size()) + " samples");
+  result("p99", o, at(0.99), "ms", "submit-to-start, idle queue, " + std::to_string(o.slots)
+                                     + " slots");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"The public API in the shapes scripts/bench.sh compares with BullMQ: submissions, "
+               "batches, end to end, submit-to-start latency",
+               "bench_api"};
+  app.add_option("--backend", o.backend, "filesystem, surrealdb-embedded or surrealdb-server")
+    ->capture_default_str();
+  app.add_option("--shapes", o.shapes, "Which to run, comma-separated")->capture_default_str();
+  app.add_option("--tasks", o.tasks, "submit: tasks in all")->capture_default_str();
+  app.add_option("--clients", o.clients, "submit: concurrent clients")->capture_default_str();
+  app.add_option("--batch-tasks", o.batch_tasks, "batch: tasks in all")->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "batch: tasks per request")->capture_default_str();
+  app.add_option("--e2e-tasks", o.e2e_tasks, "e2e: tasks in all")->capture_default_str();
+  app.add_option("--slots", o.slots, "e2e and latency: task slots")->capture_default_str();
+  app.add_option("--samples", o.samples, "latency: tasks, one at a time")->capture_default_str();
+  app.add_option("--orchestrator-args", o.extra,
+                 "More orchestrator options, e.g. \"--surrealdb-url ws://...\"");
+  CLI11_PARSE(app, argc, argv);
+  temp_dir dir{"orch-bench-api"};
+  std::unique_ptr<surreal_server> server;
+  if (o.backend == "surrealdb-server") {
+    server = std::make_unique<surreal_server>(dir / "surreal");
+    o.server_url = server->url();
+  }
+  auto wanted = [&](const char* shape) {
+    return ("," + o.shapes + ",").find("," + std::string{shape} + ",") != std::string::npos;
+  };
+  if (wanted("submit"))
+    submit_shape(o, dir);
+  if (wanted("batch"))
+    batch_shape(o, dir);
+  if (wanted("e2e"))
+    e2e_shape(o, dir);
+  if (wanted("latency"))
+    latency_shape(o, dir);
+  return 0;
+}
