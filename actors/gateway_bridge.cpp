@@ -3,11 +3,13 @@
 #include "caf/all.hpp"
 
 #include "actors/gateway.hpp"
+#include "actors/metric_registry.hpp"
 
 namespace orch {
 
 request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gateway,
-                                     metrics_actor metrics, std::chrono::seconds gateway_longest) {
+                                     std::shared_ptr<metric_registry> metrics,
+                                     std::chrono::seconds gateway_longest) {
   // Longer than any request inside the gateway, so the gateway always
   // answers first (with the error that says what timed out).
   auto gateway_timeout = gateway_longest + std::chrono::seconds(10);
@@ -15,12 +17,10 @@ request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gatew
     sys.spawn([=](caf::event_based_actor* self) {
       auto started = now_us();
       auto finish = [=](http_response r) {
-        caf::anon_send(metrics, metric_update::count("orchestrator_http_requests_total",
-                                                     "code=\"" + std::to_string(r.status) + "\""));
-        caf::anon_send(metrics,
-                       metric_update::observe("orchestrator_http_request_duration_seconds", {},
-                                              static_cast<double>(now_us() - started)
-                                                / us_per_second));
+        metrics->count("orchestrator_http_requests_total",
+                       "code=\"" + std::to_string(r.status) + "\"");
+        metrics->observe("orchestrator_http_request_duration_seconds", {},
+                         static_cast<double>(now_us() - started) / us_per_second);
         reply(std::move(r));
       };
       self->request(gateway, gateway_timeout, http_atom_v, req)

@@ -21,7 +21,7 @@ constexpr auto store_again_delay = std::chrono::seconds(1);
 } // namespace
 
 scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
-                               events_actor events, metrics_actor metrics,
+                               events_actor events, std::shared_ptr<metric_registry> metrics,
                                scheduler_config config)
   : scheduler_impl_actor::base(cfg),
     storage_(std::move(storage)),
@@ -102,12 +102,11 @@ void scheduler_impl::publish(const std::vector<task_event>& events) {
 }
 
 void scheduler_impl::count(const std::string& name, const std::string& labels) {
-  send(metrics_, metric_update::count(name, labels));
+  metrics_->count(name, labels);
 }
 
 void scheduler_impl::update_running_gauge() {
-  send(metrics_, metric_update::set("orchestrator_tasks_running", {},
-                                    static_cast<double>(running_.size())));
+  metrics_->set("orchestrator_tasks_running", {}, static_cast<double>(running_.size()));
 }
 
 // -- the drain ----------------------------------------------------------------------
@@ -258,9 +257,8 @@ void scheduler_impl::on_done(exec_result r) {
   count("orchestrator_task_attempts_finished_total",
         std::string{"outcome=\""} + outcome_label(r) + "\"");
   if (r.started && r.finished_at > r.started_at)
-    send(metrics_, metric_update::observe("orchestrator_task_attempt_duration_seconds", {},
-                                          static_cast<double>(r.finished_at - r.started_at)
-                                            / us_per_second));
+    metrics_->observe("orchestrator_task_attempt_duration_seconds", {},
+                      static_cast<double>(r.finished_at - r.started_at) / us_per_second);
   if (run.lost || (run.cancelled && !run.interrupted)) {
     // Someone else owns the outcome now (the cancel, or the instance that
     // recovered the claim): storing ours would record the attempt twice.
@@ -361,7 +359,7 @@ void scheduler_impl::store_again(uint64_t token) {
 }
 
 scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
-                                  events_actor events, metrics_actor metrics,
+                                  events_actor events, std::shared_ptr<metric_registry> metrics,
                                   scheduler_config cfg) {
   auto impl = sys.spawn<scheduler_impl>(std::move(storage), std::move(events), std::move(metrics),
                                         std::move(cfg));

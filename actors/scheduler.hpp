@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "caf/typed_actor.hpp"
@@ -14,6 +15,8 @@
 #include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
+
+class metric_registry;  // actors/metric_registry.hpp
 
 struct scheduler_config {
   std::string instance;                      // this process's worker id
@@ -35,7 +38,7 @@ struct scheduler_handles {
 };
 
 scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
-                                  events_actor events, metrics_actor metrics,
+                                  events_actor events, std::shared_ptr<metric_registry> metrics,
                                   scheduler_config cfg);
 
 } // namespace orch

@@ -13,6 +13,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/attempts.hpp"
+#include "actors/metric_registry.hpp"
 #include "actors/scheduler.hpp"
 #include "runtime/core/transitions.hpp"
 
@@ -32,7 +33,7 @@ using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
 class scheduler_impl : public scheduler_impl_actor::base {
 public:
   scheduler_impl(caf::actor_config& cfg, storage_actor storage, events_actor events,
-                 metrics_actor metrics, scheduler_config config);
+                 std::shared_ptr<metric_registry> metrics, scheduler_config config);
 
   const char* name() const override { return "scheduler"; }
 
@@ -100,7 +101,7 @@ private:
 
   storage_actor storage_;
   events_actor events_;
-  metrics_actor metrics_;
+  std::shared_ptr<metric_registry> metrics_;
   scheduler_config cfg_;
   attempt_settings attempts_;
   queue_actor queue_;

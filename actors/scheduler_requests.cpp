@@ -36,8 +36,7 @@ transition scheduler_impl::new_task_transition(task& t, const std::map<std::stri
 /// Pending one may have lost the race with its last dependency finishing.
 void scheduler_impl::after_submitted(const std::vector<task>& created,
                                      const std::vector<task_event>& events) {
-  send(metrics_, metric_update::count("orchestrator_tasks_submitted_total", {},
-                                      static_cast<double>(created.size())));
+  metrics_->count("orchestrator_tasks_submitted_total", {}, static_cast<double>(created.size()));
   publish(events);
   // Dependencies inside the same commit cannot have finished before it, and
   // their own completion will find these dependants stored.

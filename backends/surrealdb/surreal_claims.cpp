@@ -1,7 +1,7 @@
 // Claims on the server backend, where several processes share the queue.
 // A claim takes two steps: the atomic claim of the queue entries (one
 // conditional UPDATE with a lease: two claimers never both get an entry),
-// then, per entry, the task's start as one batch with a precondition on the
+// which also reads their tasks, then, per entry, the task's start as one batch with a precondition on the
 // task's revision. An entry whose task changed meanwhile (cancelled) is
 // given back.
 #include <algorithm>
@@ -41,10 +41,13 @@ std::vector<queue_entry> entries_of(const query_outcome& o) {
   return out;
 }
 
+/// The claimed entries' tasks, read in the claim transaction.
 std::map<std::string, task> tasks_of(const query_outcome& o) {
   std::map<std::string, task> out;
-  if (!o.results.empty() && o.results[0].is_array())
-    for (auto& doc : o.results[0]) {
+  auto& reply = claim_reply(o);
+  auto tasks = reply.find("tasks");
+  if (tasks != reply.end() && tasks->is_array())
+    for (auto& doc : *tasks) {
       task t;
       if (doc.is_object() && decode(to_record(record_kind::task, doc).json, t))
         out.emplace(t.id, std::move(t));
@@ -123,18 +126,7 @@ void claim(pointer self, const claim_request& req, caf::typed_response_promise<c
     auto entries = entries_of(o);
     if (entries.empty())
       return void(rp.deliver(std::move(res)));
-    std::vector<std::string> ids;
-    for (auto& e : entries)
-      ids.push_back(e.task_id);
-    run(self, tasks_statement(ids), [self, req, rp, entries, res](query_outcome o2) mutable {
-      if (!o2.st) {
-        for (auto& e : entries)
-          release(self, e.task_id, req.worker);
-        deliver_failure(rp, o2);
-        return;
-      }
-      start_claimed(self, req, std::move(entries), tasks_of(o2), std::move(res), rp);
-    });
+    start_claimed(self, req, std::move(entries), tasks_of(o), std::move(res), rp);
   });
 }
 

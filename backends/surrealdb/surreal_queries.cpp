@@ -283,11 +283,6 @@ statement count_statement(record_kind k) {
   return {std::string{"SELECT count() FROM "} + info(k).table + " GROUP ALL", json::object()};
 }
 
-statement tasks_statement(const std::vector<std::string>& ids) {
-  return {"SELECT *, record::id(id) AS id FROM $keys.map(|$k| type::record('tasks', $k))",
-          json{{"keys", ids}}};
-}
-
 statement renew_statement(const std::string& worker, const std::vector<std::string>& ids,
                           micros until) {
   return {"SELECT VALUE task_id FROM (UPDATE $keys.map(|$k| type::record('task_queue', $k)) SET "

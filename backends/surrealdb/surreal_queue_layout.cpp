@@ -74,7 +74,11 @@ statement claim_statement(const claim_request& req) {
             + " FROM (UPDATE $picked.map(|$p| type::record('task_queue', $p.task_id)) SET "
               "claimed_by = $me, lease_until = $until WHERE claimed_by = '' RETURN AFTER));\n"
               "LET $next = (SELECT VALUE record::id(id)[0] FROM queue_delayed LIMIT 1);\n"
-              "COMMIT TRANSACTION;\nRETURN { got: $got, next: $next };",
+              // The claimed entries' tasks in the same round trip: the start
+              // of each needs the task as it is now.
+              "LET $tasks = (SELECT *, record::id(id) AS id FROM $got.map(|$g| "
+              "type::record('tasks', $g.task_id)));\n"
+              "COMMIT TRANSACTION;\nRETURN { got: $got, next: $next, tasks: $tasks };",
           json{{"nowus", req.now},
                {"me", req.worker},
                {"until", format_rfc3339(req.now + req.lease)},

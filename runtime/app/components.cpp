@@ -64,14 +64,14 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   c.events = supervise<events_actor>(
     sys, "events actor", [&sys, sink] { return spawn_events(sys, {*sink}); }, {},
     [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
-  metrics_config mc{std::chrono::seconds(s.metrics_interval_s), false,
+  metrics_config mc{std::chrono::seconds(s.metrics_interval_s),
                     std::chrono::seconds(s.storage_timeout_s)};
-  c.metrics = supervise<metrics_actor>(sys, "metrics actor", [&sys, storage, mc]() mutable {
-    auto m = spawn_metrics(sys, storage, mc);
-    mc.restore_counters = true;  // every later incarnation is a restart
-    return m;
-  });
-  c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metrics.front,
+  c.metric_figures = std::make_shared<metric_registry>();
+  c.metrics = supervise<metrics_actor>(sys, "metrics actor",
+                                       [&sys, storage, figures = c.metric_figures, mc] {
+                                         return spawn_metrics(sys, storage, figures, mc);
+                                       });
+  c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metric_figures,
                                 scheduler_settings(s, info, instance, nu_path));
   *sink = c.scheduler.events;
   caf::anon_send(c.events.front, subscribe_atom_v, *sink);

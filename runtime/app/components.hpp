@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "actors/scheduler.hpp"
@@ -20,6 +21,7 @@ struct components {
   storage_actor storage;
   supervised<events_actor> events;
   supervised<metrics_actor> metrics;
+  std::shared_ptr<metric_registry> metric_figures;  // what the metrics actor shows
   scheduler_handles scheduler;
   supervised<gateway_actor> gateway;
   std::chrono::seconds gateway_longest{};      // its longest request

@@ -171,7 +171,7 @@ int run_server(const server_settings& settings) {
   hc.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   hc.max_connections = connection_limit(s.max_connections);
   server = std::make_unique<http_server>(
-    hc, make_gateway_handler(sys, c.gateway.front, c.metrics.front, c.gateway_longest));
+    hc, make_gateway_handler(sys, c.gateway.front, c.metric_figures, c.gateway_longest));
   auto port = server->start();
   if (!port) {
     std::cerr << "error: " << port.message() << "\n";

@@ -102,31 +102,37 @@ TEST_CASE("e2e: without --fault-injection the debug route does not exist", "[e2e
   CHECK(healthy(*f.orch));
 }
 
-TEST_CASE("e2e: a restarted metrics actor goes on from the last persisted snapshot",
+TEST_CASE("e2e: a restarted metrics actor loses no count - and snapshots keep being persisted",
           "[e2e][supervision]") {
   if (selected_backend() != "filesystem")
-    return;  // the snapshot is read from the files, which only this backend shows
+    return;  // the snapshots are read from the files, which only this backend shows
   e2e_fixture f{{"--fault-injection", "--metrics-interval-s", "1"}};
   auto& o = *f.orch;
-  for (int i = 0; i < 3; ++i)
-    o.wait_terminal(o.submit({{"command", "true"}})["id"]);
-  // A snapshot that holds the three submissions is on disk.
+  auto submit_three = [&] {
+    for (int i = 0; i < 3; ++i)
+      o.wait_terminal(o.submit({{"command", "true"}})["id"]);
+  };
   auto metrics_dir = std::filesystem::path{f.storage.data_dir} / "queue.rkvs" / "metrics";
-  REQUIRE(wait_until([&] {
+  auto snapshot_holds = [&](const std::string& value) {
     std::error_code ec;
     for (auto& e : std::filesystem::directory_iterator(metrics_dir, ec)) {
       std::ifstream in{e.path()};
       for (std::string line; std::getline(in, line);)
         if (line.find("\"orchestrator_tasks_submitted_total\"") != std::string::npos
-            && line.find("\"value\":3") != std::string::npos)
+            && line.find("\"value\":" + value) != std::string::npos)
           return true;
     }
     return false;
-  }));
+  };
+  submit_three();
+  REQUIRE(wait_until([&] { return snapshot_holds("3"); }));
   fail(o, "metrics");
   REQUIRE(wait_until([&] { return o.proc().err().find("restarting it") != std::string::npos; }));
+  submit_three();
+  // Counted while the actor was away and after: every one, exactly.
   REQUIRE(wait_until([&] {
     auto r = o.http().get("/metrics");
-    return r.status == 200 && r.body.find("orchestrator_tasks_submitted_total 3") != std::string::npos;
+    return r.status == 200 && r.body.find("orchestrator_tasks_submitted_total 6") != std::string::npos;
   }));
+  CHECK(wait_until([&] { return snapshot_holds("6"); }));
 }

@@ -86,7 +86,7 @@ void start_service() {
   hc.port = 0;
   hc.max_body_bytes = cfg.max_body_bytes;
   s->server = std::make_unique<orch::http_server>(
-    hc, orch::make_gateway_handler(sys, s->parts.gateway.front, s->parts.metrics.front,
+    hc, orch::make_gateway_handler(sys, s->parts.gateway.front, s->parts.metric_figures,
                                    s->parts.gateway_longest));
   auto port = s->server->start();
   if (!port)

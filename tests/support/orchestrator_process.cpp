@@ -1,5 +1,7 @@
 #include "tests/support/orchestrator_process.hpp"
 
+#include <cstdlib>
+
 #include <regex>
 #include <stdexcept>
 
@@ -8,6 +10,9 @@
 namespace orch::test {
 
 std::string orchestrator_binary() {
+  // A benchmark may compare another build: ORCH_BINARY=/path/to/orchestrator.
+  if (const char* other = std::getenv("ORCH_BINARY"); other && *other)
+    return other;
   return ORCH_TEST_BINARY;
 }
 

@@ -49,6 +49,10 @@ surreal_server::~surreal_server() {
   stop();
 }
 
+pid_t surreal_server::pid() const {
+  return proc_ ? proc_->pid() : -1;
+}
+
 void surreal_server::launch(uint16_t port) {
   std::vector<std::string> argv{"node",
                                 ORCH_SOURCE_DIR "/tests/surreal-server/server.mjs",

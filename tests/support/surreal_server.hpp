@@ -23,6 +23,8 @@ public:
 
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_); }
   uint16_t port() const { return port_; }
+  /// The server process (for its CPU and memory in benchmarks).
+  pid_t pid() const;
   const std::string& store_dir() const { return store_dir_; }
 
   /// SIGTERM and wait (data in the store survives).

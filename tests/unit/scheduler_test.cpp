@@ -29,6 +29,7 @@ struct scheduler_fixture {
   storage_actor storage;
   events_actor events;
   metrics_actor metrics;
+  std::shared_ptr<metric_registry> figures = std::make_shared<metric_registry>();
   scheduler_handles scheduler;
   std::unique_ptr<storage_client> db;
 
@@ -40,13 +41,13 @@ struct scheduler_fixture {
     storage = open_or_throw(env.sys(), s);
     db = std::make_unique<storage_client>(env.sys(), storage);
     events = spawn_events(env.sys());
-    metrics = spawn_metrics(env.sys(), storage, {std::chrono::seconds(0), false});
+    metrics = spawn_metrics(env.sys(), storage, figures, {std::chrono::seconds(0)});
     scheduler_config sc;
     sc.instance = "test-instance";
     sc.max_concurrent = 1;
     sc.lease = lease;
     sc.shared_backend = shared;
-    scheduler = spawn_scheduler(env.sys(), storage, events, metrics, sc);
+    scheduler = spawn_scheduler(env.sys(), storage, events, figures, sc);
   }
 
   ~scheduler_fixture() {

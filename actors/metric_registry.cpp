@@ -1,0 +1,115 @@
+#include "actors/metric_registry.hpp"
+
+#include <array>
+#include <map>
+#include <sstream>
+
+namespace orch {
+
+namespace {
+
+constexpr std::array<double, 12> bucket_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                               0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+
+struct histogram {
+  std::array<uint64_t, bucket_bounds.size()> buckets{};
+  uint64_t count = 0;
+  double sum = 0;
+};
+
+using series = std::map<std::string, double>;  // labels -> value
+
+std::string with_labels(const std::string& name, const std::string& labels,
+                        const std::string& extra = {}) {
+  std::string all = labels;
+  if (!extra.empty())
+    all += (all.empty() ? "" : ",") + extra;
+  return all.empty() ? name : name + "{" + all + "}";
+}
+
+std::string number(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+} // namespace
+
+struct metric_registry::figures {
+  std::map<std::string, series> counters;
+  std::map<std::string, series> gauges;
+  std::map<std::string, std::map<std::string, histogram>> histograms;
+};
+
+metric_registry::metric_registry() : figures_(std::make_unique<figures>()) {}
+
+metric_registry::~metric_registry() = default;
+
+void metric_registry::apply(const metric_update& u) {
+  std::lock_guard lock{mutex_};
+  auto& f = *figures_;
+  switch (u.kind) {
+    case metric_update::counter:
+      f.counters[u.name][u.labels] += u.value;
+      break;
+    case metric_update::gauge:
+      f.gauges[u.name][u.labels] = u.value;
+      break;
+    case metric_update::histogram: {
+      auto& h = f.histograms[u.name][u.labels];
+      for (size_t i = 0; i < bucket_bounds.size(); ++i)
+        if (u.value <= bucket_bounds[i]) {
+          ++h.buckets[i];
+          break;
+        }
+      ++h.count;
+      h.sum += u.value;
+      break;
+    }
+  }
+}
+
+std::string metric_registry::render() const {
+  std::lock_guard lock{mutex_};
+  auto& f = *figures_;
+  std::string out;
+  for (auto& [name, s] : f.counters) {
+    out += "# TYPE " + name + " counter\n";
+    for (auto& [labels, v] : s)
+      out += with_labels(name, labels) + " " + number(v) + "\n";
+  }
+  for (auto& [name, s] : f.gauges) {
+    out += "# TYPE " + name + " gauge\n";
+    for (auto& [labels, v] : s)
+      out += with_labels(name, labels) + " " + number(v) + "\n";
+  }
+  for (auto& [name, s] : f.histograms) {
+    out += "# TYPE " + name + " histogram\n";
+    for (auto& [labels, h] : s) {
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < bucket_bounds.size(); ++i) {
+        cumulative += h.buckets[i];
+        out += with_labels(name + "_bucket", labels, "le=\"" + number(bucket_bounds[i]) + "\"")
+               + " " + std::to_string(cumulative) + "\n";
+      }
+      out += with_labels(name + "_bucket", labels, "le=\"+Inf\"") + " "
+             + std::to_string(h.count) + "\n";
+      out += with_labels(name + "_sum", labels) + " " + number(h.sum) + "\n";
+      out += with_labels(name + "_count", labels) + " " + std::to_string(h.count) + "\n";
+    }
+  }
+  return out;
+}
+
+std::vector<metric_registry::series_value> metric_registry::counters_and_gauges() const {
+  std::lock_guard lock{mutex_};
+  std::vector<series_value> out;
+  for (auto* all : {&figures_->counters, &figures_->gauges})
+    for (auto& [name, s] : *all)
+      for (auto& [labels, v] : s)
+        out.push_back({name, labels, v});
+  return out;
+}
+
+} // namespace orch
