@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 namespace orch {
@@ -37,6 +38,7 @@ std::string number(double v) {
 } // namespace
 
 struct metric_registry::figures {
+  std::mutex mutex;
   std::map<std::string, series> counters;
   std::map<std::string, series> gauges;
   std::map<std::string, std::map<std::string, histogram>> histograms;
@@ -47,8 +49,8 @@ metric_registry::metric_registry() : figures_(std::make_unique<figures>()) {}
 metric_registry::~metric_registry() = default;
 
 void metric_registry::apply(const metric_update& u) {
-  std::lock_guard lock{mutex_};
   auto& f = *figures_;
+  std::lock_guard lock{f.mutex};
   switch (u.kind) {
     case metric_update::counter:
       f.counters[u.name][u.labels] += u.value;
@@ -71,8 +73,8 @@ void metric_registry::apply(const metric_update& u) {
 }
 
 std::string metric_registry::render() const {
-  std::lock_guard lock{mutex_};
   auto& f = *figures_;
+  std::lock_guard lock{f.mutex};
   std::string out;
   for (auto& [name, s] : f.counters) {
     out += "# TYPE " + name + " counter\n";
@@ -103,7 +105,7 @@ std::string metric_registry::render() const {
 }
 
 std::vector<metric_registry::series_value> metric_registry::counters_and_gauges() const {
-  std::lock_guard lock{mutex_};
+  std::lock_guard lock{figures_->mutex};
   std::vector<series_value> out;
   for (auto* all : {&figures_->counters, &figures_->gauges})
     for (auto& [name, s] : *all)

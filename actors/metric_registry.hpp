@@ -6,7 +6,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -44,8 +43,7 @@ public:
   std::vector<series_value> counters_and_gauges() const;
 
 private:
-  struct figures;
-  mutable std::mutex mutex_;
+  struct figures;                            // and the mutex that guards them
   std::unique_ptr<figures> figures_;
 };
 

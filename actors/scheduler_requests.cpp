@@ -17,6 +17,14 @@ namespace {
 
 constexpr int max_conflict_retries = 5;
 
+/// The first of `t`'s dependencies that is not in `found`, or "".
+std::string missing_dependency(const task& t, const std::map<std::string, task>& found) {
+  for (auto& d : t.dependencies)
+    if (!found.count(d))
+      return d;
+  return {};
+}
+
 } // namespace
 
 /// Where a new task starts, given its dependencies as found: Queued when
@@ -66,17 +74,16 @@ void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
   if (t.id.empty())
     t.id = new_uuid_v4();
   t.owner = principal;
-  auto deps = t.dependencies;
-  fetch_tasks(deps, [=, this](std::map<std::string, task> found, caf::error failure) mutable {
+  fetch_tasks(t.dependencies, [=, this](std::map<std::string, task> found,
+                                         caf::error failure) mutable {
     if (failure) {
       rp.deliver(failure);
       return;
     }
-    for (auto& d : deps)
-      if (!found.count(d)) {
-        rp.deliver(make_error(errc::invalid, "dependency " + d + " does not exist (submit it first)"));
-        return;
-      }
+    if (auto d = missing_dependency(t, found); !d.empty()) {
+      rp.deliver(make_error(errc::invalid, "dependency " + d + " does not exist (submit it first)"));
+      return;
+    }
     auto tr = new_task_transition(t, found, ctx(principal));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
@@ -119,19 +126,13 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
     auto c = ctx(principal);
     transition all;
     for (size_t i = 0; i < ts.size(); ++i) {
-      for (auto& d : ts[i].dependencies)
-        if (!found.count(d))
-          return void(rp.deliver(make_error(
-            errc::invalid, "tasks[" + std::to_string(i) + "]: dependency " + d
-                             + " does not exist (submit it first, or earlier in this batch); "
-                               "nothing was stored")));
+      if (auto d = missing_dependency(ts[i], found); !d.empty())
+        return void(rp.deliver(make_error(
+          errc::invalid, "tasks[" + std::to_string(i) + "]: dependency " + d
+                           + " does not exist (submit it first, or earlier in this batch); "
+                             "nothing was stored")));
       auto tr = new_task_transition(ts[i], found, c);
-      auto& ops = all.batch.ops;
-      ops.insert(ops.end(), std::make_move_iterator(tr.batch.ops.begin()),
-                 std::make_move_iterator(tr.batch.ops.end()));
-      auto& expect = all.batch.expect;
-      expect.insert(expect.end(), std::make_move_iterator(tr.batch.expect.begin()),
-                    std::make_move_iterator(tr.batch.expect.end()));
+      append(all.batch, std::move(tr.batch));
       all.events.insert(all.events.end(), tr.events.begin(), tr.events.end());
       found.emplace(ts[i].id, ts[i]);
     }

@@ -71,10 +71,6 @@ bool read_deletes(const json& j, deleted_keys& out) {
   return true;
 }
 
-std::string dir_part(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? std::string{"."} : path.substr(0, slash);
-}
 
 } // namespace
 
@@ -135,7 +131,7 @@ commit_log::commit_log(std::string path, uint64_t last_round, const segment_size
 void commit_log::checkpoint(uint64_t last_round, const segment_sizes& all) {
   json line{{"checkpoint", true}, {"round", last_round}, {"segments", sizes_json(all)}};
   auto text = line.dump() + "\n";
-  replace_file(path_, dir_part(path_) + "/.commit.log.tmp", text);
+  replace_file(path_, parent_dir(path_) + "/.commit.log.tmp", text);
   unique_fd fd{::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC)};
   if (!fd)
     throw io_failure("cannot open", path_, errno);

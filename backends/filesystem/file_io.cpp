@@ -281,6 +281,13 @@ void fsync_dirs(const std::vector<std::string>& dirs) {
   });
 }
 
+std::string parent_dir(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string{"."}
+         : slash == 0               ? std::string{"/"}
+                                    : path.substr(0, slash);
+}
+
 void replace_file(const std::string& path, const std::string& tmp, const std::string& text) {
   {
     unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
@@ -291,10 +298,7 @@ void replace_file(const std::string& path, const std::string& tmp, const std::st
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     throw io_failure("cannot replace", path, errno);
-  auto slash = path.rfind('/');
-  fsync_dirs({slash == std::string::npos ? std::string{"."}
-              : slash == 0                ? std::string{"/"}
-                                          : path.substr(0, slash)});
+  fsync_dirs({parent_dir(path)});
 }
 
 lock_file::lock_file(const std::string& path, const std::string& what, mode m) {

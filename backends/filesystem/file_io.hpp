@@ -64,6 +64,9 @@ void fsync_all(const std::vector<int>& fds, const std::vector<std::string>& path
 /// Opens the directory and fsyncs it (makes renames and unlinks durable).
 void fsync_dirs(const std::vector<std::string>& dirs);
 
+/// The directory part of `path` ("." for a bare name, "/" for a file in /).
+std::string parent_dir(const std::string& path);
+
 /// Replaces `path` with `text` atomically and durably: written to `tmp` (in
 /// the same directory), fsynced, renamed over `path`, the directory fsynced.
 /// A crash leaves the old file or the new one, never a mix.

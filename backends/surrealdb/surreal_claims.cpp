@@ -1,9 +1,9 @@
 // Claims on the server backend, where several processes share the queue.
 // A claim takes two steps: the atomic claim of the queue entries (one
 // conditional UPDATE with a lease: two claimers never both get an entry),
-// which also reads their tasks, then, per entry, the task's start as one batch with a precondition on the
-// task's revision. An entry whose task changed meanwhile (cancelled) is
-// given back.
+// which also reads their tasks, then, per entry, the task's start as one
+// batch with a precondition on the task's revision. An entry whose task
+// changed meanwhile (cancelled) is given back.
 #include <algorithm>
 #include <map>
 #include <optional>

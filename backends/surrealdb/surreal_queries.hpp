@@ -61,7 +61,6 @@ statement scan_statement(record_kind k, const std::string& after, uint32_t limit
 
 statement count_statement(record_kind k);
 
-
 /// Extends `worker`'s leases; returns the task ids renewed.
 statement renew_statement(const std::string& worker, const std::vector<std::string>& ids,
                           micros until);

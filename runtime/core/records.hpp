@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,15 @@ struct write_batch {
   std::vector<record_op> ops;
   std::vector<precondition> expect;
 };
+
+/// Adds `more`'s writes and preconditions to `into`: several changes
+/// committed as one, all or none.
+inline void append(write_batch& into, write_batch more) {
+  into.ops.insert(into.ops.end(), std::make_move_iterator(more.ops.begin()),
+                  std::make_move_iterator(more.ops.end()));
+  into.expect.insert(into.expect.end(), std::make_move_iterator(more.expect.begin()),
+                     std::make_move_iterator(more.expect.end()));
+}
 
 /// Filtered, paginated listing. `field`/`value`: equality, or "contains" when
 /// the field is an array. Time range applies to the kind's time field:

@@ -107,11 +107,8 @@ void fill_queue(caf::actor_system& sys, storage_actor storage, int count) {
   storage_client c{sys, storage};
   for (int done = 0; done < count;) {
     write_batch b;
-    for (int i = 0; i < 500 && done < count; ++i, ++done) {
-      auto one = submit_batch();
-      b.ops.insert(b.ops.end(), one.ops.begin(), one.ops.end());
-      b.expect.insert(b.expect.end(), one.expect.begin(), one.expect.end());
-    }
+    for (int i = 0; i < 500 && done < count; ++i, ++done)
+      append(b, submit_batch());
     test::must(c.commit(b), "filling the queue");
   }
 }
