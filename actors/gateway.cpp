@@ -10,6 +10,8 @@
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/auth/passwords.hpp"
+#include "runtime/auth/tokens.hpp"
 
 namespace orch {
 
@@ -50,7 +52,11 @@ fit match(const route& r, const std::vector<std::string>& parts, route_args& arg
   for (size_t i = 0; i < r.pattern.size(); ++i) {
     if (i >= parts.size())
       return fit::no;
-    if (r.pattern[i] == "{name}") {
+    if (r.pattern[i] == "{user}" || r.pattern[i] == "{token}") {
+      if (!is_valid_username(parts[i]))
+        return fit::no;
+      (r.pattern[i] == "{user}" ? args.user : args.token) = parts[i];
+    } else if (r.pattern[i] == "{name}") {
       if (parts[i].empty() || parts[i].size() > 64
           || parts[i].find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
         return fit::no;
@@ -75,6 +81,11 @@ std::string path_of(const route& r) {
   return out;
 }
 
+/// With authentication off, a request acts with every role, as its address.
+principal anonymous(const http_request& req) {
+  return {"api:" + req.remote, auth::any_role, {}, 0, {}};
+}
+
 void dispatch(pointer self, const http_request& req, reply rp) {
   auto parts = split_path(req.path);
   std::string allowed, id_problem;
@@ -88,8 +99,15 @@ void dispatch(pointer self, const http_request& req, reply rp) {
       id_problem = problem;
     if (f != fit::yes)
       continue;
-    if (req.method == r.method)
-      return r.handle(self, req, args, rp);
+    if (req.method == r.method) {
+      if (!self->state.cfg.auth_required || r.allowed == public_route) {
+        args.who = anonymous(req);
+        if (r.action)
+          rp.audit_as(args.who.name, r.action, audit_target(r, args));
+        return r.handle(self, req, args, rp);
+      }
+      return authorize(self, req, r, std::move(args), rp);
+    }
     allowed += (allowed.empty() ? "" : ", ") + std::string{r.method};
   }
   if (!allowed.empty())
@@ -111,9 +129,13 @@ gateway_actor::behavior_type gateway_fn(pointer self, storage_actor storage,
   self->state.scheduler = std::move(scheduler);
   self->state.metrics = std::move(metrics);
   self->state.cfg = std::move(cfg);
+  // What an unknown user's sign-in is checked against, so that it takes as
+  // long as a wrong password (made once, off the hot path).
+  self->state.dummy_hash = auth::hash_password(auth::to_hex(auth::random_bytes(16)));
   return {
     [=](http_atom, const http_request& req) -> caf::result<http_response> {
-      auto rp = self->make_response_promise<http_response>();
+      auto promise = self->make_response_promise<http_response>();
+      reply rp{self, promise};
       // Whatever a handler throws is this request's answer, never the
       // gateway's end.
       try {
@@ -123,7 +145,7 @@ gateway_actor::behavior_type gateway_fn(pointer self, storage_actor storage,
         if (rp.pending())
           rp.deliver(json_error(500, std::string{"internal error: "} + e.what()));
       }
-      return rp;
+      return promise;
     },
   };
 }

@@ -28,6 +28,17 @@ struct gateway_config {
   /// component. Empty: the route does not exist.
   std::function<bool(const std::string&)> fail_component;
 
+  /// Bearer tokens on every route but /health and /auth/login
+  /// (--auth required, or auto on a non-loopback address).
+  bool auth_required = false;
+  std::chrono::seconds token_ttl{12 * 3600};  // a sign-in lasts this long (--token-ttl)
+  /// A token checked this recently is not read again: a revocation made on
+  /// another instance that shares the storage takes effect within this time
+  /// (on this instance, at once).
+  std::chrono::milliseconds token_recheck{1000};
+  std::string backup_dir;                      // POST /admin/backup writes only here
+  uint32_t max_hashing = 8;                    // password checks at once; more get 503
+
   /// The longest any request inside the gateway may take: what its callers
   /// wait for before they give up on it.
   std::chrono::seconds longest_timeout() const {

@@ -8,7 +8,11 @@
 
 #include "caf/all.hpp"
 
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/core/batch_submission.hpp"
+#include "runtime/core/clock.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/log.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/submission.hpp"
@@ -56,15 +60,6 @@ void list_records(pointer self, reply rp, record_query q, const char* items_name
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
-
-std::string principal_of(const http_request& req) {
-  return "api:" + req.remote;
-}
-
-bool is_loopback(const std::string& address) {
-  return address == "127.0.0.1" || address == "::1" || address.rfind("127.", 0) == 0
-         || address.rfind("::ffff:127.", 0) == 0;
-}
 
 // -- handlers ----------------------------------------------------------------------------
 
@@ -122,12 +117,12 @@ void list_tasks(pointer self, const http_request& req, const route_args&, reply 
   list_records(self, rp, q, "tasks");
 }
 
-void submit(pointer self, const http_request& req, const route_args&, reply rp) {
+void submit(pointer self, const http_request& req, const route_args& args, reply rp) {
   auto t = parse_submission(req.body);
   if (!t)
     return void(rp.deliver(json_error(400, t.message())));
   self->request(self->state.scheduler, self->state.cfg.scheduler_timeout, submit_atom_v,
-                submit_request{std::move(*t), principal_of(req)})
+                submit_request{std::move(*t), principal_of(args)})
     .then(guarded("gateway",
                   [=](const task& created) mutable { rp.deliver(json_ok(201, encode(created))); }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
@@ -136,7 +131,7 @@ void submit(pointer self, const http_request& req, const route_args&, reply rp) 
 /// POST /tasks/batch {"tasks": [...]}: up to max_batch_tasks tasks stored in
 /// one durable commit, all or none; a refusal lists every bad item with its
 /// index, so a client mends them all in one go.
-void submit_batch(pointer self, const http_request& req, const route_args&, reply rp) {
+void submit_batch(pointer self, const http_request& req, const route_args& args, reply rp) {
   auto b = parse_batch_submission(req.body);
   if (!b.problem)
     return void(rp.deliver(json_error(400, b.problem.message())));
@@ -152,7 +147,7 @@ void submit_batch(pointer self, const http_request& req, const route_args&, repl
     return void(rp.deliver(http_response{400, "application/json", canonical(body)}));
   }
   self->request(self->state.scheduler, self->state.cfg.scheduler_timeout, submit_atom_v,
-                submit_batch_request{std::move(b.tasks), principal_of(req)})
+                submit_batch_request{std::move(b.tasks), principal_of(args)})
     .then(guarded("gateway",
                   [=](const std::vector<task>& created) mutable {
                     std::string data = "{\"count\":" + std::to_string(created.size())
@@ -172,9 +167,9 @@ void get_task(pointer self, const http_request&, const route_args& args, reply r
 }
 
 template <class Atom>
-void task_action_route(pointer self, const http_request& req, const route_args& args, reply rp) {
+void task_action_route(pointer self, const http_request&, const route_args& args, reply rp) {
   self->request(self->state.scheduler, self->state.cfg.scheduler_timeout, Atom{},
-                task_action{args.id, principal_of(req)})
+                task_action{args.id, principal_of(args)})
     .then(guarded("gateway", [=](const task& t) mutable { rp.deliver(json_ok(200, encode(t))); }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
@@ -206,23 +201,43 @@ void audit(pointer self, const http_request& req, const route_args&, reply rp) {
   list_records(self, rp, q, "records");
 }
 
-/// POST /admin/backup {"to": "/new/dir"}: a consistent copy of the storage,
-/// written by the storage actor while the orchestrator keeps running. It
-/// writes to this machine's disk, so only local clients may ask.
-void backup(pointer self, const http_request& req, const route_args&, reply rp) {
-  if (!is_loopback(req.remote))
-    return void(rp.deliver(json_error(403, "admin endpoints are only served to clients on this "
-                                           "machine (127.0.0.1)")));
+/// POST /admin/backup {"name": "before-upgrade"}: a consistent copy of the
+/// storage in <backup dir>/<name>, written by the storage actor while the
+/// orchestrator keeps running. A name, not a path: the client cannot aim
+/// the copy anywhere else on this machine's disk.
+void backup(pointer self, const http_request& req, const route_args& args, reply rp) {
   auto body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("to") || !body["to"].is_string())
-    return void(rp.deliver(json_error(400, "send {\"to\": \"/absolute/new/directory\"}")));
-  auto to = body["to"].get<std::string>();
-  if (to.empty() || to[0] != '/' || to.find('\0') != std::string::npos)
-    return void(rp.deliver(json_error(400, "'to' must be an absolute directory path")));
+  if (body.is_object() && body.contains("to"))
+    return void(rp.deliver(json_error(
+      400, "backups are written only under the server's --backup-dir ("
+             + self->state.cfg.backup_dir + "): send {\"name\": \"a-name\"}, not a path")));
+  std::string name;
+  if (body.is_object() && body.contains("name") && body["name"].is_string())
+    name = body["name"].get<std::string>();
+  else if (body.is_object() && !body.contains("name") && body.size() == 0)
+    name = "backup-" + format_rfc3339(now_us()).substr(0, 19);
+  else
+    return void(rp.deliver(json_error(400, "send {\"name\": \"a-name\"} (letters, digits, '.', "
+                                           "'_', '-'; or {} for a name with the time)")));
+  for (auto& c : name)
+    if (c == ':')
+      c = '-';
+  if (!is_valid_username(name) || name.find("..") != std::string::npos)
+    return void(rp.deliver(json_error(400, "invalid backup name '" + name.substr(0, 80)
+                                             + "': use up to 64 letters, digits, '.', '_' and '-', "
+                                               "not starting with '.'")));
+  auto to = self->state.cfg.backup_dir + "/" + name;
+  rp.audit_as(principal_of(args), "admin.backup", "backup:" + name);
   self->request(self->state.storage, self->state.cfg.backup_timeout, backup_atom_v, to)
     .then(guarded("gateway",
                   [=](const std::string& path) mutable {
-                    rp.deliver(json_ok(200, canonical(json{{"path", path}})));
+                    auth::change_context ctx{principal_of(args), now_us()};
+                    self->request(self->state.storage, self->state.cfg.storage_timeout,
+                                  commit_atom_v,
+                                  auth::audit_only(auth::audit_entry(ctx, "admin.backup",
+                                                                     "backup:" + name, "ok", path)))
+                      .then([](uint64_t) {}, [](caf::error&) {});
+                    rp.deliver(json_ok(200, canonical(json{{"path", path}, {"name", name}})));
                   }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
@@ -240,6 +255,46 @@ void fail_component(pointer self, const http_request&, const route_args& args, r
 
 } // namespace
 
+void reply::audit_as(std::string principal, std::string action, std::string target) {
+  note_ = std::make_shared<audit_note>(audit_note{std::move(principal), std::move(action),
+                                                  std::move(target)});
+}
+
+void reply::deliver(http_response r) {
+  if (note_ && r.status >= 400) {
+    auto outcome = r.status == 401 || r.status == 403 || r.status == 429 ? "denied"
+                   : r.status < 500                                       ? "invalid"
+                                                                          : "failed";
+    std::string why;
+    if (auto body = json::parse(r.body, nullptr, false); body.is_object() && body.contains("error"))
+      why = body["error"].is_string() ? body["error"].get<std::string>() : "";
+    auth::change_context ctx{note_->principal, now_us()};
+    auto a = auth::audit_entry(ctx, note_->action, note_->target, outcome,
+                               std::to_string(r.status) + " " + why.substr(0, 300));
+    // Best effort: the refusal goes out whether or not its record is stored
+    // (when storage is what failed, it may not be).
+    self_->request(self_->state.storage, self_->state.cfg.storage_timeout, commit_atom_v,
+                   auth::audit_only(a))
+      .then([](uint64_t) {},
+            [](caf::error& e) { log_warn("gateway", "audit record not stored: " + error_text(e)); });
+    note_.reset();
+  }
+  rp_.deliver(std::move(r));
+}
+
+std::string audit_target(const route& r, const route_args& args) {
+  if (!args.id.empty())
+    return "task:" + args.id;
+  if (!args.user.empty())
+    return "user:" + args.user + (args.token.empty() ? "" : "/token:" + args.token);
+  if (!args.name.empty())
+    return "component:" + args.name;
+  std::string path;
+  for (auto& p : r.pattern)
+    path += "/" + std::string{p};
+  return path;
+}
+
 http_response json_ok(int status, const std::string& data_json) {
   return {status, "application/json", "{\"success\":true,\"data\":" + data_json + "}"};
 }
@@ -249,19 +304,36 @@ http_response from_error(const caf::error& e) {
 }
 
 const std::vector<route>& routes() {
+  using auth::bit;
+  using auth::role;
+  constexpr auto admin = bit(role::admin);
+  constexpr auto operators = admin | bit(role::operator_);
+  constexpr auto readers = operators | bit(role::viewer);
+  constexpr auto anyone = auth::any_role;
+  // README "Roles and routes" lists this table; a test walks all of it.
   static const std::vector<route> table{
     {"GET", {"health"}, health},
-    {"GET", {"tasks"}, list_tasks},
-    {"POST", {"tasks"}, submit},
-    {"POST", {"tasks", "batch"}, submit_batch},
-    {"GET", {"tasks", "{id}"}, get_task},
-    {"POST", {"tasks", "{id}", "cancel"}, task_action_route<cancel_atom>},
-    {"POST", {"tasks", "{id}", "retry"}, task_action_route<retry_atom>},
-    {"GET", {"tasks", "{id}", "events"}, task_events},
-    {"GET", {"audit"}, audit},
-    {"GET", {"metrics"}, metrics},
-    {"POST", {"admin", "backup"}, backup},
-    {"POST", {"debug", "fail", "{name}"}, fail_component, true},
+    {"POST", {"auth", "login"}, login, public_route},
+    {"POST", {"auth", "logout"}, logout, anyone, "auth.logout"},
+    {"GET", {"auth", "me"}, me, anyone},
+    {"POST", {"auth", "tokens"}, create_token, admin, "token.create"},
+    {"GET", {"tasks"}, list_tasks, readers},
+    {"POST", {"tasks"}, submit, operators, "task.submit"},
+    {"POST", {"tasks", "batch"}, submit_batch, operators, "task.submit_batch"},
+    {"GET", {"tasks", "{id}"}, get_task, readers},
+    {"POST", {"tasks", "{id}", "cancel"}, task_action_route<cancel_atom>, operators, "task.cancel"},
+    {"POST", {"tasks", "{id}", "retry"}, task_action_route<retry_atom>, operators, "task.retry"},
+    {"GET", {"tasks", "{id}", "events"}, task_events, readers},
+    {"GET", {"users"}, list_users, admin},
+    {"POST", {"users"}, create_user, admin, "user.create"},
+    {"GET", {"users", "{user}"}, get_user, admin},
+    {"DELETE", {"users", "{user}"}, remove_user, admin, "user.remove"},
+    {"POST", {"users", "{user}", "{name}"}, change_user, admin, "user.change"},
+    {"DELETE", {"users", "{user}", "tokens", "{token}"}, revoke_token, admin, "token.revoke"},
+    {"GET", {"audit"}, audit, admin},
+    {"GET", {"metrics"}, metrics, readers},
+    {"POST", {"admin", "backup"}, backup, admin, "admin.backup"},
+    {"POST", {"debug", "fail", "{name}"}, fail_component, admin, "debug.fail", true},
   };
   return table;
 }

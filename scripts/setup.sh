@@ -27,6 +27,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 packages=(
   build-essential cmake ccache pkg-config
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost1.81-dev catch2 libcli11-dev libssl-dev
+  libargon2-dev
   nodejs npm ca-certificates curl procps openssl
 )
 # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer

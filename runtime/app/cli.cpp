@@ -1,9 +1,11 @@
 #include "runtime/app/cli.hpp"
 
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/auth/roles.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/app/version.hpp"
 
@@ -180,6 +182,89 @@ std::string finish_migrate_settings(migrate_settings& m, const endpoint_options&
   return {};
 }
 
+/// "90", "90s", "15m", "12h", "7d" as seconds; "" or what is wrong.
+std::string parse_duration(const std::string& text, uint32_t& seconds) {
+  if (text.empty())
+    return "give a duration such as 3600, 90s, 15m, 12h or 7d";
+  uint64_t unit = 1;
+  auto digits = text;
+  switch (text.back()) {
+    case 's': unit = 1; digits.pop_back(); break;
+    case 'm': unit = 60; digits.pop_back(); break;
+    case 'h': unit = 3600; digits.pop_back(); break;
+    case 'd': unit = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 9
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return "'" + text + "' is not a duration (such as 3600, 90s, 15m, 12h or 7d)";
+  auto value = std::stoull(digits) * unit;
+  if (value < 1 || value > 366ull * 86400)
+    return "'" + text + "' is out of range (1 s to 366 d)";
+  seconds = static_cast<uint32_t>(value);
+  return {};
+}
+
+/// Options of a command that may have to ask a running orchestrator.
+void add_remote_options(CLI::App& cmd, std::string& url, std::string& token) {
+  cmd.add_option("--url", url,
+                 "REST API of the orchestrator running on this data (default: the address "
+                 "it wrote to <data-dir>/orchestrator.url)");
+  cmd.add_option("--token", token,
+                 "Bearer token for that orchestrator when it requires one (or "
+                 "ORCHESTRATOR_TOKEN; see also --token-file)")
+    ->envname("ORCHESTRATOR_TOKEN");
+  cmd.add_option_function<std::string>(
+    "--token-file",
+    [&token](const std::string& path) {
+      std::ifstream in{path};
+      if (!in)
+        throw CLI::ValidationError("--token-file", "cannot read " + path);
+      std::getline(in, token);
+    },
+    "File whose first line is the bearer token (kept out of the process list)");
+}
+
+void add_user_command(CLI::App& app, user_settings& u) {
+  auto* cmd = app.add_subcommand(
+    "user", "Manage the REST API's users: add, list, disable, enable, passwd, roles, remove. "
+            "Works on the storage directly, or through the running orchestrator's API when it "
+            "holds the data");
+  cmd->require_subcommand(1);
+  add_storage_options(*cmd, u.storage);
+  add_remote_options(*cmd, u.url, u.token);
+  auto verb = [&](const char* name, const char* help, bool needs_name) {
+    auto* c = cmd->add_subcommand(name, help);
+    c->callback([&u, name] { u.action = name; });
+    c->fallthrough();  // the storage and remote options may come after the verb
+    if (needs_name)
+      c->add_option("name", u.name, "Username")->required();
+    return c;
+  };
+  auto role_check = [](const std::string& v) -> std::string {
+    return auth::check_role_names({v});
+  };
+  auto* add = verb("add", "Create a user (the password is read from stdin)", true);
+  add->add_option("--role", u.roles, "admin, operator, viewer or worker (repeatable)")
+    ->required()
+    ->check(role_check);
+  add->add_flag("--password-stdin", u.password_stdin,
+                "Read the password from the first line of stdin (required: passwords never go "
+                "on the command line)")
+    ->required();
+  verb("list", "List users, their roles and state", false);
+  verb("disable", "Disable a user: every sign-in ends, no token of it is accepted", true);
+  verb("enable", "Enable a disabled user", true);
+  auto* passwd = verb("passwd", "Set a new password (read from stdin); ends the user's sign-ins", true);
+  passwd->add_flag("--password-stdin", u.password_stdin, "Read the password from stdin")
+    ->required();
+  auto* roles = verb("roles", "Replace a user's roles; ends the user's sign-ins", true);
+  roles->add_option("--role", u.roles, "admin, operator, viewer or worker (repeatable)")
+    ->required()
+    ->check(role_check);
+  verb("remove", "Delete a user", true);
+}
+
 } // namespace
 
 /// The server's options (the command without a subcommand): an option table.
@@ -254,6 +339,22 @@ void add_server_options(CLI::App& app, server_settings& s) {
                  "Seconds one request to storage may take before it fails (503)")
     ->check(CLI::Range(1u, 3600u))
     ->capture_default_str();
+  app.add_option("--auth", s.auth,
+                 "required: a bearer token on every route but /health and /auth/login; "
+                 "disabled: none (only with a loopback --bind); auto: required unless --bind is "
+                 "a loopback address")
+    ->check(CLI::IsMember({"required", "disabled", "auto"}))
+    ->capture_default_str();
+  app.add_option_function<std::string>(
+       "--token-ttl",
+       [&s](const std::string& v) {
+         if (auto err = parse_duration(v, s.token_ttl_s); !err.empty())
+           throw CLI::ValidationError("--token-ttl", err);
+       },
+       "How long a sign-in (POST /auth/login) lasts: seconds, or 90s, 15m, 12h, 7d")
+    ->default_str("12h");
+  app.add_option("--backup-dir", s.backup_dir,
+                 "Where POST /admin/backup writes its copies (default: <data-dir>/backups)");
   // For tests: POST /debug/fail/{component} makes a component fail as in a
   // crash. Not in --help: nobody should run a server with it.
   app.add_flag("--fault-injection", s.fault_injection)->group("");
@@ -267,7 +368,7 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
   command_line out;
   auto& s = out.server;
   CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
-               "Without a subcommand it serves; subcommands: migrate, backup, restore.",
+               "Without a subcommand it serves; subcommands: migrate, backup, restore, user.",
                "orchestrator"};
   app.set_version_flag("--version", std::string{orchestrator_version});
   app.set_config("--config", "",
@@ -282,9 +383,7 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
               "orchestrator runs on it (it is asked through its REST API)");
   add_storage_options(*backup, out.backup.storage);
   backup->add_option("--to", out.backup.to, "New directory for the copy")->required();
-  backup->add_option("--url", out.backup.url,
-                     "REST API of the orchestrator running on this data (default: the address "
-                     "it wrote to <data-dir>/orchestrator.url)");
+  add_remote_options(*backup, out.backup.url, out.backup.token);
 
   auto* restore = app.add_subcommand(
     "restore", "Put a backup made by `orchestrator backup` in place as --data-dir (the "
@@ -294,6 +393,7 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
     ->required();
   restore->add_flag("--force", out.restore.force,
                     "Replace existing data in --data-dir (it is moved aside, not deleted)");
+  add_user_command(app, out.user);
   auto* migrate = app.add_subcommand(
     "migrate", "Copy every record (tasks, queue entries, users, audit records, metrics, task "
                "events) from one backend to another, in batches, with progress; see also "
@@ -324,6 +424,10 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
     out.kind = command_kind::backup;
   else if (restore->parsed())
     out.kind = command_kind::restore;
+  else if (!out.user.action.empty()) {
+    out.kind = command_kind::user;
+    out.user.storage.type = canonical_storage_type(out.user.storage.type);
+  }
   return out;
 }
 

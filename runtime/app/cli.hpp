@@ -10,7 +10,7 @@
 
 namespace orch {
 
-enum class command_kind { serve, backup, restore, migrate, exit };
+enum class command_kind { serve, backup, restore, migrate, user, exit };
 
 struct command_line {
   command_kind kind = command_kind::serve;
@@ -19,6 +19,7 @@ struct command_line {
   backup_settings backup;
   restore_settings restore;
   migrate_settings migrate;
+  user_settings user;
 };
 
 /// Parses argv. Help, version and errors are printed here and come back as

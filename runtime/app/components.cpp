@@ -5,6 +5,7 @@
 #include "actors/events.hpp"
 #include "actors/gateway.hpp"
 #include "actors/metrics.hpp"
+#include "runtime/app/access.hpp"
 #include "runtime/app/version.hpp"
 
 namespace orch {
@@ -80,6 +81,9 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   gateway_config gc;
   gc.version = orchestrator_version;
   gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  gc.auth_required = auth_required(s);
+  gc.token_ttl = std::chrono::seconds(s.token_ttl_s);
+  gc.backup_dir = s.backup_dir;
   auto gateway_control = std::make_shared<supervisor_control_actor>();
   if (s.fault_injection)
     gc.fail_component = fault_hook(c, gateway_control);

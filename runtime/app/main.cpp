@@ -3,6 +3,7 @@
 #include "runtime/app/cli.hpp"
 #include "runtime/app/migrate_command.hpp"
 #include "runtime/app/tools.hpp"
+#include "runtime/app/user_command.hpp"
 
 int main(int argc, char** argv) {
   auto cl = orch::parse_command_line(argc, argv);
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
       return orch::run_restore(cl.restore);
     case orch::command_kind::migrate:
       return orch::run_migrate(cl.migrate);
+    case orch::command_kind::user:
+      return orch::run_user(cl.user);
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -16,9 +17,10 @@
 #include "backends/open_storage.hpp"
 #include "backends/recovery.hpp"
 #include "backends/storage_client.hpp"
+#include "runtime/app/access.hpp"
 #include "runtime/app/components.hpp"
 #include "runtime/app/dry_run.hpp"
-#include "runtime/app/tools.hpp"
+#include "runtime/app/remote_api.hpp"
 #include "runtime/app/version.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -115,6 +117,8 @@ server_settings effective(const server_settings& settings) {
     set_log_level(lvl);
   if (s.max_concurrent_tasks == slots_from_cpus)
     s.max_concurrent_tasks = std::max(2u, 2 * std::thread::hardware_concurrency());
+  if (s.backup_dir.empty())
+    s.backup_dir = (s.storage.data_dir.empty() ? std::string{"."} : s.storage.data_dir) + "/backups";
   return s;
 }
 
@@ -133,6 +137,10 @@ std::string resolve_nu_path(const std::string& configured) {
 int run_server(const server_settings& settings) {
   auto s = effective(settings);
   stop_signal stop;  // first: every thread started from here on has the signals blocked
+  if (auto refusal = access_refusal(s); !refusal.empty()) {
+    std::cerr << "error: " << refusal << "\n";
+    return 2;
+  }
   auto nu_path = resolve_nu_path(s.nu_path);
   if (!s.nu_path.empty() && nu_path.empty()) {
     std::cerr << "error: --nu-path '" << s.nu_path << "' does not exist or is not executable\n";
@@ -155,6 +163,23 @@ int run_server(const server_settings& settings) {
     std::cerr << "error: " << info.message() << "\n";
     return 1;
   }
+  {
+    storage_client db{sys, *storage, std::chrono::seconds(s.storage_timeout_s)};
+    auto admin = ensure_first_admin(db, auth_required(s));
+    if (!admin) {
+      std::cerr << "error: " << admin.message() << "\n";
+      (void) db.close();
+      return admin.code() == errc::invalid ? 2 : 1;
+    }
+    if (!admin->empty())
+      log_info("auth", *admin);
+  }
+  std::error_code backup_ec;
+  if (s.storage.type != "surrealdb-server")  // it is backed up by migrating it
+    std::filesystem::create_directories(s.backup_dir, backup_ec);
+  if (backup_ec)
+    log_warn("main", "cannot create the backup directory " + s.backup_dir + ": "
+                       + backup_ec.message() + " (POST /admin/backup will fail until it exists)");
   if (!info->shared)
     for (auto& note : reconcile_queue(sys, *storage))
       log_warn("recovery", note);
@@ -183,7 +208,8 @@ int run_server(const server_settings& settings) {
   log_info("main", "orchestrator " + std::string{orchestrator_version} + " (instance " + instance
                      + "), storage " + info->backend + " at " + info->location + ", "
                      + std::to_string(s.max_concurrent_tasks) + " task slots, nushell "
-                     + (nu_path.empty() ? "not found" : nu_path));
+                     + (nu_path.empty() ? "not found" : nu_path) + ", authentication "
+                     + (auth_required(s) ? "required" : "disabled (loopback only)"));
   std::cout << "listening on http://" << s.bind << ":" << *port << std::endl;
   write_url_file(s, *port);
   auto why = stop.wait();

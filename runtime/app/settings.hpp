@@ -35,13 +35,33 @@ struct server_settings {
   bool dry_run = false;
   uint32_t storage_timeout_s = 30;           // one request to storage, at most
   bool fault_injection = false;              // POST /debug/fail/{component} (tests)
+  /// required: a bearer token on every route but /health and /auth/login;
+  /// disabled: none (refused on a non-loopback --bind); auto: required
+  /// unless --bind is a loopback address.
+  std::string auth = "auto";
+  uint32_t token_ttl_s = 12 * 3600;          // how long a sign-in lasts
+  std::string backup_dir;                    // default <data-dir>/backups
 };
+
 
 /// `orchestrator backup`: a consistent copy of a backend into a new directory.
 struct backup_settings {
   storage_settings storage;
   std::string to;                            // new directory
   std::string url;                           // a running orchestrator to ask (optional)
+  std::string token;                         // its bearer token, when it requires one
+};
+
+/// `orchestrator user ACTION [NAME]`: manage the API's users, offline on the
+/// storage or, while an orchestrator holds it, through that one's API.
+struct user_settings {
+  storage_settings storage;
+  std::string action;                        // add, list, disable, enable, passwd, roles, remove
+  std::string name;
+  std::vector<std::string> roles;
+  bool password_stdin = false;
+  std::string url;
+  std::string token;
 };
 
 /// `orchestrator restore`: put a backup in place as a backend's data.

@@ -8,6 +8,7 @@
 
 #include "backends/engine/storage_engine.hpp"
 #include "runtime/messages/actor_env.hpp"
+#include "runtime/app/remote_api.hpp"
 #include "runtime/platform/http/http_client.hpp"
 #include "runtime/core/codec.hpp"
 #include "backends/storage_client.hpp"
@@ -24,13 +25,6 @@ std::string data_subdir(const std::string& type) {
   return type == "surrealdb-embedded" ? "orchestrator.db" : "queue.rkvs";
 }
 
-std::string read_first_line(const std::string& path) {
-  std::ifstream in{path};
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 void print_counts(storage_client& db) {
   for (auto kind : all_record_kinds) {
     auto n = db.count(kind);
@@ -39,40 +33,48 @@ void print_counts(storage_client& db) {
   }
 }
 
-/// Asks the orchestrator at `url` (http://host:port) to write the backup.
-int remote_backup(const std::string& url, const std::string& to) {
-  auto rest = url.substr(url.find("://") == std::string::npos ? 0 : url.find("://") + 3);
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "error: cannot read host:port from '" << url << "'\n";
+/// Asks the running orchestrator for the copy: it writes it under its own
+/// --backup-dir (the API takes a name, never a path), and this command,
+/// on the same machine, moves it to where it was asked for.
+int remote_backup(const backup_settings& s, const std::string& to, const std::string& why_locked) {
+  auto client = running_orchestrator(s.storage, s.url, s.token);
+  if (!client) {
+    std::cerr << "error: " << why_locked << "; and " << client.message() << "\n";
     return 1;
   }
-  auto host = rest.substr(0, colon);
-  auto port = static_cast<uint16_t>(std::stoi(rest.substr(colon + 1)));
-  http_client client{host, port};
-  auto r = client.post("/admin/backup", nlohmann::json{{"to", to}}.dump());
+  auto name = "cli-" + std::to_string(now_us());
+  auto r = (*client)->post("/admin/backup", nlohmann::json{{"name", name}}.dump());
   if (r.status == 0) {
-    std::cerr << "error: the data is in use by an orchestrator, and it does not answer at " << url
-              << " (" << r.error << "). Pass --url with its address, or stop it first\n";
+    std::cerr << "error: the data is in use by an orchestrator, and it does not answer ("
+              << r.error << "). Pass --url with its address, or stop it first\n";
     return 1;
   }
-  auto body = r.json();
   if (r.status != 200) {
-    std::cerr << "error: the running orchestrator refused the backup: "
-              << (body.is_object() ? body.value("error", r.body) : r.body) << "\n";
+    std::cerr << "error: the running orchestrator refused the backup: " << api_error(r.body)
+              << (r.status == 401 ? " (pass --token, --token-file or ORCHESTRATOR_TOKEN)" : "")
+              << "\n";
     return 1;
   }
-  std::cout << "backup written to " << body["data"]["path"].get<std::string>()
-            << " by the orchestrator running at " << url << " (consistent while it runs)\n";
+  auto written = r.json()["data"]["path"].get<std::string>();
+  std::error_code ec;
+  stdfs::rename(written, to, ec);
+  if (ec == std::errc::cross_device_link) {
+    ec.clear();
+    stdfs::copy(written, to, stdfs::copy_options::recursive, ec);
+    if (!ec)
+      stdfs::remove_all(written, ec);
+  }
+  if (ec) {
+    std::cerr << "error: the orchestrator wrote the backup to " << written
+              << ", and moving it to " << to << " failed: " << ec.message() << "\n";
+    return 1;
+  }
+  std::cout << "backup written to " << to
+            << " by the running orchestrator (consistent while it runs)\n";
   return 0;
 }
 
 } // namespace
-
-std::string admin_url_file(const storage_settings& s) {
-  auto base = s.data_dir.empty() ? std::string{"."} : s.data_dir;
-  return base + "/orchestrator.url";
-}
 
 int run_backup(const backup_settings& s) {
   std::error_code ec;
@@ -89,13 +91,7 @@ int run_backup(const backup_settings& s) {
       return 1;
     }
     // An orchestrator has it open: ask it for the copy.
-    auto url = s.url.empty() ? read_first_line(admin_url_file(s.storage)) : s.url;
-    if (url.empty()) {
-      std::cerr << "error: " << storage.message()
-                << "; and no --url was given to ask it for a backup\n";
-      return 1;
-    }
-    return remote_backup(url, to);
+    return remote_backup(s, to, storage.message());
   }
   storage_client db{env.sys(), *storage};
   auto r = db.backup(to);

@@ -203,7 +203,10 @@ struct of<user> {
     time_field{"created_at", &user::created_at},
     value_field{"disabled", &user::disabled},
     value_field{"password_hash", &user::password_hash},
+    value_field{"revision", &user::revision},
     value_field{"roles", &user::roles},
+    value_field{"sessions", &user::sessions},
+    time_field{"updated_at", &user::updated_at},
     value_field{"username", &user::username});
 };
 

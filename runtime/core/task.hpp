@@ -92,12 +92,22 @@ struct metric_sample {
   double value = 0;
 };
 
+/// A user of the API. `password_hash` is an Argon2id PHC string (its
+/// parameters beside the hash); `sessions` holds the user's signed-in
+/// sessions and named API tokens, id -> "<expires_us> <sha256 of the secret>
+/// [<name>]" (runtime/auth/sessions.hpp), so no token is stored in clear and
+/// every instance that shares the storage sees a revocation. `revision` is
+/// bumped by every change: concurrent changes on two instances conflict
+/// instead of one silently undoing the other.
 struct user {
   std::string username;
   std::string password_hash;
   std::vector<std::string> roles;
   micros created_at = 0;
   bool disabled = false;
+  std::map<std::string, std::string> sessions;
+  uint64_t revision = 0;
+  micros updated_at = 0;
 };
 
 } // namespace orch

@@ -29,6 +29,14 @@ using events_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, event_sink_actor>,
   caf::reacts_to<unsub_atom, event_sink_actor>>;
 
+// -- credentials -----------------------------------------------------------------
+
+/// Argon2id hashing and checking, off the gateway's thread (one hash takes
+/// tens of milliseconds, and the gateway serves every request).
+using credentials_actor = caf::typed_actor<
+  caf::replies_to<hash_atom, std::string>::with<std::string>,
+  caf::replies_to<verify_atom, std::string, std::string>::with<bool>>;
+
 // -- metrics ---------------------------------------------------------------------
 
 /// Counters, gauges and latency histograms; Prometheus text on request.

@@ -142,12 +142,13 @@ typename Inspector::result_type inspect(Inspector& f, storage_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_request& x) {
   return f(caf::meta::type_name("orch::http_request"), x.method, x.path, x.query, x.body,
-           x.remote);
+           x.remote, x.authorization);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_response& x) {
-  return f(caf::meta::type_name("orch::http_response"), x.status, x.content_type, x.body);
+  return f(caf::meta::type_name("orch::http_response"), x.status, x.content_type, x.body,
+           x.headers);
 }
 
 template <class Inspector>
@@ -280,6 +281,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_ATOM(orch, orch, snapshot_atom, "snapshot")        // own: persist metric samples
   // gateway
   CAF_ADD_ATOM(orch, orch, http_atom, "http")
+  // credentials
+  CAF_ADD_ATOM(orch, orch, hash_atom, "hash")                // a new Argon2id hash
+  CAF_ADD_ATOM(orch, orch, verify_atom, "verify")            // does a password match a hash
   // supervision
   CAF_ADD_ATOM(orch, orch, fail_atom, "fail")                // fault injection: die as in a crash
 CAF_END_TYPE_ID_BLOCK(orch)

@@ -114,7 +114,7 @@ TEST_CASE("filesystem: everything is still there after close and reopen", "[file
     records.push_back(to_record(tasks.back()));
     records.push_back(to_record(entry_for(tasks.back())));
   }
-  user u{"alice", "hash", {"admin"}, now_us(), false};
+  user u{"alice", "hash", {"admin"}, now_us(), false, {}, 0, 0};
   records.push_back(to_record(u));
   REQUIRE(f.db->put(records).ok());
   f.reopen();

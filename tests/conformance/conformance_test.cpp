@@ -52,7 +52,7 @@ record make_record(record_kind kind, int i, micros t = base_time) {
     case record_kind::user: {
       char name[32];
       std::snprintf(name, sizeof name, "user-%04d", i);
-      return to_record(user{name, "$argon2id$" + std::to_string(i), {"viewer"}, t, i % 2 == 0});
+      return to_record(user{name, "$argon2id$" + std::to_string(i), {"viewer"}, t, i % 2 == 0, {}, 0, 0});
     }
     case record_kind::audit:
       return to_record(audit_record{new_uuid_v7(t), t, "api:" + std::to_string(i % 3),

@@ -18,11 +18,12 @@ std::string orchestrator_binary() {
 
 orchestrator_process::orchestrator_process(std::vector<std::string> args,
                                            const std::string& log_base,
-                                           std::vector<std::string> prefix) {
+                                           std::vector<std::string> prefix,
+                                           std::map<std::string, std::string> env) {
   auto argv = std::move(prefix);
   argv.insert(argv.end(), {orchestrator_binary(), "--port", "0"});
   argv.insert(argv.end(), args.begin(), args.end());
-  proc_ = std::make_unique<child>(argv, log_base);
+  proc_ = std::make_unique<child>(argv, log_base, std::move(env));
   if (!proc_->wait_for_output("listening on http://", std::chrono::seconds(60)))
     throw std::runtime_error("orchestrator did not start; stderr:\n" + proc_->err());
   std::smatch m;

@@ -21,7 +21,8 @@ public:
   /// `prefix` comes before the binary (e.g. unprivileged_prefix()).
   /// Throws std::runtime_error with its stderr if it does not start.
   orchestrator_process(std::vector<std::string> args, const std::string& log_base,
-                       std::vector<std::string> prefix = {});
+                       std::vector<std::string> prefix = {},
+                       std::map<std::string, std::string> env = {});
 
   uint16_t port() const { return port_; }
   http_client& http() { return *client_; }

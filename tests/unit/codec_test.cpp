@@ -109,7 +109,7 @@ TEST_CASE("every record kind survives a JSON round trip", "[codec]") {
   REQUIRE(decode(to_record(m).json, m2));
   CHECK(same_members(m2, m));
 
-  user u{"alice", "$argon2id$v=19$abc", {"admin", "viewer"}, now_us(), true};
+  user u{"alice", "$argon2id$v=19$abc", {"admin", "viewer"}, now_us(), true, {}, 0, 0};
   user u2;
   REQUIRE(decode(to_record(u).json, u2));
   CHECK(same_members(u2, u));
@@ -240,7 +240,7 @@ TEST_CASE("record encoders write exactly nlohmann's canonical text", "[codec]") 
     REQUIRE(decode(encode(m), back));
     CHECK(back.value == v);
   }
-  user u{"bob", "h", {}, 0, false};
+  user u{"bob", "h", {}, 0, false, {}, 0, 0};
   CHECK(is_canonical(encode(u)));
 }
 

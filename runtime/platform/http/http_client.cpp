@@ -1,5 +1,7 @@
 #include "runtime/platform/http/http_client.hpp"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -24,6 +26,7 @@ struct http_client::impl {
   net::io_context ioc;
   std::unique_ptr<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
+  std::string bearer;
 
   void connect() {
     stream = std::make_unique<beast::tcp_stream>(ioc);
@@ -39,6 +42,8 @@ struct http_client::impl {
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
     req.set(bhttp::field::host, host);
     req.keep_alive(true);
+    if (!bearer.empty())
+      req.set(bhttp::field::authorization, "Bearer " + bearer);
     if (!body.empty() || method == "POST") {
       req.set(bhttp::field::content_type, "application/json");
       req.body() = body;
@@ -54,6 +59,12 @@ struct http_client::impl {
     out.status = static_cast<int>(res.result_int());
     out.body = res.body();
     out.content_type = std::string{res[bhttp::field::content_type]};
+    for (auto& field : res) {
+      std::string name{field.name_string()};
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string{field.value()};
+    }
     if (!res.keep_alive())
       stream.reset();
     return out;
@@ -66,6 +77,10 @@ http_client::http_client(std::string host, uint16_t port) : impl_(std::make_uniq
 }
 
 http_client::~http_client() = default;
+
+void http_client::set_bearer(std::string token) {
+  impl_->bearer = std::move(token);
+}
 
 http_result http_client::request(const std::string& method, const std::string& target,
                                  const std::string& body) {

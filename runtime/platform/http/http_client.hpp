@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,7 @@ struct http_result {
   std::string body;
   std::string content_type;
   std::string error;                         // transport error, if status == 0
+  std::map<std::string, std::string> headers;  // by lower-case name
 
   /// Body parsed as JSON (discarded value if it is not JSON).
   nlohmann::json json() const;
@@ -32,6 +34,9 @@ public:
   }
   http_result request(const std::string& method, const std::string& target,
                       const std::string& body);
+
+  /// Sends `Authorization: Bearer <token>` with every request ("": none).
+  void set_bearer(std::string token);
 
 private:
   struct impl;

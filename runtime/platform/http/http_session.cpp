@@ -121,6 +121,8 @@ private:
     http_request req;
     req.method = std::string{msg.method_string()};
     req.body = std::move(msg.body());
+    if (auto a = msg.find(bhttp::field::authorization); a != msg.end())
+      req.authorization = std::string{a->value()};
     beast::error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
@@ -157,6 +159,8 @@ private:
     }
     if (resp.status == 503)
       res->set(bhttp::field::retry_after, "1");
+    for (auto& [name, value] : resp.headers)
+      res->set(name, value);
     res->keep_alive(keep_alive_);
     res->body() = std::move(resp.body);
     res->prepare_payload();
