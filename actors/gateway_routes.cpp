@@ -237,7 +237,7 @@ void backup(pointer self, const http_request& req, const route_args& args, reply
                                   auth::audit_only(auth::audit_entry(ctx, "admin.backup",
                                                                      "backup:" + name, "ok", path)))
                       .then([](uint64_t) {}, [](caf::error&) {});
-                    rp.deliver(json_ok(200, canonical(json{{"path", path}, {"name", name}})));
+                    rp.deliver(json_ok(200, canonical(json{{"path", path}, {"name", name}, {"directory", to}})));
                   }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }

@@ -18,6 +18,24 @@ constexpr const char* storage_help =
   "(RocksDB under --data-dir; aliases rocksdb, embedded), surrealdb-server (a remote "
   "SurrealDB at --surrealdb-url)";
 
+/// `--NAME FILE`: the secret is the file's first line, so it need not
+/// appear in the process list or the environment.
+void add_secret_file(CLI::App& app, const std::string& name, std::string& secret,
+                     const std::string& help) {
+  app.add_option_function<std::string>(
+    name,
+    [&secret, name](const std::string& path) {
+      std::ifstream in{path};
+      std::string line;
+      if (!in || !std::getline(in, line))
+        throw CLI::ValidationError(name, "cannot read a first line from " + path);
+      if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+      secret = line;
+    },
+    help);
+}
+
 void add_storage_options(CLI::App& app, storage_settings& s) {
   // The type name lists the choices, so `--help | grep storage-type` shows them.
   app.add_option("--storage-type", s.type, storage_help)
@@ -43,8 +61,11 @@ void add_storage_options(CLI::App& app, storage_settings& s) {
   app.add_option("--surrealdb-username", s.surrealdb_username, "SurrealDB user")
     ->capture_default_str();
   app.add_option("--surrealdb-password", s.surrealdb_password,
-                 "SurrealDB password (or the SURREALDB_PASSWORD environment variable)")
+                 "SurrealDB password (or the SURREALDB_PASSWORD environment variable, or "
+                 "--surrealdb-password-file)")
     ->envname("SURREALDB_PASSWORD");
+  add_secret_file(app, "--surrealdb-password-file", s.surrealdb_password,
+                  "File whose first line is the SurrealDB password");
   app.add_option("--surrealdb-ca-file", s.surrealdb_ca_file,
                  "PEM file of a private CA to trust for wss:// connections");
 }
@@ -84,6 +105,8 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m, endpoint_optio
     c.add_option("--password", e.password,
                  "SurrealDB password of a server end (or SURREALDB_PASSWORD)")
       ->envname("SURREALDB_PASSWORD");
+    add_secret_file(c, "--password-file", e.password,
+                    "File whose first line is the password of a server end");
     c.add_option("--namespace", e.ns,
                  "Namespace of the server end(s); with no server end, of the embedded end(s) "
                  "(default orchestrator)");
@@ -102,6 +125,8 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m, endpoint_optio
                    "Password" + what + " (or SURREALDB_" + (src ? "SOURCE" : "TARGET")
                      + "_PASSWORD)")
         ->envname(src ? "SURREALDB_SOURCE_PASSWORD" : "SURREALDB_TARGET_PASSWORD");
+      add_secret_file(c, pre + "password-file", src ? e.source_password : e.target_password,
+                      "File whose first line is the password" + what);
       c.add_option(pre + "namespace", src ? e.source_ns : e.target_ns, "Namespace" + what);
       c.add_option(pre + "database", src ? e.source_db : e.target_db, "Database" + what);
       c.add_option(pre + "ca-file", src ? e.source_ca_file : e.target_ca_file, "CA file" + what);
@@ -214,15 +239,8 @@ void add_remote_options(CLI::App& cmd, std::string& url, std::string& token) {
                  "Bearer token for that orchestrator when it requires one (or "
                  "ORCHESTRATOR_TOKEN; see also --token-file)")
     ->envname("ORCHESTRATOR_TOKEN");
-  cmd.add_option_function<std::string>(
-    "--token-file",
-    [&token](const std::string& path) {
-      std::ifstream in{path};
-      if (!in)
-        throw CLI::ValidationError("--token-file", "cannot read " + path);
-      std::getline(in, token);
-    },
-    "File whose first line is the bearer token (kept out of the process list)");
+  add_secret_file(cmd, "--token-file", token,
+                  "File whose first line is the bearer token (kept out of the process list)");
 }
 
 void add_user_command(CLI::App& app, user_settings& u) {

@@ -55,7 +55,7 @@ int remote_backup(const backup_settings& s, const std::string& to, const std::st
               << "\n";
     return 1;
   }
-  auto written = r.json()["data"]["path"].get<std::string>();
+  auto written = r.json()["data"]["directory"].get<std::string>();
   std::error_code ec;
   stdfs::rename(written, to, ec);
   if (ec == std::errc::cross_device_link) {

@@ -211,7 +211,7 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
   }
 }
 
-TEST_CASE("e2e auth: a token is refused once expired, signed out, or its user changed", "[e2e][auth]") {
+TEST_CASE("e2e auth: a token is refused once its sign-in expired", "[e2e][auth]") {
   auth_fixture f{{"--token-ttl", "3s"}};
   // Expiry: the viewer's token works, then stops working by itself.
   CHECK(f.as("viewer").get("/tasks").status == 200);
@@ -222,7 +222,7 @@ TEST_CASE("e2e auth: a token is refused once expired, signed out, or its user ch
   CHECK(expired.body.find("invalid, expired or revoked") != std::string::npos);
 }
 
-TEST_CASE("e2e auth: sign-out, disabling, a new password or new roles end sessions at once",
+TEST_CASE("e2e auth: sign-out - disabling - a new password or new roles end sessions at once",
           "[e2e][auth]") {
   auth_fixture f;
   auto me = f.as("operator").get("/auth/me").json()["data"];
@@ -274,7 +274,7 @@ TEST_CASE("e2e auth: sign-out, disabling, a new password or new roles end sessio
   CHECK(f.as("admin").request("DELETE", "/users/admin", "").status == 409);
 }
 
-TEST_CASE("e2e auth: failed sign-ins are throttled per user, with Retry-After", "[e2e][auth]") {
+TEST_CASE("e2e auth: failed sign-ins are throttled per user and address with Retry-After", "[e2e][auth]") {
   auth_fixture f;
   auto attempt = [&](const std::string& user, const std::string& pw) {
     return f.as("").post("/auth/login", json{{"username", user}, {"password", pw}}.dump());
@@ -298,7 +298,7 @@ TEST_CASE("e2e auth: failed sign-ins are throttled per user, with Retry-After", 
                    std::chrono::seconds(20), std::chrono::milliseconds(500)));
 }
 
-TEST_CASE("e2e auth: tasks belong to who submitted them, and the audit log names every outcome",
+TEST_CASE("e2e auth: tasks belong to who submitted them and the audit log names every outcome",
           "[e2e][auth]") {
   auth_fixture f;
   auto r = f.as("operator").post("/tasks", R"({"command":"true"})");
@@ -333,7 +333,7 @@ TEST_CASE("e2e auth: tasks belong to who submitted them, and the audit log names
   CHECK(f.as("operator").get("/audit").status == 403);
 }
 
-TEST_CASE("e2e auth: auto requires tokens off loopback, and disabled there is refused", "[e2e][auth]") {
+TEST_CASE("e2e auth: auto requires tokens off loopback and disabled there is refused", "[e2e][auth]") {
   temp_dir dir{"orch-auth-bind"};
   auto storage = storage_args(fresh_storage(dir));
   std::vector<std::string> open_args{"--bind", "0.0.0.0", "--auth", "disabled"};
@@ -369,7 +369,7 @@ TEST_CASE("e2e auth: auto requires tokens off loopback, and disabled there is re
   CHECK(shown["output"].get<std::string>().find("ORCHESTRATOR_ADMIN_PASSWORD") == std::string::npos);
 }
 
-TEST_CASE("e2e auth: backups are written under --backup-dir by name, never to a path", "[e2e][auth]") {
+TEST_CASE("e2e auth: backups are written under --backup-dir by name and never to a path", "[e2e][auth]") {
   if (selected_backend() == "surrealdb-server")
     return;  // backed up by migrating it
   e2e_fixture f;

@@ -3,6 +3,7 @@
 // server and of the configuration, namespace isolation.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -127,6 +128,67 @@ TEST_CASE("server: a wrong password is refused with a clear message that hides i
   CHECK(r.err.find("rejected the credentials of user 'root'") != std::string::npos);
   CHECK(r.err.find(server.url()) != std::string::npos);
   CHECK(r.err.find("not-the-password") == std::string::npos);
+}
+
+TEST_CASE("server: the password may come from a file for the server and for migrate", "[server]") {
+  surreal_server server;
+  temp_dir dir;
+  {
+    std::ofstream{dir / "pw"} << "root\n";
+    std::ofstream{dir / "wrong-pw"} << "not-the-password\n";
+  }
+  std::vector<std::string> base{"--storage-type", "surrealdb-server", "--surrealdb-url",
+                                server.url(), "--surrealdb-namespace", "n",
+                                "--surrealdb-database", "d", "--dry-run"};
+  auto ok = run_orchestrator(with(base, {"--surrealdb-password-file", dir / "pw"}), dir / "ok");
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+  auto wrong = run_orchestrator(with(base, {"--surrealdb-password-file", dir / "wrong-pw"}),
+                                dir / "wrong");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err.find("rejected the credentials") != std::string::npos);
+  auto missing = run_orchestrator(with(base, {"--surrealdb-password-file", dir / "nope"}),
+                                  dir / "missing");
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("cannot read a first line from " + std::string{dir / "nope"})
+        != std::string::npos);
+  // migrate reads its ends' passwords from files the same way.
+  auto v = run_orchestrator({"migrate", "validate", "--from", "filesystem", "--to",
+                             "surrealdb-server", "--source-dir", dir / "empty",
+                             "--surrealdb-url", server.url(), "--namespace", "m",
+                             "--database", "d", "--target-password-file", dir / "pw"},
+                            dir / "validate");
+  INFO(v.out << v.err);
+  CHECK(v.err.find("rejected the credentials") == std::string::npos);
+  auto bad = run_orchestrator({"migrate", "validate", "--from", "filesystem", "--to",
+                               "surrealdb-server", "--source-dir", dir / "empty",
+                               "--surrealdb-url", server.url(), "--namespace", "m",
+                               "--database", "d", "--password-file", dir / "wrong-pw"},
+                              dir / "validate-bad");
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("not-the-password") == std::string::npos);
+}
+
+TEST_CASE("server: a database-level EDITOR user is all the orchestrator needs", "[server]") {
+  surreal_server server;
+  temp_dir dir;
+  // The README's statement, run as root once by whoever runs the database.
+  surreal_query(server.url(), "prod", "main",
+                "DEFINE USER orchestrator ON DATABASE PASSWORD 'editor-pw' ROLES EDITOR");
+  auto args = [&](const std::string& db) {
+    return std::vector<std::string>{"--storage-type", "surrealdb-server", "--surrealdb-url",
+                                    server.url(), "--surrealdb-namespace", "prod",
+                                    "--surrealdb-database", db, "--surrealdb-username",
+                                    "orchestrator", "--surrealdb-password", "editor-pw",
+                                    "--log-level", "warn"};
+  };
+  orchestrator_process o{args("main"), dir / "editor"};
+  auto id = o.submit({{"command", "true"}})["id"].get<std::string>();
+  CHECK(o.wait_terminal(id)["status"] == "Completed");
+  // The user is the database's: another database does not let it in.
+  auto other = run_orchestrator(with(args("other"), {"--dry-run"}), dir / "other");
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find("rejected the credentials of user 'orchestrator'") != std::string::npos);
 }
 
 TEST_CASE("server: an unreachable or unresolvable URL is reported as such", "[server]") {

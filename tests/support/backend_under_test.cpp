@@ -17,7 +17,22 @@ std::string& backend_name() {
   return name;
 }
 
+bool& least_privilege() {
+  static bool on = false;
+  return on;
+}
+
 } // namespace
+
+void select_surreal_user(const std::string& kind) {
+  if (kind != "root" && kind != "editor")
+    throw std::invalid_argument("unknown --surreal-user " + kind + " (root or editor)");
+  least_privilege() = kind == "editor";
+}
+
+bool surreal_least_privilege() {
+  return least_privilege();
+}
 
 void select_backend(const std::string& name) {
   auto canonical = canonical_storage_type(name);
@@ -42,6 +57,14 @@ storage_settings fresh_storage(const temp_dir& dir) {
     // A database of its own for every test: nothing left over from others.
     s.surrealdb_namespace = "test";
     s.surrealdb_database = unique_name("db");
+    if (least_privilege()) {
+      // As the README tells an operator to: root defines the database's
+      // user once, and the orchestrator never signs in as root.
+      surreal_query(server.url(), s.surrealdb_namespace, s.surrealdb_database,
+                    "DEFINE USER orchestrator ON DATABASE PASSWORD 'editor-pw' ROLES EDITOR");
+      s.surrealdb_username = "orchestrator";
+      s.surrealdb_password = "editor-pw";
+    }
   }
   return s;
 }

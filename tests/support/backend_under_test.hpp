@@ -18,6 +18,12 @@ namespace orch::test {
 void select_backend(const std::string& name);
 const std::string& selected_backend();
 
+/// surrealdb-server only: sign in as a database-level user with the least
+/// role the orchestrator needs (`--surreal-user editor`: DEFINE USER ... ON
+/// DATABASE ... ROLES EDITOR, one per fresh database) instead of root.
+void select_surreal_user(const std::string& kind);
+bool surreal_least_privilege();
+
 /// Storage settings for a fresh, empty instance of the selected backend
 /// (data in `dir`, or a new namespace/database on the shared test server).
 storage_settings fresh_storage(const temp_dir& dir);

@@ -57,7 +57,7 @@ TEST_CASE("auth: a bearer token names its user and session and nothing else pars
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
 }
 
-TEST_CASE("auth: sessions in a user record are checked, expire, end and are capped", "[auth]") {
+TEST_CASE("auth: sessions in a user record are checked - expire - end and are capped", "[auth]") {
   user u;
   u.username = "bob";
   micros now = 1'000'000'000;
@@ -107,7 +107,7 @@ TEST_CASE("auth: sessions in a user record are checked, expire, end and are capp
   CHECK(shown.find("password") == std::string::npos);
 }
 
-TEST_CASE("auth: roles parse, describe and check their names", "[auth]") {
+TEST_CASE("auth: roles parse - describe and check their names", "[auth]") {
   CHECK(roles_of({"admin", "viewer", "nonsense"}) == (bit(role::admin) | bit(role::viewer)));
   CHECK(describe(bit(role::operator_) | bit(role::worker)) == "operator, worker");
   CHECK(describe(0) == "none");
