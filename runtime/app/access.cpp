@@ -26,6 +26,11 @@ std::string access_refusal(const server_settings& s) {
              "the data). Bind 127.0.0.1, or leave --auth at auto or required and sign in: the "
              "first admin comes from ORCHESTRATOR_ADMIN_PASSWORD or `orchestrator user add NAME "
              "--role admin --password-stdin`";
+  if (!is_loopback_address(s.bind) && s.tls_cert.empty() && !s.insecure_http)
+    return "serving --bind " + s.bind
+           + " over plain HTTP would send passwords and tokens across the network in clear: "
+             "give --tls-cert FILE --tls-key FILE, or --insecure-http when a proxy in front "
+             "terminates TLS";
   return {};
 }
 

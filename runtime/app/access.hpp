@@ -18,7 +18,8 @@ bool is_loopback_address(const std::string& address);
 bool auth_required(const server_settings& s);
 
 /// Why the server must not start with these settings ("" if it may): auth
-/// disabled on an address other machines can reach.
+/// disabled, or plain HTTP without --insecure-http, on an address other
+/// machines can reach.
 std::string access_refusal(const server_settings& s);
 
 /// With no users stored: creates the first admin from

@@ -371,6 +371,15 @@ void add_server_options(CLI::App& app, server_settings& s) {
        },
        "How long a sign-in (POST /auth/login) lasts: seconds, or 90s, 15m, 12h, 7d")
     ->default_str("12h");
+  app.add_option("--tls-cert", s.tls_cert,
+                 "Serve HTTPS (TLS 1.2+) with this PEM certificate chain; with --tls-key; both "
+                 "are read again on SIGHUP")
+    ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", s.tls_key, "The PEM private key of --tls-cert")
+    ->check(CLI::ExistingFile);
+  app.add_flag("--insecure-http", s.insecure_http,
+               "Serve plain HTTP on a non-loopback --bind (only behind a proxy that terminates "
+               "TLS): passwords and tokens would otherwise cross the network in clear");
   app.add_option("--backup-dir", s.backup_dir,
                  "Where POST /admin/backup writes its copies (default: <data-dir>/backups)");
   // For tests: POST /debug/fail/{component} makes a component fail as in a

@@ -24,6 +24,11 @@ result<std::unique_ptr<http_client>> running_orchestrator(const storage_settings
   if (address.empty())
     return status{errc::unavailable, "no --url was given, and no orchestrator.url in the data "
                                      "directory says where the running orchestrator listens"};
+  if (address.rfind("https://", 0) == 0)
+    return status{errc::unavailable,
+                  "the running orchestrator serves HTTPS (" + address
+                    + "), and this command speaks plain HTTP only: run it where the data is "
+                      "not held (stop the orchestrator), or use the REST API with curl"};
   auto rest = address.substr(address.find("://") == std::string::npos ? 0
                                                                       : address.find("://") + 3);
   auto colon = rest.rfind(':');

@@ -88,7 +88,8 @@ void write_url_file(const server_settings& s, uint16_t port) {
   if (s.storage.type == "surrealdb-server")
     return;
   std::ofstream{admin_url_file(s.storage)}
-    << "http://" << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind) << ":" << port << "\n";
+    << (s.tls_cert.empty() ? "http://" : "https://") << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind)
+    << ":" << port << "\n";
 }
 
 /// --max-connections within what the process may open: the soft limit on
@@ -195,6 +196,8 @@ int run_server(const server_settings& settings) {
   hc.request_timeout = std::chrono::seconds(s.request_timeout_s);
   hc.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   hc.max_connections = connection_limit(s.max_connections);
+  hc.tls_cert = s.tls_cert;
+  hc.tls_key = s.tls_key;
   server = std::make_unique<http_server>(
     hc, make_gateway_handler(sys, c.gateway.front, c.metric_figures, c.gateway_longest));
   auto port = server->start();
@@ -210,9 +213,22 @@ int run_server(const server_settings& settings) {
                      + std::to_string(s.max_concurrent_tasks) + " task slots, nushell "
                      + (nu_path.empty() ? "not found" : nu_path) + ", authentication "
                      + (auth_required(s) ? "required" : "disabled (loopback only)"));
-  std::cout << "listening on http://" << s.bind << ":" << *port << std::endl;
+  std::cout << "listening on " << (s.tls_cert.empty() ? "http" : "https") << "://" << s.bind << ":"
+            << *port << std::endl;
   write_url_file(s, *port);
   auto why = stop.wait();
+  for (; why.signal == SIGHUP; why = stop.wait()) {
+    // SIGHUP: the certificate was renewed. New connections get the new one;
+    // a file that does not load leaves the old one in use.
+    if (s.tls_cert.empty()) {
+      log_info("main", "received SIGHUP: nothing to reload (no --tls-cert)");
+    } else if (auto st = server->reload_tls(); !st) {
+      log_error("main", "received SIGHUP: " + st.message() + "; still serving the certificate "
+                                                              "loaded before");
+    } else {
+      log_info("main", "received SIGHUP: reloaded " + s.tls_cert + " and " + s.tls_key);
+    }
+  }
   if (why.signal == 0)
     give_up(sys, s, c, *server, dog, why.failure);
   log_info("main", std::string{"received "} + (why.signal == SIGINT ? "SIGINT" : "SIGTERM")

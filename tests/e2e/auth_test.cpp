@@ -342,13 +342,13 @@ TEST_CASE("e2e auth: auto requires tokens off loopback and disabled there is ref
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("--auth disabled on --bind 0.0.0.0") != std::string::npos);
   // auto on every address, with no user and no first admin: refused, saying how.
-  std::vector<std::string> auto_args{"--bind", "0.0.0.0", "--port", "0"};
+  std::vector<std::string> auto_args{"--bind", "0.0.0.0", "--port", "0", "--insecure-http"};
   auto_args.insert(auto_args.end(), storage.begin(), storage.end());
   auto no_users = run_orchestrator(auto_args, dir / "no-users");
   CHECK(no_users.exit_code == 2);
   CHECK(no_users.err.find("ORCHESTRATOR_ADMIN_PASSWORD") != std::string::npos);
   // With the first admin it starts, and wants tokens.
-  std::vector<std::string> serve{"--bind", "0.0.0.0"};
+  std::vector<std::string> serve{"--bind", "0.0.0.0", "--insecure-http"};
   serve.insert(serve.end(), storage.begin(), storage.end());
   orchestrator_process o{serve, dir / "serve", {},
                          {{"ORCHESTRATOR_ADMIN_PASSWORD", admin_password}}};

@@ -24,11 +24,11 @@ orchestrator_process::orchestrator_process(std::vector<std::string> args,
   argv.insert(argv.end(), {orchestrator_binary(), "--port", "0"});
   argv.insert(argv.end(), args.begin(), args.end());
   proc_ = std::make_unique<child>(argv, log_base, std::move(env));
-  if (!proc_->wait_for_output("listening on http://", std::chrono::seconds(60)))
+  if (!proc_->wait_for_output("listening on http", std::chrono::seconds(60)))
     throw std::runtime_error("orchestrator did not start; stderr:\n" + proc_->err());
   std::smatch m;
   auto out = proc_->out();
-  if (!std::regex_search(out, m, std::regex{"listening on http://([0-9.]+):([0-9]+)"}))
+  if (!std::regex_search(out, m, std::regex{"listening on https?://([0-9.]+):([0-9]+)"}))
     throw std::runtime_error("cannot find the port in: " + out);
   port_ = static_cast<uint16_t>(std::stoi(m[2]));
   client_ = std::make_unique<http_client>(m[1], port_);

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/error.hpp>
+#include <openssl/ssl.h>
 
 #include "runtime/core/hex.hpp"
 #include "runtime/core/log.hpp"
@@ -68,6 +69,35 @@ bool percent_decode(const std::string& in, std::string& out, bool plus_is_space)
   return true;
 }
 
+namespace {
+
+/// A server context from PEM files: TLS 1.2 at least, the key checked
+/// against the certificate, every problem named with its file.
+result<std::shared_ptr<net::ssl::context>> load_tls(const std::string& cert,
+                                                    const std::string& key) {
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2
+                   | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1
+                   | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(cert, ec);
+  if (ec)
+    return status{errc::invalid, "cannot use --tls-cert " + cert + " (a PEM certificate chain): "
+                                   + ec.message()};
+  ctx->use_private_key_file(key, net::ssl::context::pem, ec);
+  if (ec && ec.message().find("key values mismatch") != std::string::npos)
+    return status{errc::invalid, "--tls-key " + key + " is not the key of --tls-cert " + cert};
+  if (ec)
+    return status{errc::invalid, "cannot use --tls-key " + key + " (a PEM private key): "
+                                   + ec.message()};
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return status{errc::invalid, "--tls-key " + key + " is not the key of --tls-cert " + cert};
+  return ctx;
+}
+
+} // namespace
+
 struct http_server::impl {
   std::shared_ptr<http_detail::shared_state> shared;
   const http_server_config& cfg;
@@ -115,8 +145,23 @@ http_server::~http_server() {
   stop();
 }
 
+status http_server::reload_tls() {
+  auto& d = *impl_;
+  if (d.cfg.tls_cert.empty())
+    return {};
+  auto ctx = load_tls(d.cfg.tls_cert, d.cfg.tls_key);
+  if (!ctx)
+    return ctx.error();
+  d.shared->set_tls_context(std::move(*ctx));
+  return {};
+}
+
 result<uint16_t> http_server::start() {
   auto& d = *impl_;
+  if (d.cfg.tls_cert.empty() != d.cfg.tls_key.empty())
+    return status{errc::invalid, "give both --tls-cert and --tls-key, or neither"};
+  if (auto st = reload_tls(); !st)
+    return st;
   beast::error_code ec;
   auto address = net::ip::make_address(d.cfg.bind, ec);
   if (ec)

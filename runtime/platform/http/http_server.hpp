@@ -28,6 +28,10 @@ struct http_server_config {
   std::chrono::seconds request_timeout{30};
   /// Open connections at most; one more is answered 503 and closed.
   size_t max_connections = 10000;
+  /// HTTPS (TLS 1.2 and later) with this PEM certificate chain and key;
+  /// both empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class http_server {
@@ -38,6 +42,10 @@ public:
   /// Binds and starts serving; returns the bound port, or why binding failed
   /// (port in use, not an address, ...).
   result<uint16_t> start();
+
+  /// Reads --tls-cert and --tls-key again (SIGHUP): new connections use
+  /// them, open ones keep theirs. On a failure the old ones stay in use.
+  status reload_tls();
 
   /// Stops accepting new connections; requests in progress complete.
   void stop_accepting();

@@ -5,8 +5,10 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "runtime/core/json_writer.hpp"
 
@@ -31,7 +33,16 @@ std::string seconds(std::chrono::seconds s) {
   return std::to_string(s.count()) + " s";
 }
 
-class session : public std::enable_shared_from_this<session> {
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// One connection, over plain TCP or TLS: the same reading, limits and
+/// answers; TLS adds the handshake first and close_notify at the end.
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
 public:
   session(tcp::socket&& socket, std::shared_ptr<shared_state> shared)
     : stream_(std::move(socket)),
@@ -42,21 +53,50 @@ public:
     ++shared_->connections;
   }
 
+  /// TLS: the context in use when the connection was accepted (a reload
+  /// on SIGHUP applies to the connections after it).
+  session(tcp::socket&& socket, std::shared_ptr<shared_state> shared,
+          std::shared_ptr<net::ssl::context> context)
+    : context_(std::move(context)),
+      stream_(std::move(socket), *context_),
+      shared_(std::move(shared)),
+      cfg_(shared_->cfg),
+      buffer_(header_limit + cfg_.max_body_bytes + 16 * 1024) {
+    ++shared_->connections;
+  }
+
   ~session() { --shared_->connections; }
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
-      if (refuse)
-        return self->respond_error(
-          503, "too many connections: this server takes at most "
-                 + std::to_string(self->cfg_.max_connections)
-                 + " at a time (--max-connections); try again in a moment",
-          false);
-      self->read();
+      if constexpr (tls) {
+        // A client that never completes the handshake holds a connection
+        // no longer than a slow request would.
+        self->lowest().expires_after(self->cfg_.request_timeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server,
+                                      [self, refuse](beast::error_code ec) {
+                                        if (ec)
+                                          return self->close_now();
+                                        self->begin(refuse);
+                                      });
+      } else {
+        self->begin(refuse);
+      }
     });
   }
 
 private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void begin(bool refuse) {
+    if (refuse)
+      return respond_error(503, "too many connections: this server takes at most "
+                                  + std::to_string(cfg_.max_connections)
+                                  + " at a time (--max-connections); try again in a moment",
+                           false);
+    read();
+  }
+
   /// Waits for the next request's first bytes for up to the idle timeout;
   /// the request itself then has the request timeout.
   void read() {
@@ -65,7 +105,7 @@ private:
     parser_->header_limit(header_limit);
     if (buffer_.size() > 0)
       return read_request();  // pipelined: already here
-    stream_.expires_after(cfg_.idle_timeout);
+    lowest().expires_after(cfg_.idle_timeout);
     stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
                                                      beast::error_code ec, std::size_t n) {
       if (ec)
@@ -79,14 +119,14 @@ private:
   /// stream's timeout: that one closes the socket, and the 408 could not be
   /// written.
   void read_request() {
-    stream_.expires_never();
+    lowest().expires_never();
     timed_out_ = false;
     deadline_.expires_after(cfg_.request_timeout);
     deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec)
         return;  // the request arrived
       self->timed_out_ = true;
-      self->stream_.socket().cancel(ec);
+      self->lowest().socket().cancel(ec);
     });
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -124,7 +164,7 @@ private:
     if (auto a = msg.find(bhttp::field::authorization); a != msg.end())
       req.authorization = std::string{a->value()};
     beast::error_code ep_ec;
-    auto ep = stream_.socket().remote_endpoint(ep_ec);
+    auto ep = lowest().socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
     if (!parse_request_target(std::string{msg.target()}, req))
       return respond_error(400, "malformed URL: invalid percent-encoding in '"
@@ -165,7 +205,7 @@ private:
     res->body() = std::move(resp.body);
     res->prepare_payload();
     // A client that does not read its answers holds one of them, for this long.
-    stream_.expires_after(cfg_.request_timeout);
+    lowest().expires_after(cfg_.request_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                          self->on_write(ec);
@@ -187,12 +227,18 @@ private:
   /// Sends FIN, then reads and drops what the client still sends until it
   /// closes too (or for linger_time): the answer just written arrives.
   void close_gracefully() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec)
-      return close_now();
-    stream_.expires_after(linger_time);
-    drain();
+    if constexpr (tls) {
+      // close_notify, then the socket: TLS clients read the answer before it.
+      lowest().expires_after(linger_time);
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+    } else {
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec)
+        return close_now();
+      lowest().expires_after(linger_time);
+      drain();
+    }
   }
 
   void drain() {
@@ -208,11 +254,12 @@ private:
 
   void close_now() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> context_;  // TLS: outlives the stream that uses it
+  Stream stream_;
   std::shared_ptr<shared_state> shared_;
   const http_server_config& cfg_;
   beast::flat_buffer buffer_;
@@ -244,7 +291,21 @@ void in_flight::wait_idle(std::chrono::milliseconds timeout) {
 }
 
 void start_session(tcp::socket socket, std::shared_ptr<shared_state> shared, bool refuse) {
-  std::make_shared<session>(std::move(socket), std::move(shared))->run(refuse);
+  if (auto context = shared->tls_context())
+    return std::make_shared<session<tls_stream>>(std::move(socket), std::move(shared),
+                                                 std::move(context))
+      ->run(refuse);
+  std::make_shared<session<plain_stream>>(std::move(socket), std::move(shared))->run(refuse);
+}
+
+std::shared_ptr<net::ssl::context> shared_state::tls_context() {
+  std::lock_guard<std::mutex> g{tls_mutex};
+  return tls;
+}
+
+void shared_state::set_tls_context(std::shared_ptr<net::ssl::context> c) {
+  std::lock_guard<std::mutex> g{tls_mutex};
+  tls = std::move(c);
 }
 
 /// The message may echo what the client sent (a URL), so it is escaped as

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "runtime/platform/http/http_server.hpp"
 
@@ -38,6 +39,14 @@ struct shared_state {
   std::atomic<bool> accepting{true};
   std::atomic<size_t> connections{0};        // sessions alive, refused ones included
   in_flight requests;
+
+  /// The TLS context new connections use; null: plain HTTP.
+  std::shared_ptr<boost::asio::ssl::context> tls_context();
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> c);
+
+private:
+  std::mutex tls_mutex;
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 /// Serves a connection. `refuse`: the connection cap is reached; it answers

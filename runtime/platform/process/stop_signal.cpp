@@ -18,6 +18,7 @@ stop_signal::stop_signal() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);

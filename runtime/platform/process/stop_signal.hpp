@@ -11,7 +11,7 @@ namespace orch {
 
 class stop_signal {
 public:
-  /// Blocks SIGINT and SIGTERM in the calling thread and in every thread it
+  /// Blocks SIGINT, SIGTERM and SIGHUP (reload, not stop) in the calling thread and in every thread it
   /// starts afterwards: construct it first thing in main. Also ignores
   /// SIGPIPE (a client hanging up is an error code, not a death).
   stop_signal();
@@ -20,11 +20,11 @@ public:
   stop_signal& operator=(const stop_signal&) = delete;
 
   struct reason {
-    int signal = 0;                          // SIGINT or SIGTERM, or 0 for a failure
+    int signal = 0;                          // SIGINT, SIGTERM or SIGHUP, or 0 for a failure
     std::string failure;                     // what failed
   };
 
-  /// Blocks until a stop signal arrives or fail() was called.
+  /// Blocks until a signal arrives or fail() was called.
   reason wait();
 
   /// Ends wait() with a failure; thread-safe, the first call wins.
