@@ -1,5 +1,7 @@
 #include "actors/gateway.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <exception>
 
 #include <nlohmann/json.hpp>
@@ -81,12 +83,59 @@ std::string path_of(const route& r) {
   return out;
 }
 
+/// "localhost", "127.0.0.1", "[::1]" (a port after them allowed)?
+bool loopback_host(std::string host) {
+  if (host.rfind("[::1]", 0) == 0)
+    return host.size() == 5 || host[5] == ':';
+  if (auto colon = host.find(':'); colon != std::string::npos)
+    host.resize(colon);
+  return host == "localhost" || (host.rfind("127.", 0) == 0
+                                 && host.find_first_not_of("0123456789.") == std::string::npos);
+}
+
+/// With authentication off, anyone who can reach the loopback port may do
+/// everything: a web page in a local browser too, unless a request a
+/// browser sends for another site is refused. Such a request names that
+/// site in Origin (cross-site forgery) or, through DNS rebinding, in Host.
+/// A Host that DNS rebinding can put there: a domain name (a page's
+/// hostname re-pointed at 127.0.0.1). IP literals and single-label names
+/// cannot be an attacker's site, and localhost is this machine.
+bool rebindable_host(std::string host) {
+  if (host.empty() || host[0] == '[')
+    return false;
+  if (auto colon = host.find(':'); colon != std::string::npos)
+    host.resize(colon);
+  std::transform(host.begin(), host.end(), host.begin(), ::tolower);
+  if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost"))
+    return false;
+  if (host.find_first_not_of("0123456789.") == std::string::npos)
+    return false;
+  return host.find('.') != std::string::npos;
+}
+
+std::string cross_site_problem(const http_request& req) {
+  if (rebindable_host(req.host))
+    return "with authentication disabled this server answers requests for localhost or an IP "
+           "address only (Host: " + req.host.substr(0, 80) + "); enable --auth to serve a name";
+  if (!req.origin.empty()) {
+    auto rest = req.origin.substr(req.origin.find("://") == std::string::npos
+                                    ? 0 : req.origin.find("://") + 3);
+    if (!loopback_host(rest))
+      return "a request from the web page at " + req.origin.substr(0, 80)
+             + " is refused: with authentication disabled only local clients may call this API";
+  }
+  return {};
+}
+
 /// With authentication off, a request acts with every role, as its address.
 principal anonymous(const http_request& req) {
   return {"api:" + req.remote, auth::any_role, {}, 0, {}};
 }
 
 void dispatch(pointer self, const http_request& req, reply rp) {
+  if (!self->state.cfg.auth_required)
+    if (auto problem = cross_site_problem(req); !problem.empty())
+      return void(rp.deliver(json_error(403, problem)));
   auto parts = split_path(req.path);
   std::string allowed, id_problem;
   for (auto& r : routes()) {

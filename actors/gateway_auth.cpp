@@ -126,7 +126,8 @@ using user_edit = std::function<std::optional<http_response>(user&)>;
 /// changed it meanwhile (else reads it again), then `done`.
 void modify_user(pointer self, std::string username, user_edit edit, std::string action,
                  std::string details, std::string by, reply rp,
-                 std::function<void(const user&)> done, int attempt = 0) {
+                 std::function<void(const user&)> done, std::vector<precondition> also = {},
+                 int attempt = 0) {
   read_user(self, username, [=](result<user> found) mutable {
     if (!found)
       return rp.deliver(found.code() == errc::not_found
@@ -136,6 +137,7 @@ void modify_user(pointer self, std::string username, user_edit edit, std::string
     if (auto refused = edit(u))
       return rp.deliver(std::move(*refused));
     auto batch = auth::update_user(u, action, details, {by, now_us()});
+    batch.expect.insert(batch.expect.end(), also.begin(), also.end());
     self->request(self->state.storage, self->state.cfg.storage_timeout, commit_atom_v, batch)
       .then(
         guarded("gateway",
@@ -144,11 +146,27 @@ void modify_user(pointer self, std::string username, user_edit edit, std::string
                   done(u);
                 }),
         [=](caf::error& e) mutable {
-          if (error_code(e) == errc::conflict && attempt + 1 < max_change_attempts)
-            return modify_user(self, username, edit, action, details, by, rp, done, attempt + 1);
+          // A conflict on the other admin (it changed too) is read again as well:
+          // the caller's check runs again then.
+          if (error_code(e) == errc::conflict && attempt + 1 < max_change_attempts && also.empty())
+            return modify_user(self, username, edit, action, details, by, rp, done, also,
+                               attempt + 1);
+          if (error_code(e) == errc::conflict && !also.empty())
+            return rp.deliver(json_error(409, "an admin changed meanwhile; try again"));
           rp.deliver(from_error(e));
         });
   });
+}
+
+/// Runs `f`; what it throws is this request's 500, not the gateway's end.
+template <class F>
+void guarded_call(reply& rp, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    if (rp.pending())
+      rp.deliver(json_error(500, std::string{"internal error: "} + e.what()));
+  }
 }
 
 /// Hashes or checks a password off this thread; 503 when too many are in
@@ -166,11 +184,13 @@ bool start_hashing(pointer self, reply& rp) {
 void hash_then(pointer self, std::string password, reply rp, std::function<void(std::string)> go) {
   if (!start_hashing(self, rp))
     return;
-  self->request(spawn_credentials(self), self->state.cfg.storage_timeout, hash_atom_v, password)
+  // No timeout: the count of hashes in flight goes down only when the hash
+  // is over (or its actor gone), so it really bounds the cores they take.
+  self->request(spawn_credentials(self), caf::infinite, hash_atom_v, password)
     .then(
-      [=](const std::string& phc) {
+      [=](const std::string& phc) mutable {
         --self->state.hashing;
-        go(phc);
+        guarded_call(rp, [&] { go(phc); });
       },
       [=](caf::error& e) mutable {
         --self->state.hashing;
@@ -178,9 +198,11 @@ void hash_then(pointer self, std::string password, reply rp, std::function<void(
       });
 }
 
-/// Calls `go` if some other enabled user keeps the admin role (so no change
+/// Calls `go` with a precondition that another enabled user keeps the admin
+/// role unchanged until the change commits (so no change, nor two at once,
 /// locks every admin out); 409 otherwise.
-void keep_an_admin(pointer self, const std::string& username, reply rp, std::function<void()> go) {
+void keep_an_admin(pointer self, const std::string& username, reply rp,
+                   std::function<void(precondition)> go) {
   record_query q;
   q.kind = record_kind::user;
   q.field = "roles";
@@ -192,7 +214,8 @@ void keep_an_admin(pointer self, const std::string& username, reply rp, std::fun
                     for (auto& r : page.items) {
                       auto u = decode<user>(r.json);
                       if (u && u->username != username && !u->disabled)
-                        return go();
+                        return go({precondition::field_in, record_kind::user, u->username,
+                                   "revision", {std::to_string(u->revision)}});
                     }
                     rp.deliver(json_error(409, "'" + username + "' is the last enabled admin: "
                                                  "give another user the admin role first"));
@@ -322,30 +345,37 @@ void login(pointer self, const http_request& req, const route_args&, reply rp) {
     auto phc = found ? found->password_hash : self->state.dummy_hash;
     if (!start_hashing(self, rp))
       return;
-    self->request(spawn_credentials(self), self->state.cfg.storage_timeout, verify_atom_v, phc,
-                  *password)
+    self->request(spawn_credentials(self), caf::infinite, verify_atom_v, phc, *password)
       .then(
         [=](bool matches) mutable {
           --self->state.hashing;
-          if (!matches || !found || found->disabled) {
-            count_failure(self, keys, now_us());
-            return rp.deliver(unauthorized("wrong username or password", false));
-          }
-          for (auto& k : keys)
-            self->state.failures.erase(k);
-          auto t = auth::new_token(*username);
-          auto at = now_us();
-          auto ttl = std::chrono::duration_cast<std::chrono::microseconds>(self->state.cfg.token_ttl)
-                       .count();
-          auth::session_entry e{at, at + ttl, auth::sha256_hex(t.secret), {}};
-          modify_user(
-            self, *username,
-            [=](user& u) -> std::optional<http_response> {
-              auth::add_session(u, t.session_id, e, at);
-              return std::nullopt;
-            },
-            "auth.login", "session " + t.session_id, *username, rp,
-            [=](const user& u) mutable { rp.deliver(session_json(u, t, e, 200)); });
+          guarded_call(rp, [&] {
+            if (!matches || !found || found->disabled) {
+              count_failure(self, keys, now_us());
+              return rp.deliver(unauthorized("wrong username or password", false));
+            }
+            // Only the user's count: a sign-in to one's own account must not
+            // wipe the address's record of guesses at others.
+            self->state.failures.erase(keys[0]);
+            auto t = auth::new_token(*username);
+            auto at = now_us();
+            auto ttl = std::chrono::duration_cast<std::chrono::microseconds>(self->state.cfg.token_ttl)
+                         .count();
+            auth::session_entry e{at, at + ttl, auth::sha256_hex(t.secret), {}};
+            modify_user(
+              self, *username,
+              [=](user& u) -> std::optional<http_response> {
+                // The record as it is now: a password changed (or the user
+                // removed and made again, or disabled) while the hash was
+                // checked must not let the old password in.
+                if (u.password_hash != phc || u.disabled)
+                  return unauthorized("wrong username or password", false);
+                auth::add_session(u, t.session_id, e, at);
+                return std::nullopt;
+              },
+              "auth.login", "session " + t.session_id, *username, rp,
+              [=](const user& u) mutable { rp.deliver(session_json(u, t, e, 200)); });
+          });
         },
         [=](caf::error& err) mutable {
           --self->state.hashing;
@@ -458,8 +488,10 @@ void change_user(pointer self, const http_request& req, const route_args& args, 
   auto by = principal_of(args);
   auto name = args.user;
   auto shown = [=](const user& u) mutable { rp.deliver(json_ok(200, auth::public_json(u, now_us()))); };
-  auto apply = [=](user_edit edit, std::string action, std::string details) mutable {
-    modify_user(self, name, std::move(edit), std::move(action), std::move(details), by, rp, shown);
+  auto apply = [=](user_edit edit, std::string action, std::string details,
+                   std::vector<precondition> also = {}) mutable {
+    modify_user(self, name, std::move(edit), std::move(action), std::move(details), by, rp, shown,
+                std::move(also));
   };
   if (args.name == "enable")
     return apply(
@@ -469,14 +501,14 @@ void change_user(pointer self, const http_request& req, const route_args& args, 
       },
       "user.enable", "");
   if (args.name == "disable") {
-    return keep_an_admin(self, name, rp, [=]() mutable {
+    return keep_an_admin(self, name, rp, [=](precondition other) mutable {
       apply(
         [](user& u) -> std::optional<http_response> {
           u.disabled = true;
           auth::end_logins(u);
           return std::nullopt;
         },
-        "user.disable", "signed out everywhere");
+        "user.disable", "signed out everywhere", {other});
     });
   }
   if (args.name == "password") {
@@ -505,18 +537,19 @@ void change_user(pointer self, const http_request& req, const route_args& args, 
     std::string list;
     for (auto& r : *roles)
       list += (list.empty() ? "" : ",") + r;
-    auto set_roles = [=]() mutable {
+    auto set_roles = [=](std::vector<precondition> also) mutable {
       apply(
         [roles = *roles](user& u) -> std::optional<http_response> {
           u.roles = roles;
           auth::end_logins(u);
           return std::nullopt;
         },
-        "user.roles", "roles=" + list + "; signed out everywhere");
+        "user.roles", "roles=" + list + "; signed out everywhere", std::move(also));
     };
     if (auth::roles_of(*roles) & auth::bit(auth::role::admin))
-      return set_roles();
-    return keep_an_admin(self, name, rp, set_roles);
+      return set_roles({});
+    return keep_an_admin(self, name, rp,
+                         [=](precondition other) mutable { set_roles({std::move(other)}); });
   }
   rp.deliver(json_error(404, "no such change '" + args.name
                                + "' (POST /users/{user}/disable, enable, password or roles)"));
@@ -529,9 +562,10 @@ void remove_user(pointer self, const http_request&, const route_args& args, repl
     if (!u)
       return rp.deliver(u.code() == errc::not_found ? no_such_user(name)
                                                     : json_error(503, u.message()));
-    auto go = [=]() mutable {
-      self->request(self->state.storage, self->state.cfg.storage_timeout, commit_atom_v,
-                    auth::remove_user(*u, {by, now_us()}))
+    auto go = [=](std::vector<precondition> also) mutable {
+      auto batch = auth::remove_user(*u, {by, now_us()});
+      batch.expect.insert(batch.expect.end(), also.begin(), also.end());
+      self->request(self->state.storage, self->state.cfg.storage_timeout, commit_atom_v, batch)
         .then(guarded("gateway",
                       [=](uint64_t) mutable {
                         forget_tokens(self, name);
@@ -544,8 +578,8 @@ void remove_user(pointer self, const http_request&, const route_args& args, repl
               });
     };
     if (is_admin(*u))
-      return keep_an_admin(self, name, rp, go);
-    go();
+      return keep_an_admin(self, name, rp, [=](precondition other) mutable { go({other}); });
+    go({});
   });
 }
 

@@ -260,7 +260,34 @@ void reply::audit_as(std::string principal, std::string action, std::string targ
                                                   std::move(target)});
 }
 
+namespace {
+
+/// Stores at most this many refusals per minute for each address whose
+/// requests carry no valid token; beyond, they are counted in the log only.
+constexpr uint32_t anonymous_audits_per_minute = 120;
+
+bool keep_anonymous_audit(state& st, const std::string& principal) {
+  if (principal.rfind("anonymous@", 0) != 0)
+    return true;
+  auto now = now_us();
+  if (st.anonymous_audits.size() > 10000)
+    st.anonymous_audits.clear();
+  auto& [since, count] = st.anonymous_audits[principal];
+  if (now - since > 60 * us_per_second) {
+    if (count > anonymous_audits_per_minute)
+      log_warn("gateway", std::to_string(count - anonymous_audits_per_minute) + " refusals of "
+                            + principal + " in a minute were not audited one by one");
+    since = now;
+    count = 0;
+  }
+  return ++count <= anonymous_audits_per_minute;
+}
+
+} // namespace
+
 void reply::deliver(http_response r) {
+  if (note_ && r.status >= 400 && !keep_anonymous_audit(self_->state, note_->principal))
+    note_.reset();
   if (note_ && r.status >= 400) {
     auto outcome = r.status == 401 || r.status == 403 || r.status == 429 ? "denied"
                    : r.status < 500                                       ? "invalid"

@@ -52,6 +52,9 @@ struct state {
   std::map<std::string, checked_token> tokens;   // by token text
   std::map<std::string, login_failures> failures;  // "user:NAME" and "addr:IP"
   uint32_t hashing = 0;                      // credential checks in flight
+  /// Refusals of requests without a valid token stored per address and
+  /// minute: a flood of them must not grow the audit log without end.
+  std::map<std::string, std::pair<micros, uint32_t>> anonymous_audits;
   std::string dummy_hash;                    // checked for unknown users: same time as a wrong password
   static inline const char* name = "gateway";
 };

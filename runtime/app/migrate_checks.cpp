@@ -126,7 +126,7 @@ status check_writable(storage_client& dst, const storage_settings& target) {
     std::remove(probe.c_str());
     return {};
   }
-  user probe{"migration-probe-" + new_uuid_v4().substr(0, 8), "", {}, now_us(), true};
+  user probe{"migration-probe-" + new_uuid_v4().substr(0, 8), "", {}, now_us(), true, {}, 0, 0};
   write_batch put, del;
   put.ops.push_back({record_op::put, to_record(probe)});
   del.ops.push_back({record_op::remove, {record_kind::user, probe.username, {}}});

@@ -55,7 +55,18 @@ int remote_backup(const backup_settings& s, const std::string& to, const std::st
               << "\n";
     return 1;
   }
-  auto written = r.json()["data"]["directory"].get<std::string>();
+  // Only the directory this request named is moved: an answer that names
+  // another path (a stray or hostile server at --url) is not acted on.
+  auto body = r.json();
+  std::string written;
+  if (body.is_object() && body["data"].is_object() && body["data"]["directory"].is_string())
+    written = body["data"]["directory"].get<std::string>();
+  if (stdfs::path{written}.filename() != name || written.find("..") != std::string::npos
+      || !stdfs::is_directory(stdfs::path{written} / data_subdir(s.storage.type))) {
+    std::cerr << "error: the orchestrator's answer does not name the backup it was asked for ("
+              << r.body.substr(0, 200) << ")\n";
+    return 1;
+  }
   std::error_code ec;
   stdfs::rename(written, to, ec);
   if (ec == std::errc::cross_device_link) {

@@ -15,6 +15,8 @@ struct http_request {
   std::string body;
   std::string remote;                        // peer address, for audit
   std::string authorization;                 // the Authorization header, as sent
+  std::string host;                          // the Host header
+  std::string origin;                        // the Origin header (sent by browsers)
 };
 
 struct http_response {

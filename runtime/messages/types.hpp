@@ -142,7 +142,7 @@ typename Inspector::result_type inspect(Inspector& f, storage_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, http_request& x) {
   return f(caf::meta::type_name("orch::http_request"), x.method, x.path, x.query, x.body,
-           x.remote, x.authorization);
+           x.remote, x.authorization, x.host, x.origin);
 }
 
 template <class Inspector>

@@ -9,6 +9,7 @@
 
 #include "actors/gateway.hpp"
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/support/raw_socket.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -483,4 +484,102 @@ TEST_CASE("e2e auth: on a shared store a token works on every instance and is re
   REQUIRE(f.as("operator").post("/auth/logout", "{}").status == 200);
   // The other instance sees the sign-out within its recheck interval.
   CHECK(wait_until([&] { return other.get("/tasks").status == 401; }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("e2e auth: N operations of every kind leave exactly their audit records", "[e2e][auth]") {
+  auth_fixture f;
+  constexpr int n = 3;
+  auto& op = f.as("operator");
+  auto& admin = f.as("admin");
+  for (int i = 0; i < n; ++i) {
+    auto name = "audited-" + std::to_string(i);
+    auto t = op.post("/tasks", R"({"command":"sleep","args":["600"]})");
+    REQUIRE(t.status == 201);
+    auto id = t.json()["data"]["id"].get<std::string>();
+    REQUIRE(op.post("/tasks/" + id + "/cancel", "{}").status == 200);
+    REQUIRE(op.post("/tasks/" + id + "/cancel", "{}").status == 409);   // invalid
+    REQUIRE(op.post("/tasks/" + id + "/retry", "{}").status == 200);
+    REQUIRE(op.post("/tasks/" + id + "/cancel", "{}").status == 200);
+    REQUIRE(f.as("viewer").post("/tasks/" + id + "/retry", "{}").status == 403);  // denied
+    REQUIRE(admin.post("/users", json{{"username", name}, {"password", "a-long-password"},
+                                      {"roles", {"viewer"}}}.dump()).status == 201);
+    REQUIRE(admin.post("/users/" + name + "/disable", "{}").status == 200);
+    REQUIRE(admin.post("/users/" + name + "/enable", "{}").status == 200);
+    REQUIRE(admin.post("/users/" + name + "/password", R"({"password":"another-password"})").status == 200);
+    REQUIRE(admin.post("/users/" + name + "/roles", R"({"roles":["operator"]})").status == 200);
+    REQUIRE(admin.post("/auth/tokens", json{{"name", "t"}, {"user", name}}.dump()).status == 201);
+    REQUIRE(admin.request("DELETE", "/users/" + name + "/tokens/t", "").status == 200);
+    REQUIRE(admin.request("DELETE", "/users/" + name, "").status == 200);
+    REQUIRE(op.post("/users", "{}").status == 403);  // denied, as the operator
+  }
+  struct expected {
+    const char* action;
+    std::multiset<std::string> outcomes;  // "principal outcome"
+  };
+  auto times = [](std::string what, int k) {
+    std::multiset<std::string> out;
+    for (int i = 0; i < k; ++i)
+      out.insert(what);
+    return out;
+  };
+  auto both = [](std::multiset<std::string> a, const std::multiset<std::string>& b) {
+    a.insert(b.begin(), b.end());
+    return a;
+  };
+  std::vector<expected> table{
+    {"task.submit", times("operator-user ok", n)},
+    {"task.cancel", both(times("operator-user ok", 2 * n), times("operator-user invalid", n))},
+    {"task.retry", both(times("operator-user ok", n), times("viewer-user denied", n))},
+    {"user.create", both(both(times("admin ok", n), times("bootstrap ok", 1)),
+                         both(times("admin ok", 3), times("operator-user denied", n)))},
+    {"user.disable", times("admin ok", n)},
+    {"user.enable", times("admin ok", n)},
+    {"user.password", times("admin ok", n)},
+    {"user.roles", times("admin ok", n)},
+    {"user.remove", times("admin ok", n)},
+    {"token.create", times("admin ok", n)},
+    {"token.revoke", times("admin ok", n)},
+  };
+  for (auto& e : table) {
+    auto r = admin.get(std::string{"/audit?limit=1000&action="} + e.action);
+    REQUIRE(r.status == 200);
+    std::multiset<std::string> got;
+    auto page = r.json();  // kept: the loop refers into it
+    for (auto& a : page["data"]["records"])
+      got.insert(a["principal"].get<std::string>() + " " + a["outcome"].get<std::string>());
+    INFO(e.action << ": " << r.body.substr(0, 300));
+    CHECK(got == e.outcomes);
+  }
+}
+
+TEST_CASE("e2e auth: with auth disabled a web page cannot call the API (forgery and rebinding)",
+          "[e2e][auth]") {
+  e2e_fixture f;
+  auto port = f.orch->port();
+  auto send = [&](const std::string& headers) {
+    std::string body = R"({"command":"true"})";
+    return raw_exchange("127.0.0.1", port,
+                        "POST /tasks HTTP/1.1\r\n" + headers + "Content-Type: text/plain\r\n"
+                          "Content-Length: " + std::to_string(body.size())
+                          + "\r\nConnection: close\r\n\r\n" + body);
+  };
+  // A page at another site posting a "simple" request names itself in Origin.
+  auto forged = send("Host: 127.0.0.1:" + std::to_string(port) + "\r\nOrigin: http://evil.example\r\n");
+  CHECK(forged.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(forged.find("web page at http://evil.example") != std::string::npos);
+  // DNS rebinding: the page's own name, pointed at 127.0.0.1, is the Host.
+  auto rebound = send("Host: evil.example:" + std::to_string(port) + "\r\n");
+  CHECK(rebound.rfind("HTTP/1.1 403", 0) == 0);
+  auto read = raw_exchange("127.0.0.1", port,
+                           "GET /tasks HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n");
+  CHECK(read.rfind("HTTP/1.1 403", 0) == 0);
+  // Local clients (curl, scripts, a page served from localhost) go on working.
+  for (auto ok : {"Host: localhost:" + std::to_string(port) + "\r\n",
+                  std::string{"Host: 127.0.0.1\r\nOrigin: http://localhost:3000\r\n"},
+                  std::string{"Host: x\r\n"}, std::string{}}) {
+    INFO(ok);
+    CHECK(send(ok).rfind("HTTP/1.1 201", 0) == 0);
+  }
+  // Nothing was stored by the refused ones.
+  CHECK(f.orch->http().get("/tasks").json()["data"]["total"] == 4);
 }

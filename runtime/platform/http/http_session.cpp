@@ -163,6 +163,10 @@ private:
     req.body = std::move(msg.body());
     if (auto a = msg.find(bhttp::field::authorization); a != msg.end())
       req.authorization = std::string{a->value()};
+    if (auto h = msg.find(bhttp::field::host); h != msg.end())
+      req.host = std::string{h->value()};
+    if (auto o = msg.find(bhttp::field::origin); o != msg.end())
+      req.origin = std::string{o->value()};
     beast::error_code ep_ec;
     auto ep = lowest().socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
