@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "backends/storage_client.hpp"
 #include "runtime/auth/passwords.hpp"
 #include "runtime/auth/user_changes.hpp"
@@ -9,6 +12,11 @@
 #include "runtime/core/ids.hpp"
 
 namespace orch {
+
+std::string cli_principal() {
+  auto* pw = getpwuid(geteuid());
+  return std::string{"cli:"} + (pw && pw->pw_name ? pw->pw_name : std::to_string(geteuid()));
+}
 
 bool is_loopback_address(const std::string& address) {
   return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0

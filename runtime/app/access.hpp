@@ -11,6 +11,9 @@ namespace orch {
 
 class storage_client;
 
+/// The audit principal of a command run on this machine: "cli:<user>".
+std::string cli_principal();
+
 /// Is the address one only this machine can reach (127.0.0.0/8, ::1)?
 bool is_loopback_address(const std::string& address);
 

@@ -8,7 +8,9 @@
 
 #include "backends/engine/storage_engine.hpp"
 #include "runtime/messages/actor_env.hpp"
+#include "runtime/app/access.hpp"
 #include "runtime/app/remote_api.hpp"
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/platform/http/http_client.hpp"
 #include "runtime/core/codec.hpp"
 #include "backends/storage_client.hpp"
@@ -182,6 +184,13 @@ int run_restore(const restore_settings& s) {
     return 1;
   }
   storage_client db{env.sys(), *restored};
+  // The restored data says where it came from, and who put it there.
+  auto audited = db.commit(auth::audit_only(auth::audit_entry(
+    {cli_principal(), now_us()}, "admin.restore", "backup:" + s.from, "ok",
+    kept.empty() ? std::string{} : "the data that was there is kept in " + kept)));
+  if (!audited)
+    std::cerr << "warning: the restore's audit record was not stored: " << audited.message()
+              << "\n";
   std::cout << "restored " << source.string() << " to " << target.string() << "\n";
   if (!kept.empty())
     std::cout << "the data that was there is kept in " << kept << "\n";

@@ -4,13 +4,11 @@
 #include <iomanip>
 #include <iostream>
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "backends/open_storage.hpp"
 #include "backends/storage_client.hpp"
+#include "runtime/app/access.hpp"
 #include "runtime/app/remote_api.hpp"
 #include "runtime/auth/passwords.hpp"
 #include "runtime/auth/roles.hpp"
@@ -29,12 +27,6 @@ using json = nlohmann::json;
 int fail(const std::string& message) {
   std::cerr << "error: " << message << "\n";
   return 1;
-}
-
-/// The audit principal of a change made here: the operating-system user.
-std::string cli_principal() {
-  auto* pw = getpwuid(geteuid());
-  return std::string{"cli:"} + (pw && pw->pw_name ? pw->pw_name : std::to_string(geteuid()));
 }
 
 bool read_password(std::string& out) {

@@ -62,4 +62,9 @@ TEST_CASE("e2e: a backup taken while the orchestrator runs restores every record
   for (auto& id : before)
     CHECK(s.count(id) == 1);
   CHECK(s.size() >= before.size());
+  // The restored data records the restore: from which backup, by whom.
+  auto restores = o.http().get("/audit?action=admin.restore").json()["data"];
+  REQUIRE(restores["total"] == 1);
+  CHECK(restores["records"][0]["target"] == "backup:" + std::string{backup_dir});
+  CHECK(restores["records"][0]["principal"].get<std::string>().rfind("cli:", 0) == 0);
 }

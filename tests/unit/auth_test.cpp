@@ -96,7 +96,7 @@ TEST_CASE("auth: sessions in a user record are checked - expire - end and are ca
   CHECK(many.sessions.size() == max_login_sessions);
   CHECK_FALSE(check_token(many, tokens.front(), now).empty());
   CHECK(check_token(many, tokens.back(), now).empty());
-  add_session(many, new_token("many").session_id, {now, now + 10 * us_per_second, "h", {}},
+  add_session(many, new_token("many").session_id, {now, now + 10 * us_per_second, sha256_hex("x"), {}},
               now + 2 * us_per_second);
   CHECK(many.sessions.size() == 1);
 
