@@ -33,6 +33,9 @@ std::string base64url(std::string_view in) {
   return out;
 }
 
+/// Only the canonical text (what base64url() writes): a length that
+/// leaves 6 bits over, or bits over that are not zero, would be a second
+/// spelling of the same name.
 bool from_base64url(std::string_view in, std::string& out) {
   uint32_t acc = 0;
   int bits = 0;
@@ -47,7 +50,7 @@ bool from_base64url(std::string_view in, std::string& out) {
       out += static_cast<char>((acc >> bits) & 0xff);
     }
   }
-  return true;
+  return bits < 6 && (acc & ((1u << bits) - 1)) == 0;
 }
 
 bool is_hex(std::string_view s, size_t n) {
