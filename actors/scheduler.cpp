@@ -7,6 +7,7 @@
 #include "actors/executor.hpp"
 #include "actors/queue.hpp"
 #include "actors/scheduler_impl.hpp"
+#include "runtime/core/event_kinds.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/guarded.hpp"
 
@@ -146,7 +147,7 @@ void scheduler_impl::interrupt_running() {
 /// A task event, from this process or (through the storage's live feed)
 /// another one sharing the storage.
 void scheduler_impl::on_event(const task_event& ev) {
-  if (ev.kind == "cancelled") {
+  if (ev.kind == event_kind::cancelled) {
     // Cancelled elsewhere while it runs here: the cancel is already stored.
     if (auto i = running_.find(ev.task_id); i != running_.end() && !i->second.cancelled) {
       i->second.cancelled = true;
@@ -154,9 +155,9 @@ void scheduler_impl::on_event(const task_event& ev) {
     }
     return;
   }
-  if (ev.status == "Queued")
+  if (ev.status == to_string(task_status::queued))
     fill();  // new or returned work, maybe submitted to another instance
-  else if (ev.kind == "failed")
+  else if (ev.kind == event_kind::failed)
     // Failed outside this scheduler's own attempts too (the queue's recovery
     // of an attempt cut short, another instance): its dependants fail now,
     // not at the next periodic check. A second look is harmless.

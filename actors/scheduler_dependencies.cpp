@@ -111,7 +111,7 @@ void scheduler_impl::resolve_dependants(const std::string& id) {
 /// Safety net for races (two dependencies finishing on two instances at
 /// once, a crash between writes): look at every Pending task now and then.
 void scheduler_impl::check_pending_tasks() {
-  check_pending_where("status", "Pending", "the Pending tasks");
+  check_pending_where("status", to_string(task_status::pending), "the Pending tasks");
 }
 
 /// check_pending() for each Pending task (a page of them) whose `field` holds

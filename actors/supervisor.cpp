@@ -14,6 +14,9 @@ template supervised<gateway_actor> supervise(caf::actor_system&, std::string,
 template supervised<metrics_actor> supervise(caf::actor_system&, std::string,
                                              std::function<metrics_actor()>, restart_policy,
                                              std::function<void(const metrics_actor&)>);
+template supervised<audit_actor> supervise(caf::actor_system&, std::string,
+                                           std::function<audit_actor()>, restart_policy,
+                                           std::function<void(const audit_actor&)>);
 template supervised<events_actor> supervise(caf::actor_system&, std::string,
                                             std::function<events_actor()>, restart_policy,
                                             std::function<void(const events_actor&)>);

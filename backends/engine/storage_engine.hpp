@@ -15,7 +15,7 @@
 
 namespace orch {
 
-struct prepared_batch;  // backends/group_plan.hpp
+struct prepared_batch;  // backends/engine/group_plan.hpp
 class queue_index;      // backends/engine/queue_index.hpp
 
 /// The outcome of one batch inside a group commit.

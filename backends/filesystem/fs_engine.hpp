@@ -12,7 +12,7 @@
 // Every file write is temp file + fsync + rename + directory fsync; a group
 // commit does each phase for all its files at once (fsyncs in parallel).
 // There are no cross-file transactions: what a crash between two renames can
-// leave out of step is repaired at start-up by runtime/recovery.hpp.
+// leave out of step is repaired at start-up by backends/recovery.hpp.
 #pragma once
 
 #include <memory>

@@ -30,10 +30,6 @@ namespace {
 /// once were the largest part of a big directory's start-up peak memory).
 constexpr size_t chunk_size = 4096;
 
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 } // namespace
 
 /// The record files of a kind; temp files of writes that never committed
@@ -45,7 +41,7 @@ std::vector<std::string> fs_engine::record_files(record_kind k, const committed_
   finish_round(k, committed, listing);
   std::vector<std::string> names;
   for (auto& name : listing) {
-    if (name.size() > 4 && name[0] == '.' && ends_with(name, ".tmp")) {
+    if (name.size() > 4 && name[0] == '.' && name.ends_with(".tmp")) {
       if (!read_only_)
         ::unlink((dir + "/" + name).c_str());
       continue;
@@ -71,7 +67,7 @@ void fs_engine::finish_round(record_kind k, const committed_rounds& committed,
   std::set<std::string> present;
   size_t renamed = 0, deleted = 0;
   for (auto& name : names) {
-    if (name.size() <= suffix.size() + 1 || name[0] != '.' || !ends_with(name, suffix)) {
+    if (name.size() <= suffix.size() + 1 || name[0] != '.' || !name.ends_with(suffix)) {
       present.insert(name);
       continue;
     }
@@ -109,7 +105,7 @@ void fs_engine::finish_round(record_kind k, const committed_rounds& committed,
 
 void fs_engine::check_file(record_kind k, loaded_file& f) const {
   auto& name = f.name;
-  if (name.size() <= 5 || !ends_with(name, ".json")) {
+  if (name.size() <= 5 || !name.ends_with(".json")) {
     f.problem = "not a .json record file";
     return;
   }

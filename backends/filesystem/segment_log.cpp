@@ -20,10 +20,6 @@ namespace {
 
 constexpr const char* tombstone_field = "_deleted";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 } // namespace
 
 segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind kind,
@@ -33,10 +29,10 @@ segment_log::segment_log(std::string dir, std::string corrupted_dir, record_kind
   if (!read_only)
     make_dirs(dir_);
   for (auto& name : read_only ? list_dir_if_exists(dir_) : list_dir(dir_)) {
-    if (name[0] == '.' && ends_with(name, ".tmp")) {
+    if (name[0] == '.' && name.ends_with(".tmp")) {
       if (!read_only)
         ::unlink((dir_ + "/" + name).c_str());  // a rewrite cut off by a crash
-    } else if (ends_with(name, ".jsonl")) {
+    } else if (name.ends_with(".jsonl")) {
       load_segment(name, notes, committed, read_only);
     }
   }

@@ -2,8 +2,9 @@
 
 #include "caf/all.hpp"
 
+#include "actors/audit.hpp"
 #include "actors/events.hpp"
-#include "actors/gateway.hpp"
+#include "actors/api/gateway.hpp"
 #include "actors/metrics.hpp"
 #include "runtime/app/access.hpp"
 #include "runtime/app/version.hpp"
@@ -35,7 +36,7 @@ std::function<bool(const std::string&)> fault_hook(
   const components& c, std::shared_ptr<supervisor_control_actor> gateway_control) {
   auto storage = caf::actor_cast<caf::actor>(c.storage);
   auto scheduler = caf::actor_cast<caf::actor>(c.scheduler.api);
-  auto events = c.events.control, metrics = c.metrics.control;
+  auto events = c.events.control, metrics = c.metrics.control, audit = c.audit.control;
   return [=](const std::string& name) {
     auto gateway = *gateway_control;
     if (name == "storage" || name == "scheduler") {
@@ -43,7 +44,7 @@ std::function<bool(const std::string&)> fault_hook(
       return true;
     }
     for (auto& [n, control] : {std::pair{"events", events}, std::pair{"metrics", metrics},
-                               std::pair{"gateway", gateway}})
+                               std::pair{"audit", audit}, std::pair{"gateway", gateway}})
       if (name == n) {
         caf::anon_send(control, fail_atom_v);
         return true;
@@ -59,6 +60,15 @@ components start_components(caf::actor_system& sys, const server_settings& s,
                             const std::string& instance, const std::string& nu_path) {
   components c;
   c.storage = storage;
+  c.metric_figures = std::make_shared<metric_registry>();
+  // The audit actor stores the records that belong to no change (refusals,
+  // backups); a change's own record is committed in its write batch.
+  audit_config ac;
+  ac.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  c.audit = supervise<audit_actor>(sys, "audit actor",
+                                   [&sys, storage, figures = c.metric_figures, ac] {
+                                     return spawn_audit(sys, storage, figures, ac);
+                                   });
   // The scheduler wants every task event; it is subscribed when the events
   // actor starts and again whenever it restarts.
   auto sink = std::make_shared<event_sink_actor>();
@@ -67,7 +77,6 @@ components start_components(caf::actor_system& sys, const server_settings& s,
     [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
   metrics_config mc{std::chrono::seconds(s.metrics_interval_s),
                     std::chrono::seconds(s.storage_timeout_s)};
-  c.metric_figures = std::make_shared<metric_registry>();
   c.metrics = supervise<metrics_actor>(sys, "metrics actor",
                                        [&sys, storage, figures = c.metric_figures, mc] {
                                          return spawn_metrics(sys, storage, figures, mc);
@@ -88,8 +97,9 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   if (s.fault_injection)
     gc.fail_component = fault_hook(c, gateway_control);
   c.gateway = supervise<gateway_actor>(
-    sys, "gateway", [&sys, storage, api = c.scheduler.api, metrics = c.metrics.front, gc] {
-      return spawn_gateway(sys, storage, api, metrics, gc);
+    sys, "gateway",
+    [&sys, peers = gateway_peers{storage, c.scheduler.api, c.metrics.front, c.audit.front}, gc] {
+      return spawn_gateway(sys, peers, gc);
     });
   *gateway_control = c.gateway.control;
   c.gateway_longest = gc.longest_timeout();
@@ -100,12 +110,14 @@ void stop_actors(const components& c) {
   for (auto a : {caf::actor_cast<caf::actor>(c.gateway.front),
                  caf::actor_cast<caf::actor>(c.scheduler.api),
                  caf::actor_cast<caf::actor>(c.metrics.front),
+                 caf::actor_cast<caf::actor>(c.audit.front),
                  caf::actor_cast<caf::actor>(c.events.front)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 void watch(watchdog& dog, const components& c) {
   dog.watch("storage", caf::actor_cast<caf::actor>(c.storage));
+  dog.watch("audit actor", caf::actor_cast<caf::actor>(c.audit.front));
   dog.watch("scheduler", caf::actor_cast<caf::actor>(c.scheduler.api));
   dog.watch("events actor", caf::actor_cast<caf::actor>(c.events.front));
   dog.watch("metrics actor", caf::actor_cast<caf::actor>(c.metrics.front));

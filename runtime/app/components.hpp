@@ -19,6 +19,7 @@ namespace orch {
 /// others are restarted behind their fronts (actors/supervisor.hpp).
 struct components {
   storage_actor storage;
+  supervised<audit_actor> audit;
   supervised<events_actor> events;
   supervised<metrics_actor> metrics;
   std::shared_ptr<metric_registry> metric_figures;  // what the metrics actor shows
@@ -27,7 +28,8 @@ struct components {
   std::chrono::seconds gateway_longest{};      // its longest request
 };
 
-/// Spawns events, metrics, the scheduler and the gateway around `storage`.
+/// Spawns audit, events, metrics, the scheduler and the gateway around
+/// `storage`.
 components start_components(caf::actor_system& sys, const server_settings& s,
                             storage_actor storage, const storage_info& info,
                             const std::string& instance, const std::string& nu_path);

@@ -7,7 +7,10 @@
 #include <sstream>
 
 #include "backends/storage_client.hpp"
+#include "runtime/app/access.hpp"
 #include "runtime/app/migrate_checks.hpp"
+#include "runtime/auth/user_changes.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/migrate/pipeline.hpp"
 #include "runtime/migrate/rollback.hpp"
@@ -63,6 +66,7 @@ private:
   bool reopen_target_for_writing();
   bool start_journal(pipeline_config& cfg);
   status verify_copy();
+  status record_migration();
   int copy();
 
   migrate_settings s_;
@@ -282,7 +286,32 @@ status migration_command::verify_copy() {
   return {};
 }
 
-/// The copy itself, then --verify, and the rollback if anything failed.
+/// The audit record of a finished copy, written into the target: what was
+/// copied, from where, by whom. Journaled as an intent first, so a rollback
+/// takes it back with the copy; no commit entry, so a resume still starts
+/// each kind after its last copied key. verify() does not count such
+/// records as differences: they are the migration's own.
+status migration_command::record_migration() {
+  std::ostringstream what;
+  what << "copied " << counts_->written_total() << " of " << counts_->read_total()
+       << " records read (";
+  for (auto kind : order_) {
+    auto k = static_cast<size_t>(kind);
+    what << (kind == order_.front() ? "" : ", ") << to_string(kind) << " "
+         << counts_->written[k].load();
+  }
+  what << ") from " << describe(s_.source) << " to " << describe(s_.target) << "; "
+       << filter_->describe() << (s_.verify ? "; verified" : "; not verified")
+       << (resuming_ ? "; resumed" : "");
+  auto a = auth::audit_entry({cli_principal(), now_us()}, migration_audit_action,
+                             "storage:" + describe(s_.target), "ok", what.str());
+  if (auto noted = writer_->intent(record_kind::audit, {a.id}, {}); !noted)
+    return noted;
+  return storage_client{sys(), target_}.commit(auth::audit_only(a)).error();
+}
+
+/// The copy itself, then --verify, its audit record, and the rollback if
+/// anything failed.
 int migration_command::copy() {
   std::cerr << (s_.dry_run ? "dry run: " : "") << "migrating " << filter_->describe()
             << "\n  from " << describe(s_.source) << "\n  to   " << describe(s_.target) << "\n";
@@ -313,6 +342,9 @@ int migration_command::copy() {
   auto copied = outcome.error();  // success, or why not
   if (copied && s_.verify && !s_.dry_run)
     copied = verify_copy();
+  if (copied && !s_.dry_run)
+    if (auto recorded = record_migration(); !recorded)
+      copied = status{recorded.code(), "its audit record was not stored: " + recorded.message()};
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   auto table = summary_table(*counts_, order_, outcome ? outcome->seconds : std::map<record_kind, double>{},
                              s_.dry_run);

@@ -12,7 +12,7 @@
 
 #include "caf/all.hpp"
 
-#include "actors/gateway_bridge.hpp"
+#include "actors/api/gateway_bridge.hpp"
 #include "actors/supervisor.hpp"
 #include "backends/open_storage.hpp"
 #include "backends/recovery.hpp"

@@ -7,6 +7,7 @@
 
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/auth/tokens.hpp"
 
 namespace orch::auth {
 
@@ -15,10 +16,6 @@ namespace {
 bool read_number(std::string_view s, micros& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc{} && p == s.data() + s.size() && out >= 0;
-}
-
-bool is_sha256_hex(std::string_view s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 bool live(const session_entry& e, micros now) {
@@ -38,7 +35,7 @@ bool read_entry(const std::string& text, session_entry& out) {
   if (parts.size() < 3 || parts.size() > 4 || !rest.empty())
     return false;
   // Exactly what entry_text writes: no empty field, a SHA-256, a valid name.
-  if (!is_sha256_hex(parts[2]) || (parts.size() == 4 && !is_valid_username(parts[3])))
+  if (!is_lower_hex(parts[2], 64) || (parts.size() == 4 && !is_valid_username(parts[3])))
     return false;
   session_entry e;
   if (!read_number(parts[0], e.created) || !read_number(parts[1], e.expires))

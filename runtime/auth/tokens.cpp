@@ -53,11 +53,11 @@ bool from_base64url(std::string_view in, std::string& out) {
   return bits < 6 && (acc & ((1u << bits) - 1)) == 0;
 }
 
-bool is_hex(std::string_view s, size_t n) {
-  return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
 } // namespace
+
+bool is_lower_hex(std::string_view s, size_t digits) {
+  return s.size() == digits && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
 
 std::string random_bytes(size_t n) {
   std::string out(n, '\0');
@@ -107,7 +107,7 @@ bool parse_token(std::string_view text, token_parts& out) {
     return false;
   t.session_id = std::string{text.substr(first + 1, second - first - 1)};
   t.secret = std::string{text.substr(second + 1)};
-  if (!is_hex(t.session_id, session_id_bytes * 2) || !is_hex(t.secret, secret_bytes * 2))
+  if (!is_lower_hex(t.session_id, session_id_bytes * 2) || !is_lower_hex(t.secret, secret_bytes * 2))
     return false;
   out = std::move(t);
   return true;

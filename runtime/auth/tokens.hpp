@@ -29,6 +29,9 @@ std::string random_bytes(size_t n);
 /// Lower-case hex of the bytes.
 std::string to_hex(std::string_view bytes);
 
+/// Exactly `digits` lower-case hex digits, as to_hex writes them.
+bool is_lower_hex(std::string_view s, size_t digits);
+
 /// Lower-case hex of SHA-256(text).
 std::string sha256_hex(std::string_view text);
 

@@ -8,12 +8,7 @@ namespace orch::auth {
 namespace {
 
 precondition expect_revision(const user& u) {
-  return {precondition::field_in, record_kind::user, u.username, "revision",
-          {std::to_string(u.revision)}};
-}
-
-void put(write_batch& b, record r) {
-  b.ops.push_back({record_op::put, std::move(r)});
+  return expect_revision(record_kind::user, u.username, u.revision);
 }
 
 } // namespace

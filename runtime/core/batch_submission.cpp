@@ -12,10 +12,6 @@ namespace {
 
 constexpr const char* shape = "send {\"tasks\": [{\"command\": \"echo\", \"args\": [\"hello\"]}, ...]}";
 
-status invalid(std::string message) {
-  return {errc::invalid, std::move(message)};
-}
-
 const char* kind_of(json_tokens::tok t) {
   switch (t) {
     case json_tokens::tok::begin_array: return "an array";
@@ -46,31 +42,31 @@ status split_items(json_tokens& in, std::string_view body, std::vector<std::stri
                    std::vector<batch_item_error>& errors) {
   auto t = in.next();
   if (t == json_tokens::tok::error)
-    return invalid("the request body is " + in.error());
+    return invalid_input("the request body is " + in.error());
   if (t != json_tokens::tok::begin_array)
-    return invalid(std::string{"field 'tasks' must be an array of tasks, got "} + kind_of(t)
+    return invalid_input(std::string{"field 'tasks' must be an array of tasks, got "} + kind_of(t)
                    + "; " + shape);
   size_t depth = in.depth();
   for (size_t index = 0;; ++index) {
     t = in.next();
     if (t == json_tokens::tok::error)
-      return invalid("the request body is " + in.error());
+      return invalid_input("the request body is " + in.error());
     if (t == json_tokens::tok::end_array)
       return {};
     if (index >= max_batch_tasks)
-      return invalid("a batch holds at most " + std::to_string(max_batch_tasks)
+      return invalid_input("a batch holds at most " + std::to_string(max_batch_tasks)
                      + " tasks; split it into several requests");
     if (t == json_tokens::tok::begin_object) {
       size_t start = in.offset() - 1;
       if (!skip_container(in, depth + 1))
-        return invalid("the request body is " + in.error());
+        return invalid_input("the request body is " + in.error());
       items.push_back(body.substr(start, in.offset() - start));
       continue;
     }
     errors.push_back({index, std::string{"must be a JSON object (a task), got "} + kind_of(t)});
     items.emplace_back();  // keeps the indexes of later items
     if (t == json_tokens::tok::begin_array && !skip_container(in, depth + 1))
-      return invalid("the request body is " + in.error());
+      return invalid_input("the request body is " + in.error());
   }
 }
 
@@ -98,17 +94,17 @@ void check_references(const std::vector<task>& tasks, const std::vector<size_t>&
 batch_submission parse_batch_submission(std::string_view body) {
   batch_submission out;
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    out.problem = invalid(std::string{"the request body is empty: "} + shape);
+    out.problem = invalid_input(std::string{"the request body is empty: "} + shape);
     return out;
   }
   json_tokens in{body};
   auto t = in.next();
   if (t == json_tokens::tok::error) {
-    out.problem = invalid("the request body is " + in.error());
+    out.problem = invalid_input("the request body is " + in.error());
     return out;
   }
   if (t != json_tokens::tok::begin_object) {
-    out.problem = invalid(std::string{"the request body must be a JSON object: "} + shape);
+    out.problem = invalid_input(std::string{"the request body must be a JSON object: "} + shape);
     return out;
   }
   std::vector<std::string_view> items;
@@ -116,14 +112,14 @@ batch_submission parse_batch_submission(std::string_view body) {
   for (;;) {
     t = in.next();
     if (t == json_tokens::tok::error) {
-      out.problem = invalid("the request body is " + in.error());
+      out.problem = invalid_input("the request body is " + in.error());
       return out;
     }
     if (t == json_tokens::tok::end_object)
       break;
     auto key = in.text();
     if (key != "tasks" || seen_tasks) {
-      out.problem = invalid(key == "tasks" ? std::string{"field 'tasks' is given twice"}
+      out.problem = invalid_input(key == "tasks" ? std::string{"field 'tasks' is given twice"}
                                            : "unknown field '" + key + "' (accepted: tasks)");
       return out;
     }
@@ -132,11 +128,11 @@ batch_submission parse_batch_submission(std::string_view body) {
       return out;
   }
   if (in.next() != json_tokens::tok::end) {
-    out.problem = invalid("the request body is " + in.error());
+    out.problem = invalid_input("the request body is " + in.error());
     return out;
   }
   if (!seen_tasks || items.empty()) {
-    out.problem = invalid(std::string{seen_tasks ? "the batch is empty: " : "missing 'tasks': "}
+    out.problem = invalid_input(std::string{seen_tasks ? "the batch is empty: " : "missing 'tasks': "}
                           + shape);
     return out;
   }

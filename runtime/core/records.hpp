@@ -1,6 +1,6 @@
 // The vocabulary of the storage interface: generic records (one kind + key +
 // canonical JSON body), atomic write batches with preconditions, queries,
-// claims. Every backend speaks exactly this; see backends/storage.hpp.
+// claims. Every backend speaks exactly this; see runtime/messages/storage_actor.hpp.
 #pragma once
 
 #include <array>
@@ -19,6 +19,8 @@ enum class record_kind : uint8_t { task, queue, user, audit, metric, event };
 constexpr std::array<record_kind, 6> all_record_kinds{record_kind::task,  record_kind::queue,
                                                       record_kind::user,  record_kind::audit,
                                                       record_kind::metric, record_kind::event};
+static_assert(static_cast<size_t>(record_kind::event) + 1 == all_record_kinds.size(),
+              "a new record kind belongs in all_record_kinds (and in schema::visit_kind)");
 
 /// Table / column family / folder name: tasks, task_queue, users, audit_log,
 /// metrics, task_events.
@@ -65,6 +67,15 @@ struct write_batch {
   std::vector<record_op> ops;
   std::vector<precondition> expect;
 };
+
+/// Adds a put of `r` to the batch.
+inline void put(write_batch& b, record r) {
+  b.ops.push_back({record_op::put, std::move(r)});
+}
+
+/// The record `kind`/`key` must still have revision `revision` at commit: a
+/// change decided on what was read is refused if anything changed it since.
+precondition expect_revision(record_kind kind, std::string key, uint64_t revision);
 
 /// Adds `more`'s writes and preconditions to `into`: several changes
 /// committed as one, all or none.

@@ -2,7 +2,7 @@
 // it is (what a caller can do about it) and a message saying, in words a user
 // can act on, what is wrong. Functions that may fail return a `status` or a
 // `result<T>` (a value or a status); actors carry the same pair in a
-// caf::error (runtime/messages/errors.hpp converts), and the REST API turns
+// caf::error (runtime/messages/types.hpp converts), and the REST API turns
 // the code into an HTTP status. Inside one folder, code may throw
 // `status_error` to unwind deep call chains; it is caught before it crosses
 // into another folder.
@@ -55,6 +55,11 @@ private:
 
 inline status ok_status() {
   return {};
+}
+
+/// Bad input, and what is wrong with it.
+inline status invalid_input(std::string message) {
+  return {errc::invalid, std::move(message)};
 }
 
 /// A value, or the status that says why there is none.

@@ -13,10 +13,6 @@ constexpr uint32_t max_retries_limit = 100;
 constexpr size_t max_dependencies = 1000;
 constexpr size_t max_name_length = 256;
 
-status invalid(std::string message) {
-  return {errc::invalid, std::move(message)};
-}
-
 bool has_nul(const std::string& s) {
   return s.find('\0') != std::string::npos;
 }
@@ -38,7 +34,7 @@ const std::string& accepted_fields() {
 status check_submitted_key(std::string_view name) {
   int index = schema::field_index<task>(name);
   if (index < 0)
-    return invalid("unknown field '" + std::string{name} + "' (accepted: " + accepted_fields()
+    return invalid_input("unknown field '" + std::string{name} + "' (accepted: " + accepted_fields()
                    + ")");
   schema::origin from = schema::origin::server;
   size_t i = 0;
@@ -47,7 +43,7 @@ status check_submitted_key(std::string_view name) {
       from = d.from;
   });
   if (from != schema::origin::client)
-    return invalid("field '" + std::string{name}
+    return invalid_input("field '" + std::string{name}
                    + "' is set by the orchestrator and cannot be submitted");
   return {};
 }
@@ -60,46 +56,46 @@ status check_syntax(std::string_view body) {
     if (t == json_tokens::tok::end)
       return {};
     if (t == json_tokens::tok::error)
-      return invalid("the request body is " + in.error());
+      return invalid_input("the request body is " + in.error());
   }
 }
 
 /// What a task's fields must satisfy beyond their types.
 status check_rules(const task& x) {
   if (!x.id.empty() && !is_uuid(x.id))
-    return invalid("field 'id' must be a lower-case UUID such as "
+    return invalid_input("field 'id' must be a lower-case UUID such as "
                    "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b, got '" + x.id + "'");
   int sources = !x.command.empty() + !x.script.empty() + !x.script_file.empty();
   if (sources == 0)
-    return invalid("missing 'command': give the program to run (or 'script' with inline "
+    return invalid_input("missing 'command': give the program to run (or 'script' with inline "
                    "Nushell source, or 'script_file' with the path of a .nu file)");
   if (sources > 1)
-    return invalid("give only one of 'command', 'script' and 'script_file'");
+    return invalid_input("give only one of 'command', 'script' and 'script_file'");
   if (!x.script.empty() && !x.args.empty())
-    return invalid("'args' cannot be combined with an inline 'script'; put the script in a "
+    return invalid_input("'args' cannot be combined with an inline 'script'; put the script in a "
                    ".nu file and use 'script_file' to pass arguments");
   if (x.name.size() > max_name_length)
-    return invalid("field 'name' is longer than " + std::to_string(max_name_length) + " characters");
+    return invalid_input("field 'name' is longer than " + std::to_string(max_name_length) + " characters");
   if (has_nul(x.command) || has_nul(x.workdir) || has_nul(x.script_file))
-    return invalid("'command', 'workdir' and 'script_file' must not contain NUL bytes");
+    return invalid_input("'command', 'workdir' and 'script_file' must not contain NUL bytes");
   for (auto& a : x.args)
     if (has_nul(a))
-      return invalid("field 'args' must not contain NUL bytes");
+      return invalid_input("field 'args' must not contain NUL bytes");
   for (auto& [k, v] : x.env)
     if (k.empty() || k.find('=') != std::string::npos || has_nul(k) || has_nul(v))
-      return invalid("field 'env' has an invalid variable name '" + k
+      return invalid_input("field 'env' has an invalid variable name '" + k
                      + "' (names must be non-empty and contain no '=' or NUL)");
   if (x.dependencies.size() > max_dependencies)
-    return invalid("field 'dependencies' has more than " + std::to_string(max_dependencies)
+    return invalid_input("field 'dependencies' has more than " + std::to_string(max_dependencies)
                    + " entries");
   std::set<std::string> seen;
   for (auto& d : x.dependencies) {
     if (!is_uuid(d))
-      return invalid("field 'dependencies' must hold task ids (UUIDs), got '" + d + "'");
+      return invalid_input("field 'dependencies' must hold task ids (UUIDs), got '" + d + "'");
     if (!seen.insert(d).second)
-      return invalid("field 'dependencies' lists '" + d + "' twice");
+      return invalid_input("field 'dependencies' lists '" + d + "' twice");
     if (d == x.id)
-      return invalid("a task cannot depend on itself");
+      return invalid_input("a task cannot depend on itself");
   }
   return {};
 }
@@ -108,7 +104,7 @@ status check_rules(const task& x) {
 
 result<task> parse_submission(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return invalid("the request body is empty: send a JSON object such as "
+    return invalid_input("the request body is empty: send a JSON object such as "
                    "{\"command\": \"echo\", \"args\": [\"hello\"]}");
   if (auto st = check_syntax(body); !st)
     return st;
@@ -120,7 +116,7 @@ result<task> parse_submission(std::string_view body) {
   if (!st) {
     // The same object check as stored records, with the submission's words.
     if (st.message().rfind("a task must be", 0) == 0)
-      return invalid("the request body" + st.message().substr(6));
+      return invalid_input("the request body" + st.message().substr(6));
     return st;
   }
   if (auto rule = check_rules(x); !rule)

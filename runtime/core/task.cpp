@@ -58,6 +58,10 @@ bool parse_record_kind(std::string_view text, record_kind& out) {
   return false;
 }
 
+precondition expect_revision(record_kind kind, std::string key, uint64_t revision) {
+  return {precondition::field_in, kind, std::move(key), "revision", {std::to_string(revision)}};
+}
+
 bool is_valid_key(record_kind k, std::string_view key) {
   return k == record_kind::user ? is_valid_username(key) : is_uuid(key);
 }

@@ -1,6 +1,6 @@
 // The record kinds every backend stores (design brief, section 3). Plain
-// structs: they travel in CAF messages (see runtime/types.hpp for their
-// inspect functions) and are stored as JSON (runtime/model/codec.hpp).
+// structs: they travel in CAF messages (see runtime/messages/types.hpp for their
+// inspect functions) and are stored as JSON (runtime/core/codec.hpp).
 // Times are microseconds since the epoch; 0 means "not set".
 #pragma once
 

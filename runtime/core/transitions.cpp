@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/core/codec.hpp"
+#include "runtime/core/event_kinds.hpp"
 #include "runtime/core/ids.hpp"
 
 namespace orch {
@@ -36,16 +37,11 @@ audit_record make_audit(const task& t, const std::string& action, const std::str
 }
 
 precondition expect_revision(const task& t) {
-  return {precondition::field_in, record_kind::task, t.id, "revision",
-          {std::to_string(t.revision)}};
+  return expect_revision(record_kind::task, t.id, t.revision);
 }
 
 precondition expect_claimed_by(const std::string& task_id, const std::string& worker) {
   return {precondition::field_in, record_kind::queue, task_id, "claimed_by", {worker}};
-}
-
-void put(write_batch& b, record r) {
-  b.ops.push_back({record_op::put, std::move(r)});
 }
 
 void remove(write_batch& b, record_kind kind, const std::string& key) {
@@ -89,7 +85,7 @@ transition submit_transition(task& t, task_status initial, const std::string& re
     t.error = reason;
     t.completed_at = ctx.now;
   }
-  return finish_batch(t, std::move(b), "created", "task.submit",
+  return finish_batch(t, std::move(b), event_kind::created, audit_action::task_submit,
                       std::string{"status "} + to_string(initial)
                         + (reason.empty() ? "" : ": " + reason),
                       ctx);
@@ -107,7 +103,7 @@ transition claim_transition(task& t, queue_entry& e, const std::string& worker, 
   t.started_at = ctx.now;
   t.completed_at = 0;
   t.not_before = 0;
-  return finish_batch(t, std::move(b), "started", "task.start",
+  return finish_batch(t, std::move(b), event_kind::started, audit_action::task_start,
                       "attempt " + std::to_string(t.attempts) + " on " + worker, ctx);
 }
 
@@ -125,7 +121,7 @@ transition finish_transition(task& t, const attempt_outcome& out, const std::str
     t.status = task_status::completed;
     t.completed_at = ctx.now;
     remove(b, record_kind::queue, t.id);
-    return finish_batch(t, std::move(b), "completed", "task.complete",
+    return finish_batch(t, std::move(b), event_kind::completed, audit_action::task_complete,
                         "attempt " + std::to_string(t.attempts) + " succeeded", ctx);
   }
   if (t.attempts <= t.max_retries) {
@@ -141,7 +137,7 @@ transition finish_transition(task& t, const attempt_outcome& out, const std::str
   t.status = task_status::failed;
   t.completed_at = ctx.now;
   remove(b, record_kind::queue, t.id);
-  return finish_batch(t, std::move(b), "failed", "task.fail",
+  return finish_batch(t, std::move(b), event_kind::failed, audit_action::task_fail,
                       "attempt " + std::to_string(t.attempts) + " failed (" + out.error
                         + "); no retries left",
                       ctx);
@@ -163,7 +159,7 @@ transition recover_transition(task& t, const queue_entry& stale, const std::stri
     t.started_at = 0;
     t.not_before = 0;
     put(b, to_record(ready_entry(t, ctx.now, 0)));
-    return finish_batch(t, std::move(b), "requeued", "task.requeue",
+    return finish_batch(t, std::move(b), event_kind::requeued, audit_action::task_requeue,
                         why + "; the attempt never ran, queued again without counting it", ctx);
   }
   if (t.attempts <= t.max_retries) {
@@ -171,7 +167,7 @@ transition recover_transition(task& t, const queue_entry& stale, const std::stri
     t.error = why;
     t.not_before = 0;
     put(b, to_record(ready_entry(t, ctx.now, 0)));
-    return finish_batch(t, std::move(b), "requeued", "task.requeue",
+    return finish_batch(t, std::move(b), event_kind::requeued, audit_action::task_requeue,
                         why + "; attempt " + std::to_string(t.attempts)
                           + " is counted, queued again",
                         ctx);
@@ -180,7 +176,7 @@ transition recover_transition(task& t, const queue_entry& stale, const std::stri
   t.error = why + "; no retries left";
   t.completed_at = ctx.now;
   remove(b, record_kind::queue, t.id);
-  return finish_batch(t, std::move(b), "failed", "task.fail", t.error, ctx);
+  return finish_batch(t, std::move(b), event_kind::failed, audit_action::task_fail, t.error, ctx);
 }
 
 transition cancel_transition(task& t, const actor_context& ctx) {
@@ -191,7 +187,7 @@ transition cancel_transition(task& t, const actor_context& ctx) {
   t.completed_at = ctx.now;
   t.error = "cancelled by " + ctx.principal;
   remove(b, record_kind::queue, t.id);
-  return finish_batch(t, std::move(b), "cancelled", "task.cancel", "was " + was, ctx);
+  return finish_batch(t, std::move(b), event_kind::cancelled, audit_action::task_cancel, "was " + was, ctx);
 }
 
 transition retry_transition(task& t, const actor_context& ctx) {
@@ -210,7 +206,7 @@ transition retry_transition(task& t, const actor_context& ctx) {
   t.error.clear();
   if (t.status == task_status::queued)
     put(b, to_record(ready_entry(t, ctx.now, 0)));
-  return finish_batch(t, std::move(b), "retried", "task.retry", "was " + was, ctx);
+  return finish_batch(t, std::move(b), event_kind::retried, audit_action::task_retry, "was " + was, ctx);
 }
 
 transition interrupt_transition(task& t, const std::string& worker, const actor_context& ctx) {
@@ -236,12 +232,12 @@ transition dependency_transition(task& t, bool ready, const std::string& reason,
   if (ready) {
     t.status = task_status::queued;
     put(b, to_record(ready_entry(t, ctx.now, 0)));
-    return finish_batch(t, std::move(b), "queued", "task.queue", "dependencies completed", ctx);
+    return finish_batch(t, std::move(b), event_kind::queued, audit_action::task_queue, "dependencies completed", ctx);
   }
   t.status = task_status::failed;
   t.error = reason;
   t.completed_at = ctx.now;
-  return finish_batch(t, std::move(b), "failed", "task.fail", reason, ctx);
+  return finish_batch(t, std::move(b), event_kind::failed, audit_action::task_fail, reason, ctx);
 }
 
 micros backoff_delay(uint32_t retry, micros base, micros cap) {

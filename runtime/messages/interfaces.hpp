@@ -29,6 +29,20 @@ using events_actor = caf::typed_actor<
   caf::reacts_to<subscribe_atom, event_sink_actor>,
   caf::reacts_to<unsub_atom, event_sink_actor>>;
 
+// -- audit ---------------------------------------------------------------------
+
+/// The audit trail's side that belongs to no change. A change's own record
+/// is committed in the change's write batch (no change without its record);
+/// the records of what changes nothing (refused requests, backups) are sent
+/// here and stored in batches, one commit for all that arrive while the
+/// previous one is out. The answer comes once the record is stored (or
+/// counted and not stored: an anonymous flood, a storage that failed);
+/// callers that need not wait send and forget. It serves the trail's reads
+/// (GET /audit).
+using audit_actor = caf::typed_actor<
+  caf::replies_to<audit_atom, audit_record>::with<bool>,
+  caf::replies_to<query_atom, record_query>::with<record_page>>;
+
 // -- credentials -----------------------------------------------------------------
 
 /// Argon2id hashing and checking, off the gateway's thread (one hash takes

@@ -284,6 +284,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   // credentials
   CAF_ADD_ATOM(orch, orch, hash_atom, "hash")                // a new Argon2id hash
   CAF_ADD_ATOM(orch, orch, verify_atom, "verify")            // does a password match a hash
+  // audit
+  CAF_ADD_ATOM(orch, orch, audit_atom, "audit")              // store this audit record
   // supervision
   CAF_ADD_ATOM(orch, orch, fail_atom, "fail")                // fault injection: die as in a crash
 CAF_END_TYPE_ID_BLOCK(orch)

@@ -6,18 +6,28 @@
 
 namespace orch::migration {
 
-uint64_t counters::read_total() const {
+namespace {
+
+template <class Counts>
+uint64_t sum(const Counts& counts) {
   uint64_t n = 0;
-  for (auto& r : read)
-    n += r.load();
+  for (auto& c : counts)
+    n += c.load();
   return n;
 }
 
+} // namespace
+
+uint64_t counters::read_total() const {
+  return sum(read);
+}
+
+uint64_t counters::written_total() const {
+  return sum(written);
+}
+
 uint64_t counters::skipped_total() const {
-  uint64_t n = 0;
-  for (auto& r : skipped)
-    n += r.load();
-  return n;
+  return sum(skipped);
 }
 
 uint64_t counters::grand_total() const {

@@ -28,6 +28,7 @@ struct counters {
   std::atomic<uint64_t> max_in_flight{0};
 
   uint64_t read_total() const;
+  uint64_t written_total() const;
   uint64_t skipped_total() const;
   uint64_t grand_total() const;
 };

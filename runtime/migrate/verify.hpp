@@ -20,6 +20,14 @@ struct verify_report {
   uint64_t difference_count = 0;
 };
 
+/// The action of the audit record a migration writes into its target when
+/// the copy is done. Such a record in the target and not in the source is
+/// the migration's own, not a difference.
+inline constexpr const char* migration_audit_action = "migrate.copy";
+
+/// Is this record (of any kind) the audit record of a migration?
+bool is_migration_record(const record& r);
+
 /// `filter` says which records the migration moves: only they are compared,
 /// `batch_size` records of each end at a time. Extra records in the target count as differences unless
 /// `allow_extra` (a merge into a target that held records before).

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/clock.hpp"
+#include "tests/support/stopwatch.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/proc_status.hpp"
 #include "tests/support/surreal_server.hpp"
@@ -59,10 +60,6 @@ struct options {
   std::string extra;           // more orchestrator options
   std::string server_url;      // surrealdb-server: the server (default: a test server)
 };
-
-double seconds_since(clock_type::time_point t) {
-  return std::chrono::duration<double>(clock_type::now() - t).count();
-}
 
 void result(const char* shape, const options& o, double value, const char* unit,
             const std::string& detail) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/auth/passwords.hpp"
+#include "tests/support/stopwatch.hpp"
 #include "tests/support/backend_under_test.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -26,10 +27,6 @@ using namespace orch::test;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(clock_type::time_point t) {
-  return std::chrono::duration<double>(clock_type::now() - t).count();
-}
 
 void report(const char* name, double value) {
   std::printf("RESULT auth.%s %.3f\n", name, value);

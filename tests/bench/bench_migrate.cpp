@@ -31,6 +31,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tests/e2e/migration_support.hpp"
+#include "tests/support/stopwatch.hpp"
 #include "tests/support/must.hpp"
 #include "tests/support/open.hpp"
 #include "tests/support/dataset.hpp"
@@ -46,10 +47,6 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 const std::vector<std::string> backends{"filesystem", "surrealdb-embedded", "surrealdb-server"};
-
-double seconds_since(clock_type::time_point t) {
-  return std::chrono::duration<double>(clock_type::now() - t).count();
-}
 
 /// Reads every record of every kind in batches: records/s.
 double raw_read_rate(caf::actor_system& sys, const storage_settings& where, uint32_t batch,

@@ -28,6 +28,7 @@
 #include "backends/storage_client.hpp"
 #include <CLI/CLI.hpp>
 
+#include "tests/support/stopwatch.hpp"
 #include "tests/support/must.hpp"
 #include "tests/support/proc_status.hpp"
 #include "tests/support/orchestrator_process.hpp"
@@ -40,10 +41,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double since(clock_type::time_point t) {
-  return std::chrono::duration<double>(clock_type::now() - t).count();
-}
-
 long rss_kib(pid_t pid) {
   return proc_status_kib(pid, "VmRSS");
 }
@@ -53,10 +50,10 @@ void startup(const std::string& data_dir, const char* label) {
   orchestrator_process o{{"--storage-type", "surrealdb-embedded", "--data-dir", data_dir,
                           "--log-level", "warn"},
                          data_dir + "-orch"};
-  auto listen_s = since(start);
+  auto listen_s = seconds_since(start);
   auto t0 = clock_type::now();
   auto r = o.http().get("/tasks?status=Failed&limit=10");
-  auto list_ms = since(t0) * 1000;
+  auto list_ms = seconds_since(t0) * 1000;
   auto total = r.json()["data"]["total"];
   std::printf("%-28s listening after %.2f s, RSS %ld MiB; GET /tasks?status=Failed&limit=10: "
               "%.1f ms (total %s)\n",
@@ -86,7 +83,7 @@ void fill(const std::string& data_dir, long tasks) {
       return;
     }
   }
-  std::printf("filled %ld tasks in %.1f s\n", tasks, since(start));
+  std::printf("filled %ld tasks in %.1f s\n", tasks, seconds_since(start));
   test::must(db.close(), "closing after the fill");
 }
 
@@ -95,7 +92,7 @@ void churn(const std::string& data_dir, long cycles) {
   auto env = std::make_unique<actor_env>();
   auto db = std::make_unique<storage_client>(
     env->sys(), spawn_engine_actor(env->sys(), open_rocksdb_engine({data_dir, "churn", "q"})));
-  std::printf("opened for churn in %.2f s\n", since(start_open));
+  std::printf("opened for churn in %.2f s\n", seconds_since(start_open));
   constexpr long slice = 250000, pipeline = 64;
   auto slice_start = clock_type::now();
   for (long done = 0; done < cycles;) {
@@ -123,7 +120,7 @@ void churn(const std::string& data_dir, long cycles) {
     done += static_cast<long>(claimed.value().tasks.size());
     if (done / slice != before / slice) {
       std::printf("  cycles %8ld: %6.0f enqueue+claim+ack cycles/s in the last slice\n", done,
-                  slice / since(slice_start));
+                  slice / seconds_since(slice_start));
       std::fflush(stdout);
       slice_start = clock_type::now();
     }
@@ -136,7 +133,7 @@ void churn(const std::string& data_dir, long cycles) {
   db = std::make_unique<storage_client>(
     env->sys(), spawn_engine_actor(env->sys(), open_rocksdb_engine({data_dir, "churn", "q"})));
   std::printf("reopened after %ld cycles in %.2f s (queue entries left: %lu)\n", cycles,
-              since(reopen), static_cast<unsigned long>(db->count(record_kind::queue).value()));
+              seconds_since(reopen), static_cast<unsigned long>(db->count(record_kind::queue).value()));
   task t;
   t.id = new_uuid_v4();
   t.command = "true";
@@ -144,7 +141,7 @@ void churn(const std::string& data_dir, long cycles) {
              "submitting after the reopen");
   auto c0 = clock_type::now();
   auto c = db->claim({"bench", now_us(), us_per_second, 1});
-  std::printf("claim after reopen: %.2f ms (found %zu)\n", since(c0) * 1000, c.value().tasks.size());
+  std::printf("claim after reopen: %.2f ms (found %zu)\n", seconds_since(c0) * 1000, c.value().tasks.size());
   test::must(db->close(), "closing after the reopen");
 }
 

@@ -14,6 +14,7 @@
 #include "runtime/platform/http/http_client.hpp"
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/support/child.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/unprivileged.hpp"
 #include "tests/support/wait.hpp"
 
@@ -100,7 +101,7 @@ std::string submit_body(int i) {
 void disk_full_case(const std::string& backend) {
   temp_dir d;
   if (auto why = namespace_refusal(d); !why.empty()) {
-    WARN("skipped: " << why);
+    ORCH_SKIP(why);
     return;
   }
   small_disk disk{d, backend, "8m"};

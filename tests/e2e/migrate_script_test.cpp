@@ -97,7 +97,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
                  work / "direct1");
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(dump(env.sys(), local("surrealdb-embedded", w + "/surrealdb-data")) == original);
+  CHECK(copied_records(dump(env.sys(), local("surrealdb-embedded", w + "/surrealdb-data"))) == original);
 
   // Monitor migration progress (into ./data's embedded database)
   r = run_script(w, {"--from", "filesystem", "--to", "surrealdb-embedded", "--verbose"},
@@ -105,7 +105,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("INFO migrate: wrote ") != std::string::npos);
-  CHECK(dump(env.sys(), local("surrealdb-embedded", w + "/data")) == original);
+  CHECK(copied_records(dump(env.sys(), local("surrealdb-embedded", w + "/data"))) == original);
 
   r = run_script(w, {"--from", "surrealdb-embedded", "--to", "surrealdb-server", "--source-dir",
                      "./data", "--surrealdb-url", localhost_url, "--username", "admin",
@@ -113,7 +113,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
                  work / "direct2");
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(dump(env.sys(), on_server(server, "orchestrator", "main")) == original);
+  CHECK(copied_records(dump(env.sys(), on_server(server, "orchestrator", "main"))) == original);
 
   // Development to production
   fill(env.sys(), local("filesystem", w + "/dev-data"), spec);
@@ -126,7 +126,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("verified: " + std::to_string(spec_total(spec)) + " records identical")
         != std::string::npos);
-  CHECK(dump(env.sys(), local("surrealdb-embedded", w + "/prod-data")) == dev);
+  CHECK(copied_records(dump(env.sys(), local("surrealdb-embedded", w + "/prod-data"))) == dev);
 
   // Scaling up: the password from the environment, as the seed's "$PROD_PASSWORD"
   {
@@ -141,7 +141,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
                                    {"PROD_PASSWORD", "prod-pw"}}};
     CHECK(c.wait_exit(std::chrono::seconds(300)) == 0);
     INFO(c.err());
-    CHECK(dump(env.sys(), on_server(server, "production", "main")) == original);
+    CHECK(copied_records(dump(env.sys(), on_server(server, "production", "main"))) == original);
   }
 
   // Disaster recovery
@@ -151,7 +151,7 @@ TEST_CASE("migrate-storage.nu: every command line of the seed guide works as wri
                  work / "recovery");
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(dump(env.sys(), local("filesystem", w + "/emergency-backup")) == original);
+  CHECK(copied_records(dump(env.sys(), local("filesystem", w + "/emergency-backup"))) == original);
 
   // The orchestrator's exit status comes through: a target holding other
   // records (2), a wrong password (1).
@@ -210,7 +210,7 @@ TEST_CASE("migrate-storage.nu: the wizard asks, shows a summary, confirms and mi
           != std::string::npos);
     CHECK(r.err.find("root\nroot") == std::string::npos);  // the password is not echoed
     CHECK(r.err.find("verified: ") != std::string::npos);
-    CHECK(dump(env.sys(), on_server(server, "wizard", "main")) == original);
+    CHECK(copied_records(dump(env.sys(), on_server(server, "wizard", "main"))) == original);
   }
   SECTION("a dry run through the wizard writes nothing") {
     auto r = run_script(w, {"--interactive", "--dry-run"}, work / "wizard",

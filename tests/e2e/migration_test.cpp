@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/app/access.hpp"
+#include "runtime/app/migrate_checks.hpp"
 #include "runtime/migrate/pipeline.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/core/codec.hpp"
@@ -30,6 +32,7 @@
 
 using namespace orch;
 using namespace orch::test;
+using orch::migrate_checks::describe;
 using nlohmann::json;
 
 namespace {
@@ -57,8 +60,20 @@ void migrate_pair(const std::string& from, const std::string& to) {
   CHECK(r.out.find("migration complete") != std::string::npos);
   CHECK(summary_row(r.out, "tasks") == std::vector<std::string>{"600", "600", "0", "0"});
   CHECK(summary_row(r.out, "task_events") == std::vector<std::string>{"1200", "1200", "0", "0"});
-  CHECK(dump(env.sys(), dst) == before);
+  auto copied = dump(env.sys(), dst);
+  CHECK(copied_records(copied) == before);
   CHECK(dump(env.sys(), src) == before);
+  // The target holds the migration's own audit record: what, from where, by whom.
+  auto audit = migration_records(copied);
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0]["principal"] == cli_principal());
+  CHECK(audit[0]["outcome"] == "ok");
+  CHECK(audit[0]["target"] == "storage:" + describe(dst));
+  auto details = audit[0]["details"].get<std::string>();
+  CHECK(details.find("copied " + total + " of " + total + " records read (") == 0);
+  CHECK(details.find("tasks 600") != std::string::npos);
+  CHECK(details.find(" from " + describe(src) + " to " + describe(dst)) != std::string::npos);
+  CHECK(details.find("; verified") != std::string::npos);
   CHECK(tree_digest(local_dir(src)) == source_bytes);
 
   // Running the finished migration again writes nothing.
@@ -69,7 +84,7 @@ void migrate_pair(const std::string& from, const std::string& to) {
   CHECK(again.out.find("this migration already completed") != std::string::npos);
   CHECK(again.out.find("verified: " + total + " records compared") != std::string::npos);
   CHECK(tree_digest(local_dir(dst)) == target_bytes);
-  CHECK(dump(env.sys(), dst) == before);
+  CHECK(dump(env.sys(), dst) == copied);
 }
 
 } // namespace
@@ -124,8 +139,15 @@ TEST_CASE("migrate: a round trip through every backend ends with identical recor
     INFO(from->type << " -> " << to->type << ": " << r.err);
     REQUIRE(r.exit_code == 0);
   }
-  auto final_records = dump(env.sys(), end);
+  auto end_records = dump(env.sys(), end);
+  auto final_records = copied_records(end_records);
   CHECK(counts_of(final_records) == expected_counts(spec));
+  // The audit trail travels with the data: each hop's record, carried on.
+  auto trail = migration_records(end_records);
+  REQUIRE(trail.size() == 3);
+  CHECK(trail[0]["target"] == "storage:" + describe(embedded));
+  CHECK(trail[1]["target"] == "storage:" + describe(server));
+  CHECK(trail[2]["target"] == "storage:" + describe(end));
   for (auto kind : all_record_kinds) {
     INFO(to_string(kind));
     CHECK(final_records[kind] == original[kind]);
@@ -186,8 +208,8 @@ TEST_CASE("migrate: a run killed with kill -9 continues with --resume and ends l
 
   auto plain = run_migrate(migrate_cmd(src, reference, d, {"--batch-size", "25"}), d / "plain");
   REQUIRE(plain.exit_code == 0);
-  auto resumed_records = dump(env.sys(), dst);
-  CHECK(resumed_records == dump(env.sys(), reference));
+  auto resumed_records = copied_records(dump(env.sys(), dst));
+  CHECK(resumed_records == copied_records(dump(env.sys(), reference)));
   CHECK(resumed_records == before);
   // Nothing was written twice: the batches committed by both runs add up to
   // exactly one write per record.
@@ -425,7 +447,7 @@ TEST_CASE("migrate: filters select exactly the matching records", "[migrate]") {
     auto r = run_migrate(migrate_cmd(src, dst, d, args), d / "filter");
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    auto got = dump(env.sys(), dst);
+    auto got = copied_records(dump(env.sys(), dst));
     for (auto kind : all_record_kinds) {
       INFO(to_string(kind));
       CHECK(got[kind].size() == c.expected[kind].size());

@@ -39,7 +39,7 @@ TEST_CASE("e2e: a restartable component that fails is restarted and the service 
   e2e_fixture f{{"--fault-injection"}};
   auto& o = *f.orch;
   runs_a_task(o);
-  for (std::string component : {"gateway", "metrics", "events"}) {
+  for (std::string component : {"gateway", "metrics", "events", "audit"}) {
     INFO(component);
     fail(o, component);
     // The log says what happened; then the service answers again by itself.
@@ -50,6 +50,13 @@ TEST_CASE("e2e: a restartable component that fails is restarted and the service 
     CHECK(o.http().get("/metrics").status == 200);
     CHECK(o.proc().running());
   }
+  // The restarted audit actor stores refusals again.
+  auto missing = "01890000-0000-7000-8000-00000000abcd";
+  REQUIRE(o.http().post(std::string{"/tasks/"} + missing + "/cancel", "").status == 404);
+  REQUIRE(wait_until([&] {
+    auto page = o.http().get(std::string{"/audit?target=task:"} + missing).json();
+    return page["data"]["records"].size() == 1;
+  }));
 }
 
 TEST_CASE("e2e: a component that keeps failing ends the process with status 70",
@@ -103,9 +110,8 @@ TEST_CASE("e2e: without --fault-injection the debug route does not exist", "[e2e
 }
 
 TEST_CASE("e2e: a restarted metrics actor loses no count - and snapshots keep being persisted",
-          "[e2e][supervision]") {
-  if (selected_backend() != "filesystem")
-    return;  // the snapshots are read from the files, which only this backend shows
+          "[e2e][supervision][filesystem-only]") {
+  // Registered on the filesystem backend only: the snapshots are read from its files.
   e2e_fixture f{{"--fault-injection", "--metrics-interval-s", "1"}};
   auto& o = *f.orch;
   auto submit_three = [&] {

@@ -7,8 +7,13 @@
 // reset; and GET /health stays 200 between inputs.
 //
 // The scheduler has no task slots, so no submitted command ever runs.
-// Inputs that reach /admin are skipped: POST /admin/backup writes a copy of
-// the data to any directory the input names.
+// POST /admin/backup is fuzzed too: it writes only under the scratch
+// directory's backups/, by name.
+//
+// Built twice: as http_gateway with authentication disabled, and (with
+// ORCH_FUZZ_AUTH_REQUIRED, http_gateway_auth.cpp) with --auth required and
+// an admin whose token the seeds carry (fuzz_token below), so the fuzzer
+// reaches sign-in, users, tokens, batches and backups as a signed-in user.
 #include "tests/fuzz/fuzz_target.hpp"
 
 #include <algorithm>
@@ -34,10 +39,15 @@
 
 #include "caf/all.hpp"
 
-#include "actors/gateway_bridge.hpp"
+#include "actors/api/gateway_bridge.hpp"
 #include "backends/open_storage.hpp"
 #include "backends/storage_client.hpp"
 #include "runtime/app/components.hpp"
+#include "runtime/auth/passwords.hpp"
+#include "runtime/auth/sessions.hpp"
+#include "runtime/auth/tokens.hpp"
+#include "runtime/auth/user_changes.hpp"
+#include "runtime/core/codec.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/http/http_server.hpp"
@@ -54,6 +64,49 @@ struct service {
 };
 
 service* running = nullptr;
+
+#ifdef ORCH_FUZZ_AUTH_REQUIRED
+constexpr bool auth_required = true;
+#else
+constexpr bool auth_required = false;
+#endif
+
+/// The admin the seeds sign in as ("fuzz-admin" / "fuzz-password") and the
+/// session whose token they carry: Authorization: Bearer
+/// ZnV6ei1hZG1pbg.0123456789abcdef.<64 x "ab">.
+const orch::auth::token_parts fuzz_token{"fuzz-admin", "0123456789abcdef",
+                                         std::string(32, 'a') + std::string(32, 'b')};
+
+/// The admin as the seeds expect it: enabled, an admin, the token valid.
+orch::user fuzz_admin() {
+  static const std::string phc = orch::auth::hash_password("fuzz-password");
+  orch::user u;
+  u.username = fuzz_token.username;
+  u.password_hash = phc;
+  u.roles = {"admin"};
+  auto now = orch::now_us();
+  orch::auth::add_session(u, fuzz_token.session_id,
+                          {now, 0, orch::auth::sha256_hex(fuzz_token.secret), "fuzz"}, now);
+  return u;
+}
+
+/// Stores the admin with its session before the service starts.
+void add_fuzz_admin(caf::actor_system& sys, const orch::storage_actor& storage) {
+  auto stored = orch::storage_client{sys, storage}.commit(
+    orch::auth::create_user(fuzz_admin(), {"fuzz", orch::now_us()}));
+  if (!stored)
+    fuzz::fail("cannot store the fuzz admin: " + stored.message());
+}
+
+/// An input may sign the admin out, revoke or demote it: put it back as it
+/// was, so the next inputs are served as a signed-in admin again.
+void restore_fuzz_admin() {
+  orch::write_batch b;
+  orch::put(b, orch::to_record(fuzz_admin()));
+  auto stored = orch::storage_client{running->env.sys(), running->parts.storage}.commit(b);
+  if (!stored)
+    fuzz::fail("cannot restore the fuzz admin: " + stored.message());
+}
 
 /// At exit: stop serving and close storage. The actor system itself is left
 /// to the end of the process (still reachable, so no leak): CAF 0.17's
@@ -74,6 +127,8 @@ void start_service() {
   cfg.storage.data_dir = fuzz::scratch_dir() + "/data";
   cfg.max_concurrent_tasks = 0;  // no slots: nothing submitted ever runs
   cfg.max_body_bytes = 64 * 1024;
+  cfg.auth = auth_required ? "required" : "disabled";
+  cfg.backup_dir = fuzz::scratch_dir() + "/backups";
   auto& sys = s->env.sys();
   auto storage = orch::open_storage(sys, cfg.storage);
   if (!storage)
@@ -81,6 +136,8 @@ void start_service() {
   auto info = orch::storage_client{sys, *storage}.info();
   if (!info)
     fuzz::fail("storage does not answer: " + info.message());
+  if (auth_required)
+    add_fuzz_admin(sys, *storage);
   s->parts = orch::start_components(sys, cfg, *storage, *info, "fuzz", "");
   orch::http_server_config hc;
   hc.port = 0;
@@ -94,25 +151,6 @@ void start_service() {
   s->port = *port;
   running = s.release();
   std::atexit(stop_service);
-}
-
-/// Whether any line could spell /admin, decoded as the server decodes a
-/// request target (a line it cannot decode, it refuses, so it stays raw)
-/// and lower-cased.
-bool mentions_admin(std::string_view in) {
-  size_t pos = 0;
-  while (pos <= in.size()) {
-    auto nl = std::min(in.find('\n', pos), in.size());
-    std::string line{in.substr(pos, nl - pos)}, decoded;
-    if (!orch::percent_decode(line, decoded, false))
-      decoded = line;
-    for (auto& c : decoded)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (decoded.find("admin") != std::string::npos)
-      return true;
-    pos = nl + 1;
-  }
-  return false;
 }
 
 /// Sends `request` on a new connection, half-closes it and returns all the
@@ -221,9 +259,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto input = fuzz::as_text(data, size);
-  if (mentions_admin(input))
-    return 0;
   check_responses(exchange(input));
+  if (auth_required && (input.find("/auth") != std::string_view::npos
+                        || input.find("/users") != std::string_view::npos))
+    restore_fuzz_admin();
   static unsigned n = 0;
   if (++n % 256 == 0) {
     auto health = check_responses(exchange("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -34,7 +34,7 @@ struct ledger {
   size_t refused = 0;                         // answers that were neither (4xx/5xx)
   size_t unanswered = 0;                      // no answer: the process was down
   size_t unavailable = 0;                     // 503s (the database was down)
-  double slowest_503_ms = 0;                  // the longest a 503 took to come
+  std::vector<double> ms_503;                 // how long each 503 took to come
   std::vector<std::string> bad_503;           // 503 bodies without an error message
 };
 

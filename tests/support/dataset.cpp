@@ -13,6 +13,7 @@
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/migrate/verify.hpp"
 #include "backends/storage_client.hpp"
 #include "backends/open_storage.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -184,6 +185,23 @@ dump_t dump(caf::actor_system& sys, const storage_settings& where) {
     }
   }
   must(db.close(), "closing after the data set");
+  return out;
+}
+
+dump_t copied_records(dump_t d) {
+  auto& audit = d[record_kind::audit];
+  for (auto i = audit.begin(); i != audit.end();)
+    i = migration::is_migration_record({record_kind::audit, i->first, i->second}) ? audit.erase(i)
+                                                                                  : std::next(i);
+  return d;
+}
+
+std::vector<json> migration_records(const dump_t& d) {
+  std::vector<json> out;
+  if (auto audit = d.find(record_kind::audit); audit != d.end())
+    for (auto& [key, text] : audit->second)
+      if (migration::is_migration_record({record_kind::audit, key, text}))
+        out.push_back(json::parse(text));
   return out;
 }
 

@@ -6,6 +6,9 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/core/clock.hpp"
 #include "runtime/core/records.hpp"
@@ -38,6 +41,13 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
 /// read-only, so dumping changes nothing.
 using dump_t = std::map<record_kind, std::map<std::string, std::string>>;
 dump_t dump(caf::actor_system& sys, const storage_settings& where);
+
+/// The dump without the audit records migrations wrote about themselves
+/// (migrate.copy): what a copy must match, record for record.
+dump_t copied_records(dump_t d);
+
+/// The migrate.copy audit records of a dump, as JSON.
+std::vector<nlohmann::json> migration_records(const dump_t& d);
 
 /// A digest of every file's path, size and bytes below `dir` (missing: "");
 /// equal digests mean the tree is unchanged byte for byte.

@@ -13,10 +13,17 @@
 
 namespace orch::test {
 
-raw_socket::raw_socket(uint16_t port, int receive_buffer) {
+raw_socket::raw_socket(uint16_t port, int receive_buffer, const std::string& from) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ >= 0 && receive_buffer > 0)
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  if (fd_ >= 0 && !from.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, from.c_str(), &local.sin_addr) != 1
+        || ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+      throw std::runtime_error("cannot connect from " + from + ": " + std::strerror(errno));
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

@@ -12,8 +12,10 @@ class raw_socket {
 public:
   /// Connects to 127.0.0.1:port; throws std::runtime_error if it cannot.
   /// `receive_buffer`: a small SO_RCVBUF (set before connecting), for a
-  /// client whose unread answers back up at once.
-  explicit raw_socket(uint16_t port, int receive_buffer = 0);
+  /// client whose unread answers back up at once. `from`: another loopback
+  /// address to connect from ("127.0.0.7"), so the server sees a client of
+  /// its own (per-address limits).
+  explicit raw_socket(uint16_t port, int receive_buffer = 0, const std::string& from = {});
   ~raw_socket();
   raw_socket(const raw_socket&) = delete;
   raw_socket& operator=(const raw_socket&) = delete;

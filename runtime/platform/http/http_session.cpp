@@ -194,13 +194,6 @@ private:
       static_cast<bhttp::status>(resp.status), version_ == 0 ? 11 : version_);
     res->set(bhttp::field::server, server_name);
     res->set(bhttp::field::content_type, resp.content_type);
-    if (resp.status == 405) {
-      // The gateway lists the allowed methods in its message; Allow is required.
-      auto p = resp.body.find("(allowed: ");
-      auto e = p == std::string::npos ? p : resp.body.find(')', p);
-      if (e != std::string::npos)
-        res->set(bhttp::field::allow, resp.body.substr(p + 10, e - p - 10));
-    }
     if (resp.status == 503)
       res->set(bhttp::field::retry_after, "1");
     for (auto& [name, value] : resp.headers)

@@ -1,9 +1,14 @@
 // The API gateway: turns REST requests into messages to the scheduler,
-// storage and metrics actors, and their replies into JSON responses with the
-// envelope {"success": true, "data": ...} / {"success": false, "error": "..."}.
-// Every client-supplied id is validated here, before it reaches storage, and
-// no request, however malformed, ends the gateway: what a handler throws is
-// that request's 500.
+// storage, audit and metrics actors, and their replies into JSON responses
+// with the envelope {"success": true, "data": ...} / {"success": false,
+// "error": "..."} (envelope.hpp). Every client-supplied id is validated by
+// the router before it reaches storage, and no request, however malformed,
+// ends the gateway: what a handler throws is that request's 500.
+//
+// The folder: router.hpp (which route, 400/404/405), authentication.hpp
+// (bearer tokens, the principal), reply.hpp (the answer, and the audit
+// record of a refusal), context.hpp (what a handler may use), and one
+// routes_*.cpp per route group, each adding its rows to the table.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +16,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "caf/typed_actor.hpp"
 
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/storage_actor.hpp"
@@ -46,11 +53,15 @@ struct gateway_config {
   }
 };
 
-gateway_actor spawn_gateway(caf::actor_system& sys, storage_actor storage,
-                            scheduler_actor scheduler, metrics_actor metrics, gateway_config cfg);
+/// The actors a gateway sends to.
+struct gateway_peers {
+  storage_actor storage;
+  scheduler_actor scheduler;
+  metrics_actor metrics;
+  audit_actor audit;                           // the records of refusals and backups; GET /audit
+};
 
-/// {"success": false, "error": message} with the status.
-http_response json_error(int status, const std::string& message);
+gateway_actor spawn_gateway(caf::actor_system& sys, gateway_peers peers, gateway_config cfg);
 
 /// The routes the gateway serves, as "METHOD /path/{param}" (for the 404
 /// message, and for tests that compare with the README).

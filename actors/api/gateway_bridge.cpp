@@ -1,8 +1,9 @@
-#include "actors/gateway_bridge.hpp"
+#include "actors/api/gateway_bridge.hpp"
 
 #include "caf/all.hpp"
 
-#include "actors/gateway.hpp"
+#include "actors/api/envelope.hpp"
+#include "actors/api/gateway.hpp"
 #include "actors/metric_registry.hpp"
 
 namespace orch {
@@ -26,8 +27,9 @@ request_handler make_gateway_handler(caf::actor_system& sys, gateway_actor gatew
       self->request(gateway, gateway_timeout, http_atom_v, req)
         .then([=](http_response& r) { finish(std::move(r)); },
               [=](caf::error& e) {
-                finish(json_error(error_code(e) == errc::unavailable ? 503 : 500,
-                                  error_text(e)));
+                finish(error_code(e) == errc::unavailable
+                         ? api::json_error(503, error_text(e))
+                         : api::internal_error("the gateway did not answer: " + error_text(e)));
               });
     });
   };

@@ -1,0 +1,107 @@
+#include "actors/api/authentication.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "caf/all.hpp"
+
+#include "actors/api/envelope.hpp"
+#include "actors/api/user_store.hpp"
+#include "runtime/auth/sessions.hpp"
+#include "runtime/auth/tokens.hpp"
+
+namespace orch::api {
+
+namespace {
+
+constexpr size_t max_cached_tokens = 10000;
+
+const char* const sign_in_hint = "sign in with POST /auth/login and send 'Authorization: Bearer <token>'";
+
+std::string bearer_of(const std::string& header) {
+  if (header.size() < 7)
+    return {};
+  auto scheme = header.substr(0, 7);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "bearer ")
+    return {};
+  auto token = header.substr(7);
+  auto b = token.find_first_not_of(' ');
+  auto e = token.find_last_not_of(' ');
+  return b == std::string::npos ? std::string{} : token.substr(b, e - b + 1);
+}
+
+void remember(authentication& a, const std::string& token, const principal& who) {
+  if (a.tokens.size() >= max_cached_tokens)
+    a.tokens.clear();
+  a.tokens[token] = {who, now_us()};
+}
+
+} // namespace
+
+principal anonymous(const http_request& req) {
+  return {"api:" + req.remote, auth::any_role, {}, 0, {}};
+}
+
+std::string anonymous_name(const http_request& req) {
+  return "anonymous@" + req.remote;
+}
+
+http_response unauthorized(const std::string& message, bool token_given) {
+  auto r = json_error(401, message);
+  r.headers["WWW-Authenticate"] = token_given ? "Bearer realm=\"orchestrator\", error=\"invalid_token\""
+                                              : "Bearer realm=\"orchestrator\"";
+  return r;
+}
+
+http_response bad_token() {
+  return unauthorized(std::string{"the bearer token is invalid, expired or revoked: "}
+                        + sign_in_hint,
+                      true);
+}
+
+void forget_tokens(authentication& a, const std::string& username) {
+  for (auto i = a.tokens.begin(); i != a.tokens.end();)
+    i = i->second.who.name == username ? a.tokens.erase(i) : std::next(i);
+}
+
+void authorize(const context& ctx, const http_request& req, const route& r, route_args args,
+               reply rp) {
+  auto proceed = [=](principal who) mutable {
+    args.who = std::move(who);
+    rp.audit_by(args.who.name);
+    if (!(args.who.roles & r.allowed))
+      return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
+                                          + " (you have " + auth::describe(args.who.roles) + ")"));
+    r.handle(ctx, req, args, rp);
+  };
+  auto text = bearer_of(req.authorization);
+  auth::token_parts t;
+  if (text.empty() || !auth::parse_token(text, t))
+    return rp.deliver(text.empty() ? unauthorized(std::string{"this endpoint needs a bearer token: "}
+                                                    + sign_in_hint,
+                                                  !req.authorization.empty())
+                                   : bad_token());
+  auto now = now_us();
+  auto recheck = std::chrono::duration_cast<std::chrono::microseconds>(ctx.cfg->token_recheck).count();
+  auto& cache = ctx.auth->tokens;
+  if (auto i = cache.find(text); i != cache.end()) {
+    auto& c = i->second;
+    if (now - c.checked < recheck && (c.who.expires == 0 || c.who.expires > now))
+      return proceed(c.who);
+    cache.erase(i);
+  }
+  read_user(ctx, t.username, [=](result<user> u) mutable {
+    if (!u && u.code() != errc::not_found)
+      return rp.deliver(json_error(503, "cannot check the token now: " + u.message()));
+    auth::session_entry e;
+    if (!u || !auth::check_token(*u, t, now_us(), &e).empty())
+      return rp.deliver(bad_token());
+    principal who{u->username, auth::roles_of(u->roles), t.session_id, e.expires, e.name};
+    remember(*ctx.auth, text, who);
+    proceed(std::move(who));
+  });
+}
+
+} // namespace orch::api

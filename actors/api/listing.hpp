@@ -1,0 +1,31 @@
+// A page of records as the API answers it: {"<items>": [...], "total",
+// "limit", "offset"}, read from the storage or, for the audit trail, from
+// the audit actor.
+#pragma once
+
+#include <string>
+
+#include "actors/api/context.hpp"
+#include "actors/api/envelope.hpp"
+#include "actors/api/reply.hpp"
+#include "runtime/core/records.hpp"
+#include "runtime/messages/guarded.hpp"
+
+namespace orch::api {
+
+/// The page's JSON, its items under `items_name`.
+std::string page_json(const record_page& page, const char* items_name, const record_query& q);
+
+/// Answers with the page of `q` that `from` reads.
+template <class Source>
+void list_records(const context& ctx, reply rp, record_query q, const char* items_name,
+                  const Source& from) {
+  ctx.self->request(from, ctx.cfg->storage_timeout, query_atom_v, q)
+    .then(guarded("gateway",
+                  [=](const record_page& page) mutable {
+                    rp.deliver(json_ok(200, page_json(page, items_name, q)));
+                  }),
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
+} // namespace orch::api

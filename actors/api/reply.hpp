@@ -1,0 +1,45 @@
+// The answer to one request, and the auditing of refusals. A refused
+// mutating request (any 4xx or 5xx answer to a route with an action) leaves
+// an audit record with its outcome: denied (401, 403, 429), invalid (other
+// 4xx), failed (5xx), sent to the audit actor, which stores it. What
+// succeeds is audited by the change itself, in the same commit.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "caf/typed_response_promise.hpp"
+
+#include "actors/api/context.hpp"
+
+namespace orch::api {
+
+class reply {
+public:
+  reply(const context& ctx, caf::typed_response_promise<http_response> rp)
+    : self_(ctx.self), audit_(ctx.peers->audit), timeout_(ctx.cfg->storage_timeout),
+      rp_(std::move(rp)) {}
+
+  void deliver(http_response r);
+  bool pending() const { return rp_.pending(); }
+
+  /// From now on a refusal is audited as this action on this target.
+  void audit_as(std::string principal, std::string action, std::string target);
+
+  /// The refusal's principal, once the token says who asks (no-op for reads).
+  void audit_by(std::string principal);
+
+private:
+  struct note {
+    std::string principal;
+    std::string action;                      // task.submit, user.create, ...
+    std::string target;
+  };
+  gateway_actor::pointer self_;
+  audit_actor audit_;
+  std::chrono::seconds timeout_;
+  caf::typed_response_promise<http_response> rp_;
+  std::shared_ptr<note> note_;
+};
+
+} // namespace orch::api

@@ -1,0 +1,85 @@
+#include "actors/api/router.hpp"
+
+#include "actors/api/envelope.hpp"
+#include "runtime/core/ids.hpp"
+
+namespace orch::api {
+
+namespace {
+
+/// "" if the id is acceptable, else the message for a 400.
+std::string check_task_id(const std::string& id) {
+  if (is_uuid(id))
+    return {};
+  auto shown = id.size() > 80 ? id.substr(0, 80) + "..." : id;
+  return "invalid task id '" + shown
+         + "': task ids are lower-case UUIDs such as 3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+}
+
+bool is_lower_word(const std::string& s) {
+  return !s.empty() && s.size() <= 64
+         && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
+}
+
+} // namespace
+
+std::string path_text(const path_pattern& pattern) {
+  std::string out;
+  for (auto& p : pattern)
+    out += "/" + std::string{p};
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos < path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string_view::npos)
+      next = path.size();
+    if (next > pos)
+      parts.emplace_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+
+fit match(const path_pattern& pattern, const std::vector<std::string>& parts, path_args& args,
+          std::string& problem) {
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (i >= parts.size())
+      return fit::no;
+    auto& part = parts[i];
+    if (pattern[i] == "{user}" || pattern[i] == "{token}") {
+      if (!is_valid_username(part))
+        return fit::no;
+      (pattern[i] == "{user}" ? args.user : args.token) = part;
+    } else if (pattern[i] == "{name}") {
+      if (!is_lower_word(part))
+        return fit::no;
+      args.name = part;
+    } else if (pattern[i] == "{id}") {
+      if (auto err = check_task_id(part); !err.empty()) {
+        problem = err;
+        return fit::bad_id;
+      }
+      args.id = part;
+    } else if (pattern[i] != part) {
+      return fit::no;
+    }
+  }
+  return parts.size() == pattern.size() ? fit::yes : fit::no;
+}
+
+http_response bad_path(int status, const std::string& message) {
+  return json_error(status, message);
+}
+
+http_response method_not_allowed(const http_request& req, const std::string& allow) {
+  auto r = json_error(405, "method " + req.method.substr(0, 20) + " is not allowed on "
+                             + req.path.substr(0, 200) + " (allowed: " + allow + ")");
+  r.headers["Allow"] = allow;
+  return r;
+}
+
+} // namespace orch::api

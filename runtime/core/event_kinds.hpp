@@ -1,0 +1,31 @@
+// The kinds of task events and the actions of their audit records, named
+// once: what transitions.cpp writes is what the scheduler, the soak check
+// and the API compare with. A status is compared through
+// to_string(task_status) (task.hpp), never as a literal.
+#pragma once
+
+namespace orch {
+
+namespace event_kind {
+inline constexpr const char* created = "created";
+inline constexpr const char* queued = "queued";
+inline constexpr const char* started = "started";
+inline constexpr const char* completed = "completed";
+inline constexpr const char* failed = "failed";
+inline constexpr const char* requeued = "requeued";
+inline constexpr const char* cancelled = "cancelled";
+inline constexpr const char* retried = "retried";
+} // namespace event_kind
+
+namespace audit_action {
+inline constexpr const char* task_submit = "task.submit";
+inline constexpr const char* task_queue = "task.queue";
+inline constexpr const char* task_start = "task.start";
+inline constexpr const char* task_complete = "task.complete";
+inline constexpr const char* task_fail = "task.fail";
+inline constexpr const char* task_requeue = "task.requeue";
+inline constexpr const char* task_cancel = "task.cancel";
+inline constexpr const char* task_retry = "task.retry";
+} // namespace audit_action
+
+} // namespace orch
