@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -43,9 +44,9 @@ std::string labels(const std::string& action, const std::string& outcome) {
 }
 
 /// Within its address's budget? Only principals without a valid token
-/// ("anonymous@<address>") have one.
+/// (auth::anonymous_principal) have one.
 bool within_budget(audit_state& st, const std::string& principal) {
-  if (principal.rfind("anonymous@", 0) != 0)
+  if (!auth::is_anonymous(principal))
     return true;
   auto now = now_us();
   if (st.anonymous.size() > 10000)

@@ -9,6 +9,7 @@
 #include "actors/api/user_store.hpp"
 #include "runtime/auth/sessions.hpp"
 #include "runtime/auth/tokens.hpp"
+#include "runtime/auth/user_changes.hpp"
 
 namespace orch::api {
 
@@ -45,7 +46,7 @@ principal anonymous(const http_request& req) {
 }
 
 std::string anonymous_name(const http_request& req) {
-  return "anonymous@" + req.remote;
+  return auth::anonymous_principal(req.remote);
 }
 
 http_response unauthorized(const std::string& message, bool token_given) {

@@ -1,5 +1,7 @@
 #include "runtime/auth/user_changes.hpp"
 
+#include <string_view>
+
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 
@@ -11,7 +13,17 @@ precondition expect_revision(const user& u) {
   return expect_revision(record_kind::user, u.username, u.revision);
 }
 
+constexpr std::string_view anonymous_prefix = "anonymous@";
+
 } // namespace
+
+std::string anonymous_principal(const std::string& address) {
+  return std::string{anonymous_prefix} + address;
+}
+
+bool is_anonymous(const std::string& principal) {
+  return principal.starts_with(anonymous_prefix);
+}
 
 audit_record audit_entry(const change_context& ctx, const std::string& action,
                          const std::string& target, const std::string& outcome,

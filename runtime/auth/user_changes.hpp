@@ -16,6 +16,13 @@ struct change_context {
   micros now = 0;
 };
 
+/// The principal of a request without a valid token, in audit records:
+/// "anonymous@<address>".
+std::string anonymous_principal(const std::string& address);
+
+/// Is this the principal of a request without a valid token?
+bool is_anonymous(const std::string& principal);
+
 /// An audit record of `action` on `target` with its outcome (ok, denied,
 /// invalid, failed). Details never hold a password, hash or token.
 audit_record audit_entry(const change_context& ctx, const std::string& action,

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/clock.hpp"
+#include "tests/support/quantile.hpp"
 #include "tests/support/stopwatch.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/proc_status.hpp"
@@ -226,8 +227,7 @@ void latency_shape(const options& o, temp_dir& dir) {
     if (t.contains("started_at") && parse_rfc3339(t["started_at"].get<std::string>(), started))
       ms.push_back((started - sent) / 1000.0);
   }
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms.empty() ? 0 : ms[std::min(ms.size() - 1, size_t(q * ms.size()))]; };
+  auto at = [&](double q) { return quantile(ms, q); };
   result("p50", o, at(0.50), "ms", "submit-to-start, " + std::to_string(ms.size()) + " samples");
   result("p99", o, at(0.99), "ms", "submit-to-start, idle queue, " + std::to_string(o.slots)
                                      + " slots");

@@ -27,6 +27,7 @@
 #include "tests/soak/soak.hpp"
 #include "tests/support/backend_under_test.hpp"
 #include "tests/support/orchestrator_process.hpp"
+#include "tests/support/quantile.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -87,15 +88,6 @@ private:
 /// simply not acknowledged.
 /// What the README promises of the 503s while the database is down.
 constexpr double fast_503_ms = 50, slowest_503_ms = 1000;
-
-/// The value below which the fraction `q` of `xs` lies (0 when empty).
-double percentile(std::vector<double> xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1) + 0.5);
-  return xs[std::min(i, xs.size() - 1)];
-}
 
 /// Notes a 503: how long it took and whether it says why.
 void note_unavailable(ledger& l, const http_result& r, std::chrono::steady_clock::time_point sent) {
@@ -298,7 +290,7 @@ int main(int argc, char** argv) {
               "%zu without an answer (the process was down), %zu refused, %zu answered 503 "
               "(95%% within %.0f ms, slowest %.0f ms)\n",
               o.kills, o.kill.c_str(), soak_s, l.tasks.size(), l.cancelled.size(), l.unanswered,
-              l.refused, l.unavailable, percentile(l.ms_503, 0.95), percentile(l.ms_503, 1.0));
+              l.refused, l.unavailable, test::quantile(l.ms_503, 0.95), test::quantile(l.ms_503, 1.0));
   std::fflush(stdout);
 
   // Everything acknowledged must finish, on the last incarnation.
@@ -383,11 +375,11 @@ int main(int argc, char** argv) {
   // hold on 2 busy cores (the slowest seen in 15 kills there: 45 ms).
   if (database && l.ms_503.empty())
     findings.push_back({"-", "no request was answered 503 while the database was down"});
-  if (database && percentile(l.ms_503, 0.95) > fast_503_ms)
-    findings.push_back({"-", "95% of the 503s took up to " + std::to_string(percentile(l.ms_503, 0.95))
+  if (database && test::quantile(l.ms_503, 0.95) > fast_503_ms)
+    findings.push_back({"-", "95% of the 503s took up to " + std::to_string(test::quantile(l.ms_503, 0.95))
                                + " ms (promised: within " + std::to_string(fast_503_ms) + " ms)"});
-  if (database && percentile(l.ms_503, 1.0) > slowest_503_ms)
-    findings.push_back({"-", "a 503 took " + std::to_string(percentile(l.ms_503, 1.0))
+  if (database && test::quantile(l.ms_503, 1.0) > slowest_503_ms)
+    findings.push_back({"-", "a 503 took " + std::to_string(test::quantile(l.ms_503, 1.0))
                                + " ms (allowed: " + std::to_string(slowest_503_ms) + " ms)"});
   for (auto& body : l.bad_503)
     findings.push_back({"-", "a 503 without an error message: " + body});
