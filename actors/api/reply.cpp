@@ -32,7 +32,7 @@ void reply::deliver(http_response r) {
                                std::to_string(r.status) + " " + why.substr(0, 300));
     // The refusal goes out at once; the audit actor stores its record with
     // the others arriving meanwhile (and limits what anonymous floods store).
-    self_->request(audit_, timeout_, audit_atom_v, std::move(a))
+    self_->request(peers_->audit, cfg_->storage_timeout, audit_atom_v, std::move(a))
       .then([](bool) {}, [](caf::error&) {});
     note_.reset();
   }

@@ -17,8 +17,7 @@ namespace orch::api {
 class reply {
 public:
   reply(const context& ctx, caf::typed_response_promise<http_response> rp)
-    : self_(ctx.self), audit_(ctx.peers->audit), timeout_(ctx.cfg->storage_timeout),
-      rp_(std::move(rp)) {}
+    : self_(ctx.self), peers_(ctx.peers), cfg_(ctx.cfg), rp_(std::move(rp)) {}
 
   void deliver(http_response r);
   bool pending() const { return rp_.pending(); }
@@ -35,9 +34,11 @@ private:
     std::string action;                      // task.submit, user.create, ...
     std::string target;
   };
+  // The gateway's own (its state outlives every request it serves): a reply
+  // is copied into each continuation, so it holds pointers, not handles.
   gateway_actor::pointer self_;
-  audit_actor audit_;
-  std::chrono::seconds timeout_;
+  const gateway_peers* peers_;
+  const gateway_config* cfg_;
   caf::typed_response_promise<http_response> rp_;
   std::shared_ptr<note> note_;
 };

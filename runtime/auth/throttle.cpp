@@ -22,11 +22,12 @@ void sign_in_throttle::count_failure(const std::vector<std::string>& keys, micro
     f.last = now;
     if (++f.count <= policy_.free_failures)
       continue;
-    // The n-th failure past the free ones blocks for first_block * 2^(n-1).
+    // The n-th failure past the free ones blocks for first_block * 2^(n-1),
+    // up to max_block (compared before shifting, so the shift cannot overflow).
     auto doublings = std::min<uint32_t>(f.count - policy_.free_failures - 1, 30);
     auto block = policy_.first_block > (policy_.max_block >> doublings)
                    ? policy_.max_block
-                   : std::min(policy_.max_block, policy_.first_block << doublings);
+                   : policy_.first_block << doublings;
     f.blocked_until = now + block;
   }
 }
