@@ -310,7 +310,7 @@ TEST_CASE("e2e auth: an unknown user and a wrong password take the same time to 
   auth_fixture f;
   // Users of their own, and a client address of its own for each sign-in,
   // so that throttling (per user and per address) answers none of them.
-  constexpr int rounds = 8;
+  constexpr int rounds = 24;
   for (int i = 0; i < rounds; ++i)
     REQUIRE(f.as("admin").post("/users", json{{"username", "timed-" + std::to_string(i)},
                                               {"password", "the-right-password"},
@@ -333,11 +333,15 @@ TEST_CASE("e2e auth: an unknown user and a wrong password take the same time to 
     unknown.push_back(timed_login("nobody-" + std::to_string(i), "127.0.1." + std::to_string(i + 1)));
     wrong.push_back(timed_login("timed-" + std::to_string(i), "127.0.2." + std::to_string(i + 1)));
   }
-  auto mu = quantile(unknown, 0.5), mw = quantile(wrong, 0.5);
-  INFO("median ms: unknown user " << mu << ", wrong password " << mw);
-  // Both pay for a password hash (~60 ms here), and the medians differ by
-  // no more than 15 ms or a quarter of the slower: a client cannot tell
-  // which names exist by timing sign-ins.
+  // The lower quartile: what the other tests running beside this one add
+  // is delay, never speed, and an attacker timing sign-ins looks at the
+  // fastest answers too (a median of 8 differed by 17 ms in one CI run
+  // while another suite loaded both cores).
+  auto mu = quantile(unknown, 0.25), mw = quantile(wrong, 0.25);
+  INFO("lower-quartile ms: unknown user " << mu << ", wrong password " << mw);
+  // Both pay for a password hash (~60 ms here), and they differ by no more
+  // than 15 ms or a quarter of the slower: a client cannot tell which names
+  // exist by timing sign-ins.
   CHECK(mu > 10);
   CHECK(mw > 10);
   CHECK(std::abs(mu - mw) <= std::max(15.0, 0.25 * std::max(mu, mw)));
