@@ -14,8 +14,11 @@
 using namespace orch;
 using namespace orch::test;
 
+// A short lease in both: on the server backend the restarted process takes
+// the killed one's attempts over only once their leases have expired (30 s
+// by default), which is all the two tests would otherwise wait for.
 TEST_CASE("e2e: kill -9 during a run of 200 tasks loses none of them", "[e2e][crash]") {
-  e2e_fixture f{{"--max-concurrent-tasks", "4"}};
+  e2e_fixture f{{"--max-concurrent-tasks", "4", "--lease-s", "3"}};
   std::vector<std::string> ids;
   for (int i = 0; i < 200; ++i)
     ids.push_back(f.orch->submit({{"command", "sh"},
@@ -28,7 +31,7 @@ TEST_CASE("e2e: kill -9 during a run of 200 tasks loses none of them", "[e2e][cr
     return std::count_if(s.begin(), s.end(), [](auto& p) { return p.second == "Completed"; }) >= 40;
   }));
   f.orch->proc().kill9();
-  f.start({"--max-concurrent-tasks", "4"});
+  f.start({"--max-concurrent-tasks", "4", "--lease-s", "3"});
   REQUIRE(wait_until(
     [&] {
       auto s = statuses(*f.orch);
@@ -40,7 +43,7 @@ TEST_CASE("e2e: kill -9 during a run of 200 tasks loses none of them", "[e2e][cr
 
 TEST_CASE("e2e: kill -9 during a burst of 1000 concurrent submissions keeps every acknowledged task",
           "[e2e][crash]") {
-  e2e_fixture f{{"--max-concurrent-tasks", "2"}};
+  e2e_fixture f{{"--max-concurrent-tasks", "2", "--lease-s", "3"}};
   constexpr int clients = 50, per_client = 20;  // 1,000 submissions, 50 in flight
   std::mutex m;
   std::set<std::string> acknowledged;
@@ -70,7 +73,7 @@ TEST_CASE("e2e: kill -9 during a burst of 1000 concurrent submissions keeps ever
     t.join();
   INFO("acknowledged " << acknowledged.size() << " of " << sent << " sent");
   CHECK(acknowledged.size() < static_cast<size_t>(clients * per_client));
-  f.start();
+  f.start({"--lease-s", "3"});
   auto s = statuses(*f.orch);
   for (auto& id : acknowledged)
     CHECK(s.count(id) == 1);

@@ -1,5 +1,5 @@
 // The storage backend a suite runs against, chosen with --backend (see
-// backend_main.cpp), and a fresh instance of it per test: a temp directory
+// catch_main.cpp), and a fresh instance of it per test: a temp directory
 // for the local backends, a fresh namespace/database on the SurrealDB test
 // server for surrealdb-server.
 #pragma once
