@@ -53,6 +53,8 @@ attempt_outcome outcome_of(const exec_result& r, const task& t) {
       out.error = "exited with code " + std::to_string(r.exit_code);
     else
       out.success = true;
+  } else if (!r.error.empty()) {
+    out.error = r.error;  // lost with the worker node that ran it
   } else {
     out.error = describe_signal(r.term_signal);
   }
@@ -63,6 +65,7 @@ const char* outcome_label(const exec_result& r) {
   return !r.started                    ? "start_error"
          : r.timed_out                 ? "timeout"
          : r.cancelled                 ? "cancelled"
+         : (!r.exited && !r.error.empty()) ? "lost"
          : (r.exited && r.exit_code == 0) ? "success"
                                           : "failure";
 }

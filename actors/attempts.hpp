@@ -24,11 +24,11 @@ result<exec_spec> make_exec_spec(const task& t, const attempt_settings& s);
 
 /// What an attempt's end means: exit 0 is success; anything else an error
 /// in words ("exited with code 2", "timed out after 5 s", "killed by signal
-/// 9 (SIGKILL)", "failed to start: ...").
+/// 9 (SIGKILL)", "failed to start: ...", or why it was lost with its node).
 attempt_outcome outcome_of(const exec_result& r, const task& t);
 
 /// The `outcome` label of the attempts metric: success, failure, timeout,
-/// cancelled or start_error.
+/// cancelled, lost (with its node) or start_error.
 const char* outcome_label(const exec_result& r);
 
 } // namespace orch

@@ -6,8 +6,10 @@
 
 #include "actors/executor.hpp"
 #include "actors/queue.hpp"
+#include "actors/remote_attempt.hpp"
 #include "actors/scheduler_impl.hpp"
 #include "runtime/core/event_kinds.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/guarded.hpp"
 
@@ -29,7 +31,8 @@ scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
     events_(std::move(events)),
     metrics_(std::move(metrics)),
     cfg_(std::move(config)),
-    attempts_{cfg_.nu_path, cfg_.max_output_bytes} {}
+    attempts_{cfg_.nu_path, cfg_.max_output_bytes},
+    pool_(cfg_.max_concurrent, cfg_.instance, now_us()) {}
 
 scheduler_impl::behavior_type scheduler_impl::make_behavior() {
   queue_ = spawn_queue(system(), storage_, events_, wake_listener_actor{this},
@@ -68,7 +71,19 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
     guarded("scheduler",
             [this](stats_atom) -> caf::result<runtime_stats> {
               return runtime_stats{cfg_.instance, static_cast<uint32_t>(running_.size()),
-                                   cfg_.max_concurrent, draining_, started_, finished_};
+                                   pool_.total(), draining_, started_, finished_};
+            }),
+    guarded("scheduler",
+            [this](nodes_atom) -> caf::result<std::vector<node_status>> {
+              return pool_.statuses();
+            }),
+    guarded("scheduler",
+            [this](node_up_atom, node_status& st, node_worker_actor& node) {
+              on_node_up(std::move(st), std::move(node));
+            }),
+    guarded("scheduler",
+            [this](node_down_atom, const std::string& registration, const std::string& why) {
+              on_node_down(registration, why);
             }),
     guarded("scheduler", [this](drain_atom, uint32_t grace_s) { return begin_drain(grace_s); }),
     guarded("scheduler", [this](drain_over_atom) { interrupt_running(); }),
@@ -181,11 +196,11 @@ void scheduler_impl::fill() {
     fill_again_ = true;
     return;
   }
-  if (draining_ || running_.size() >= cfg_.max_concurrent)
+  auto free_slots = pool_.free();
+  if (draining_ || free_slots == 0)
     return;
   claiming_ = true;
   fill_again_ = false;
-  auto free_slots = cfg_.max_concurrent - static_cast<uint32_t>(running_.size());
   request(queue_, cfg_.storage_timeout, claim_atom_v, free_slots)
     .then(guarded("scheduler", [this](claim_result& res) { on_claimed(res); }),
           [this](caf::error& e) {
@@ -212,8 +227,17 @@ void scheduler_impl::on_claimed(claim_result& res) {
     maybe_finish_drain();
     return;
   }
-  for (auto& c : res.tasks)
+  for (auto& c : res.tasks) {
+    if (pool_.free() == 0) {
+      // A worker node left while the claim was out: no slot for this one.
+      // It goes back to the queue, its attempt not counted.
+      auto t = c.claimed;
+      auto tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
+      commit_outcome(std::move(t), std::move(tr), 0);
+      continue;
+    }
     start(std::move(c));
+  }
   if (!res.tasks.empty() || fill_again_)
     fill();
   else if (res.next_ready != 0)
@@ -228,6 +252,9 @@ void scheduler_impl::start(claimed_task res) {
   send(queue_, hold_atom_v, t.id);
   running_task r;
   r.t = t;
+  // on_claimed checked that a slot is free; only this actor takes them.
+  auto where = *pool_.take();
+  r.registration = where.registration;
   auto spec = make_exec_spec(t, attempts_);
   if (!spec) {
     // Reported through the normal path, as a start failure.
@@ -237,8 +264,17 @@ void scheduler_impl::start(claimed_task res) {
     fail.attempt = t.attempts;
     fail.error = spec.message();
     send(this, done_atom_v, std::move(fail));
-  } else {
+  } else if (where.local()) {
     r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this});
+    monitor(r.executor);
+    running_.emplace(t.id, std::move(r));
+  } else {
+    node_attempt a;
+    a.attempt_id = new_uuid_v4();
+    a.nushell = t.command.empty();
+    a.spec = std::move(*spec);
+    r.executor = spawn_remote_attempt(system(), where.node, where.node_name, std::move(a),
+                                      exec_listener_actor{this});
     monitor(r.executor);
     running_.emplace(t.id, std::move(r));
   }
@@ -253,6 +289,7 @@ void scheduler_impl::on_done(exec_result r) {
     return;
   auto run = std::move(i->second);
   running_.erase(i);
+  pool_.give_back(run.registration);
   update_running_gauge();
   ++finished_;
   count("orchestrator_task_attempts_finished_total",
@@ -298,6 +335,25 @@ void scheduler_impl::on_executor_down(const caf::down_msg& dm) {
     on_done(std::move(r));
     return;
   }
+}
+
+// -- worker nodes -----------------------------------------------------------------------
+
+void scheduler_impl::on_node_up(node_status st, node_worker_actor node) {
+  metrics_->set("orchestrator_node_slots", "node=\"" + st.name + "\"", st.slots);
+  pool_.join(std::move(st), std::move(node));
+  fill();
+}
+
+/// Its attempts end on their own: each stand-in watches the node.
+void scheduler_impl::on_node_down(const std::string& registration, const std::string& why) {
+  for (auto& st : pool_.statuses())
+    if (st.registration == registration) {
+      metrics_->set("orchestrator_node_slots", "node=\"" + st.name + "\"", 0);
+      log_info("scheduler", "worker node '" + st.name + "' left with " + std::to_string(st.running)
+                              + " attempt(s) running there: " + why);
+    }
+  pool_.leave(registration);
 }
 
 /// Stores the outcome of an attempt. The claim stays held (its lease
@@ -364,7 +420,7 @@ scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
                                   scheduler_config cfg) {
   auto impl = sys.spawn<scheduler_impl>(std::move(storage), std::move(events), std::move(metrics),
                                         std::move(cfg));
-  return {scheduler_actor{impl}, event_sink_actor{impl}};
+  return {scheduler_actor{impl}, event_sink_actor{impl}, node_listener_actor{impl}};
 }
 
 } // namespace orch

@@ -12,6 +12,7 @@
 #include "caf/typed_actor.hpp"
 
 #include "runtime/messages/interfaces.hpp"
+#include "runtime/messages/node_types.hpp"
 #include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
@@ -20,7 +21,7 @@ class metric_registry;  // actors/metric_registry.hpp
 
 struct scheduler_config {
   std::string instance;                      // this process's worker id
-  uint32_t max_concurrent = 4;               // --max-concurrent-tasks
+  uint32_t max_concurrent = 4;               // --max-concurrent-tasks here (0: nodes only)
   micros lease = 30 * us_per_second;
   bool shared_backend = false;
   micros backoff_base = 1 * us_per_second;   // first retry delay
@@ -35,6 +36,7 @@ struct scheduler_config {
 struct scheduler_handles {
   scheduler_actor api;
   event_sink_actor events;
+  node_listener_actor nodes;                 // told by the node coordinator
 };
 
 scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,

@@ -15,6 +15,7 @@
 #include "actors/attempts.hpp"
 #include "actors/metric_registry.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/worker_pool.hpp"
 #include "runtime/core/transitions.hpp"
 
 namespace orch {
@@ -24,6 +25,7 @@ namespace orch {
 using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
   ::extend_with<exec_listener_actor>
   ::extend_with<event_sink_actor>
+  ::extend_with<node_listener_actor>
   ::extend<caf::reacts_to<drain_over_atom>,             // the drain's grace period ended
            caf::reacts_to<store_again_atom, uint64_t>,  // retry storing an outcome
            caf::reacts_to<pending_check_atom>,          // look at Pending tasks now and then
@@ -45,7 +47,8 @@ public:
 private:
   /// One attempt this process runs.
   struct running_task {
-    executor_actor executor;
+    executor_actor executor;                 // here, or the stand-in of a node's attempt
+    std::string registration;                // the node's, or "" here
     task t;
     bool cancelled = false;                  // by the API: its outcome is already stored
     bool lost = false;                       // claim lost: the outcome must not be stored
@@ -76,6 +79,8 @@ private:
   void start(claimed_task res);
   void on_done(exec_result r);
   void on_executor_down(const caf::down_msg& dm);
+  void on_node_up(node_status st, node_worker_actor node);
+  void on_node_down(const std::string& registration, const std::string& why);
   void commit_outcome(task t, transition tr, int attempt);
   void on_outcome_stored(const task& t, const transition& tr);
   void store_again(uint64_t token);
@@ -105,6 +110,7 @@ private:
   scheduler_config cfg_;
   attempt_settings attempts_;
   queue_actor queue_;
+  worker_pool pool_;
   std::map<std::string, running_task> running_;
   bool claiming_ = false;
   bool fill_again_ = false;                  // work arrived while a claim was in flight

@@ -37,6 +37,7 @@ std::vector<route> token_routes();           // routes_tokens.cpp: named API tok
 std::vector<route> task_routes();            // routes_tasks.cpp: /tasks...
 std::vector<route> user_routes();            // routes_users.cpp: /users... (admin)
 std::vector<route> system_routes();          // routes_system.cpp: health, metrics, audit, backup
+std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
 
 /// The target named in a refused request's audit record.
 std::string audit_target(const route& r, const route_args& args);

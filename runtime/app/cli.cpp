@@ -8,6 +8,7 @@
 #include "runtime/auth/roles.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/app/version.hpp"
+#include "runtime/app/worker_command.hpp"
 
 namespace orch {
 
@@ -382,6 +383,15 @@ void add_server_options(CLI::App& app, server_settings& s) {
                "TLS): passwords and tokens would otherwise cross the network in clear");
   app.add_option("--backup-dir", s.backup_dir,
                  "Where POST /admin/backup writes its copies (default: <data-dir>/backups)");
+  app.add_option("--node-port", s.node_port,
+                 "Port worker nodes (`orchestrator worker --connect`) register on (0: any free "
+                 "port; default: no worker nodes)")
+    ->check(CLI::Range(0, 65535));
+  app.add_option("--node-bind", s.node_bind, "Address --node-port listens on")
+    ->capture_default_str();
+  app.add_flag("--insecure-nodes", s.insecure_nodes,
+               "Accept worker nodes on a non-loopback --node-bind without TLS: tasks, their "
+               "output and environment would cross the network in clear");
   // For tests: POST /debug/fail/{component} makes a component fail as in a
   // crash. Not in --help: nobody should run a server with it.
   app.add_flag("--fault-injection", s.fault_injection)->group("");
@@ -395,7 +405,8 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
   command_line out;
   auto& s = out.server;
   CLI::App app{"orchestrator: a durable task orchestrator (REST API on --bind:--port).\n"
-               "Without a subcommand it serves; subcommands: migrate, backup, restore, user.",
+               "Without a subcommand it serves; subcommands: migrate, backup, restore, user, "
+               "worker.",
                "orchestrator"};
   app.set_version_flag("--version", std::string{orchestrator_version});
   app.set_config("--config", "",
@@ -421,6 +432,7 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
   restore->add_flag("--force", out.restore.force,
                     "Replace existing data in --data-dir (it is moved aside, not deleted)");
   add_user_command(app, out.user);
+  auto* worker = add_worker_command(app, out.worker);
   auto* migrate = app.add_subcommand(
     "migrate", "Copy every record (tasks, queue entries, users, audit records, metrics, task "
                "events) from one backend to another, in batches, with progress; see also "
@@ -451,7 +463,14 @@ command_line parse_command_line(int argc, char** argv, std::ostream& text, std::
     out.kind = command_kind::backup;
   else if (restore->parsed())
     out.kind = command_kind::restore;
-  else if (!out.user.action.empty()) {
+  else if (worker->parsed()) {
+    out.kind = command_kind::worker;
+    if (auto err = finish_worker_settings(out.worker); !err.empty()) {
+      errors << "error: " << err << "\nRun with --help for more information.\n";
+      out.kind = command_kind::exit;
+      out.exit_code = 2;
+    }
+  } else if (!out.user.action.empty()) {
     out.kind = command_kind::user;
     out.user.storage.type = canonical_storage_type(out.user.storage.type);
   }

@@ -10,7 +10,7 @@
 
 namespace orch {
 
-enum class command_kind { serve, backup, restore, migrate, user, exit };
+enum class command_kind { serve, backup, restore, migrate, user, worker, exit };
 
 struct command_line {
   command_kind kind = command_kind::serve;
@@ -20,6 +20,7 @@ struct command_line {
   restore_settings restore;
   migrate_settings migrate;
   user_settings user;
+  worker_settings worker;
 };
 
 /// Parses argv. Help, version and errors are printed here and come back as

@@ -6,6 +6,7 @@
 #include "actors/events.hpp"
 #include "actors/api/gateway.hpp"
 #include "actors/metrics.hpp"
+#include "actors/node_coordinator.hpp"
 #include "runtime/app/access.hpp"
 #include "runtime/app/version.hpp"
 
@@ -84,6 +85,8 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metric_figures,
                                 scheduler_settings(s, info, instance, nu_path));
   *sink = c.scheduler.events;
+  if (s.node_port >= 0)
+    c.coordinator = spawn_node_coordinator(sys, c.scheduler.nodes, coordinator_config{instance});
   caf::anon_send(c.events.front, subscribe_atom_v, *sink);
   // Events other processes write (shared storage) come in through the events actor.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
@@ -111,8 +114,10 @@ void stop_actors(const components& c) {
                  caf::actor_cast<caf::actor>(c.scheduler.api),
                  caf::actor_cast<caf::actor>(c.metrics.front),
                  caf::actor_cast<caf::actor>(c.audit.front),
-                 caf::actor_cast<caf::actor>(c.events.front)})
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+                 caf::actor_cast<caf::actor>(c.events.front),
+                 caf::actor_cast<caf::actor>(c.coordinator)})
+    if (a)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 void watch(watchdog& dog, const components& c) {
@@ -122,6 +127,8 @@ void watch(watchdog& dog, const components& c) {
   dog.watch("events actor", caf::actor_cast<caf::actor>(c.events.front));
   dog.watch("metrics actor", caf::actor_cast<caf::actor>(c.metrics.front));
   dog.watch("gateway", caf::actor_cast<caf::actor>(c.gateway.front));
+  if (c.coordinator)
+    dog.watch("node coordinator", caf::actor_cast<caf::actor>(c.coordinator));
 }
 
 } // namespace orch

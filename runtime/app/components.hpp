@@ -25,6 +25,7 @@ struct components {
   std::shared_ptr<metric_registry> metric_figures;  // what the metrics actor shows
   scheduler_handles scheduler;
   supervised<gateway_actor> gateway;
+  node_coordinator_actor coordinator;          // with --node-port only
   std::chrono::seconds gateway_longest{};      // its longest request
 };
 

@@ -4,6 +4,7 @@
 #include "runtime/app/migrate_command.hpp"
 #include "runtime/app/tools.hpp"
 #include "runtime/app/user_command.hpp"
+#include "runtime/app/worker_command.hpp"
 
 int main(int argc, char** argv) {
   auto cl = orch::parse_command_line(argc, argv);
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
       return orch::run_migrate(cl.migrate);
     case orch::command_kind::user:
       return orch::run_user(cl.user);
+    case orch::command_kind::worker:
+      return orch::run_worker(cl.worker);
   }
   return 0;
 }

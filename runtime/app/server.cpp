@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "caf/all.hpp"
+#include "caf/io/middleman.hpp"
 
 #include "actors/api/gateway_bridge.hpp"
 #include "actors/supervisor.hpp"
@@ -110,6 +111,21 @@ size_t connection_limit(size_t wanted) {
   return wanted;
 }
 
+/// --node-port: the coordinator published for worker nodes; the port it
+/// listens on (0 without --node-port).
+result<uint16_t> open_node_port(caf::actor_system& sys, const server_settings& s,
+                                const components& c) {
+  if (!c.coordinator)
+    return uint16_t{0};
+  // reuse: a restart finds the port in TIME_WAIT.
+  auto port = sys.middleman().publish(c.coordinator, static_cast<uint16_t>(s.node_port),
+                                      s.node_bind.c_str(), true);
+  if (!port)
+    return status{errc::unavailable, "cannot open --node-port " + std::to_string(s.node_port)
+                                       + " on " + s.node_bind + ": " + sys.render(port.error())};
+  return *port;
+}
+
 /// Settings completed with what the machine says: slots, log level.
 server_settings effective(const server_settings& settings) {
   auto s = settings;
@@ -150,7 +166,9 @@ int run_server(const server_settings& settings) {
   // Declared before the actor system: destroyed after it, when no actor can
   // still hold one of its connections.
   std::unique_ptr<http_server> server;
-  actor_env env;
+  node_network net;
+  net.enabled = s.node_port >= 0;
+  actor_env env{0, net};
   auto& sys = env.sys();
   auto storage = open_storage(sys, s.storage);
   if (!storage) {
@@ -201,8 +219,11 @@ int run_server(const server_settings& settings) {
   server = std::make_unique<http_server>(
     hc, make_gateway_handler(sys, c.gateway.front, c.metric_figures, c.gateway_longest));
   auto port = server->start();
-  if (!port) {
-    std::cerr << "error: " << port.message() << "\n";
+  auto node_port = open_node_port(sys, s, c);
+  if (!port || !node_port) {
+    std::cerr << "error: " << (port ? node_port.message() : port.message()) << "\n";
+    if (port)
+      server->stop();
     dog.stop();
     (void) storage_client{sys, *storage}.close();
     stop_actors(c);
@@ -213,6 +234,8 @@ int run_server(const server_settings& settings) {
                      + std::to_string(s.max_concurrent_tasks) + " task slots, nushell "
                      + (nu_path.empty() ? "not found" : nu_path) + ", authentication "
                      + (auth_required(s) ? "required" : "disabled (loopback only)"));
+  if (c.coordinator)
+    std::cout << "nodes on " << s.node_bind << ":" << *node_port << std::endl;
   std::cout << "listening on " << (s.tls_cert.empty() ? "http" : "https") << "://" << s.bind << ":"
             << *port << std::endl;
   write_url_file(s, *port);

@@ -44,6 +44,21 @@ struct server_settings {
   std::string tls_cert;                      // PEM chain: serve HTTPS (reloaded on SIGHUP)
   std::string tls_key;
   bool insecure_http = false;                // plain HTTP on a non-loopback --bind
+  int32_t node_port = -1;                    // worker nodes connect here (-1: none; 0: any)
+  std::string node_bind = "127.0.0.1";
+  bool insecure_nodes = false;               // a non-loopback --node-bind without TLS
+};
+
+/// `orchestrator worker`: a process that runs the tasks an orchestrator
+/// places on its slots.
+struct worker_settings {
+  std::vector<std::string> connect;          // HOST:PORT of orchestrators' --node-port
+  uint32_t slots = 0;                        // default: twice the number of CPUs
+  std::string name;                          // default: the host name
+  std::string labels;                        // k=v,k2=v2
+  std::string nu_path;
+  uint64_t max_output_bytes = 1 << 20;
+  std::string log_level = "info";
 };
 
 

@@ -31,7 +31,7 @@ struct exec_result {
   bool cancelled = false;
   std::string output;                        // stdout, bounded
   std::string error_output;                  // stderr, bounded
-  std::string error;                         // start failure, or "" otherwise
+  std::string error;                         // start failure, a lost node, or ""
   micros started_at = 0;
   micros finished_at = 0;
 };

@@ -3,6 +3,7 @@
 // together with the config object the system refers to.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -10,10 +11,24 @@
 
 namespace orch {
 
+/// The network between an orchestrator and its worker nodes: CAF's
+/// middleman, loaded only by processes that take part in it.
+struct node_network {
+  bool enabled = false;
+  /// Both sides send a heartbeat this often, and drop a connection that
+  /// has been silent for `connection_timeout` (CAF 0.17 has both off by
+  /// default: a frozen peer would never be noticed). The timeout must be
+  /// several heartbeats long, and the heartbeat longer than the slowest
+  /// handshake: an outgoing connection whose handshake is not done at the
+  /// next tick is dropped.
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds connection_timeout{5000};
+};
+
 class actor_env {
 public:
   /// threads: CAF scheduler threads; 0 for one per CPU (at least two).
-  explicit actor_env(size_t threads = 0);
+  explicit actor_env(size_t threads = 0, node_network net = {});
   ~actor_env();
   actor_env(const actor_env&) = delete;
   actor_env& operator=(const actor_env&) = delete;

@@ -14,6 +14,7 @@
 #include "caf/fwd.hpp"
 #include "caf/replies_to.hpp"
 
+#include "runtime/messages/node_types.hpp"
 #include "runtime/messages/types.hpp"
 
 namespace orch {
@@ -84,13 +85,15 @@ using executor_actor = caf::typed_actor<caf::reacts_to<cancel_atom>>;
 // -- scheduler -------------------------------------------------------------------
 
 /// The scheduler as the API sees it: submissions, cancellation, retries,
-/// what it runs, and the drain at shutdown.
+/// what it runs and where (its slots and the worker nodes'), and the drain
+/// at shutdown.
 using scheduler_actor = caf::typed_actor<
   caf::replies_to<submit_atom, submit_request>::with<task>,
   caf::replies_to<submit_atom, submit_batch_request>::with<std::vector<task>>,
   caf::replies_to<cancel_atom, task_action>::with<task>,
   caf::replies_to<retry_atom, task_action>::with<task>,
   caf::replies_to<stats_atom>::with<runtime_stats>,
+  caf::replies_to<nodes_atom>::with<std::vector<node_status>>,  // where tasks run
   caf::replies_to<drain_atom, uint32_t>::with<bool>>;
 
 // -- gateway ---------------------------------------------------------------------

@@ -1,0 +1,37 @@
+// A worker node's side (`orchestrator worker`): connects to an
+// orchestrator's coordinator, registers its slots, runs the attempts placed
+// on it in executors of its own and answers each with its result; cancels
+// on request. When the connection ends it connects again, with backoff,
+// for as long as it runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "runtime/messages/node_types.hpp"
+
+namespace orch {
+
+struct node_endpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct node_worker_config {
+  std::vector<node_endpoint> coordinators;   // tried in turn
+  node_hello hello;                          // name, slots, labels, versions
+  std::string nu_path;                       // this machine's Nushell, or ""
+  uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
+  /// Called when the orchestrator refuses this worker for good (another
+  /// protocol version, a bad name): the process should exit with it.
+  std::function<void(const std::string&)> refused;
+};
+
+node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config cfg);
+
+/// "host:port" as given to --connect; false with `error` set otherwise.
+bool parse_node_endpoint(const std::string& text, node_endpoint& out, std::string& error);
+
+} // namespace orch

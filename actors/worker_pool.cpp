@@ -1,0 +1,78 @@
+#include "actors/worker_pool.hpp"
+
+namespace orch {
+
+worker_pool::worker_pool(uint32_t local_slots, std::string local_name, micros started_at) {
+  local_.name = std::move(local_name);
+  local_.address = "local";
+  local_.slots = local_slots;
+  local_.joined_at = started_at;
+  local_.local = true;
+}
+
+uint32_t worker_pool::free() const {
+  uint32_t n = local_.slots - local_.running;
+  for (auto& [id, nd] : nodes_)
+    n += nd.status.slots - nd.status.running;
+  return n;
+}
+
+uint32_t worker_pool::total() const {
+  uint32_t n = local_.slots;
+  for (auto& [id, nd] : nodes_)
+    n += nd.status.slots;
+  return n;
+}
+
+std::optional<placement> worker_pool::take() {
+  if (local_.running < local_.slots) {
+    ++local_.running;
+    return placement{};
+  }
+  node* best = nullptr;
+  for (auto& [id, nd] : nodes_)
+    if (nd.status.running < nd.status.slots
+        && (!best
+            || nd.status.slots - nd.status.running > best->status.slots - best->status.running))
+      best = &nd;
+  if (!best)
+    return std::nullopt;
+  ++best->status.running;
+  return placement{best->status.registration, best->status.name, best->handle};
+}
+
+void worker_pool::give_back(const std::string& registration) {
+  node_status* st = &local_;
+  if (!registration.empty()) {
+    auto i = nodes_.find(registration);
+    if (i == nodes_.end())
+      return;  // the node left: its slots went with it
+    st = &i->second.status;
+  }
+  if (st->running > 0) {
+    --st->running;
+    ++st->completed;
+  }
+}
+
+void worker_pool::join(node_status status, node_worker_actor handle) {
+  status.running = 0;
+  status.local = false;
+  auto id = status.registration;
+  nodes_[id] = node{std::move(status), std::move(handle)};
+}
+
+bool worker_pool::leave(const std::string& registration) {
+  return nodes_.erase(registration) > 0;
+}
+
+std::vector<node_status> worker_pool::statuses() const {
+  std::vector<node_status> out;
+  if (local_.slots > 0)
+    out.push_back(local_);
+  for (auto& [id, nd] : nodes_)
+    out.push_back(nd.status);
+  return out;
+}
+
+} // namespace orch

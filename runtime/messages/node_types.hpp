@@ -1,0 +1,139 @@
+// The wire vocabulary between an orchestrator and its worker nodes
+// (`orchestrator worker`), in a CAF type-ID block of its own.
+//
+// CAF 0.17 matches message types across processes by their names but sends
+// their fields by position, with no schema check: a field added to any type
+// below, or to exec_spec/exec_result (runtime/core/exec_types.hpp), which
+// travel inside them, changes the wire format without a visible error. So
+// every such change bumps node_protocol_version: it is in the middleman's
+// application identifier (a node of another version is refused at the
+// handshake, naming both) and in the hello (checked again by the
+// coordinator, which answers with both versions).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "caf/fwd.hpp"
+#include "caf/meta/type_name.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/type_id.hpp"
+
+#include "runtime/messages/types.hpp"
+
+namespace orch {
+
+inline constexpr uint32_t node_protocol_version = 1;
+
+/// `middleman.app-identifiers` of every orchestrator process that speaks
+/// the node protocol: "orchestrator-nodes-v<version>".
+std::string node_app_identifier(uint32_t protocol = node_protocol_version);
+
+/// What a worker says when it registers.
+struct node_hello {
+  std::string name;                          // --name (default: the host name)
+  uint32_t protocol = 0;                     // its node_protocol_version
+  std::string version;                       // its orchestrator version
+  std::string host;                          // its host name
+  int32_t pid = 0;
+  uint32_t slots = 0;                        // tasks it runs at once
+  std::map<std::string, std::string> labels; // --labels
+};
+
+/// The coordinator's answer to a registration.
+struct node_welcome {
+  std::string coordinator;                   // the orchestrator instance
+  std::string registration;                  // this registration's id (new on every connect)
+};
+
+/// One attempt placed on a node. The attempt id fences results: one that
+/// arrives for an attempt the orchestrator took back is discarded.
+struct node_attempt {
+  std::string attempt_id;
+  exec_spec spec;
+  bool nushell = false;                      // argv[0] is Nushell: the node uses its own
+};
+
+/// A node as GET /nodes shows it: a worker, or this orchestrator's own
+/// slots (`local`).
+struct node_status {
+  std::string name;
+  std::string registration;
+  std::string address;                       // host and pid
+  std::string version;
+  std::map<std::string, std::string> labels;
+  uint32_t slots = 0;
+  uint32_t running = 0;
+  uint64_t completed = 0;                    // attempts it finished
+  micros joined_at = 0;
+  bool local = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
+  return f(caf::meta::type_name("orch::node_hello"), x.name, x.protocol, x.version, x.host, x.pid,
+           x.slots, x.labels);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_welcome& x) {
+  return f(caf::meta::type_name("orch::node_welcome"), x.coordinator, x.registration);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_attempt& x) {
+  return f(caf::meta::type_name("orch::node_attempt"), x.attempt_id, x.spec, x.nushell);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("orch::node_status"), x.name, x.registration, x.address,
+           x.version, x.labels, x.slots, x.running, x.completed, x.joined_at, x.local);
+}
+
+} // namespace orch
+
+CAF_BEGIN_TYPE_ID_BLOCK(orch_node, caf::id_block::orch::end)
+  CAF_ADD_TYPE_ID(orch_node, (orch::node_hello))
+  CAF_ADD_TYPE_ID(orch_node, (orch::node_welcome))
+  CAF_ADD_TYPE_ID(orch_node, (orch::node_attempt))
+  CAF_ADD_TYPE_ID(orch_node, (orch::node_status))
+  CAF_ADD_TYPE_ID(orch_node, (std::vector<orch::node_status>))
+
+  CAF_ADD_ATOM(orch_node, orch, register_atom, "register")   // a worker offers its slots
+  CAF_ADD_ATOM(orch_node, orch, run_atom, "run")             // run this attempt
+  CAF_ADD_ATOM(orch_node, orch, nodes_atom, "nodes")         // who offers slots (GET /nodes)
+  CAF_ADD_ATOM(orch_node, orch, node_up_atom, "nodeup")      // coordinator: a node joined
+  CAF_ADD_ATOM(orch_node, orch, node_down_atom, "nodedown")  // coordinator: ... and left
+  CAF_ADD_ATOM(orch_node, orch, reconnect_atom, "reconnect") // own: a worker connects again
+CAF_END_TYPE_ID_BLOCK(orch_node)
+
+namespace orch {
+
+// -- interfaces -------------------------------------------------------------------
+
+/// A worker node as the orchestrator sees it: runs attempts (the answer is
+/// the attempt's result, when it ends) and cancels them.
+using node_worker_actor = caf::typed_actor<
+  caf::replies_to<run_atom, node_attempt>::with<exec_result>,
+  caf::reacts_to<cancel_atom, std::string>>;             // an attempt id
+
+/// The door an orchestrator publishes for its workers (--node-port).
+using node_coordinator_actor = caf::typed_actor<
+  caf::replies_to<register_atom, node_hello, node_worker_actor>::with<node_welcome>>;
+
+/// What the coordinator tells the scheduler: a node's slots are there, or
+/// gone (by registration id).
+using node_listener_actor = caf::typed_actor<
+  caf::reacts_to<node_up_atom, node_status, node_worker_actor>,
+  caf::reacts_to<node_down_atom, std::string, std::string>>;  // registration, why
+
+} // namespace orch
+
+// The handle a worker sends with its registration: a block of its own, as
+// the interface names the atoms of the block above.
+CAF_BEGIN_TYPE_ID_BLOCK(orch_node_handles, caf::id_block::orch_node::end)
+  CAF_ADD_TYPE_ID(orch_node_handles, (orch::node_worker_actor))
+CAF_END_TYPE_ID_BLOCK(orch_node_handles)
