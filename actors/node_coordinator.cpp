@@ -5,6 +5,7 @@
 
 #include "caf/all.hpp"
 
+#include "actors/node_session.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/guarded.hpp"
@@ -13,14 +14,11 @@ namespace orch {
 
 namespace {
 
+constexpr auto rejoin_timeout = std::chrono::seconds(5);
+
 struct coordinator_state {
   coordinator_state() = default;  // not an aggregate (see the metrics actor's state)
-  /// Registration id -> the worker's handle and name, while connected.
-  struct member {
-    node_worker_actor handle;
-    std::string name;
-  };
-  std::map<std::string, member> members;
+  std::map<std::string, node_session_handles> sessions;  // by worker name
   static inline const char* name = "node coordinator";
 };
 
@@ -50,16 +48,12 @@ node_coordinator_actor spawn_node_coordinator(caf::actor_system& sys,
                                               node_listener_actor scheduler,
                                               coordinator_config cfg) {
   return sys.spawn([=](coordinator_ptr self) -> node_coordinator_actor::behavior_type {
-    // A worker's connection ended (the process died, the network broke, or
-    // it stopped answering heartbeats): its slots are gone.
+    // A session ends when its worker is lost: the name is free again.
     self->set_down_handler([=](caf::down_msg& dm) {
-      auto& members = self->state.members;
-      for (auto i = members.begin(); i != members.end(); ++i)
-        if (i->second.handle.address() == dm.source) {
-          auto why = caf::to_string(dm.reason);
-          log_warn("nodes", "worker '" + i->second.name + "' left (" + why + ")");
-          self->send(scheduler, node_down_atom_v, i->first, why);
-          members.erase(i);
+      auto& sessions = self->state.sessions;
+      for (auto i = sessions.begin(); i != sessions.end(); ++i)
+        if (i->second.control.address() == dm.source) {
+          sessions.erase(i);
           return;
         }
     });
@@ -73,32 +67,25 @@ node_coordinator_actor spawn_node_coordinator(caf::actor_system& sys,
                 }
                 if (!worker)
                   return make_error(errc::invalid, "a registration needs the worker's handle");
-                // The same name again: that worker reconnected before this
-                // side saw its old connection end. The old one is over.
-                auto& members = self->state.members;
-                for (auto i = members.begin(); i != members.end();)
-                  if (i->second.name == hello.name) {
-                    self->demonitor(i->second.handle.address());
-                    self->send(scheduler, node_down_atom_v, i->first,
-                               std::string{"registered again"});
-                    i = members.erase(i);
-                  } else {
-                    ++i;
-                  }
-                node_status st;
-                st.name = hello.name;
-                st.registration = new_uuid_v4();
-                st.address = hello.host + " (pid " + std::to_string(hello.pid) + ")";
-                st.version = hello.version;
-                st.labels = hello.labels;
-                st.slots = hello.slots;
-                st.joined_at = now_us();
-                members[st.registration] = {worker, hello.name};
-                self->monitor(worker);
-                log_info("nodes", "worker '" + hello.name + "' joined from " + st.address + " with "
-                                    + std::to_string(hello.slots) + " slot(s)");
-                self->send(scheduler, node_up_atom_v, st, worker);
-                return node_welcome{cfg.instance, st.registration};
+                auto& sessions = self->state.sessions;
+                auto found = sessions.find(hello.name);
+                if (found == sessions.end()) {
+                  node_status st;
+                  st.name = hello.name;
+                  st.registration = new_uuid_v4();
+                  st.joined_at = now_us();
+                  auto handles = spawn_node_session(
+                    self->system(), st, node_session_config{cfg.instance, cfg.lease, scheduler,
+                                                            cfg.audit});
+                  self->monitor(handles.control);
+                  found = sessions.emplace(hello.name, handles).first;
+                }
+                auto rp = self->make_response_promise<node_welcome>();
+                self->request(found->second.control, rejoin_timeout, rejoin_atom_v,
+                              std::move(hello), std::move(worker))
+                  .then([rp](node_welcome& w) mutable { rp.deliver(std::move(w)); },
+                        [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+                return rp;
               }),
     };
   });

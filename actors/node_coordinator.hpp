@@ -1,18 +1,22 @@
 // The door an orchestrator opens for its worker nodes (--node-port): it
-// checks a worker's registration (protocol version, a name), watches the
-// worker for as long as its connection lives, and tells the scheduler when
-// a node's slots come and go. What runs where is the scheduler's business
-// (actors/worker_pool.hpp).
+// checks a worker's registration (protocol version, name, slots) and hands
+// it to that worker's session (node_session.hpp), made at its first
+// registration and kept until the worker is lost. What runs where is the
+// scheduler's business (actors/worker_pool.hpp).
 #pragma once
 
+#include <chrono>
 #include <string>
 
+#include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/node_types.hpp"
 
 namespace orch {
 
 struct coordinator_config {
   std::string instance;                      // this orchestrator, told to workers
+  std::chrono::milliseconds lease{10000};    // --node-timeout
+  audit_actor audit;                         // node joins, losses, discarded results
 };
 
 node_coordinator_actor spawn_node_coordinator(caf::actor_system& sys,

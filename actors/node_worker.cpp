@@ -18,31 +18,37 @@ namespace {
 constexpr auto request_timeout = std::chrono::seconds(5);
 constexpr auto first_retry = std::chrono::milliseconds(250);
 constexpr auto longest_retry = std::chrono::seconds(5);
+constexpr auto tick_interval = std::chrono::seconds(1);
+
+using clock = std::chrono::steady_clock;
 
 using node_worker_impl_actor = node_worker_actor::extend_with<exec_listener_actor>
-  ::extend<caf::reacts_to<reconnect_atom>>;
+  ::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<node_tick_atom>>;
 
 struct running_attempt {
   executor_actor executor;
-  caf::typed_response_promise<exec_result> promise;
   std::string task_id;
   uint32_t attempt = 0;
+  bool abandoned = false;                    // killed here: its result goes nowhere
 };
 
 struct node_worker_state {
   node_worker_state() = default;  // not an aggregate (see the metrics actor's state)
   node_coordinator_actor coordinator;        // while registered
+  node_session_remote_actor session;         // ... and where results go
   std::string registration;
+  std::chrono::milliseconds lease{0};        // from the welcome
+  clock::time_point renewed;                 // sent time of the last renewal answered
   size_t next_endpoint = 0;
   std::chrono::milliseconds retry = first_retry;
   bool connecting = false;
+  bool lease_lost_logged = false;
   std::map<std::string, running_attempt> attempts;  // by attempt id
+  std::map<std::string, exec_result> held;   // results not handed back yet
   static inline const char* name = "node worker";
 };
 
 using node_worker_ptr = node_worker_impl_actor::stateful_pointer<node_worker_state>;
-
-void connect(node_worker_ptr self, const node_worker_config& cfg);
 
 /// Try again later: the next coordinator address, a longer wait each time.
 void retry_later(node_worker_ptr self) {
@@ -52,21 +58,71 @@ void retry_later(node_worker_ptr self) {
   s.retry = std::min<std::chrono::milliseconds>(s.retry * 2, longest_retry);
 }
 
+/// A result goes to the session; it is kept until the session took it.
+void hand_back(node_worker_ptr self, const std::string& id) {
+  auto& s = self->state;
+  auto i = s.held.find(id);
+  if (!s.session || i == s.held.end())
+    return;
+  self->request(s.session, request_timeout, done_atom_v, id, i->second)
+    .then([=](bool) { self->state.held.erase(id); },
+          [=](caf::error& e) {
+            log_warn("worker", "handing back the result of attempt " + id + " failed: "
+                                 + error_text(e) + "; kept for the next connection");
+          });
+}
+
+/// Stops an attempt for good: the orchestrator took it back, or this worker
+/// lost its lease. Its result, when it comes, is dropped.
+void abandon(node_worker_ptr self, const std::string& id) {
+  auto& s = self->state;
+  s.held.erase(id);
+  if (auto i = s.attempts.find(id); i != s.attempts.end() && !i->second.abandoned) {
+    i->second.abandoned = true;
+    self->send(i->second.executor, cancel_atom_v);
+  }
+}
+
 void register_with(node_worker_ptr self, const node_worker_config& cfg,
                    node_coordinator_actor coordinator, const node_endpoint& at) {
-  self->request(coordinator, request_timeout, register_atom_v, cfg.hello,
+  auto hello = cfg.hello;
+  for (auto& [id, a] : self->state.attempts)
+    if (!a.abandoned)
+      hello.running.push_back(id);
+  for (auto& [id, r] : self->state.held)
+    hello.finished.push_back(id);
+  auto sent = clock::now();
+  self->request(coordinator, request_timeout, register_atom_v, hello,
                 caf::actor_cast<node_worker_actor>(self))
     .then(
       [=](node_welcome& welcome) {
         auto& s = self->state;
         s.connecting = false;
         s.coordinator = coordinator;
+        s.session = welcome.session;
         s.registration = welcome.registration;
+        s.lease = std::chrono::milliseconds(welcome.lease_ms);
+        s.renewed = sent;
+        s.lease_lost_logged = false;
         s.retry = first_retry;
         self->monitor(coordinator);
         log_info("worker", "registered with orchestrator " + welcome.coordinator + " at "
                              + at.host + ":" + std::to_string(at.port) + " as '" + cfg.hello.name
                              + "' with " + std::to_string(cfg.hello.slots) + " slot(s)");
+        // Taken back while this worker was away: what still runs stops;
+        // a result it holds is handed back all the same, for the
+        // orchestrator to discard and audit.
+        for (auto& id : welcome.cancel)
+          if (s.attempts.count(id)) {
+            log_warn("worker", "attempt " + id + " was taken back while this worker was away; "
+                                                 "stopping it");
+            abandon(self, id);
+          }
+        std::vector<std::string> ids;
+        for (auto& [id, r] : s.held)
+          ids.push_back(id);
+        for (auto& id : ids)
+          hand_back(self, id);
       },
       [=](caf::error& e) {
         if (error_code(e) == errc::invalid) {
@@ -112,12 +168,48 @@ void connect(node_worker_ptr self, const node_worker_config& cfg) {
       });
 }
 
+/// Every second: renew the lease; and when it could not be renewed for
+/// most of it, stop what runs here before the orchestrator runs it
+/// elsewhere (measured from when the last answered renewal was sent, which
+/// is before the orchestrator saw it).
+void tick(node_worker_ptr self) {
+  auto& s = self->state;
+  self->delayed_send(self, tick_interval, node_tick_atom_v);
+  if (s.session) {
+    auto sent = clock::now();
+    self->request(s.session, request_timeout, renew_atom_v)
+      .then([=](bool) { self->state.renewed = std::max(self->state.renewed, sent); },
+            [](caf::error&) {});
+  }
+  if (s.lease.count() == 0)
+    return;
+  if (clock::now() - s.renewed > s.lease * 8 / 10) {
+    bool stopped = false;
+    for (auto& [id, a] : s.attempts)
+      if (!a.abandoned) {
+        abandon(self, id);
+        stopped = true;
+      }
+    if (stopped && !s.lease_lost_logged) {
+      s.lease_lost_logged = true;
+      log_warn("worker", "no word from the orchestrator for most of the lease ("
+                           + std::to_string(s.lease.count()) + " ms): stopped the attempts "
+                           "running here, which it runs again elsewhere");
+    }
+  }
+}
+
 void finish(node_worker_ptr self, exec_result r) {
   auto& attempts = self->state.attempts;
   for (auto i = attempts.begin(); i != attempts.end(); ++i)
     if (i->second.task_id == r.task_id && i->second.attempt == r.attempt) {
-      i->second.promise.deliver(std::move(r));
+      auto id = i->first;
+      bool abandoned = i->second.abandoned;
       attempts.erase(i);
+      if (abandoned)
+        return;
+      self->state.held[id] = std::move(r);
+      hand_back(self, id);
       return;
     }
 }
@@ -152,6 +244,7 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
         log_warn("worker", "lost the orchestrator (" + caf::to_string(dm.reason)
                              + "); connecting again");
         s.coordinator = nullptr;
+        s.session = nullptr;
         s.registration.clear();
         self->send(self, reconnect_atom_v);
         return;
@@ -178,11 +271,15 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
       self->quit(msg.reason);
     });
     self->send(self, reconnect_atom_v);
+    self->send(self, node_tick_atom_v);
     return {
       guarded("node worker",
-              [=](run_atom, node_attempt& a) -> caf::result<exec_result> {
+              [=](run_atom, node_attempt& a) -> caf::result<bool> {
                 auto spec = std::move(a.spec);
                 spec.max_output_bytes = std::min(spec.max_output_bytes, cfg.max_output_bytes);
+                running_attempt run;
+                run.task_id = spec.task_id;
+                run.attempt = spec.attempt;
                 if (a.nushell) {
                   if (cfg.nu_path.empty()) {
                     exec_result r;
@@ -191,20 +288,17 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
                     r.error = "Nushell ('nu') was not found on worker '" + cfg.hello.name
                               + "': install it there or start the worker with --nu-path";
                     r.started_at = r.finished_at = now_us();
-                    return r;
+                    self->state.held[a.attempt_id] = std::move(r);
+                    hand_back(self, a.attempt_id);
+                    return true;
                   }
                   spec.argv.at(0) = cfg.nu_path;
                 }
-                running_attempt run;
-                run.task_id = spec.task_id;
-                run.attempt = spec.attempt;
-                run.promise = self->make_response_promise<exec_result>();
                 run.executor = spawn_executor(self->system(), std::move(spec),
                                               exec_listener_actor{self});
                 self->monitor(run.executor);
-                auto promise = run.promise;
                 self->state.attempts[a.attempt_id] = std::move(run);
-                return promise;
+                return true;
               }),
       guarded("node worker",
               [=](cancel_atom, const std::string& attempt_id) {
@@ -213,6 +307,7 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
               }),
       guarded("node worker", [=](done_atom, exec_result& r) { finish(self, std::move(r)); }),
       guarded("node worker", [=](reconnect_atom) { connect(self, cfg); }),
+      guarded("node worker", [=](node_tick_atom) { tick(self); }),
     };
   });
   return caf::actor_cast<node_worker_actor>(impl);

@@ -1,8 +1,11 @@
 // A worker node's side (`orchestrator worker`): connects to an
 // orchestrator's coordinator, registers its slots, runs the attempts placed
-// on it in executors of its own and answers each with its result; cancels
-// on request. When the connection ends it connects again, with backoff,
-// for as long as it runs.
+// on it in executors of its own and hands each result back to its session
+// there, keeping it until the session took it (across reconnects). It
+// renews its lease every second; when it cannot for most of the lease, it
+// stops what it runs (the orchestrator runs that elsewhere). When the
+// connection ends it connects again, with backoff, for as long as it runs;
+// the attempts the orchestrator took back meanwhile are stopped then.
 #pragma once
 
 #include <cstdint>

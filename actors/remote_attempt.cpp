@@ -14,7 +14,7 @@ struct remote_attempt_state {
   static inline const char* name = "remote attempt";
 };
 
-using remote_attempt_ptr = executor_actor::stateful_pointer<remote_attempt_state>;
+using remote_attempt_ptr = remote_attempt_actor::stateful_pointer<remote_attempt_state>;
 
 } // namespace
 
@@ -29,12 +29,11 @@ exec_result lost_on_node(const exec_spec& spec, const std::string& node_name,
   return r;
 }
 
-executor_actor spawn_remote_attempt(caf::actor_system& sys, node_worker_actor node,
+executor_actor spawn_remote_attempt(caf::actor_system& sys, node_session_actor session,
                                     std::string node_name, node_attempt attempt,
                                     exec_listener_actor listener) {
-  return sys.spawn([=](remote_attempt_ptr self) -> executor_actor::behavior_type {
-    // One report, then the end: whichever comes first of the node's answer,
-    // its loss, or a failed request.
+  auto impl = sys.spawn([=](remote_attempt_ptr self) -> remote_attempt_actor::behavior_type {
+    // One report, then the end: the result, or the loss of the session.
     auto report = [=](exec_result r) {
       if (self->state.reported)
         return;
@@ -42,21 +41,19 @@ executor_actor spawn_remote_attempt(caf::actor_system& sys, node_worker_actor no
       self->send(listener, done_atom_v, std::move(r));
       self->quit();
     };
-    self->monitor(node);
+    self->monitor(session);
     self->set_down_handler([=](caf::down_msg& dm) {
-      report(lost_on_node(attempt.spec, node_name, caf::to_string(dm.reason)));
+      report(lost_on_node(attempt.spec, node_name, "its session ended: "
+                                                     + caf::to_string(dm.reason)));
     });
-    // No timeout of its own: the task's timeout is enforced on the node, and
-    // a node that stops answering is dropped by the middleman's heartbeats
-    // (the down handler above).
-    self->request(node, caf::infinite, run_atom_v, attempt)
-      .then([=](exec_result& r) { report(std::move(r)); },
-            [=](caf::error& e) { report(lost_on_node(attempt.spec, node_name, error_text(e))); });
+    self->send(session, run_atom_v, attempt, remote_attempt_actor{self});
     return {
       guarded("remote attempt",
-              [=](cancel_atom) { self->send(node, cancel_atom_v, attempt.attempt_id); }),
+              [=](cancel_atom) { self->send(session, cancel_atom_v, attempt.attempt_id); }),
+      guarded("remote attempt", [=](done_atom, exec_result& r) { report(std::move(r)); }),
     };
   });
+  return caf::actor_cast<executor_actor>(impl);
 }
 
 } // namespace orch

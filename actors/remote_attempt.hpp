@@ -1,7 +1,8 @@
 // An attempt that runs on a worker node, as the scheduler sees it: an
 // executor like the local one (cancel it; it reports one exec_result to its
-// listener, then ends), whose process runs on the node. It watches the
-// node: when the node is lost, the attempt ends with an error naming it.
+// listener, then ends), whose process runs on the node. It places the
+// attempt through the node's session (node_session.hpp), which tells it the
+// result, or that the attempt was lost with the node.
 #pragma once
 
 #include <string>
@@ -11,11 +12,11 @@
 
 namespace orch {
 
-executor_actor spawn_remote_attempt(caf::actor_system& sys, node_worker_actor node,
+executor_actor spawn_remote_attempt(caf::actor_system& sys, node_session_actor session,
                                     std::string node_name, node_attempt attempt,
                                     exec_listener_actor listener);
 
-/// The result of an attempt whose node was lost while it ran.
+/// The result of an attempt lost with its node.
 exec_result lost_on_node(const exec_spec& spec, const std::string& node_name,
                          const std::string& why);
 

@@ -78,7 +78,7 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
               return pool_.statuses();
             }),
     guarded("scheduler",
-            [this](node_up_atom, node_status& st, node_worker_actor& node) {
+            [this](node_up_atom, node_status& st, node_session_actor& node) {
               on_node_up(std::move(st), std::move(node));
             }),
     guarded("scheduler",
@@ -339,7 +339,7 @@ void scheduler_impl::on_executor_down(const caf::down_msg& dm) {
 
 // -- worker nodes -----------------------------------------------------------------------
 
-void scheduler_impl::on_node_up(node_status st, node_worker_actor node) {
+void scheduler_impl::on_node_up(node_status st, node_session_actor node) {
   metrics_->set("orchestrator_node_slots", "node=\"" + st.name + "\"", st.slots);
   pool_.join(std::move(st), std::move(node));
   fill();

@@ -79,7 +79,7 @@ private:
   void start(claimed_task res);
   void on_done(exec_result r);
   void on_executor_down(const caf::down_msg& dm);
-  void on_node_up(node_status st, node_worker_actor node);
+  void on_node_up(node_status st, node_session_actor node);
   void on_node_down(const std::string& registration, const std::string& why);
   void commit_outcome(task t, transition tr, int attempt);
   void on_outcome_stored(const task& t, const transition& tr);

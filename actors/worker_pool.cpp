@@ -55,8 +55,7 @@ void worker_pool::give_back(const std::string& registration) {
   }
 }
 
-void worker_pool::join(node_status status, node_worker_actor handle) {
-  status.running = 0;
+void worker_pool::join(node_status status, node_session_actor handle) {
   status.local = false;
   auto id = status.registration;
   nodes_[id] = node{std::move(status), std::move(handle)};

@@ -20,7 +20,7 @@ namespace orch {
 struct placement {
   std::string registration;
   std::string node_name;
-  node_worker_actor node;
+  node_session_actor node;
   bool local() const { return registration.empty(); }
 };
 
@@ -43,8 +43,8 @@ public:
   /// that may have left meanwhile.
   void give_back(const std::string& registration);
 
-  /// A node offers its slots.
-  void join(node_status status, node_worker_actor handle);
+  /// A node offers its slots (`status.running`: attempts it runs already).
+  void join(node_status status, node_session_actor handle);
   /// It left: its slots are gone (the attempts it ran end on their own).
   /// False if it was not registered.
   bool leave(const std::string& registration);
@@ -55,7 +55,7 @@ public:
 private:
   struct node {
     node_status status;
-    node_worker_actor handle;
+    node_session_actor handle;
   };
   node_status local_;
   std::map<std::string, node> nodes_;      // by registration id

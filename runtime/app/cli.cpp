@@ -389,6 +389,11 @@ void add_server_options(CLI::App& app, server_settings& s) {
     ->check(CLI::Range(0, 65535));
   app.add_option("--node-bind", s.node_bind, "Address --node-port listens on")
     ->capture_default_str();
+  app.add_option("--node-timeout", s.node_timeout_s,
+                 "Seconds a worker node may go unheard of (dead, cut off, frozen) before the "
+                 "attempts it runs are taken back and run again elsewhere")
+    ->check(CLI::Range(2u, 3600u))
+    ->capture_default_str();
   app.add_flag("--insecure-nodes", s.insecure_nodes,
                "Accept worker nodes on a non-loopback --node-bind without TLS: tasks, their "
                "output and environment would cross the network in clear");

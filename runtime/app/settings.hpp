@@ -46,6 +46,7 @@ struct server_settings {
   bool insecure_http = false;                // plain HTTP on a non-loopback --bind
   int32_t node_port = -1;                    // worker nodes connect here (-1: none; 0: any)
   std::string node_bind = "127.0.0.1";
+  uint32_t node_timeout_s = 10;              // a worker not heard of this long is lost
   bool insecure_nodes = false;               // a non-loopback --node-bind without TLS
 };
 

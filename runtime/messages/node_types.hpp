@@ -20,12 +20,13 @@
 #include "caf/meta/type_name.hpp"
 #include "caf/replies_to.hpp"
 #include "caf/type_id.hpp"
+#include "caf/typed_actor.hpp"
 
 #include "runtime/messages/types.hpp"
 
 namespace orch {
 
-inline constexpr uint32_t node_protocol_version = 1;
+inline constexpr uint32_t node_protocol_version = 2;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
 /// the node protocol: "orchestrator-nodes-v<version>".
@@ -40,12 +41,11 @@ struct node_hello {
   int32_t pid = 0;
   uint32_t slots = 0;                        // tasks it runs at once
   std::map<std::string, std::string> labels; // --labels
-};
-
-/// The coordinator's answer to a registration.
-struct node_welcome {
-  std::string coordinator;                   // the orchestrator instance
-  std::string registration;                  // this registration's id (new on every connect)
+  /// Attempts it still runs, and those whose results it still holds (ran
+  /// while it could not hand them back): the coordinator says which of them
+  /// are no longer its (taken back meanwhile).
+  std::vector<std::string> running;
+  std::vector<std::string> finished;
 };
 
 /// One attempt placed on a node. The attempt id fences results: one that
@@ -74,12 +74,7 @@ struct node_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("orch::node_hello"), x.name, x.protocol, x.version, x.host, x.pid,
-           x.slots, x.labels);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_welcome& x) {
-  return f(caf::meta::type_name("orch::node_welcome"), x.coordinator, x.registration);
+           x.slots, x.labels, x.running, x.finished);
 }
 
 template <class Inspector>
@@ -97,7 +92,6 @@ typename Inspector::result_type inspect(Inspector& f, node_status& x) {
 
 CAF_BEGIN_TYPE_ID_BLOCK(orch_node, caf::id_block::orch::end)
   CAF_ADD_TYPE_ID(orch_node, (orch::node_hello))
-  CAF_ADD_TYPE_ID(orch_node, (orch::node_welcome))
   CAF_ADD_TYPE_ID(orch_node, (orch::node_attempt))
   CAF_ADD_TYPE_ID(orch_node, (orch::node_status))
   CAF_ADD_TYPE_ID(orch_node, (std::vector<orch::node_status>))
@@ -108,32 +102,78 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch_node, caf::id_block::orch::end)
   CAF_ADD_ATOM(orch_node, orch, node_up_atom, "nodeup")      // coordinator: a node joined
   CAF_ADD_ATOM(orch_node, orch, node_down_atom, "nodedown")  // coordinator: ... and left
   CAF_ADD_ATOM(orch_node, orch, reconnect_atom, "reconnect") // own: a worker connects again
+  CAF_ADD_ATOM(orch_node, orch, rejoin_atom, "rejoin")       // coordinator -> a node's session
+  CAF_ADD_ATOM(orch_node, orch, node_tick_atom, "nodetick")  // own: renew, check leases
 CAF_END_TYPE_ID_BLOCK(orch_node)
 
 namespace orch {
 
 // -- interfaces -------------------------------------------------------------------
 
-/// A worker node as the orchestrator sees it: runs attempts (the answer is
-/// the attempt's result, when it ends) and cancels them.
+/// A worker node as the orchestrator sees it: starts an attempt (true once
+/// its executor is spawned; the result comes later, through the session)
+/// and cancels one.
 using node_worker_actor = caf::typed_actor<
-  caf::replies_to<run_atom, node_attempt>::with<exec_result>,
+  caf::replies_to<run_atom, node_attempt>::with<bool>,
   caf::reacts_to<cancel_atom, std::string>>;             // an attempt id
+
+/// A worker's session on the orchestrator, as the worker sees it: where it
+/// hands results back (answered once taken: used, or discarded because the
+/// attempt was taken back), and renews its lease (every heartbeat).
+using node_session_remote_actor = caf::typed_actor<
+  caf::replies_to<done_atom, std::string, exec_result>::with<bool>,
+  caf::replies_to<renew_atom>::with<bool>>;
+
+/// An attempt placed on a node, as its session sees it: the scheduler's
+/// stand-in for it (an executor to the scheduler: actors/remote_attempt.hpp),
+/// told the attempt's result.
+using remote_attempt_actor = caf::typed_actor<
+  caf::reacts_to<cancel_atom>,
+  caf::reacts_to<done_atom, exec_result>>;
+
+/// A worker's session as the scheduler's stand-ins see it: place an attempt
+/// on the node, cancel one.
+using node_session_actor = caf::typed_actor<
+  caf::reacts_to<run_atom, node_attempt, remote_attempt_actor>,
+  caf::reacts_to<cancel_atom, std::string>>;
+
+struct node_welcome;
+
+} // namespace orch
+
+// The handles that travel inside node messages: a block of its own, as the
+// interfaces name the atoms of the block above.
+CAF_BEGIN_TYPE_ID_BLOCK(orch_node_handles, caf::id_block::orch_node::end)
+  CAF_ADD_TYPE_ID(orch_node_handles, (orch::node_worker_actor))
+  CAF_ADD_TYPE_ID(orch_node_handles, (orch::node_session_remote_actor))
+  CAF_ADD_TYPE_ID(orch_node_handles, (orch::node_welcome))
+CAF_END_TYPE_ID_BLOCK(orch_node_handles)
+
+namespace orch {
+
+/// The coordinator's answer to a registration.
+struct node_welcome {
+  std::string coordinator;                   // the orchestrator instance
+  std::string registration;                  // this registration's id (new on every connect)
+  node_session_remote_actor session;         // where results and renewals go
+  uint32_t lease_ms = 0;                     // --node-timeout: renew within it, or be lost
+  std::vector<std::string> cancel;           // of hello.running/finished: taken back
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_welcome& x) {
+  return f(caf::meta::type_name("orch::node_welcome"), x.coordinator, x.registration, x.session,
+           x.lease_ms, x.cancel);
+}
 
 /// The door an orchestrator publishes for its workers (--node-port).
 using node_coordinator_actor = caf::typed_actor<
   caf::replies_to<register_atom, node_hello, node_worker_actor>::with<node_welcome>>;
 
-/// What the coordinator tells the scheduler: a node's slots are there, or
-/// gone (by registration id).
+/// What tells the scheduler that a node's slots are there (its session),
+/// or gone (by registration id).
 using node_listener_actor = caf::typed_actor<
-  caf::reacts_to<node_up_atom, node_status, node_worker_actor>,
+  caf::reacts_to<node_up_atom, node_status, node_session_actor>,
   caf::reacts_to<node_down_atom, std::string, std::string>>;  // registration, why
 
 } // namespace orch
-
-// The handle a worker sends with its registration: a block of its own, as
-// the interface names the atoms of the block above.
-CAF_BEGIN_TYPE_ID_BLOCK(orch_node_handles, caf::id_block::orch_node::end)
-  CAF_ADD_TYPE_ID(orch_node_handles, (orch::node_worker_actor))
-CAF_END_TYPE_ID_BLOCK(orch_node_handles)

@@ -68,9 +68,27 @@ bool joined(orchestrator_process& o, const std::string& name, child& worker) {
   return listed;
 }
 
-/// Serves with no slots here and worker nodes on a port the kernel picks.
+/// Serves with no slots here and worker nodes on a port the kernel picks;
+/// a worker unheard of for 3 s is lost.
 std::vector<std::string> coordinator_args(const std::string& node_port = "0") {
-  return {"--max-concurrent-tasks", "0", "--node-port", node_port};
+  return {"--max-concurrent-tasks", "0", "--node-port", node_port, "--node-timeout", "3"};
+}
+
+/// The audit records of `action` (newest first).
+json audit_of(orchestrator_process& o, const std::string& action) {
+  auto r = o.http().get("/audit?action=" + action);
+  REQUIRE(r.status == 200);
+  return r.json()["data"]["records"];
+}
+
+pid_t read_pid(const std::string& file) {
+  std::ifstream in{file};
+  pid_t pid = 0;
+  return (in >> pid) ? pid : 0;
+}
+
+bool gone(pid_t pid) {
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 } // namespace
@@ -119,15 +137,11 @@ TEST_CASE("nodes: cancelling a task stops its process on the worker", "[nodes]")
                             {"args", {"-c", "echo $$ > " + pid_file + "; exec sleep 60"}}})["id"]
               .get<std::string>();
   pid_t pid = 0;
-  REQUIRE(wait_until([&] {
-    std::ifstream in{pid_file};
-    return static_cast<bool>(in >> pid) && pid > 0;
-  }));
+  REQUIRE(wait_until([&] { return (pid = read_pid(pid_file)) > 0; }));
   auto r = f.orch->http().post("/tasks/" + id + "/cancel", "");
   REQUIRE(r.status == 200);
   CHECK(f.orch->wait_terminal(id)["status"] == "Cancelled");
-  CHECK(wait_until([&] { return ::kill(pid, 0) != 0 && errno == ESRCH; },
-                   std::chrono::seconds(10)));
+  CHECK(wait_until([&] { return gone(pid); }, std::chrono::seconds(10)));
   // The slot is free again: the next task runs.
   auto next = f.orch->submit({{"command", "true"}})["id"].get<std::string>();
   CHECK(f.orch->wait_terminal(next)["status"] == "Completed");
@@ -190,4 +204,73 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
   auto bad_name = start_worker(f.dir, node_port_of(*f.orch), "no spaces", 1);
   CHECK(bad_name->wait_exit(std::chrono::seconds(30)) == 2);
   CHECK(bad_name->err().find("refused this worker") != std::string::npos);
+}
+
+TEST_CASE("nodes: a frozen worker's attempt is taken back within --node-timeout and run "
+          "elsewhere; resumed, the worker kills its stale copy", "[nodes]") {
+  e2e_fixture f{coordinator_args()};
+  auto port = node_port_of(*f.orch);
+  auto frozen = start_worker(f.dir, port, "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *frozen));
+  // Each attempt leaves its pid and, if it gets that far, a "done" marker.
+  auto dir = f.dir.path();
+  auto id = f.orch->submit({{"command", "sh"},
+                            {"args", {"-c", "echo $$ > " + dir + "/pid-$ORCHESTRATOR_ATTEMPT; "
+                                            "sleep 5; touch " + dir + "/done-$ORCHESTRATOR_ATTEMPT"}},
+                            {"max_retries", 1}})["id"]
+              .get<std::string>();
+  pid_t first = 0;
+  REQUIRE(wait_until([&] { return (first = read_pid(dir + "/pid-1")) > 0; }));
+  // The whole machine stops: the worker and the task's process group.
+  ::kill(frozen->pid(), SIGSTOP);
+  ::kill(-first, SIGSTOP);
+  auto stopped_at = std::chrono::steady_clock::now();
+  auto other = start_worker(f.dir, port, "w2", 1);
+  REQUIRE(wait_until([&] { return read_pid(dir + "/pid-2") > 0; }, std::chrono::seconds(30)));
+  auto taken_back_after = std::chrono::steady_clock::now() - stopped_at;
+  CHECK(taken_back_after < std::chrono::seconds(3 + 5));  // the lease, and a margin for load
+  auto t = f.orch->wait_terminal(id);
+  CHECK(t["status"] == "Completed");
+  CHECK(t["attempts"] == 2);
+  // The worker wakes; its copy of attempt 1 never gets to finish.
+  ::kill(frozen->pid(), SIGCONT);
+  CHECK(wait_until([&] { return gone(first); }, std::chrono::seconds(15)));
+  ::kill(-first, SIGCONT);  // nothing left to continue, if all went well
+  CHECK_FALSE(std::filesystem::exists(dir + "/done-1"));
+  CHECK(std::filesystem::exists(dir + "/done-2"));
+  auto loss = audit_of(*f.orch, "node.loss");
+  REQUIRE(loss.size() >= 1);
+  CHECK(loss[0]["target"] == "node:w1");
+}
+
+TEST_CASE("nodes: a result held across an orchestrator restart for an attempt taken back is "
+          "discarded and audited; the worker is used again", "[nodes]") {
+  auto port = unused_port();
+  e2e_fixture f{coordinator_args(std::to_string(port))};
+  auto worker = start_worker(f.dir, port, "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *worker));
+  auto dir = f.dir.path();
+  auto id = f.orch->submit({{"command", "sh"},
+                            {"args", {"-c", "touch " + dir + "/started-$ORCHESTRATOR_ATTEMPT; "
+                                            "while [ ! -e " + dir + "/go ]; do sleep 0.05; done"}},
+                            {"max_retries", 1}})["id"]
+              .get<std::string>();
+  REQUIRE(wait_until([&] { return std::filesystem::exists(dir + "/started-1"); }));
+  f.orch->proc().kill9();
+  // Attempt 1 ends while the orchestrator is away: the worker holds its result.
+  { std::ofstream{dir + "/go"}; }
+  REQUIRE(wait_until([&] {
+    return worker->err().find("kept for the next connection") != std::string::npos
+           || worker->err().find("lost the orchestrator") != std::string::npos;
+  }));
+  f.start(coordinator_args(std::to_string(port)));
+  REQUIRE(joined(*f.orch, "w1", *worker));
+  // The restarted orchestrator took attempt 1 back (recovery) and runs attempt 2.
+  auto t = f.orch->wait_terminal(id);
+  CHECK(t["status"] == "Completed");
+  CHECK(t["attempts"] == 2);
+  REQUIRE(wait_until([&] { return audit_of(*f.orch, "node.result_discarded").size() == 1; }));
+  auto discarded = audit_of(*f.orch, "node.result_discarded")[0];
+  CHECK(discarded["target"] == "task:" + id);
+  CHECK(discarded["outcome"] == "denied");
 }

@@ -1,0 +1,239 @@
+#include "actors/node_session.hpp"
+
+#include <map>
+#include <set>
+
+#include "caf/all.hpp"
+
+#include "actors/remote_attempt.hpp"
+#include "runtime/auth/user_changes.hpp"
+#include "runtime/core/event_kinds.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/messages/guarded.hpp"
+
+namespace orch {
+
+namespace {
+
+constexpr auto run_timeout = std::chrono::seconds(5);
+constexpr auto tick_interval = std::chrono::milliseconds(250);
+
+using node_session_impl_actor = node_session_actor::extend_with<node_session_remote_actor>
+  ::extend_with<node_session_control_actor>
+  ::extend<caf::reacts_to<node_tick_atom>>;
+
+struct live_attempt {
+  remote_attempt_actor stand_in;
+  std::string task_id;
+  uint32_t attempt = 0;
+};
+
+struct node_session_state {
+  node_session_state() = default;  // not an aggregate (see the metrics actor's state)
+  node_status status;
+  node_worker_actor worker;                  // while connected
+  bool connected = false;
+  std::chrono::steady_clock::time_point last_seen;
+  std::map<std::string, live_attempt> attempts;  // by attempt id
+  static inline const char* name = "node session";
+};
+
+using session_ptr = node_session_impl_actor::stateful_pointer<node_session_state>;
+
+void audit(session_ptr self, const node_session_config& cfg, const char* action,
+           const std::string& target, const std::string& outcome, const std::string& details) {
+  if (!cfg.audit)
+    return;
+  auth::change_context by{"node:" + self->state.status.name, now_us()};
+  caf::anon_send(cfg.audit, audit_atom_v, auth::audit_entry(by, action, target, outcome, details));
+}
+
+/// The attempt ends here as lost: its stand-in reports it to the scheduler.
+void lose(session_ptr self, const std::string& id, const std::string& why) {
+  auto& attempts = self->state.attempts;
+  auto i = attempts.find(id);
+  if (i == attempts.end())
+    return;
+  exec_spec spec;
+  spec.task_id = i->second.task_id;
+  spec.attempt = i->second.attempt;
+  self->send(i->second.stand_in, done_atom_v, lost_on_node(spec, self->state.status.name, why));
+  attempts.erase(i);
+}
+
+void lose_all(session_ptr self, const std::string& why) {
+  std::vector<std::string> ids;
+  for (auto& [id, a] : self->state.attempts)
+    ids.push_back(id);
+  for (auto& id : ids)
+    lose(self, id, why);
+}
+
+/// Not heard of for the lease: every attempt is lost, the session ends.
+void give_up(session_ptr self, const node_session_config& cfg, const std::string& why) {
+  auto& s = self->state;
+  log_warn("nodes", "worker '" + s.status.name + "' is lost (" + why + "); "
+                      + std::to_string(s.attempts.size()) + " attempt(s) it ran are taken back");
+  audit(self, cfg, audit_action::node_loss, "node:" + s.status.name, "ok",
+        why + "; attempts taken back: " + std::to_string(s.attempts.size()));
+  lose_all(self, why);
+  if (s.connected)
+    self->send(cfg.scheduler, node_down_atom_v, s.status.registration, why);
+  self->quit();
+}
+
+} // namespace
+
+node_session_handles spawn_node_session(caf::actor_system& sys, node_status status,
+                                        node_session_config cfg) {
+  auto impl = sys.spawn([status, cfg](session_ptr self) -> node_session_impl_actor::behavior_type {
+    self->state.status = status;
+    self->state.last_seen = std::chrono::steady_clock::now();
+    self->set_down_handler([=](caf::down_msg& dm) {
+      auto& s = self->state;
+      if (s.worker && dm.source == s.worker.address()) {
+        // Its slots leave the pool now; its attempts wait out the lease.
+        auto why = caf::to_string(dm.reason);
+        log_warn("nodes", "the connection to worker '" + s.status.name + "' broke (" + why
+                            + "); its " + std::to_string(s.attempts.size())
+                            + " attempt(s) wait for it to come back");
+        s.worker = nullptr;
+        s.connected = false;
+        self->send(cfg.scheduler, node_down_atom_v, s.status.registration,
+                   "connection lost: " + why);
+        return;
+      }
+      for (auto& [id, a] : s.attempts)  // a stand-in ended without its result
+        if (a.stand_in.address() == dm.source) {
+          if (s.worker)
+            self->send(s.worker, cancel_atom_v, id);
+          s.attempts.erase(id);
+          return;
+        }
+    });
+    self->send(self, node_tick_atom_v);
+    return {
+      // -- the coordinator: a (re)connection of this worker -------------------------
+      guarded("node session",
+              [=](rejoin_atom, node_hello& hello,
+                  node_worker_actor& worker) -> caf::result<node_welcome> {
+                auto& s = self->state;
+                if (s.worker && s.worker != worker)
+                  self->demonitor(s.worker.address());
+                bool was_connected = s.connected;
+                s.worker = worker;
+                s.connected = true;
+                s.last_seen = std::chrono::steady_clock::now();
+                self->monitor(worker);
+                node_welcome w;
+                w.coordinator = cfg.instance;
+                w.registration = s.status.registration;
+                w.session = caf::actor_cast<node_session_remote_actor>(self);
+                w.lease_ms = static_cast<uint32_t>(cfg.lease.count());
+                // What it still has that is no longer its: kill, drop.
+                std::set<std::string> reported;
+                for (auto* list : {&hello.running, &hello.finished})
+                  for (auto& id : *list) {
+                    reported.insert(id);
+                    if (!s.attempts.count(id))
+                      w.cancel.push_back(id);
+                  }
+                // What it should have and does not (it restarted): lost.
+                std::vector<std::string> missing;
+                for (auto& [id, a] : s.attempts)
+                  if (!reported.count(id))
+                    missing.push_back(id);
+                for (auto& id : missing)
+                  lose(self, id, "the worker came back without it (restarted?)");
+                s.status.address = hello.host + " (pid " + std::to_string(hello.pid) + ")";
+                s.status.version = hello.version;
+                s.status.labels = hello.labels;
+                s.status.slots = hello.slots;
+                if (!was_connected) {
+                  auto st = s.status;
+                  st.running = static_cast<uint32_t>(s.attempts.size());
+                  self->send(cfg.scheduler, node_up_atom_v, st,
+                             caf::actor_cast<node_session_actor>(self));
+                  audit(self, cfg, audit_action::node_join, "node:" + s.status.name, "ok",
+                        s.status.address + ", " + std::to_string(hello.slots) + " slot(s)"
+                          + (w.cancel.empty() ? std::string{}
+                                              : ", told to drop "
+                                                  + std::to_string(w.cancel.size())
+                                                  + " attempt(s) taken back"));
+                }
+                log_info("nodes", "worker '" + s.status.name + "' joined from "
+                                    + s.status.address + " with " + std::to_string(hello.slots)
+                                    + " slot(s)");
+                return w;
+              }),
+      // -- the scheduler's stand-ins ---------------------------------------------------
+      guarded("node session",
+              [=](run_atom, node_attempt& a, remote_attempt_actor& stand_in) {
+                auto& s = self->state;
+                live_attempt live{stand_in, a.spec.task_id, a.spec.attempt};
+                auto id = a.attempt_id;
+                s.attempts[id] = live;
+                self->monitor(stand_in);
+                if (!s.connected)
+                  return lose(self, id, "its connection had just broken");
+                self->request(s.worker, run_timeout, run_atom_v, std::move(a))
+                  .then([](bool) {},
+                        [=](caf::error& e) { lose(self, id, "it did not start: " + error_text(e)); });
+              }),
+      guarded("node session",
+              [=](cancel_atom, const std::string& id) {
+                auto& s = self->state;
+                if (s.connected) {
+                  self->send(s.worker, cancel_atom_v, id);
+                  return;
+                }
+                // Unreachable: the attempt is over for the scheduler now; the
+                // worker is told to kill it if it comes back.
+                lose(self, id, "cancelled while its worker was unreachable");
+              }),
+      // -- the worker ----------------------------------------------------------------------
+      guarded("node session",
+              [=](done_atom, const std::string& id, exec_result& r) -> caf::result<bool> {
+                auto& s = self->state;
+                s.last_seen = std::chrono::steady_clock::now();
+                auto i = s.attempts.find(id);
+                if (i == s.attempts.end()) {
+                  // Taken back (or from before this orchestrator started):
+                  // another attempt owns the task's outcome now.
+                  log_warn("nodes", "discarded a late result from worker '" + s.status.name
+                                      + "' for task " + r.task_id + " attempt "
+                                      + std::to_string(r.attempt) + ": taken back earlier");
+                  audit(self, cfg, audit_action::node_result_discarded, "task:" + r.task_id,
+                        "denied",
+                        "attempt " + std::to_string(r.attempt) + " (" + id + ") from worker '"
+                          + s.status.name + "', taken back earlier");
+                  return true;
+                }
+                self->send(i->second.stand_in, done_atom_v, std::move(r));
+                self->demonitor(i->second.stand_in.address());
+                s.attempts.erase(i);
+                return true;
+              }),
+      guarded("node session",
+              [=](renew_atom) -> caf::result<bool> {
+                self->state.last_seen = std::chrono::steady_clock::now();
+                return true;
+              }),
+      guarded("node session",
+              [=](node_tick_atom) {
+                auto& s = self->state;
+                auto silent = std::chrono::steady_clock::now() - s.last_seen;
+                if (silent > cfg.lease) {
+                  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
+                  give_up(self, cfg, "not heard of for " + std::to_string(ms) + " ms");
+                  return;
+                }
+                self->delayed_send(self, tick_interval, node_tick_atom_v);
+              }),
+    };
+  });
+  return {caf::actor_cast<node_session_control_actor>(impl),
+          caf::actor_cast<node_session_actor>(impl)};
+}
+
+} // namespace orch
