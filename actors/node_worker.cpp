@@ -161,6 +161,16 @@ void connect(node_worker_ptr self, const node_worker_config& cfg) {
         register_with(self, cfg, caf::actor_cast<node_coordinator_actor>(std::move(ptr)), at);
       },
       [=](caf::error& e) {
+        if (e == caf::sec::incompatible_application_ids) {
+          // Another release: trying again changes nothing.
+          self->state.connecting = false;
+          if (cfg.refused)
+            cfg.refused("the orchestrator at " + at.host + ":" + std::to_string(at.port)
+                        + " speaks another node protocol than this worker ("
+                        + node_app_identifier(cfg.hello.protocol) + ", release "
+                        + cfg.hello.version + "): run the same orchestrator release on both");
+          return;
+        }
         log_warn("worker", "cannot reach the orchestrator at " + at.host + ":"
                              + std::to_string(at.port) + ": " + error_text(e)
                              + "; trying again");

@@ -17,6 +17,12 @@ namespace orch {
 
 namespace {
 
+/// A node's label in the per-node metrics (names are letters, digits and
+/// "-_.": nothing to escape).
+std::string node_label(const std::string& name) {
+  return "node=\"" + name + "\"";
+}
+
 constexpr auto pending_check_interval = std::chrono::seconds(15);
 constexpr auto poll_interval = std::chrono::seconds(1);
 constexpr auto store_again_delay = std::chrono::seconds(1);
@@ -39,6 +45,8 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
                        queue_config{cfg_.instance, cfg_.lease, cfg_.shared_backend, cfg_.storage_timeout});
   link_to(queue_);
   set_down_handler([this](caf::down_msg& dm) { on_executor_down(dm); });
+  if (cfg_.max_concurrent > 0)
+    metrics_->set("orchestrator_node_slots", node_label(cfg_.instance), cfg_.max_concurrent);
   send(this, wake_atom_v);
   send(this, pending_check_atom_v);
   if (cfg_.shared_backend)
@@ -123,6 +131,12 @@ void scheduler_impl::count(const std::string& name, const std::string& labels) {
 
 void scheduler_impl::update_running_gauge() {
   metrics_->set("orchestrator_tasks_running", {}, static_cast<double>(running_.size()));
+}
+
+/// The attempts running on the node of `registration` ("" here), per node.
+void scheduler_impl::update_node_gauge(const std::string& registration) {
+  if (auto* st = pool_.status_of(registration))
+    metrics_->set("orchestrator_node_running", node_label(st->name), st->running);
 }
 
 // -- the drain ----------------------------------------------------------------------
@@ -255,6 +269,8 @@ void scheduler_impl::start(claimed_task res) {
   // on_claimed checked that a slot is free; only this actor takes them.
   auto where = *pool_.take();
   r.registration = where.registration;
+  r.node_name = where.local() ? cfg_.instance : where.node_name;
+  update_node_gauge(where.registration);
   auto spec = make_exec_spec(t, attempts_);
   if (!spec) {
     // Reported through the normal path, as a start failure.
@@ -291,6 +307,9 @@ void scheduler_impl::on_done(exec_result r) {
   running_.erase(i);
   pool_.give_back(run.registration);
   update_running_gauge();
+  update_node_gauge(run.registration);
+  count("orchestrator_node_attempts_finished_total",
+        node_label(run.node_name) + ",outcome=\"" + outcome_label(r) + "\"");
   ++finished_;
   count("orchestrator_task_attempts_finished_total",
         std::string{"outcome=\""} + outcome_label(r) + "\"");
@@ -340,19 +359,19 @@ void scheduler_impl::on_executor_down(const caf::down_msg& dm) {
 // -- worker nodes -----------------------------------------------------------------------
 
 void scheduler_impl::on_node_up(node_status st, node_session_actor node) {
-  metrics_->set("orchestrator_node_slots", "node=\"" + st.name + "\"", st.slots);
+  metrics_->set("orchestrator_node_slots", node_label(st.name), st.slots);
+  metrics_->set("orchestrator_node_running", node_label(st.name), st.running);
   pool_.join(std::move(st), std::move(node));
   fill();
 }
 
 /// Its attempts end on their own: each stand-in watches the node.
 void scheduler_impl::on_node_down(const std::string& registration, const std::string& why) {
-  for (auto& st : pool_.statuses())
-    if (st.registration == registration) {
-      metrics_->set("orchestrator_node_slots", "node=\"" + st.name + "\"", 0);
-      log_info("scheduler", "worker node '" + st.name + "' left with " + std::to_string(st.running)
-                              + " attempt(s) running there: " + why);
-    }
+  if (auto* st = pool_.status_of(registration); st && !registration.empty()) {
+    metrics_->set("orchestrator_node_slots", node_label(st->name), 0);
+    log_info("scheduler", "worker node '" + st->name + "' left with " + std::to_string(st->running)
+                            + " attempt(s) running there: " + why);
+  }
   pool_.leave(registration);
 }
 

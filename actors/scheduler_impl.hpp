@@ -49,6 +49,7 @@ private:
   struct running_task {
     executor_actor executor;                 // here, or the stand-in of a node's attempt
     std::string registration;                // the node's, or "" here
+    std::string node_name;                   // the node's, or this instance's
     task t;
     bool cancelled = false;                  // by the API: its outcome is already stored
     bool lost = false;                       // claim lost: the outcome must not be stored
@@ -68,6 +69,7 @@ private:
   void publish(const std::vector<task_event>& events);
   void count(const std::string& name, const std::string& labels = {});
   void update_running_gauge();
+  void update_node_gauge(const std::string& registration);
   bool drained() const { return running_.empty() && inflight_ == 0 && !claiming_; }
   void maybe_finish_drain();
   caf::result<bool> begin_drain(uint32_t grace_s);

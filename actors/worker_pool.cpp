@@ -65,6 +65,13 @@ bool worker_pool::leave(const std::string& registration) {
   return nodes_.erase(registration) > 0;
 }
 
+const node_status* worker_pool::status_of(const std::string& registration) const {
+  if (registration.empty())
+    return &local_;
+  auto i = nodes_.find(registration);
+  return i == nodes_.end() ? nullptr : &i->second.status;
+}
+
 std::vector<node_status> worker_pool::statuses() const {
   std::vector<node_status> out;
   if (local_.slots > 0)

@@ -51,6 +51,8 @@ public:
 
   /// Every node, this process first (when it has slots of its own).
   std::vector<node_status> statuses() const;
+  /// The node of `registration` ("" here), or nullptr if it left.
+  const node_status* status_of(const std::string& registration) const;
 
 private:
   struct node {

@@ -39,12 +39,17 @@ std::string access_refusal(const server_settings& s) {
            + " over plain HTTP would send passwords and tokens across the network in clear: "
              "give --tls-cert FILE --tls-key FILE, or --insecure-http when a proxy in front "
              "terminates TLS";
+  if (s.node_port >= 0 && !is_loopback_address(s.node_bind) && !auth_required(s))
+    return "worker nodes on --node-bind " + s.node_bind
+           + " without authentication would let anyone who reaches the port offer slots and be "
+             "sent tasks with their environment: give --auth required (workers then register "
+             "with a token of the worker role, --token-file), or keep --node-bind at 127.0.0.1";
   if (s.node_port >= 0 && !is_loopback_address(s.node_bind) && !s.insecure_nodes)
     return "worker nodes on --node-bind " + s.node_bind
-           + " would connect without TLS or a token: anyone who reaches the port could offer "
-             "slots and be sent tasks with their environment. Keep --node-bind at 127.0.0.1 "
-             "(workers on other machines through an SSH tunnel or VPN), or give "
-             "--insecure-nodes on a network you trust";
+           + " would connect without TLS: worker tokens, tasks, their environment and output "
+             "would cross the network in clear. Keep --node-bind at 127.0.0.1 (workers on "
+             "other machines through an SSH tunnel or VPN), or give --insecure-nodes on a "
+             "network you trust";
   return {};
 }
 

@@ -88,7 +88,8 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   if (s.node_port >= 0)
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,
-      coordinator_config{instance, std::chrono::seconds(s.node_timeout_s), c.audit.front});
+      coordinator_config{instance, std::chrono::seconds(s.node_timeout_s), c.audit.front,
+                         auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s)});
   caf::anon_send(c.events.front, subscribe_atom_v, *sink);
   // Events other processes write (shared storage) come in through the events actor.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});

@@ -60,6 +60,9 @@ struct worker_settings {
   std::string nu_path;
   uint64_t max_output_bytes = 1 << 20;
   std::string log_level = "info";
+  std::string token_file;                    // its first line: a worker token
+  std::string token;                         // ... or ORCHESTRATOR_TOKEN
+  uint32_t node_protocol = 0;                // tests: pretend another release (0: ours)
 };
 
 

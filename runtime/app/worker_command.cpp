@@ -1,6 +1,8 @@
 #include "runtime/app/worker_command.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -52,12 +54,19 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
   cmd->add_option("--name", w.name,
                   "This worker's name in GET /nodes and the logs (default: the host name)");
   cmd->add_option("--labels", w.labels, "This worker's labels, k=v,k2=v2");
+  cmd->add_option("--token-file", w.token_file,
+                  "File whose first line is a token of a user with the worker role (an admin "
+                  "makes one with POST /auth/tokens); also ORCHESTRATOR_TOKEN. Needed when the "
+                  "orchestrator requires authentication");
   cmd->add_option("--nu-path", w.nu_path,
                   "Nushell binary for script tasks (default: `nu` on PATH)");
   cmd->add_option("--max-output-bytes", w.max_output_bytes,
                   "Captured stdout and stderr per attempt and stream, at most")
     ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30))
     ->capture_default_str();
+  // For tests: speak another node protocol version, as an older or newer
+  // release would. Not in --help.
+  cmd->add_option("--node-protocol", w.node_protocol)->group("");
   cmd->add_option("--log-level", w.log_level, "debug, info, warn, error or off")
     ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error", "off"}))
     ->capture_default_str();
@@ -94,6 +103,15 @@ std::string finish_worker_settings(worker_settings& w) {
   parse_node_labels(w.labels, err);
   if (!err.empty())
     return err;
+  if (!w.token_file.empty()) {
+    std::ifstream in{w.token_file};
+    if (!in || !std::getline(in, w.token) || w.token.empty())
+      return "--token-file: cannot read a token from the first line of '" + w.token_file + "'";
+    while (!w.token.empty() && (w.token.back() == '\r' || w.token.back() == ' '))
+      w.token.pop_back();
+  } else if (const char* env = std::getenv("ORCHESTRATOR_TOKEN"); env && *env) {
+    w.token = env;
+  }
   if (w.name.empty())
     w.name = host_name();
   if (w.slots == 0)
@@ -120,17 +138,19 @@ int run_worker(const worker_settings& w) {
   }
   std::string err;
   cfg.hello.name = w.name;
-  cfg.hello.protocol = node_protocol_version;
+  cfg.hello.protocol = w.node_protocol == 0 ? node_protocol_version : w.node_protocol;
   cfg.hello.version = orchestrator_version;
   cfg.hello.host = host_name();
   cfg.hello.pid = static_cast<int32_t>(::getpid());
   cfg.hello.slots = w.slots;
   cfg.hello.labels = parse_node_labels(w.labels, err);
+  cfg.hello.token = w.token;
   cfg.nu_path = nu_path;
   cfg.max_output_bytes = w.max_output_bytes;
   cfg.refused = [&stop](const std::string& why) { stop.fail(why); };
   node_network net;
   net.enabled = true;
+  net.protocol = cfg.hello.protocol;
   actor_env env{0, net};
   auto worker = spawn_node_worker(env.sys(), cfg);
   log_info("worker", "worker '" + w.name + "' (orchestrator " + orchestrator_version + ", node "

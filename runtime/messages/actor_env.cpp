@@ -30,7 +30,9 @@ actor_env::actor_env(size_t threads, node_network net)
     cfg_->set("middleman.heartbeat-interval", caf::timespan{net.heartbeat});
     cfg_->set("middleman.connection-timeout", caf::timespan{net.connection_timeout});
     // A node of another protocol version is refused at the handshake.
-    cfg_->set("middleman.app-identifiers", std::vector<std::string>{node_app_identifier()});
+    cfg_->set("middleman.app-identifiers",
+              std::vector<std::string>{
+                node_app_identifier(net.protocol == 0 ? node_protocol_version : net.protocol)});
   }
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
 }

@@ -23,6 +23,8 @@ struct node_network {
   /// next tick is dropped.
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds connection_timeout{5000};
+  /// The node protocol spoken (tests pretend to be another release).
+  uint32_t protocol = 0;                     // 0: node_protocol_version
 };
 
 class actor_env {

@@ -26,7 +26,7 @@
 
 namespace orch {
 
-inline constexpr uint32_t node_protocol_version = 2;
+inline constexpr uint32_t node_protocol_version = 3;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
 /// the node protocol: "orchestrator-nodes-v<version>".
@@ -46,6 +46,9 @@ struct node_hello {
   /// are no longer its (taken back meanwhile).
   std::vector<std::string> running;
   std::vector<std::string> finished;
+  /// A bearer token of a user with the worker role (a named token from
+  /// POST /auth/tokens), when the orchestrator requires authentication.
+  std::string token;
 };
 
 /// One attempt placed on a node. The attempt id fences results: one that
@@ -74,7 +77,7 @@ struct node_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("orch::node_hello"), x.name, x.protocol, x.version, x.host, x.pid,
-           x.slots, x.labels, x.running, x.finished);
+           x.slots, x.labels, x.running, x.finished, x.token);
 }
 
 template <class Inspector>

@@ -3,8 +3,11 @@
 // runs with no slots of its own, so a task that completes ran on a worker.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include <csignal>
 #include <netinet/in.h>
@@ -126,6 +129,12 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
   CHECK(w["address"].get<std::string>().find("pid " + std::to_string(worker->pid()))
         != std::string::npos);
   CHECK(after["slots"] == 2);
+  // Per-node figures in the metrics.
+  auto metrics = f.orch->http().get("/metrics").body;
+  CHECK(metrics.find("orchestrator_node_slots{node=\"w1\"} 2") != std::string::npos);
+  CHECK(metrics.find("orchestrator_node_running{node=\"w1\"} 0") != std::string::npos);
+  CHECK(metrics.find("orchestrator_node_attempts_finished_total{node=\"w1\",outcome=\"success\"} 12")
+        != std::string::npos);
 }
 
 TEST_CASE("nodes: cancelling a task stops its process on the worker", "[nodes]") {
@@ -197,13 +206,28 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
                                       "--node-bind", "0.0.0.0"},
                                      d / "c");
   CHECK(open_nodes.exit_code == 2);
-  CHECK(open_nodes.err.find("--insecure-nodes") != std::string::npos);
+  CHECK(open_nodes.err.find("--auth required") != std::string::npos);
+  auto clear_nodes = run_orchestrator({"--data-dir", d / "data", "--auth", "required",
+                                       "--node-port", "0", "--node-bind", "0.0.0.0"},
+                                      d / "d");
+  CHECK(clear_nodes.exit_code == 2);
+  CHECK(clear_nodes.err.find("--insecure-nodes") != std::string::npos);
 
   // A name the coordinator does not take ends the worker with the reason.
   e2e_fixture f{coordinator_args()};
-  auto bad_name = start_worker(f.dir, node_port_of(*f.orch), "no spaces", 1);
+  auto port = node_port_of(*f.orch);
+  auto bad_name = start_worker(f.dir, port, "no spaces", 1);
   CHECK(bad_name->wait_exit(std::chrono::seconds(30)) == 2);
   CHECK(bad_name->err().find("refused this worker") != std::string::npos);
+  // So does another release's worker, at the handshake.
+  child old_release{{orchestrator_binary(), "worker", "--connect", "127.0.0.1:" + std::to_string(port),
+                     "--slots", "1", "--name", "old", "--node-protocol", "2"},
+                    f.dir / "worker-old"};
+  CHECK(old_release.wait_exit(std::chrono::seconds(30)) == 2);
+  CHECK(old_release.err().find("speaks another node protocol than this worker "
+                               "(orchestrator-nodes-v2")
+        != std::string::npos);
+  CHECK(nodes(*f.orch)["nodes"].empty());
 }
 
 TEST_CASE("nodes: a frozen worker's attempt is taken back within --node-timeout and run "
@@ -273,4 +297,190 @@ TEST_CASE("nodes: a result held across an orchestrator restart for an attempt ta
   auto discarded = audit_of(*f.orch, "node.result_discarded")[0];
   CHECK(discarded["target"] == "task:" + id);
   CHECK(discarded["outcome"] == "denied");
+}
+
+namespace {
+
+/// The processes a worker started (its tasks' process groups lead there).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (auto& e : std::filesystem::directory_iterator{"/proc"}) {
+    auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream stat{e.path() / "stat"};
+    std::string text;
+    std::getline(stat, text);
+    auto close = text.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest{text.substr(close + 2)};
+    char state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent)
+      out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+/// One attempt as its marker file tells it: when it started and, if it got
+/// that far, ended (nanoseconds, this machine's clock).
+struct attempt_marks {
+  long long start = 0, end = 0;
+};
+
+} // namespace
+
+TEST_CASE("nodes: 300 tasks on three workers, one killed -9 and one frozen mid-run: every task "
+          "completes and no two attempts of a task overlap", "[nodes]") {
+  e2e_fixture f{coordinator_args()};
+  auto port = node_port_of(*f.orch);
+  std::vector<std::unique_ptr<child>> workers;
+  for (auto name : {"w1", "w2", "w3"}) {
+    workers.push_back(start_worker(f.dir, port, name, 2));
+    REQUIRE(joined(*f.orch, name, *workers.back()));
+  }
+  auto marks = f.dir / "marks";
+  std::filesystem::create_directories(marks);
+  // Each attempt writes "<start ns>" into marks/<task>-<attempt>, works a
+  // little, and appends "<end ns>".
+  auto script = "m=" + marks + "/$ORCHESTRATOR_TASK_ID-$ORCHESTRATOR_ATTEMPT; date +%s%N > $m; "
+                "sleep 0.0$(( $$ % 8 )); date +%s%N >> $m";
+  std::vector<std::string> ids;
+  for (int b = 0; b < 3; ++b) {
+    json tasks = json::array();
+    for (int i = 0; i < 100; ++i)
+      tasks.push_back({{"command", "sh"}, {"args", {"-c", script}}, {"max_retries", 5}});
+    auto r = f.orch->http().post("/tasks/batch", json{{"tasks", tasks}}.dump());
+    REQUIRE(r.status == 201);
+    auto body = r.json();  // kept: the loop reads into it
+    for (auto& t : body["data"]["tasks"])
+      ids.push_back(t["id"]);
+    REQUIRE(ids.size() == 100u * (b + 1));
+  }
+  auto completed = [&] {
+    auto s = statuses(*f.orch);
+    return std::count_if(ids.begin(), ids.end(), [&](auto& id) { return s[id] == "Completed"; });
+  };
+  REQUIRE(wait_until([&] { return completed() >= 60; }, std::chrono::seconds(60)));
+  workers[0]->kill9();
+  REQUIRE(wait_until([&] { return completed() >= 120; }, std::chrono::seconds(60)));
+  // w2's machine stops: the worker first (it starts nothing more), then
+  // every task it runs.
+  auto frozen = workers[1]->pid();
+  ::kill(frozen, SIGSTOP);
+  auto stopped_tasks = children_of(frozen);
+  for (auto pid : stopped_tasks)
+    ::kill(-pid, SIGSTOP);
+  INFO(stopped_tasks.size() << " task process(es) frozen with w2");
+  REQUIRE(wait_until([&] { return completed() == 300; }, std::chrono::seconds(120)));
+  // w2 wakes: it kills its stale attempts and comes back.
+  ::kill(frozen, SIGCONT);
+  for (auto pid : stopped_tasks)
+    CHECK(wait_until([&] { return gone(pid); }, std::chrono::seconds(15)));
+  for (auto pid : stopped_tasks)
+    ::kill(-pid, SIGCONT);
+  CHECK(wait_until([&] {
+    auto n = nodes(*f.orch)["nodes"];
+    return std::any_of(n.begin(), n.end(), [](auto& x) { return x["name"] == "w2"; });
+  }));
+
+  // Every attempt that finished did so before the next one started, and the
+  // last attempt counted is the one that finished the task.
+  std::map<std::string, std::map<int, attempt_marks>> seen;
+  for (auto& e : std::filesystem::directory_iterator{marks}) {
+    auto name = e.path().filename().string();
+    auto dash = name.rfind('-');
+    std::ifstream in{e.path()};
+    attempt_marks m;
+    in >> m.start >> m.end;
+    seen[name.substr(0, dash)][std::stoi(name.substr(dash + 1))] = m;
+  }
+  int retried = 0;
+  for (auto& id : ids) {
+    auto t = f.orch->task(id);
+    CHECK(t["status"] == "Completed");
+    auto& attempts = seen[id];
+    REQUIRE(!attempts.empty());
+    CHECK(attempts.rbegin()->first == t["attempts"].get<int>());
+    CHECK(attempts.rbegin()->second.end != 0);
+    retried += attempts.size() > 1;
+    const attempt_marks* before = nullptr;
+    for (auto& [n, m] : attempts) {
+      if (before && before->end != 0) {
+        INFO("task " << id << " attempt " << n);
+        CHECK(m.start >= before->end);
+      }
+      before = &m;
+    }
+  }
+  INFO(retried << " task(s) ran more than once");
+  CHECK(retried >= 1);  // the kill and the freeze cut attempts short
+}
+
+TEST_CASE("nodes: with authentication required a worker registers only with a live token of "
+          "the worker role", "[nodes]") {
+  temp_dir d{"orch-nodes"};
+  const std::string admin_password = "admin-password-1";
+  auto args = coordinator_args();
+  args.insert(args.end(), {"--data-dir", d / "data", "--auth", "required", "--log-level", "warn"});
+  orchestrator_process orch{args, d / "orch", {}, {{"ORCHESTRATOR_ADMIN_PASSWORD", admin_password}}};
+  auto port = node_port_of(orch);
+  auto login = [&](const std::string& user, const std::string& password) {
+    auto r = orch.http().post("/auth/login",
+                              json{{"username", user}, {"password", password}}.dump());
+    REQUIRE(r.status == 200);
+    return r.json()["data"]["token"].get<std::string>();
+  };
+  orch.http().set_bearer(login("admin", admin_password));
+  for (auto [name, role] : {std::pair{"runner", "worker"}, std::pair{"watcher", "viewer"}})
+    REQUIRE(orch.http()
+              .post("/users", json{{"username", name}, {"password", std::string{name} + "-pass-1"},
+                                   {"roles", {role}}}
+                                .dump())
+              .status
+            == 201);
+  auto named_token = [&](const std::string& user) {
+    auto r = orch.http().post("/auth/tokens", json{{"name", "node"}, {"user", user}}.dump());
+    REQUIRE(r.status == 201);
+    return r.json()["data"]["token"].get<std::string>();
+  };
+  auto worker_token = named_token("runner");
+  auto viewer_token = named_token("watcher");
+  auto with_token = [&](const std::string& name, const std::string& token) {
+    std::vector<std::string> argv{orchestrator_binary(), "worker", "--connect",
+                                  "127.0.0.1:" + std::to_string(port), "--slots", "1", "--name",
+                                  name};
+    if (!token.empty()) {
+      std::ofstream{d / (name + ".token")} << token << "\n";
+      argv.insert(argv.end(), {"--token-file", d / (name + ".token")});
+    }
+    return std::make_unique<child>(argv, d / ("worker-" + name));
+  };
+  struct refusal {
+    const char* name;
+    std::string token;
+    const char* says;
+  };
+  for (auto& r : {refusal{"none", "", "requires authentication"},
+                  refusal{"viewer", viewer_token, "does not have the worker role"},
+                  refusal{"forged", worker_token.substr(0, worker_token.size() - 4) + "0000",
+                          "invalid, expired or revoked"}}) {
+    auto w = with_token(r.name, r.token);
+    INFO(r.name);
+    CHECK(w->wait_exit(std::chrono::seconds(30)) == 2);
+    CHECK(w->err().find(r.says) != std::string::npos);
+  }
+  auto w = with_token("runner-1", worker_token);
+  REQUIRE(joined(orch, "runner-1", *w));
+  auto id = orch.submit({{"command", "true"}})["id"].get<std::string>();
+  CHECK(orch.wait_terminal(id)["status"] == "Completed");
+  // Three refusals and one join in the audit log (stored in batches: awaited).
+  auto outcomes = [&](const char* outcome) {
+    auto joins = audit_of(orch, "node.join");
+    return std::count_if(joins.begin(), joins.end(),
+                         [&](auto& r) { return r["outcome"] == outcome; });
+  };
+  CHECK(wait_until([&] { return outcomes("denied") == 3 && outcomes("ok") == 1; }));
 }

@@ -83,3 +83,15 @@ TEST_CASE("worker pool: statuses count running and completed attempts per node",
   CHECK(st[1].running == 0);
   CHECK(st[1].completed == 1);
 }
+
+TEST_CASE("worker pool: a node's status by registration, here by the empty one", "[worker-pool]") {
+  worker_pool pool{1, "here", 0};
+  pool.join(node("r1", "w1", 2), {});
+  REQUIRE(pool.status_of(""));
+  CHECK(pool.status_of("")->name == "here");
+  REQUIRE(pool.status_of("r1"));
+  CHECK(pool.status_of("r1")->slots == 2);
+  CHECK_FALSE(pool.status_of("r2"));
+  pool.leave("r1");
+  CHECK_FALSE(pool.status_of("r1"));
+}
