@@ -7,6 +7,7 @@
 // where the time goes, not how far more machines would go.
 //
 //   bench_nodes [--tasks 4000] [--slots 4] [--workers 0,1,2,3]
+//               [--storage filesystem|surrealdb-embedded]
 //
 // "0 workers" is the local run: --max-concurrent-tasks <slots>, no node
 // port. Built by the test command, run by hand.
@@ -37,6 +38,7 @@ struct options {
   int tasks = 4000;
   int slots = 4;
   std::string workers = "0,1,2,3";
+  std::string storage = "filesystem";
 };
 
 std::vector<int> numbers(const std::string& list) {
@@ -54,7 +56,8 @@ uint64_t finished(orchestrator_process& o) {
 
 void run(const options& o, int worker_count) {
   temp_dir dir{"orch-bench-nodes"};
-  std::vector<std::string> args{"--data-dir", dir / "data", "--log-level", "warn"};
+  std::vector<std::string> args{"--storage-type", o.storage, "--data-dir", dir / "data",
+                                "--log-level", "warn"};
   if (worker_count == 0) {
     args.insert(args.end(), {"--max-concurrent-tasks", std::to_string(o.slots)});
   } else {
@@ -96,7 +99,7 @@ void run(const options& o, int worker_count) {
       throw std::runtime_error("POST /tasks/batch answered " + std::to_string(r.status));
   }
   if (!wait_until([&] { return finished(orch) >= static_cast<uint64_t>(o.tasks); },
-                  std::chrono::minutes(10), std::chrono::milliseconds(5)))
+                  std::chrono::minutes(10), std::chrono::milliseconds(50)))
     throw std::runtime_error("the tasks did not all finish within 10 minutes");
   double secs = std::chrono::duration<double>(clock_type::now() - start).count();
   auto [orch1, workers1] = cpu();
@@ -119,9 +122,10 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--workers", o.workers, "Worker counts to run, comma-separated (0: local)")
     ->capture_default_str();
+  app.add_option("--storage", o.storage, "filesystem or surrealdb-embedded")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  std::printf("%d tasks running `true`, %d slots per worker, filesystem backend\n", o.tasks,
-              o.slots);
+  std::printf("%d tasks running `true`, %d slots per worker, %s backend\n", o.tasks, o.slots,
+              o.storage.c_str());
   for (int n : numbers(o.workers))
     run(o, n);
   return 0;
