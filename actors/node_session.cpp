@@ -54,10 +54,8 @@ void lose(session_ptr self, const std::string& id, const std::string& why) {
   auto i = attempts.find(id);
   if (i == attempts.end())
     return;
-  exec_spec spec;
-  spec.task_id = i->second.task_id;
-  spec.attempt = i->second.attempt;
-  self->send(i->second.stand_in, done_atom_v, lost_on_node(spec, self->state.status.name, why));
+  self->send(i->second.stand_in, done_atom_v,
+             lost_on_node(i->second.task_id, i->second.attempt, self->state.status.name, why));
   attempts.erase(i);
 }
 

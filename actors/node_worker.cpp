@@ -36,7 +36,6 @@ struct node_worker_state {
   node_worker_state() = default;  // not an aggregate (see the metrics actor's state)
   node_coordinator_actor coordinator;        // while registered
   node_session_remote_actor session;         // ... and where results go
-  std::string registration;
   std::chrono::milliseconds lease{0};        // from the welcome
   clock::time_point renewed;                 // sent time of the last renewal answered
   size_t next_endpoint = 0;
@@ -100,7 +99,6 @@ void register_with(node_worker_ptr self, const node_worker_config& cfg,
         s.connecting = false;
         s.coordinator = coordinator;
         s.session = welcome.session;
-        s.registration = welcome.registration;
         s.lease = std::chrono::milliseconds(welcome.lease_ms);
         s.renewed = sent;
         s.lease_lost_logged = false;
@@ -255,7 +253,6 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
                              + "); connecting again");
         s.coordinator = nullptr;
         s.session = nullptr;
-        s.registration.clear();
         self->send(self, reconnect_atom_v);
         return;
       }

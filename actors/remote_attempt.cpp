@@ -18,11 +18,11 @@ using remote_attempt_ptr = remote_attempt_actor::stateful_pointer<remote_attempt
 
 } // namespace
 
-exec_result lost_on_node(const exec_spec& spec, const std::string& node_name,
-                         const std::string& why) {
+exec_result lost_on_node(const std::string& task_id, uint32_t attempt,
+                         const std::string& node_name, const std::string& why) {
   exec_result r;
-  r.task_id = spec.task_id;
-  r.attempt = spec.attempt;
+  r.task_id = task_id;
+  r.attempt = attempt;
   r.started = true;  // it may have: the node took it
   r.error = "worker node '" + node_name + "' was lost while it ran the attempt (" + why + ")";
   r.started_at = r.finished_at = now_us();
@@ -43,8 +43,8 @@ executor_actor spawn_remote_attempt(caf::actor_system& sys, node_session_actor s
     };
     self->monitor(session);
     self->set_down_handler([=](caf::down_msg& dm) {
-      report(lost_on_node(attempt.spec, node_name, "its session ended: "
-                                                     + caf::to_string(dm.reason)));
+      report(lost_on_node(attempt.spec.task_id, attempt.spec.attempt, node_name,
+                          "its session ended: " + caf::to_string(dm.reason)));
     });
     self->send(session, run_atom_v, attempt, remote_attempt_actor{self});
     return {

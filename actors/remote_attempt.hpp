@@ -17,7 +17,7 @@ executor_actor spawn_remote_attempt(caf::actor_system& sys, node_session_actor s
                                     exec_listener_actor listener);
 
 /// The result of an attempt lost with its node.
-exec_result lost_on_node(const exec_spec& spec, const std::string& node_name,
-                         const std::string& why);
+exec_result lost_on_node(const std::string& task_id, uint32_t attempt,
+                         const std::string& node_name, const std::string& why);
 
 } // namespace orch

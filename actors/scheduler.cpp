@@ -269,7 +269,7 @@ void scheduler_impl::start(claimed_task res) {
   // on_claimed checked that a slot is free; only this actor takes them.
   auto where = *pool_.take();
   r.registration = where.registration;
-  r.node_name = where.local() ? cfg_.instance : where.node_name;
+  r.node_name = where.node_name;
   update_node_gauge(where.registration);
   auto spec = make_exec_spec(t, attempts_);
   if (!spec) {
@@ -280,17 +280,17 @@ void scheduler_impl::start(claimed_task res) {
     fail.attempt = t.attempts;
     fail.error = spec.message();
     send(this, done_atom_v, std::move(fail));
-  } else if (where.local()) {
-    r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this});
-    monitor(r.executor);
-    running_.emplace(t.id, std::move(r));
   } else {
-    node_attempt a;
-    a.attempt_id = new_uuid_v4();
-    a.nushell = t.command.empty();
-    a.spec = std::move(*spec);
-    r.executor = spawn_remote_attempt(system(), where.node, where.node_name, std::move(a),
-                                      exec_listener_actor{this});
+    if (where.local()) {
+      r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this});
+    } else {
+      node_attempt a;
+      a.attempt_id = new_uuid_v4();
+      a.nushell = t.command.empty();
+      a.spec = std::move(*spec);
+      r.executor = spawn_remote_attempt(system(), where.node, where.node_name, std::move(a),
+                                        exec_listener_actor{this});
+    }
     monitor(r.executor);
     running_.emplace(t.id, std::move(r));
   }

@@ -27,7 +27,7 @@ uint32_t worker_pool::total() const {
 std::optional<placement> worker_pool::take() {
   if (local_.running < local_.slots) {
     ++local_.running;
-    return placement{};
+    return placement{{}, local_.name, {}};
   }
   node* best = nullptr;
   for (auto& [id, nd] : nodes_)

@@ -19,7 +19,7 @@ namespace orch {
 /// Where one attempt runs: here (`registration` empty), or on a node.
 struct placement {
   std::string registration;
-  std::string node_name;
+  std::string node_name;                     // here: this process's name
   node_session_actor node;
   bool local() const { return registration.empty(); }
 };

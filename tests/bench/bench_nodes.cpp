@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -66,14 +65,12 @@ void run(const options& o, int worker_count) {
   orchestrator_process orch{args, dir / "orch"};
   std::vector<std::unique_ptr<child>> workers;
   if (worker_count > 0) {
-    std::smatch m;
-    auto out = orch.proc().out();
-    if (!std::regex_search(out, m, std::regex{"nodes on [0-9.]+:([0-9]+)"}))
+    if (orch.node_port() == 0)
       throw std::runtime_error("the orchestrator printed no node port");
     for (int w = 0; w < worker_count; ++w)
       workers.push_back(std::make_unique<child>(
         std::vector<std::string>{orchestrator_binary(), "worker", "--connect",
-                                 "127.0.0.1:" + std::string{m[1]}, "--slots",
+                                 "127.0.0.1:" + std::to_string(orch.node_port()), "--slots",
                                  std::to_string(o.slots), "--name", "w" + std::to_string(w),
                                  "--log-level", "warn"},
         dir / ("worker-" + std::to_string(w))));

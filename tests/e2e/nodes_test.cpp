@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <csignal>
@@ -32,14 +31,6 @@ uint16_t unused_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-/// The port the orchestrator printed as "nodes on HOST:PORT".
-uint16_t node_port_of(orchestrator_process& o) {
-  std::smatch m;
-  auto out = o.proc().out();
-  REQUIRE(std::regex_search(out, m, std::regex{"nodes on [0-9.]+:([0-9]+)"}));
-  return static_cast<uint16_t>(std::stoi(m[1]));
 }
 
 std::unique_ptr<child> start_worker(const temp_dir& d, uint16_t port, const std::string& name,
@@ -99,7 +90,7 @@ bool gone(pid_t pid) {
 TEST_CASE("nodes: an orchestrator without slots of its own runs every task on its worker",
           "[nodes]") {
   e2e_fixture f{coordinator_args()};
-  auto port = node_port_of(*f.orch);
+  auto port = f.orch->node_port();
   auto before = nodes(*f.orch);
   CHECK(before["nodes"].empty());
   CHECK(before["slots"] == 0);
@@ -139,7 +130,7 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
 
 TEST_CASE("nodes: cancelling a task stops its process on the worker", "[nodes]") {
   e2e_fixture f{coordinator_args()};
-  auto worker = start_worker(f.dir, node_port_of(*f.orch), "w1", 1);
+  auto worker = start_worker(f.dir, f.orch->node_port(), "w1", 1);
   REQUIRE(joined(*f.orch, "w1", *worker));
   auto pid_file = f.dir / "task.pid";
   auto id = f.orch->submit({{"command", "sh"},
@@ -171,7 +162,7 @@ TEST_CASE("nodes: a worker started before its orchestrator registers once it is 
 
 TEST_CASE("nodes: an attempt lost with its worker (kill -9) runs again on another", "[nodes]") {
   e2e_fixture f{coordinator_args()};
-  auto port = node_port_of(*f.orch);
+  auto port = f.orch->node_port();
   auto first = start_worker(f.dir, port, "w1", 1);
   REQUIRE(joined(*f.orch, "w1", *first));
   auto marker = f.dir / "started";
@@ -215,7 +206,7 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
 
   // A name the coordinator does not take ends the worker with the reason.
   e2e_fixture f{coordinator_args()};
-  auto port = node_port_of(*f.orch);
+  auto port = f.orch->node_port();
   auto bad_name = start_worker(f.dir, port, "no spaces", 1);
   CHECK(bad_name->wait_exit(std::chrono::seconds(30)) == 2);
   CHECK(bad_name->err().find("refused this worker") != std::string::npos);
@@ -233,7 +224,7 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
 TEST_CASE("nodes: a frozen worker's attempt is taken back within --node-timeout and run "
           "elsewhere; resumed, the worker kills its stale copy", "[nodes]") {
   e2e_fixture f{coordinator_args()};
-  auto port = node_port_of(*f.orch);
+  auto port = f.orch->node_port();
   auto frozen = start_worker(f.dir, port, "w1", 1);
   REQUIRE(joined(*f.orch, "w1", *frozen));
   // Each attempt leaves its pid and, if it gets that far, a "done" marker.
@@ -335,7 +326,7 @@ struct attempt_marks {
 TEST_CASE("nodes: 300 tasks on three workers, one killed -9 and one frozen mid-run: every task "
           "completes and no two attempts of a task overlap", "[nodes]") {
   e2e_fixture f{coordinator_args()};
-  auto port = node_port_of(*f.orch);
+  auto port = f.orch->node_port();
   std::vector<std::unique_ptr<child>> workers;
   for (auto name : {"w1", "w2", "w3"}) {
     workers.push_back(start_worker(f.dir, port, name, 2));
@@ -426,7 +417,7 @@ TEST_CASE("nodes: with authentication required a worker registers only with a li
   auto args = coordinator_args();
   args.insert(args.end(), {"--data-dir", d / "data", "--auth", "required", "--log-level", "warn"});
   orchestrator_process orch{args, d / "orch", {}, {{"ORCHESTRATOR_ADMIN_PASSWORD", admin_password}}};
-  auto port = node_port_of(orch);
+  auto port = orch.node_port();
   auto login = [&](const std::string& user, const std::string& password) {
     auto r = orch.http().post("/auth/login",
                               json{{"username", user}, {"password", password}}.dump());

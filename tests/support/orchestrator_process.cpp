@@ -32,6 +32,9 @@ orchestrator_process::orchestrator_process(std::vector<std::string> args,
     throw std::runtime_error("cannot find the port in: " + out);
   port_ = static_cast<uint16_t>(std::stoi(m[2]));
   client_ = std::make_unique<http_client>(m[1], port_);
+  // Printed before the API's line, so it is there by now.
+  if (std::regex_search(out, m, std::regex{"nodes on [0-9.]+:([0-9]+)"}))
+    node_port_ = static_cast<uint16_t>(std::stoi(m[1]));
 }
 
 nlohmann::json orchestrator_process::submit(const nlohmann::json& t) {

@@ -25,6 +25,9 @@ public:
                        std::map<std::string, std::string> env = {});
 
   uint16_t port() const { return port_; }
+  /// The worker nodes' port it printed ("nodes on HOST:PORT"), 0 without
+  /// --node-port.
+  uint16_t node_port() const { return node_port_; }
   http_client& http() { return *client_; }
   child& proc() { return *proc_; }
 
@@ -40,6 +43,7 @@ private:
   std::unique_ptr<child> proc_;
   std::unique_ptr<http_client> client_;
   uint16_t port_ = 0;
+  uint16_t node_port_ = 0;
 };
 
 /// Runs the orchestrator binary to completion (e.g. --dry-run, --help).

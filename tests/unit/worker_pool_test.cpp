@@ -28,6 +28,7 @@ TEST_CASE("worker pool: local slots first, then the node with the most free slot
   auto a = pool.take();
   REQUIRE(a);
   CHECK(a->local());
+  CHECK(a->node_name == "here");
   auto b = pool.take();
   REQUIRE(b);
   CHECK(b->node_name == "big");  // 3 free against 1
