@@ -137,7 +137,14 @@ TEST_CASE("e2e: listing filters by status and pages", "[e2e]") {
 TEST_CASE("e2e: metrics are served in the Prometheus text format", "[e2e]") {
   e2e_fixture f;
   f.orch->wait_terminal(f.orch->submit({{"command", "true"}})["id"]);
-  auto r = f.orch->http().get("/metrics");
+  // The scheduler counts a finished task once it hears the outcome's commit
+  // succeeded, which can be just after a reader sees the task Completed.
+  http_result r;
+  wait_until([&] {
+    r = f.orch->http().get("/metrics");
+    return r.body.find("orchestrator_tasks_finished_total{status=\"Completed\"}")
+           != std::string::npos;
+  });
   REQUIRE(r.status == 200);
   CHECK(r.content_type.find("text/plain") == 0);
   CHECK(r.body.find("# TYPE orchestrator_tasks_submitted_total counter\n"
