@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 
 #include "actors/executor.hpp"
 #include "runtime/core/log.hpp"
@@ -145,7 +146,11 @@ void connect(node_worker_ptr self, const node_worker_config& cfg) {
   // connect_atom to the middleman does not block this actor's thread, as
   // remote_actor() would; the handshake has no timeout of its own, so the
   // request's is the one.
-  auto mm = self->system().middleman().actor_handle();
+  // With --node-tls-* the OpenSSL module's middleman makes the connection:
+  // the same interface, over mutual TLS.
+  auto& sys = self->system();
+  auto mm = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle()
+                                      : sys.middleman().actor_handle();
   self->request(mm, request_timeout, caf::connect_atom_v, at.host, at.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {

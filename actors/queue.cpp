@@ -172,9 +172,11 @@ queue_impl_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage,
   // Claims left by a previous run are recovered at once.
   self->send(self, sweep_atom_v);
   return {
-    [=](claim_atom, uint32_t limit) -> caf::delegated<claim_result> {
+    [=](claim_atom, claim_request req) -> caf::delegated<claim_result> {
       auto& st = self->state;
-      claim_request req{st.cfg.instance, now_us(), st.cfg.lease, limit};
+      req.worker = st.cfg.instance;
+      req.now = now_us();
+      req.lease = st.cfg.lease;
       return self->delegate(st.storage, claim_atom_v, std::move(req));
     },
     guarded("queue", [=](hold_atom, const std::string& id) { self->state.held.insert(id); }),

@@ -38,7 +38,7 @@ scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
     metrics_(std::move(metrics)),
     cfg_(std::move(config)),
     attempts_{cfg_.nu_path, cfg_.max_output_bytes},
-    pool_(cfg_.max_concurrent, cfg_.instance, now_us()) {}
+    pool_(cfg_.max_concurrent, cfg_.instance, cfg_.labels, now_us()) {}
 
 scheduler_impl::behavior_type scheduler_impl::make_behavior() {
   queue_ = spawn_queue(system(), storage_, events_, wake_listener_actor{this},
@@ -203,6 +203,12 @@ void scheduler_impl::on_lost(const std::vector<std::string>& ids) {
 
 // -- pulling work --------------------------------------------------------------------
 
+// A claim fills one node's free slots with tasks whose node labels it has,
+// and names that node in each task it starts. A round of claims asks for
+// each node with free slots in turn (pool_.offers() order: here first); a
+// node whose claim came back short has nothing more to take until new work
+// arrives, so the round passes it by. One claim is out at a time.
+
 void scheduler_impl::fill() {
   if (claiming_) {
     // The claim in flight may have been planned before the work that asks
@@ -210,16 +216,42 @@ void scheduler_impl::fill() {
     fill_again_ = true;
     return;
   }
-  auto free_slots = pool_.free();
-  if (draining_ || free_slots == 0)
+  if (draining_)
     return;
+  if (fill_again_) {
+    // New work since the round began: every node may take some again.
+    fill_again_ = false;
+    round_done_.clear();
+  }
+  std::optional<slot_offer> next;
+  for (auto& offer : pool_.offers())
+    if (!round_done_.count(offer.registration)) {
+      next = std::move(offer);
+      break;
+    }
+  if (!next) {
+    // Every node with a free slot asked: the round is over.
+    round_done_.clear();
+    if (round_next_ready_ != 0)
+      send(queue_, wake_at_atom_v, round_next_ready_);
+    round_next_ready_ = 0;
+    return;
+  }
   claiming_ = true;
-  fill_again_ = false;
-  request(queue_, cfg_.storage_timeout, claim_atom_v, free_slots)
-    .then(guarded("scheduler", [this](claim_result& res) { on_claimed(res); }),
+  claim_request req;
+  req.limit = next->free;
+  req.node = next->node_name;
+  req.labels = next->labels;
+  request(queue_, cfg_.storage_timeout, claim_atom_v, std::move(req))
+    .then(guarded("scheduler",
+                  [this, reg = next->registration, asked = next->free](claim_result& res) {
+                    on_claimed(reg, asked, res);
+                  }),
           [this](caf::error& e) {
             claiming_ = false;
             fill_again_ = false;  // the retry below claims anew
+            round_done_.clear();
+            round_next_ready_ = 0;
             if (draining_) {
               maybe_finish_drain();
               return;
@@ -229,36 +261,39 @@ void scheduler_impl::fill() {
           });
 }
 
-void scheduler_impl::on_claimed(claim_result& res) {
+void scheduler_impl::on_claimed(const std::string& registration, uint32_t asked,
+                                claim_result& res) {
   claiming_ = false;
   if (draining_) {
     // Claimed while the shutdown began: hand the tasks back unstarted.
-    for (auto& c : res.tasks) {
-      auto t = c.claimed;
-      auto tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
-      commit_outcome(std::move(t), std::move(tr), 0);
-    }
+    for (auto& c : res.tasks)
+      hand_back(c.claimed);
     maybe_finish_drain();
     return;
   }
   for (auto& c : res.tasks) {
-    if (pool_.free() == 0) {
-      // A worker node left while the claim was out: no slot for this one.
+    auto where = pool_.take(registration);
+    if (!where) {
+      // The worker node left while the claim was out: no slot for this one.
       // It goes back to the queue, its attempt not counted.
-      auto t = c.claimed;
-      auto tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
-      commit_outcome(std::move(t), std::move(tr), 0);
+      hand_back(c.claimed);
       continue;
     }
-    start(std::move(c));
+    start(std::move(c), std::move(*where));
   }
-  if (!res.tasks.empty() || fill_again_)
-    fill();
-  else if (res.next_ready != 0)
-    send(queue_, wake_at_atom_v, res.next_ready);
+  if (res.tasks.size() < asked)
+    round_done_.insert(registration);
+  if (res.next_ready != 0 && (round_next_ready_ == 0 || res.next_ready < round_next_ready_))
+    round_next_ready_ = res.next_ready;
+  fill();
 }
 
-void scheduler_impl::start(claimed_task res) {
+void scheduler_impl::hand_back(task t) {
+  auto tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
+  commit_outcome(std::move(t), std::move(tr), 0);
+}
+
+void scheduler_impl::start(claimed_task res, placement where) {
   auto& t = res.claimed;
   ++started_;
   count("orchestrator_task_attempts_started_total");
@@ -266,8 +301,6 @@ void scheduler_impl::start(claimed_task res) {
   send(queue_, hold_atom_v, t.id);
   running_task r;
   r.t = t;
-  // on_claimed checked that a slot is free; only this actor takes them.
-  auto where = *pool_.take();
   r.registration = where.registration;
   r.node_name = where.node_name;
   update_node_gauge(where.registration);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <map>
 #include <string>
 
 #include "caf/typed_actor.hpp"
@@ -22,6 +23,7 @@ class metric_registry;  // actors/metric_registry.hpp
 struct scheduler_config {
   std::string instance;                      // this process's worker id
   uint32_t max_concurrent = 4;               // --max-concurrent-tasks here (0: nodes only)
+  std::map<std::string, std::string> labels; // --labels of the slots here
   micros lease = 30 * us_per_second;
   bool shared_backend = false;
   micros backoff_base = 1 * us_per_second;   // first retry delay

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,8 +78,9 @@ private:
   void on_event(const task_event& ev);
   void on_lost(const std::vector<std::string>& ids);
   void fill();
-  void on_claimed(claim_result& res);
-  void start(claimed_task res);
+  void on_claimed(const std::string& registration, uint32_t asked, claim_result& res);
+  void hand_back(task t);
+  void start(claimed_task res, placement where);
   void on_done(exec_result r);
   void on_executor_down(const caf::down_msg& dm);
   void on_node_up(node_status st, node_session_actor node);
@@ -116,6 +118,8 @@ private:
   std::map<std::string, running_task> running_;
   bool claiming_ = false;
   bool fill_again_ = false;                  // work arrived while a claim was in flight
+  std::set<std::string> round_done_;         // nodes this round of claims has asked
+  micros round_next_ready_ = 0;              // earliest delayed work the round saw
   bool draining_ = false;
   bool pending_recheck_ = false;             // a one-off look at Pending tasks is due
   bool drain_requested_ = false;

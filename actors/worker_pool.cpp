@@ -1,9 +1,13 @@
 #include "actors/worker_pool.hpp"
 
+#include <algorithm>
+
 namespace orch {
 
-worker_pool::worker_pool(uint32_t local_slots, std::string local_name, micros started_at) {
+worker_pool::worker_pool(uint32_t local_slots, std::string local_name, label_map local_labels,
+                         micros started_at) {
   local_.name = std::move(local_name);
+  local_.labels = std::move(local_labels);
   local_.address = "local";
   local_.slots = local_slots;
   local_.joined_at = started_at;
@@ -24,21 +28,31 @@ uint32_t worker_pool::total() const {
   return n;
 }
 
-std::optional<placement> worker_pool::take() {
-  if (local_.running < local_.slots) {
+std::vector<slot_offer> worker_pool::offers() const {
+  std::vector<slot_offer> out;
+  if (local_.running < local_.slots)
+    out.push_back({{}, local_.name, local_.labels, local_.slots - local_.running});
+  auto first_node = out.size();
+  for (auto& [id, nd] : nodes_)
+    if (nd.status.running < nd.status.slots)
+      out.push_back({id, nd.status.name, nd.status.labels, nd.status.slots - nd.status.running});
+  std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first_node), out.end(),
+                   [](const slot_offer& a, const slot_offer& b) { return a.free > b.free; });
+  return out;
+}
+
+std::optional<placement> worker_pool::take(const std::string& registration) {
+  if (registration.empty()) {
+    if (local_.running >= local_.slots)
+      return std::nullopt;
     ++local_.running;
     return placement{{}, local_.name, {}};
   }
-  node* best = nullptr;
-  for (auto& [id, nd] : nodes_)
-    if (nd.status.running < nd.status.slots
-        && (!best
-            || nd.status.slots - nd.status.running > best->status.slots - best->status.running))
-      best = &nd;
-  if (!best)
+  auto i = nodes_.find(registration);
+  if (i == nodes_.end() || i->second.status.running >= i->second.status.slots)
     return std::nullopt;
-  ++best->status.running;
-  return placement{best->status.registration, best->status.name, best->handle};
+  ++i->second.status.running;
+  return placement{registration, i->second.status.name, i->second.handle};
 }
 
 void worker_pool::give_back(const std::string& registration) {

@@ -12,6 +12,7 @@
 
 #include "caf/typed_actor.hpp"
 
+#include "runtime/core/node_labels.hpp"
 #include "runtime/messages/node_types.hpp"
 
 namespace orch {
@@ -24,21 +25,34 @@ struct placement {
   bool local() const { return registration.empty(); }
 };
 
+/// A node with free slots, as a claim for it asks: its name, its labels
+/// (only tasks it satisfies are claimed) and how many slots are free.
+struct slot_offer {
+  std::string registration;                  // "" here
+  std::string node_name;
+  label_map labels;
+  uint32_t free = 0;
+};
+
 class worker_pool {
 public:
   /// `local_slots` attempts at once in this process (0: none), shown as
-  /// the node `local_name`.
-  worker_pool(uint32_t local_slots, std::string local_name, micros started_at);
+  /// the node `local_name` with `local_labels` (the server's --labels).
+  worker_pool(uint32_t local_slots, std::string local_name, label_map local_labels,
+              micros started_at);
 
   /// Slots free now, here and on every node.
   uint32_t free() const;
   /// Slots in all, here and on every node.
   uint32_t total() const;
 
-  /// A free slot for the next attempt (here first: nothing crosses the
-  /// network; then the node with the most free slots), counted as taken;
-  /// nullopt when none is free.
-  std::optional<placement> take();
+  /// Every node with a free slot, in the order claims fill them: here first
+  /// (nothing crosses the network), then the nodes with the most free.
+  std::vector<slot_offer> offers() const;
+
+  /// A free slot on the node of `registration` ("" here), counted as taken;
+  /// nullopt when it has none free or has left.
+  std::optional<placement> take(const std::string& registration);
   /// The attempt placed by take() ended (its slot is free again), on a node
   /// that may have left meanwhile.
   void give_back(const std::string& registration);

@@ -1,6 +1,7 @@
 #include "backends/engine/queue_index.hpp"
 
 #include "runtime/core/codec.hpp"
+#include "runtime/core/node_labels.hpp"
 #include "runtime/core/transitions.hpp"
 
 namespace orch {
@@ -46,7 +47,7 @@ claim_plan queue_index::plan(const claim_request& req, const std::set<std::strin
   auto it = ready_.begin();
   while (it != ready_.end() && plan.tasks.size() < req.limit) {
     auto id = std::get<2>(*it);
-    if (reserved.count(id)) {
+    if (reserved.count(id) || !labels_satisfied(entries_.at(id).node_labels, req.labels)) {
       ++it;
       continue;
     }
@@ -56,7 +57,7 @@ claim_plan queue_index::plan(const claim_request& req, const std::set<std::strin
       continue;
     }
     auto e = entries_.at(id);
-    auto tr = claim_transition(t, e, req.worker, req.lease, {"scheduler:" + req.worker, req.now});
+    auto tr = claim_transition(t, e, req, {"scheduler:" + req.worker, req.now});
     plan.tasks.push_back({std::move(t), std::move(e), tr.events.front()});
     plan.batches.push_back(std::move(tr.batch));
     ++it;

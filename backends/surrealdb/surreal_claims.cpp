@@ -91,7 +91,7 @@ void start_claimed(pointer self, const claim_request& req, std::vector<queue_ent
     // have been created in between (by this process or another), and its
     // history must not start before it was created.
     auto when = std::max({req.now, now_us(), t.created_at + 1});
-    auto tr = claim_transition(t, entry, req.worker, req.lease, {"scheduler:" + req.worker, when});
+    auto tr = claim_transition(t, entry, req, {"scheduler:" + req.worker, when});
     auto st = batch_statement(tr.batch);
     if (!st) {
       release(self, e.task_id, req.worker);

@@ -15,6 +15,10 @@
 // hidden fields (_ready, _delayed) so that any write can remove the old rows
 // without a search; every read projects them away, so the record JSON is the
 // same as on every other backend.
+//
+// An entry whose task requires node labels has them in its order rows too
+// (`labels`): a claim offering a node's labels skips, in the same read, the
+// rows it cannot take. Rows without labels are claimable by every node.
 #pragma once
 
 #include <string>

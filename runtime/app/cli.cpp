@@ -7,6 +7,7 @@
 
 #include "runtime/auth/roles.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/app/cli_options.hpp"
 #include "runtime/app/version.hpp"
 #include "runtime/app/worker_command.hpp"
 
@@ -394,6 +395,10 @@ void add_server_options(CLI::App& app, server_settings& s) {
                  "attempts it runs are taken back and run again elsewhere")
     ->check(CLI::Range(2u, 3600u))
     ->capture_default_str();
+  add_node_tls_options(app, s.node_tls_cert, s.node_tls_key, s.node_tls_ca, "every worker's");
+  add_labels_option(app, s.labels,
+                    "Labels of this instance's own task slots, k=v,k2=v2: tasks with "
+                    "\"node_labels\" run only on nodes (this one or workers) that have them all");
   app.add_flag("--insecure-nodes", s.insecure_nodes,
                "Accept worker nodes on a non-loopback --node-bind without TLS: tasks, their "
                "output and environment would cross the network in clear");

@@ -19,6 +19,7 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
   scheduler_config sc;
   sc.instance = instance;
   sc.max_concurrent = s.max_concurrent_tasks;
+  sc.labels = s.labels;
   sc.lease = static_cast<micros>(s.lease_s) * us_per_second;
   sc.shared_backend = info.shared;
   sc.backoff_base = static_cast<micros>(s.retry_backoff_ms) * us_per_ms;

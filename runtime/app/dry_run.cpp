@@ -28,6 +28,15 @@ int report_dry_run(caf::actor_system& sys, storage_actor storage, const server_s
   std::cout << "  listen address:       http://" << s.bind << ":" << s.port << "\n"
             << "  max concurrent tasks: " << s.max_concurrent_tasks << "\n"
             << "  nushell:              " << (nu_path.empty() ? "not found" : nu_path) << "\n";
+  if (!s.labels.empty()) {
+    std::string labels;
+    for (auto& [k, v] : s.labels)
+      labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    std::cout << "  slot labels:          " << labels << "\n";
+  }
+  if (s.node_port >= 0)
+    std::cout << "  worker nodes:         " << s.node_bind << ":" << s.node_port
+              << (s.node_tls_cert.empty() ? " (no TLS)" : " (mutual TLS)") << "\n";
   (void) db.close();
   return 0;
 }

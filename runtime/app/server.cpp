@@ -12,6 +12,7 @@
 
 #include "caf/all.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/publish.hpp"
 
 #include "actors/api/gateway_bridge.hpp"
 #include "actors/supervisor.hpp"
@@ -30,6 +31,7 @@
 #include "runtime/platform/process/child_process.hpp"
 #include "runtime/platform/process/open_files.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
+#include "runtime/platform/tls/pem_files.hpp"
 
 namespace orch {
 
@@ -118,8 +120,11 @@ result<uint16_t> open_node_port(caf::actor_system& sys, const server_settings& s
   if (!c.coordinator)
     return uint16_t{0};
   // reuse: a restart finds the port in TIME_WAIT.
-  auto port = sys.middleman().publish(c.coordinator, static_cast<uint16_t>(s.node_port),
-                                      s.node_bind.c_str(), true);
+  auto port = node_tls(s)
+                ? caf::openssl::publish(c.coordinator, static_cast<uint16_t>(s.node_port),
+                                        s.node_bind.c_str(), true)
+                : sys.middleman().publish(c.coordinator, static_cast<uint16_t>(s.node_port),
+                                          s.node_bind.c_str(), true);
   if (!port)
     return status{errc::unavailable, "cannot open --node-port " + std::to_string(s.node_port)
                                        + " on " + s.node_bind + ": " + sys.render(port.error())};
@@ -168,6 +173,17 @@ int run_server(const server_settings& settings) {
   std::unique_ptr<http_server> server;
   node_network net;
   net.enabled = s.node_port >= 0;
+  if (net.enabled && node_tls(s)) {
+    if (auto st = check_mutual_tls_files({s.node_tls_cert, s.node_tls_key, s.node_tls_ca,
+                                          "--node-tls-cert", "--node-tls-key", "--node-tls-ca"});
+        !st) {
+      std::cerr << "error: " << st.message() << "\n";
+      return 2;
+    }
+    net.tls_cert = s.node_tls_cert;
+    net.tls_key = s.node_tls_key;
+    net.tls_ca = s.node_tls_ca;
+  }
   actor_env env{0, net};
   auto& sys = env.sys();
   auto storage = open_storage(sys, s.storage);
@@ -235,7 +251,8 @@ int run_server(const server_settings& settings) {
                      + (nu_path.empty() ? "not found" : nu_path) + ", authentication "
                      + (auth_required(s) ? "required" : "disabled (loopback only)"));
   if (c.coordinator)
-    std::cout << "nodes on " << s.node_bind << ":" << *node_port << std::endl;
+    std::cout << "nodes on " << s.node_bind << ":" << *node_port
+              << (node_tls(s) ? " (mutual TLS)" : "") << std::endl;
   std::cout << "listening on " << (s.tls_cert.empty() ? "http" : "https") << "://" << s.bind << ":"
             << *port << std::endl;
   write_url_file(s, *port);

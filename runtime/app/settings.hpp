@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backends/engine/storage_settings.hpp"
+#include "runtime/core/node_labels.hpp"
 #include "runtime/migrate/filter_options.hpp"
 
 namespace orch {
@@ -48,6 +49,10 @@ struct server_settings {
   std::string node_bind = "127.0.0.1";
   uint32_t node_timeout_s = 10;              // a worker not heard of this long is lost
   bool insecure_nodes = false;               // a non-loopback --node-bind without TLS
+  std::string node_tls_cert;                 // mutual TLS with worker nodes: all three or none
+  std::string node_tls_key;
+  std::string node_tls_ca;
+  label_map labels;                          // --labels of the slots here
 };
 
 /// `orchestrator worker`: a process that runs the tasks an orchestrator
@@ -56,13 +61,16 @@ struct worker_settings {
   std::vector<std::string> connect;          // HOST:PORT of orchestrators' --node-port
   uint32_t slots = 0;                        // default: twice the number of CPUs
   std::string name;                          // default: the host name
-  std::string labels;                        // k=v,k2=v2
+  label_map labels;                          // --labels k=v,k2=v2
   std::string nu_path;
   uint64_t max_output_bytes = 1 << 20;
   std::string log_level = "info";
   std::string token_file;                    // its first line: a worker token
   std::string token;                         // ... or ORCHESTRATOR_TOKEN
   uint32_t node_protocol = 0;                // tests: pretend another release (0: ours)
+  std::string node_tls_cert;                 // mutual TLS with the orchestrator: all or none
+  std::string node_tls_key;
+  std::string node_tls_ca;
 };
 
 

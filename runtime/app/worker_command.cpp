@@ -14,11 +14,13 @@
 #include "caf/all.hpp"
 
 #include "actors/node_worker.hpp"
+#include "runtime/app/cli_options.hpp"
 #include "runtime/app/server.hpp"
 #include "runtime/app/version.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
+#include "runtime/platform/tls/pem_files.hpp"
 
 namespace orch {
 
@@ -35,11 +37,6 @@ std::string host_name() {
   return host;
 }
 
-bool label_text_ok(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && s.find_first_not_of(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") == std::string::npos;
-}
-
 } // namespace
 
 CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
@@ -53,11 +50,15 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
     ->check(CLI::Range(1u, 100000u));
   cmd->add_option("--name", w.name,
                   "This worker's name in GET /nodes and the logs (default: the host name)");
-  cmd->add_option("--labels", w.labels, "This worker's labels, k=v,k2=v2");
+  add_labels_option(*cmd, w.labels,
+                    "This worker's labels, k=v,k2=v2: tasks with \"node_labels\" run only on "
+                    "nodes that have them all");
   cmd->add_option("--token-file", w.token_file,
                   "File whose first line is a token of a user with the worker role (an admin "
                   "makes one with POST /auth/tokens); also ORCHESTRATOR_TOKEN. Needed when the "
                   "orchestrator requires authentication");
+  add_node_tls_options(*cmd, w.node_tls_cert, w.node_tls_key, w.node_tls_ca,
+                       "the orchestrator's");
   cmd->add_option("--nu-path", w.nu_path,
                   "Nushell binary for script tasks (default: `nu` on PATH)");
   cmd->add_option("--max-output-bytes", w.max_output_bytes,
@@ -73,25 +74,6 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
   return cmd;
 }
 
-std::map<std::string, std::string> parse_node_labels(const std::string& text, std::string& error) {
-  std::map<std::string, std::string> out;
-  size_t from = 0;
-  while (from < text.size()) {
-    auto comma = text.find(',', from);
-    auto item = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    from = comma == std::string::npos ? text.size() : comma + 1;
-    auto eq = item.find('=');
-    if (eq == std::string::npos || !label_text_ok(item.substr(0, eq))
-        || !label_text_ok(item.substr(eq + 1))) {
-      error = "--labels: '" + item + "' is not key=value (each 1 to 64 letters, digits, "
-              "'-', '_', '.', '/')";
-      return {};
-    }
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return out;
-}
-
 std::string finish_worker_settings(worker_settings& w) {
   for (auto& c : w.connect) {
     node_endpoint e;
@@ -99,10 +81,15 @@ std::string finish_worker_settings(worker_settings& w) {
     if (!parse_node_endpoint(c, e, err))
       return "--connect: " + err;
   }
-  std::string err;
-  parse_node_labels(w.labels, err);
-  if (!err.empty())
-    return err;
+  if (auto given = !w.node_tls_cert.empty() + !w.node_tls_key.empty() + !w.node_tls_ca.empty();
+      given != 0 && given != 3)
+    return "give all three of --node-tls-cert (this worker's certificate), --node-tls-key (its "
+           "key) and --node-tls-ca (the CA that signed the orchestrator's certificate), or none";
+  if (!w.node_tls_cert.empty())
+    if (auto st = check_mutual_tls_files({w.node_tls_cert, w.node_tls_key, w.node_tls_ca,
+                                          "--node-tls-cert", "--node-tls-key", "--node-tls-ca"});
+        !st)
+      return st.message();
   if (!w.token_file.empty()) {
     std::ifstream in{w.token_file};
     if (!in || !std::getline(in, w.token) || w.token.empty())
@@ -136,14 +123,13 @@ int run_worker(const worker_settings& w) {
     parse_node_endpoint(c, e, err);  // checked by finish_worker_settings
     cfg.coordinators.push_back(e);
   }
-  std::string err;
   cfg.hello.name = w.name;
   cfg.hello.protocol = w.node_protocol == 0 ? node_protocol_version : w.node_protocol;
   cfg.hello.version = orchestrator_version;
   cfg.hello.host = host_name();
   cfg.hello.pid = static_cast<int32_t>(::getpid());
   cfg.hello.slots = w.slots;
-  cfg.hello.labels = parse_node_labels(w.labels, err);
+  cfg.hello.labels = w.labels;
   cfg.hello.token = w.token;
   cfg.nu_path = nu_path;
   cfg.max_output_bytes = w.max_output_bytes;
@@ -151,12 +137,16 @@ int run_worker(const worker_settings& w) {
   node_network net;
   net.enabled = true;
   net.protocol = cfg.hello.protocol;
+  net.tls_cert = w.node_tls_cert;
+  net.tls_key = w.node_tls_key;
+  net.tls_ca = w.node_tls_ca;
   actor_env env{0, net};
   auto worker = spawn_node_worker(env.sys(), cfg);
   log_info("worker", "worker '" + w.name + "' (orchestrator " + orchestrator_version + ", node "
                        "protocol " + std::to_string(node_protocol_version) + ") with "
                        + std::to_string(w.slots) + " slot(s); nushell "
-                       + (nu_path.empty() ? "not found" : nu_path));
+                       + (nu_path.empty() ? "not found" : nu_path)
+                       + (net.tls() ? "; mutual TLS to the orchestrator" : ""));
   std::cout << "worker " << w.name << " started" << std::endl;
   auto why = stop.wait();
   while (why.signal == SIGHUP)

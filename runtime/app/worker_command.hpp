@@ -21,8 +21,6 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w);
 /// an error message, or "".
 std::string finish_worker_settings(worker_settings& w);
 
-/// "k=v,k2=v2" as a map; an error message in `error` otherwise.
-std::map<std::string, std::string> parse_node_labels(const std::string& text, std::string& error);
 
 /// Runs until SIGINT/SIGTERM (0), or until the orchestrator refuses it (2).
 int run_worker(const worker_settings& w);

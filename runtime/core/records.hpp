@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,11 @@ struct claim_request {
   micros now = 0;
   micros lease = 0;                          // lease duration
   uint32_t limit = 1;                        // claim up to this many tasks at once
+  /// The node whose free slots the claim fills: written into each claimed
+  /// task and its `started` event; only tasks whose node_labels it has
+  /// (`labels`) are claimed.
+  std::string node;
+  std::map<std::string, std::string> labels;
 };
 
 /// One claimed task: the queue entry's claimed_by/lease_until are set, the

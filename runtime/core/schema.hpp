@@ -104,6 +104,8 @@ struct of<task> {
     value_field{"labels", &task::labels, origin::client},
     value_field{"max_retries", &task::max_retries, origin::client},
     value_field{"name", &task::name, origin::client},
+    value_field{"node", &task::node},
+    value_field{"node_labels", &task::node_labels, origin::client},
     time_field{"not_before", &task::not_before},
     value_field{"output", &task::output},
     value_field{"owner", &task::owner},
@@ -132,6 +134,7 @@ struct of<queue_entry> {
     value_field{"claimed_by", &queue_entry::claimed_by},
     time_field{"enqueued_at", &queue_entry::enqueued_at},
     time_field{"lease_until", &queue_entry::lease_until},
+    value_field{"node_labels", &queue_entry::node_labels},
     time_field{"not_before", &queue_entry::not_before},
     value_field{"priority", &queue_entry::priority},
     value_field{"task_id", &queue_entry::task_id});
@@ -151,6 +154,7 @@ struct of<task_event> {
     value_field{"details", &task_event::details},
     value_field{"id", &task_event::id},
     value_field{"kind", &task_event::kind},
+    value_field{"node", &task_event::node},
     value_field{"status", &task_event::status},
     value_field{"task_id", &task_event::task_id},
     time_field{"time", &task_event::time});

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "runtime/core/field_decoder.hpp"
+#include "runtime/core/node_labels.hpp"
 
 namespace orch {
 
@@ -97,7 +98,7 @@ status check_rules(const task& x) {
     if (d == x.id)
       return invalid_input("a task cannot depend on itself");
   }
-  return {};
+  return check_required_labels(x.node_labels);
 }
 
 } // namespace

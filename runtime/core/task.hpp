@@ -52,6 +52,9 @@ struct task {
   std::map<std::string, std::string> labels;
   std::string owner;
   uint64_t revision = 0;                     // bumped by every write (optimistic concurrency)
+  /// Labels a node must have for the task to run there (runtime/core/node_labels.hpp).
+  std::map<std::string, std::string> node_labels;
+  std::string node;                          // the node that runs or ran the latest attempt
 };
 
 struct queue_entry {
@@ -62,6 +65,8 @@ struct queue_entry {
   uint32_t attempt = 0;                      // attempts started when it was enqueued
   std::string claimed_by;                    // empty: claimable
   micros lease_until = 0;
+  /// The task's node_labels: a claim offering other labels passes it by.
+  std::map<std::string, std::string> node_labels;
 };
 
 struct task_event {
@@ -72,6 +77,7 @@ struct task_event {
   std::string status;                        // task status after the event
   uint32_t attempt = 0;
   std::string details;
+  std::string node;                          // `started`: the node the attempt runs on
 };
 
 struct audit_record {

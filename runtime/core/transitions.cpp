@@ -20,6 +20,8 @@ task_event make_event(const task& t, const std::string& kind, const std::string&
   ev.status = to_string(t.status);
   ev.attempt = t.attempts;
   ev.details = details;
+  if (kind == event_kind::started)
+    ev.node = t.node;
   return ev;
 }
 
@@ -67,6 +69,7 @@ queue_entry ready_entry(const task& t, micros now, micros not_before) {
   e.enqueued_at = now;
   e.not_before = not_before;
   e.attempt = t.attempts;
+  e.node_labels = t.node_labels;
   return e;
 }
 
@@ -91,20 +94,23 @@ transition submit_transition(task& t, task_status initial, const std::string& re
                       ctx);
 }
 
-transition claim_transition(task& t, queue_entry& e, const std::string& worker, micros lease,
+transition claim_transition(task& t, queue_entry& e, const claim_request& req,
                             const actor_context& ctx) {
   write_batch b;
   b.expect.push_back(expect_revision(t));
-  e.claimed_by = worker;
-  e.lease_until = ctx.now + lease;
+  e.claimed_by = req.worker;
+  e.lease_until = ctx.now + req.lease;
   put(b, to_record(e));
   t.status = task_status::running;
   ++t.attempts;
   t.started_at = ctx.now;
   t.completed_at = 0;
   t.not_before = 0;
+  t.node = req.node;
   return finish_batch(t, std::move(b), event_kind::started, audit_action::task_start,
-                      "attempt " + std::to_string(t.attempts) + " on " + worker, ctx);
+                      "attempt " + std::to_string(t.attempts) + " on " + req.worker
+                        + (req.node.empty() || req.node == req.worker ? "" : ", node " + req.node),
+                      ctx);
 }
 
 transition finish_transition(task& t, const attempt_outcome& out, const std::string& worker,

@@ -29,9 +29,10 @@ struct transition {
 transition submit_transition(task& t, task_status initial, const std::string& reason,
                              const actor_context& ctx);
 
-/// Claim: the queue entry is claimed by `worker` until now + lease; the task
-/// becomes Running with one more attempt. Used by every backend's claim.
-transition claim_transition(task& t, queue_entry& e, const std::string& worker, micros lease,
+/// Claim: the queue entry is claimed by `req.worker` until now + req.lease;
+/// the task becomes Running on `req.node` with one more attempt, and its
+/// `started` event names the node. Used by every backend's claim.
+transition claim_transition(task& t, queue_entry& e, const claim_request& req,
                             const actor_context& ctx);
 
 /// Outcome of one attempt, decided by the scheduler.

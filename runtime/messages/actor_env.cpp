@@ -7,6 +7,7 @@
 
 #include "caf/all.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 
 #include "runtime/messages/node_types.hpp"
 #include "runtime/messages/types.hpp"
@@ -33,6 +34,14 @@ actor_env::actor_env(size_t threads, node_network net)
     cfg_->set("middleman.app-identifiers",
               std::vector<std::string>{
                 node_app_identifier(net.protocol == 0 ? node_protocol_version : net.protocol)});
+    if (net.tls()) {
+      // With a certificate and a CA set, both sides must present one the CA
+      // signed (mutual TLS); CAF checks no host names, only the CA.
+      cfg_->load<caf::openssl::manager>();
+      cfg_->set("openssl.certificate", net.tls_cert);
+      cfg_->set("openssl.key", net.tls_key);
+      cfg_->set("openssl.cafile", net.tls_ca);
+    }
   }
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "caf/fwd.hpp"
 
@@ -25,6 +26,12 @@ struct node_network {
   std::chrono::milliseconds connection_timeout{5000};
   /// The node protocol spoken (tests pretend to be another release).
   uint32_t protocol = 0;                     // 0: node_protocol_version
+  /// Mutual TLS (CAF's OpenSSL module): this side's PEM certificate and
+  /// key, and the CA the other side's certificate must be signed by. All
+  /// three or none; check them first (runtime/platform/tls/pem_files.hpp):
+  /// CAF aborts the process on one it cannot load.
+  std::string tls_cert, tls_key, tls_ca;
+  bool tls() const { return !tls_cert.empty(); }
 };
 
 class actor_env {

@@ -69,7 +69,9 @@ using wake_listener_actor = caf::typed_actor<
 /// Claims for this process, lease renewal for the tasks it runs, recovery of
 /// claims whose holder died, and wake-ups when delayed work becomes ready.
 using queue_actor = caf::typed_actor<
-  caf::replies_to<claim_atom, uint32_t>::with<claim_result>,
+  // Claims up to `limit` tasks for `node`'s free slots (the queue fills in
+  // the claimer, the time and the lease).
+  caf::replies_to<claim_atom, claim_request>::with<claim_result>,
   caf::reacts_to<hold_atom, std::string>,             // this process runs the task
   caf::reacts_to<release_atom, std::string>,          // ... no longer
   caf::reacts_to<wake_at_atom, micros>>;              // wake the scheduler then

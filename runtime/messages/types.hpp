@@ -121,7 +121,8 @@ typename Inspector::result_type inspect(Inspector& f, record_page& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
-  return f(caf::meta::type_name("orch::claim_request"), x.worker, x.now, x.lease, x.limit);
+  return f(caf::meta::type_name("orch::claim_request"), x.worker, x.now, x.lease, x.limit, x.node,
+           x.labels);
 }
 
 template <class Inspector>

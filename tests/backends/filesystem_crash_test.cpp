@@ -43,10 +43,10 @@ struct scenario {
     a_started.revision = 2;
     b = a;
     b.id = new_uuid_v4();
-    a_entry = {a.id, 0, now, 0, 0, {}, 0};
-    b_entry = {b.id, 0, now, 0, 0, {}, 0};
-    a_created = {new_uuid_v7(now), now, a.id, "created", "queued", 0, {}};
-    a_began = {new_uuid_v7(now + 5000), now + 5000, a.id, "started", "running", 1, {}};
+    a_entry = {a.id, 0, now, 0, 0, {}, 0, {}};
+    b_entry = {b.id, 0, now, 0, 0, {}, 0, {}};
+    a_created = {new_uuid_v7(now), now, a.id, "created", "queued", 0, {}, ""};
+    a_began = {new_uuid_v7(now + 5000), now + 5000, a.id, "started", "running", 1, {}, ""};
     submitted_b = {new_uuid_v7(now + 10000), now + 10000, "tester", "task.submit", b.id, "ok", {}};
   }
 
@@ -218,7 +218,7 @@ TEST_CASE("filesystem: a committed round whose renames fail counts, and is put i
     CHECK_FALSE(has(*engine, record_kind::queue, s.a.id));
     // ...but nothing more is written until it is in place.
     auto more = puts({to_record(task_event{new_uuid_v7(now_us() + 20000), now_us() + 20000,
-                                           s.a.id, "note", "running", 1, {}})});
+                                           s.a.id, "note", "running", 1, {}, ""})});
     auto refused = engine->commit_batches({&more});
     bool refused_whole = !refused || !refused.value().at(0).ok();
     CHECK(refused_whole);

@@ -88,7 +88,7 @@ TEST_CASE("filesystem: records land in the documented layout as readable JSON", 
 
 TEST_CASE("filesystem: events - audit records and metrics go to JSON-lines segments", "[filesystem]") {
   fs_fixture f;
-  task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, ""};
+  task_event ev{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "created", "Queued", 0, "", ""};
   audit_record a{new_uuid_v7(now_us()), now_us(), "api:x", "task.submit", "task:y", "ok", ""};
   REQUIRE(f.db->put({to_record(ev), to_record(a)}).ok());
   auto day = format_rfc3339(ev.time).substr(0, 10);
@@ -154,8 +154,8 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
           "[filesystem]") {
   fs_fixture f;
   auto now = now_us();
-  task_event bad{new_uuid_v7(now), now, new_uuid_v4(), "created", "Queued", 0, ""};
-  task_event ev{new_uuid_v7(now + 5000), now + 5000, bad.task_id, "queued", "Queued", 0, ""};
+  task_event bad{new_uuid_v7(now), now, new_uuid_v4(), "created", "Queued", 0, "", ""};
+  task_event ev{new_uuid_v7(now + 5000), now + 5000, bad.task_id, "queued", "Queued", 0, "", ""};
   REQUIRE(f.db->put({to_record(bad), to_record(ev)}).ok());
   REQUIRE(f.db->close().ok());
   f.db.reset();
@@ -184,7 +184,7 @@ TEST_CASE("filesystem: a torn last line of a segment is cut off - a bad line is 
   f.reopen();
   CHECK(f.db->info().value().notes.empty());
   // Appends after the repair start on a clean line.
-  task_event ev2{new_uuid_v7(now_us()), now_us(), ev.task_id, "started", "Running", 1, ""};
+  task_event ev2{new_uuid_v7(now_us()), now_us(), ev.task_id, "started", "Running", 1, "", ""};
   REQUIRE(f.db->put({to_record(ev2)}).ok());
   f.reopen();
   CHECK(f.db->count(record_kind::event).value() == 2);
@@ -242,7 +242,7 @@ TEST_CASE("filesystem: claims follow priority then FIFO - and honour not_before"
             .ok());
   std::vector<std::string> order;
   for (uint32_t limit : {1u, 5u, 1u}) {
-    auto c = f.db->claim({"me", now_us(), 30 * us_per_second, limit});
+    auto c = f.db->claim({"me", now_us(), 30 * us_per_second, limit, "", {}});
     REQUIRE(c.ok());
     CHECK(c.value().tasks.size() <= limit);
     CHECK(c.value().next_ready == d.not_before);
@@ -316,7 +316,7 @@ TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any se
   micros day1 = 0, day2 = 0;
   REQUIRE(parse_rfc3339("2026-03-01T12:00:00Z", day1));
   REQUIRE(parse_rfc3339("2026-03-02T12:00:00Z", day2));
-  task_event first{new_uuid_v7(day1), day1, new_uuid_v4(), "created", "Queued", 0, ""};
+  task_event first{new_uuid_v7(day1), day1, new_uuid_v4(), "created", "Queued", 0, "", ""};
   REQUIRE(f.db->put({to_record(first)}).ok());
   auto seg1 = f.root() + "/events/2026-03-01.jsonl";
   auto before = slurp(seg1);
@@ -324,8 +324,8 @@ TEST_CASE("filesystem: a batch whose write fails leaves no line behind in any se
   // place fails even for root), so the batch fails after the first day's
   // lines were appended: they must be taken back.
   std::filesystem::create_directories(f.root() + "/events/2026-03-02.jsonl");
-  task_event a{new_uuid_v7(day1 + 1), day1 + 1, first.task_id, "started", "Running", 1, ""};
-  task_event b{new_uuid_v7(day2), day2, first.task_id, "completed", "Completed", 1, ""};
+  task_event a{new_uuid_v7(day1 + 1), day1 + 1, first.task_id, "started", "Running", 1, "", ""};
+  task_event b{new_uuid_v7(day2), day2, first.task_id, "completed", "Completed", 1, "", ""};
   write_batch w;
   w.ops.push_back({record_op::put, to_record(a)});
   w.ops.push_back({record_op::put, to_record(b)});
@@ -414,8 +414,8 @@ TEST_CASE("filesystem: a new version with an earlier time still wins after a res
   REQUIRE(parse_rfc3339("2026-03-01T12:00:00Z", day1));
   REQUIRE(parse_rfc3339("2026-03-02T12:00:00Z", day2));
   auto id = new_uuid_v7(day2);
-  task_event later{id, day2, new_uuid_v4(), "started", "Running", 1, ""};
-  task_event earlier{id, day1, later.task_id, "created", "Queued", 0, "corrected"};
+  task_event later{id, day2, new_uuid_v4(), "started", "Running", 1, "", ""};
+  task_event earlier{id, day1, later.task_id, "created", "Queued", 0, "corrected", ""};
   REQUIRE(f.db->put({to_record(later)}).ok());
   REQUIRE(f.db->put({to_record(earlier)}).ok());
   for (bool reopened : {false, true}) {

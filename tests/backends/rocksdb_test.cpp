@@ -52,7 +52,7 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
   {
     auto s = open("prod", "main");
     REQUIRE(s->put({a}).ok());
-    REQUIRE(s->put({to_record(queue_entry{a.key, 0, now_us(), 0, 0, "", 0})}).ok());
+    REQUIRE(s->put({to_record(queue_entry{a.key, 0, now_us(), 0, 0, "", 0, {}})}).ok());
     REQUIRE(s->close().ok());
   }
   {
@@ -60,7 +60,7 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
     CHECK(s->count(record_kind::task).value() == 0);
     CHECK(s->get(record_kind::task, a.key).code() == errc::not_found);
     CHECK(s->scan(record_kind::task, "", 100).value().empty());
-    CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.empty());
+    CHECK(s->claim({"w", now_us(), us_per_second, 10, "", {}}).value().tasks.empty());
     REQUIRE(s->put({b}).ok());
     REQUIRE(s->close().ok());
   }
@@ -79,7 +79,7 @@ TEST_CASE("embedded: two namespace/database pairs in one directory never see eac
   CHECK(s->get(record_kind::task, b.key).code() == errc::not_found);
   CHECK(s->get(record_kind::task, c.key).code() == errc::not_found);
   // The queue index is rebuilt from the database: the entry is claimable.
-  CHECK(s->claim({"w", now_us(), us_per_second, 10}).value().tasks.size() == 1);
+  CHECK(s->claim({"w", now_us(), us_per_second, 10, "", {}}).value().tasks.size() == 1);
   REQUIRE(s->close().ok());
 }
 
@@ -158,7 +158,7 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
     auto w = ro->commit(write_batch{{{record_op::put, a_task("refused")}}, {}});
     CHECK(w.code() == errc::invalid);
     CHECK(w.message().find("is opened read-only") != std::string::npos);
-    CHECK(ro->claim({"w", now_us(), us_per_second, 1}).code() == errc::invalid);
+    CHECK(ro->claim({"w", now_us(), us_per_second, 1, "", {}}).code() == errc::invalid);
     REQUIRE(ro->close().ok());
   }
   CHECK(tree_digest(dir.path()) == bytes);

@@ -106,7 +106,7 @@ void churn(const std::string& data_dir, long cycles) {
       enqueue.ops.insert(enqueue.ops.end(), tr.batch.ops.begin(), tr.batch.ops.end());
     }
     test::must(db->commit(enqueue), "enqueueing");
-    auto claimed = db->claim({"bench", now_us(), 30 * us_per_second, pipeline});
+    auto claimed = db->claim({"bench", now_us(), 30 * us_per_second, pipeline, "", {}});
     write_batch ack;
     for (auto& c : claimed.value().tasks) {
       auto t = c.claimed;
@@ -140,7 +140,7 @@ void churn(const std::string& data_dir, long cycles) {
   test::must(db->commit(submit_transition(t, task_status::queued, "", {"bench", now_us()}).batch),
              "submitting after the reopen");
   auto c0 = clock_type::now();
-  auto c = db->claim({"bench", now_us(), us_per_second, 1});
+  auto c = db->claim({"bench", now_us(), us_per_second, 1, "", {}});
   std::printf("claim after reopen: %.2f ms (found %zu)\n", seconds_since(c0) * 1000, c.value().tasks.size());
   test::must(db->close(), "closing after the reopen");
 }

@@ -121,7 +121,7 @@ void claim_loop(caf::event_based_actor* self, storage_actor storage,
     return self->quit();
   auto worker = "bench-" + std::to_string(self->id());
   self->request(storage, caf::infinite, claim_atom_v,
-                claim_request{worker, now_us(), 30 * us_per_second, 1})
+                claim_request{worker, now_us(), 30 * us_per_second, 1, "", {}})
     .then(
       [=](claim_result& r) {
         if (r.tasks.empty()) {

@@ -62,7 +62,7 @@ record make_record(record_kind kind, int i, micros t = base_time) {
                                      {{"i", std::to_string(i)}}, i * 0.5});
     case record_kind::event:
       return to_record(task_event{new_uuid_v7(t), t, "6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a",
-                                  "started", "Running", 1, std::to_string(i)});
+                                  "started", "Running", 1, std::to_string(i), ""});
   }
   return {};
 }
@@ -248,7 +248,7 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
   std::vector<std::string> events_of_dep;
   for (int i = 0; i < 8; ++i) {
     task_event e{new_uuid_v7(base_time + i), base_time + i, i < 5 ? dep.id : new_uuid_v4(),
-                 "k" + std::to_string(i), "Queued", 0, ""};
+                 "k" + std::to_string(i), "Queued", 0, "", ""};
     if (i < 5)
       events_of_dep.push_back(e.id);
     rs.push_back(to_record(e));
@@ -309,7 +309,7 @@ void grouped_records_follow_changes(record_kind kind) {
   auto group_a = new_uuid_v4(), group_b = new_uuid_v4();
   auto record_of = [&](const std::string& id, micros t, const std::string& group) {
     return kind == record_kind::event
-             ? to_record(task_event{id, t, group, "created", "Queued", 0, ""})
+             ? to_record(task_event{id, t, group, "created", "Queued", 0, "", ""})
              : to_record(audit_record{id, t, "api:1", "task.submit", group, "ok", ""});
   };
   auto moved = new_uuid_v7(base_time), stays = new_uuid_v7(base_time + 1),
@@ -377,7 +377,7 @@ TEST_CASE("conformance: claims follow priority then FIFO and honour not_before",
     t.status = task_status::queued;
     t.priority = priority;
     t.created_at = now;
-    queue_entry e{t.id, priority, enqueued, not_before, 0, "", 0};
+    queue_entry e{t.id, priority, enqueued, not_before, 0, "", 0, {}};
     rs.push_back(to_record(t));
     rs.push_back(to_record(e));
     return t.id;
@@ -390,7 +390,7 @@ TEST_CASE("conformance: claims follow priority then FIFO and honour not_before",
   REQUIRE(b.db().commit(puts(rs)).ok());
   std::vector<std::string> order;
   for (uint32_t limit : {1u, 2u, 5u, 5u}) {
-    auto c = b.db().claim({"worker-1", now_us(), 30 * us_per_second, limit});
+    auto c = b.db().claim({"worker-1", now_us(), 30 * us_per_second, limit, "", {}});
     REQUIRE(c.ok());
     CHECK(c.value().tasks.size() <= limit);
     CHECK(c.value().next_ready == now + 3600 * us_per_second);
@@ -410,9 +410,65 @@ TEST_CASE("conformance: claims follow priority then FIFO and honour not_before",
   }
   CHECK(order == std::vector<std::string>{high_old, high_new, mid, low});
   // The delayed one becomes claimable when its time comes.
-  auto later = b.db().claim({"worker-1", now + 3601 * us_per_second, 30 * us_per_second, 5});
+  auto later = b.db().claim({"worker-1", now + 3601 * us_per_second, 30 * us_per_second, 5, "", {}});
   REQUIRE(later.ok());
   CHECK(later.value().tasks.size() == 1);
+}
+
+TEST_CASE("conformance: a claim takes only the tasks whose node labels the node has, and names "
+          "the node in the task and its started event", "[conformance]") {
+  backend_under_test b;
+  auto now = now_us();
+  std::vector<record> rs;
+  auto add = [&](int priority, label_map labels, micros not_before = 0) {
+    task t;
+    t.id = new_uuid_v4();
+    t.command = "true";
+    t.status = task_status::queued;
+    t.priority = priority;
+    t.created_at = now - 100;
+    t.node_labels = labels;
+    queue_entry e{t.id, priority, now - 100 + priority, not_before, 0, "", 0, labels};
+    rs.push_back(to_record(t));
+    rs.push_back(to_record(e));
+    return t.id;
+  };
+  auto gpu = add(9, {{"gpu", "yes"}});
+  auto gpu_in_zone = add(8, {{"gpu", "yes"}, {"zone", "a"}});
+  auto plain = add(1, {});
+  // Waiting for a retry: its labels must hold when it becomes due.
+  auto gpu_later = add(7, {{"gpu", "yes"}}, now + 60 * us_per_second);
+  REQUIRE(b.db().commit(puts(rs)).ok());
+  auto claim_for = [&](const std::string& node, label_map labels, micros at) {
+    claim_request req{"worker-1", at, 30 * us_per_second, 10, node, std::move(labels)};
+    auto c = b.db().claim(req);
+    REQUIRE(c.ok());
+    std::vector<std::string> ids;
+    for (auto& t : c.value().tasks) {
+      ids.push_back(t.claimed.id);
+      CHECK(t.claimed.node == node);
+      CHECK(t.started_event.node == node);
+      auto stored = value_of(b.db().get(record_kind::task, t.claimed.id).value().json);
+      CHECK(stored["node"] == node);
+      CHECK(stored["node_labels"] == json(t.claimed.node_labels));
+      auto ev = b.db().get(record_kind::event, t.started_event.id);
+      REQUIRE(ev.ok());
+      CHECK(value_of(ev.value().json)["node"] == node);
+    }
+    return ids;
+  };
+  // A node without labels passes the labelled tasks by.
+  CHECK(claim_for("plain-box", {}, now) == std::vector<std::string>{plain});
+  // Another label value is not the label.
+  CHECK(claim_for("cpu-box", {{"gpu", "no"}, {"zone", "a"}}, now).empty());
+  // A node with more labels than asked for takes them, in claim order.
+  CHECK(claim_for("gpu-box", {{"gpu", "yes"}}, now) == std::vector<std::string>{gpu});
+  CHECK(claim_for("gpu-zone-a", {{"gpu", "yes"}, {"zone", "a"}, {"x", "y"}}, now)
+        == std::vector<std::string>{gpu_in_zone});
+  // The delayed one, once due: still only for a node with its labels.
+  CHECK(claim_for("plain-box", {}, now + 61 * us_per_second).empty());
+  CHECK(claim_for("gpu-box", {{"gpu", "yes"}}, now + 61 * us_per_second)
+        == std::vector<std::string>{gpu_later});
 }
 
 TEST_CASE("conformance: concurrent claimers never get the same task", "[conformance]") {
@@ -425,7 +481,7 @@ TEST_CASE("conformance: concurrent claimers never get the same task", "[conforma
     t.status = task_status::queued;
     t.created_at = base_time;
     rs.push_back(to_record(t));
-    rs.push_back(to_record(queue_entry{t.id, i % 3, base_time + i, 0, 0, "", 0}));
+    rs.push_back(to_record(queue_entry{t.id, i % 3, base_time + i, 0, 0, "", 0, {}}));
   }
   REQUIRE(b.db().commit(puts(rs)).ok());
   std::mutex m;
@@ -435,7 +491,7 @@ TEST_CASE("conformance: concurrent claimers never get the same task", "[conforma
     workers.emplace_back([&, w] {
       storage_client c{b.sys(), b.db().handle()};
       for (;;) {
-        auto r = c.claim({"worker-" + std::to_string(w), now_us(), 30 * us_per_second, 3});
+        auto r = c.claim({"worker-" + std::to_string(w), now_us(), 30 * us_per_second, 3, "", {}});
         if (!r.ok() || r.value().tasks.empty())
           return;
         std::lock_guard<std::mutex> g{m};
@@ -462,10 +518,10 @@ TEST_CASE("conformance: leases are renewed and expired leases are found", "[conf
     t.created_at = now;
     ids.push_back(t.id);
     rs.push_back(to_record(t));
-    rs.push_back(to_record(queue_entry{t.id, 0, now + i, 0, 0, "", 0}));
+    rs.push_back(to_record(queue_entry{t.id, 0, now + i, 0, 0, "", 0, {}}));
   }
   REQUIRE(b.db().commit(puts(rs)).ok());
-  auto c = b.db().claim({"w1", now, 10 * us_per_second, 3});
+  auto c = b.db().claim({"w1", now, 10 * us_per_second, 3, "", {}});
   REQUIRE(c.value().tasks.size() == 3);
   // Renewing: ours are extended; a foreign or unknown id is reported lost.
   auto lost = b.db().renew("w1", {ids[0], ids[1], new_uuid_v4()}, now + 60 * us_per_second);
@@ -646,13 +702,13 @@ TEST_CASE("conformance: start-up recovery brings tasks and queue entries back in
   auto done = make(task_status::completed);    // its queue entry was never removed
   auto running = make(task_status::running);   // claimed, queue entry not updated
   auto healthy = make(task_status::queued);
-  queue_entry orphan{new_uuid_v4(), 0, now_us(), 0, 0, "", 0};  // its task is gone
+  queue_entry orphan{new_uuid_v4(), 0, now_us(), 0, 0, "", 0, {}};  // its task is gone
   REQUIRE(b.db()
             .commit(puts({to_record(queued), to_record(done), to_record(running),
                           to_record(healthy),
-                          to_record(queue_entry{done.id, 0, now_us(), 0, 0, "", 0}),
-                          to_record(queue_entry{running.id, 0, now_us(), 0, 1, "", 0}),
-                          to_record(queue_entry{healthy.id, 0, now_us(), 0, 0, "", 0}),
+                          to_record(queue_entry{done.id, 0, now_us(), 0, 0, "", 0, {}}),
+                          to_record(queue_entry{running.id, 0, now_us(), 0, 1, "", 0, {}}),
+                          to_record(queue_entry{healthy.id, 0, now_us(), 0, 0, "", 0, {}}),
                           to_record(orphan)}))
             .ok());
   auto notes = reconcile_queue(b.sys(), b.db().handle());

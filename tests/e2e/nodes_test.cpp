@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/nodes_support.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -31,41 +32,6 @@ uint16_t unused_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(fd);
   return ntohs(a.sin_port);
-}
-
-std::unique_ptr<child> start_worker(const temp_dir& d, uint16_t port, const std::string& name,
-                                    int slots) {
-  return std::make_unique<child>(
-    std::vector<std::string>{orchestrator_binary(), "worker", "--connect",
-                             "127.0.0.1:" + std::to_string(port), "--slots", std::to_string(slots),
-                             "--name", name},
-    d / ("worker-" + name));
-}
-
-json nodes(orchestrator_process& o) {
-  auto r = o.http().get("/nodes");
-  REQUIRE(r.status == 200);
-  return r.json()["data"];
-}
-
-/// Waits until GET /nodes lists the worker called `name`; says why not.
-bool joined(orchestrator_process& o, const std::string& name, child& worker) {
-  auto listed = wait_until([&] {
-    auto now = nodes(o);  // kept: the loop below reads into it
-    for (auto& n : now["nodes"])
-      if (n["name"] == name)
-        return true;
-    return false;
-  });
-  if (!listed)
-    WARN("worker " << name << " did not join; its log:\n" << worker.err());
-  return listed;
-}
-
-/// Serves with no slots here and worker nodes on a port the kernel picks;
-/// a worker unheard of for 3 s is lost.
-std::vector<std::string> coordinator_args(const std::string& node_port = "0") {
-  return {"--max-concurrent-tasks", "0", "--node-port", node_port, "--node-timeout", "3"};
 }
 
 /// The audit records of `action` (newest first).
@@ -108,6 +74,7 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
     CHECK(t["status"] == "Completed");
     // The task's parent is the worker process: it ran there, not here.
     CHECK(t["output"] == std::to_string(worker->pid()) + "\n");
+    CHECK(t["node"] == "w1");
   }
   auto after = nodes(*f.orch);
   REQUIRE(after["nodes"].size() == 1);
@@ -126,6 +93,85 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
   CHECK(metrics.find("orchestrator_node_running{node=\"w1\"} 0") != std::string::npos);
   CHECK(metrics.find("orchestrator_node_attempts_finished_total{node=\"w1\",outcome=\"success\"} 12")
         != std::string::npos);
+}
+
+TEST_CASE("nodes: a task with node_labels waits for a node that has them all; the task and "
+          "its started event name the node that ran it", "[nodes]") {
+  // One slot here, labelled zone=a; worker nodes join later.
+  e2e_fixture f{{"--max-concurrent-tasks", "1", "--labels", "zone=a", "--node-port", "0",
+                 "--node-timeout", "3"}};
+  auto health = f.orch->http().get("/health");
+  REQUIRE(health.status == 200);
+  auto here = health.json()["data"]["instance"].get<std::string>();
+  auto submit = [&](json node_labels) {
+    json body{{"command", "sh"}, {"args", {"-c", "echo $PPID"}}};
+    if (!node_labels.is_null())
+      body["node_labels"] = node_labels;
+    return f.orch->submit(body)["id"].get<std::string>();
+  };
+  std::vector<std::string> gpu, local, anywhere;
+  for (int i = 0; i < 3; ++i) {
+    gpu.push_back(submit({{"gpu", "yes"}}));
+    local.push_back(submit({{"zone", "a"}}));
+    anywhere.push_back(submit(nullptr));
+  }
+  auto nowhere = submit({{"gpu", "yes"}, {"zone", "a"}});  // no node has both
+  for (auto* ids : {&local, &anywhere})
+    for (auto& id : *ids) {
+      auto t = f.orch->wait_terminal(id);
+      CHECK(t["status"] == "Completed");
+      CHECK(t["node"] == here);
+      CHECK(t["output"] == std::to_string(f.orch->proc().pid()) + "\n");
+    }
+
+  // A node with gpu=no joins: it takes work, but not the gpu tasks.
+  auto cpu = start_worker(f.dir, f.orch->node_port(), "cpu-1", 2, "gpu=no");
+  REQUIRE(joined(*f.orch, "cpu-1", *cpu));
+  auto on_cpu = f.orch->wait_terminal(submit({{"gpu", "no"}}));
+  CHECK(on_cpu["status"] == "Completed");
+  CHECK(on_cpu["node"] == "cpu-1");
+  for (auto& id : gpu)
+    CHECK(f.orch->task(id)["status"] == "Queued");
+
+  // The node with gpu=yes joins while they wait, and runs them.
+  auto gpu_node = start_worker(f.dir, f.orch->node_port(), "gpu-1", 2, "gpu=yes,zone=b");
+  REQUIRE(joined(*f.orch, "gpu-1", *gpu_node));
+  for (auto& id : gpu) {
+    auto t = f.orch->wait_terminal(id);
+    CHECK(t["status"] == "Completed");
+    CHECK(t["node"] == "gpu-1");
+    CHECK(t["node_labels"] == json{{"gpu", "yes"}});
+    CHECK(t["output"] == std::to_string(gpu_node->pid()) + "\n");
+    auto events = f.orch->http().get("/tasks/" + id + "/events");
+    REQUIRE(events.status == 200);
+    auto records = events.json()["data"]["events"];
+    int started = 0;
+    for (auto& ev : records)
+      if (ev["kind"] == "started") {
+        ++started;
+        CHECK(ev["node"] == "gpu-1");
+      } else {
+        CHECK(ev["node"] == "");
+      }
+    CHECK(started == 1);
+  }
+  CHECK(f.orch->task(nowhere)["status"] == "Queued");
+  CHECK(f.orch->task(nowhere)["node"] == "");
+
+  // GET /nodes shows each node's labels, this instance's too.
+  auto listed = nodes(*f.orch);
+  std::map<std::string, json> by_name;
+  for (auto& n : listed["nodes"])
+    by_name[n["name"].get<std::string>()] = n["labels"];
+  CHECK(by_name[here] == json{{"zone", "a"}});
+  CHECK(by_name["gpu-1"] == json{{"gpu", "yes"}, {"zone", "b"}});
+  CHECK(by_name["cpu-1"] == json{{"gpu", "no"}});
+
+  // A label a node cannot have is refused when submitted.
+  auto bad = f.orch->http().post("/tasks", json{{"command", "true"},
+                                               {"node_labels", {{"gpu", "yes please"}}}}.dump());
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"].get<std::string>().find("node_labels") != std::string::npos);
 }
 
 TEST_CASE("nodes: cancelling a task stops its process on the worker", "[nodes]") {

@@ -62,7 +62,7 @@ std::pair<std::string, std::vector<record>> queued(const entry_spec& s) {
   t.priority = s.priority;
   t.created_at = s.enqueued;
   t.max_retries = 3;  // a recovered attempt is queued again
-  queue_entry e{t.id, s.priority, s.enqueued, s.not_before, 0, "", 0};
+  queue_entry e{t.id, s.priority, s.enqueued, s.not_before, 0, "", 0, {}};
   return {t.id, {to_record(t), to_record(e)}};
 }
 
@@ -93,12 +93,12 @@ TEST_CASE("server queue: order rows follow every write, a claim takes them, a de
   CHECK(stored.value().json == r1[1].json);
 
   // A changed priority moves the row (the old one does not linger).
-  queue_entry moved{low, 10, now - 50, 0, 0, "", 0};
+  queue_entry moved{low, 10, now - 50, 0, 0, "", 0, {}};
   REQUIRE(c.commit(puts({to_record(moved)})).ok());
   CHECK(d.rows("queue_ready") == std::vector<std::string>{low, high_old, high_new});
 
   // A claim takes the first rows and removes them; the entries are claimed.
-  auto got = c.claim({"w1", now_us(), 30 * us_per_second, 2});
+  auto got = c.claim({"w1", now_us(), 30 * us_per_second, 2, "", {}});
   REQUIRE(got.ok());
   REQUIRE(got.value().tasks.size() == 2);
   CHECK(got.value().tasks[0].claimed.id == low);
@@ -122,7 +122,7 @@ TEST_CASE("server queue: order rows follow every write, a claim takes them, a de
 
   // When its time comes the delayed entry moves to the ready rows, and the
   // claim that moved it may take it at once.
-  auto later = c.claim({"w1", now + 3601 * us_per_second, 30 * us_per_second, 5});
+  auto later = c.claim({"w1", now + 3601 * us_per_second, 30 * us_per_second, 5, "", {}});
   REQUIRE(later.ok());
   std::vector<std::string> ids;
   for (auto& x : later.value().tasks)
@@ -163,7 +163,7 @@ TEST_CASE("server queue: entries stored by the first layout get their order rows
   CHECK(d.rows("queue_ready") == std::vector<std::string>{first, second});
   CHECK(d.rows("queue_delayed") == std::vector<std::string>{waiting});
   CHECK(d.query("SELECT VALUE version FROM ONLY orch_meta:queue_layout")[0] == 2);
-  auto got = c.claim({"w1", now_us(), 30 * us_per_second, 5});
+  auto got = c.claim({"w1", now_us(), 30 * us_per_second, 5, "", {}});
   REQUIRE(got.ok());
   REQUIRE(got.value().tasks.size() == 2);
   CHECK(got.value().tasks[0].claimed.id == first);

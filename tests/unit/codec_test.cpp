@@ -38,6 +38,8 @@ task sample_task() {
   t.error_output = "warning";
   t.error = "exited with code 2";
   t.labels = {{"team", "infra"}};
+  t.node_labels = {{"gpu", "yes"}};
+  t.node = "w1";
   t.owner = "api:127.0.0.1";
   t.revision = 42;
   return t;
@@ -87,12 +89,12 @@ TEST_CASE("unset times and exit codes are null in JSON", "[codec]") {
 
 TEST_CASE("every record kind survives a JSON round trip", "[codec]") {
   queue_entry q{new_uuid_v4(), 5, 1'700'000'000'000'001, 1'700'000'000'500'000, 2, "node-a",
-                1'700'000'030'000'000};
+                1'700'000'030'000'000, {{"gpu", "yes"}}};
   queue_entry q2;
   REQUIRE(decode(to_record(q).json, q2));
   CHECK(same_members(q2, q));
 
-  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "x"};
+  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "x", "w1"};
   task_event e2;
   REQUIRE(decode(to_record(e).json, e2));
   CHECK(same_members(e2, e));
@@ -227,9 +229,9 @@ TEST_CASE("record encoders write exactly nlohmann's canonical text", "[codec]") 
   task empty;
   empty.id = new_uuid_v4();
   CHECK(is_canonical(encode(empty)));
-  queue_entry q{new_uuid_v4(), -3, 1, 0, 2, "w\"x", 99};
+  queue_entry q{new_uuid_v4(), -3, 1, 0, 2, "w\"x", 99, {}};
   CHECK(is_canonical(encode(q)));
-  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "d\n"};
+  task_event e{new_uuid_v7(now_us()), now_us(), new_uuid_v4(), "started", "Running", 1, "d\n", ""};
   CHECK(is_canonical(encode(e)));
   audit_record a{new_uuid_v7(now_us()), 0, "p", "a", "t", "ok", ""};
   CHECK(is_canonical(encode(a)));
@@ -256,5 +258,5 @@ TEST_CASE("the schema lists every field once and in key order as the encoder wri
   std::vector<std::string> listed;
   schema::for_each_field<task>([&](const auto& d) { listed.emplace_back(d.name); });
   CHECK(keys_of(encode(sample_task())) == listed);
-  CHECK(listed.size() == 25);
+  CHECK(listed.size() == 27);
 }

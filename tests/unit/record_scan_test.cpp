@@ -63,7 +63,7 @@ TEST_CASE("record scanning extracts indexed fields and applies the codec's rules
   CHECK(s.revision == 9);
   CHECK(s.dependencies == t.dependencies);
 
-  queue_entry q{new_uuid_v4(), -4, 10, 20, 3, "me", 30};
+  queue_entry q{new_uuid_v4(), -4, 10, 20, 3, "me", 30, {}};
   REQUIRE(scan_record(record_kind::queue, to_record(q).json, s));
   CHECK(s.entry.task_id == q.task_id);
   CHECK(s.entry.priority == -4);

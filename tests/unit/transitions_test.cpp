@@ -110,12 +110,20 @@ TEST_CASE("claiming counts the attempt and leases the entry", "[queue]") {
   t.status = task_status::queued;
   queue_entry e;
   e.task_id = t.id;
-  auto tr = claim_transition(t, e, "node-1", 30 * us_per_second, {"test", 100});
+  claim_request req;
+  req.worker = "node-1";
+  req.lease = 30 * us_per_second;
+  req.node = "gpu-box";
+  auto tr = claim_transition(t, e, req, {"test", 100});
   CHECK(t.status == task_status::running);
   CHECK(t.attempts == 1);
   CHECK(e.claimed_by == "node-1");
   CHECK(e.lease_until == 100 + 30 * us_per_second);
   CHECK(tr.events.at(0).kind == "started");
+  // The task and its started event name the node the attempt runs on.
+  CHECK(t.node == "gpu-box");
+  CHECK(tr.events.at(0).node == "gpu-box");
+  CHECK(tr.events.at(0).details == "attempt 1 on node-1, node gpu-box");
 }
 
 TEST_CASE("a lost claim requeues the task or fails it when out of retries", "[queue]") {
