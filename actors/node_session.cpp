@@ -1,5 +1,6 @@
 #include "actors/node_session.hpp"
 
+#include <deque>
 #include <map>
 #include <set>
 
@@ -17,6 +18,7 @@ namespace {
 
 constexpr auto run_timeout = std::chrono::seconds(5);
 constexpr auto tick_interval = std::chrono::milliseconds(250);
+constexpr size_t delivered_kept = 4096;
 
 using node_session_impl_actor = node_session_actor::extend_with<node_session_remote_actor>
   ::extend_with<node_session_control_actor>
@@ -35,6 +37,11 @@ struct node_session_state {
   bool connected = false;
   std::chrono::steady_clock::time_point last_seen;
   std::map<std::string, live_attempt> attempts;  // by attempt id
+  /// Attempts whose result was used, newest last: a worker that hands one
+  /// back again (its first hand-back's answer was lost in a reconnect) is
+  /// told "taken" without a false discard in the audit log.
+  std::deque<std::string> delivered_order;
+  std::set<std::string> delivered;
   static inline const char* name = "node session";
 };
 
@@ -46,6 +53,24 @@ void audit(session_ptr self, const node_session_config& cfg, const char* action,
     return;
   auth::change_context by{"node:" + self->state.status.name, now_us()};
   caf::anon_send(cfg.audit, audit_atom_v, auth::audit_entry(by, action, target, outcome, details));
+}
+
+/// The worker was heard of now: its lease starts again, and GET /nodes says when.
+void heard_of(session_ptr self, const node_session_config& cfg) {
+  auto& s = self->state;
+  s.last_seen = std::chrono::steady_clock::now();
+  s.status.last_heartbeat = now_us();
+  self->send(cfg.scheduler, renew_atom_v, s.status.registration, s.status.last_heartbeat);
+}
+
+void remember_delivered(session_ptr self, const std::string& id) {
+  auto& s = self->state;
+  s.delivered.insert(id);
+  s.delivered_order.push_back(id);
+  if (s.delivered_order.size() > delivered_kept) {
+    s.delivered.erase(s.delivered_order.front());
+    s.delivered_order.pop_front();
+  }
 }
 
 /// The attempt ends here as lost: its stand-in reports it to the scheduler.
@@ -121,6 +146,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 bool was_connected = s.connected;
                 s.worker = worker;
                 s.connected = true;
+                s.status.last_heartbeat = now_us();
                 s.last_seen = std::chrono::steady_clock::now();
                 self->monitor(worker);
                 node_welcome w;
@@ -145,6 +171,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                   lose(self, id, "the worker came back without it (restarted?)");
                 s.status.address = hello.host + " (pid " + std::to_string(hello.pid) + ")";
                 s.status.version = hello.version;
+                s.status.caf_version = hello.caf_version;
                 s.status.labels = hello.labels;
                 s.status.slots = hello.slots;
                 if (!was_connected) {
@@ -193,8 +220,10 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
       guarded("node session",
               [=](done_atom, const std::string& id, exec_result& r) -> caf::result<bool> {
                 auto& s = self->state;
-                s.last_seen = std::chrono::steady_clock::now();
+                heard_of(self, cfg);
                 auto i = s.attempts.find(id);
+                if (i == s.attempts.end() && s.delivered.count(id))
+                  return true;  // handed back twice: the first one was used
                 if (i == s.attempts.end()) {
                   // Taken back (or from before this orchestrator started):
                   // another attempt owns the task's outcome now.
@@ -210,11 +239,12 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 self->send(i->second.stand_in, done_atom_v, std::move(r));
                 self->demonitor(i->second.stand_in.address());
                 s.attempts.erase(i);
+                remember_delivered(self, id);
                 return true;
               }),
       guarded("node session",
               [=](renew_atom) -> caf::result<bool> {
-                self->state.last_seen = std::chrono::steady_clock::now();
+                heard_of(self, cfg);
                 return true;
               }),
       guarded("node session",

@@ -93,6 +93,10 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
             [this](node_down_atom, const std::string& registration, const std::string& why) {
               on_node_down(registration, why);
             }),
+    guarded("scheduler",
+            [this](renew_atom, const std::string& registration, micros at) {
+              on_node_seen(registration, at);
+            }),
     guarded("scheduler", [this](drain_atom, uint32_t grace_s) { return begin_drain(grace_s); }),
     guarded("scheduler", [this](drain_over_atom) { interrupt_running(); }),
     guarded("scheduler", [this](wake_atom) { fill(); }),
@@ -390,6 +394,10 @@ void scheduler_impl::on_executor_down(const caf::down_msg& dm) {
 }
 
 // -- worker nodes -----------------------------------------------------------------------
+
+void scheduler_impl::on_node_seen(const std::string& registration, micros at) {
+  pool_.seen(registration, at);
+}
 
 void scheduler_impl::on_node_up(node_status st, node_session_actor node) {
   metrics_->set("orchestrator_node_slots", node_label(st.name), st.slots);

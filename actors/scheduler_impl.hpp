@@ -85,6 +85,7 @@ private:
   void on_executor_down(const caf::down_msg& dm);
   void on_node_up(node_status st, node_session_actor node);
   void on_node_down(const std::string& registration, const std::string& why);
+  void on_node_seen(const std::string& registration, micros at);
   void commit_outcome(task t, transition tr, int attempt);
   void on_outcome_stored(const task& t, const transition& tr);
   void store_again(uint64_t token);

@@ -11,6 +11,7 @@ worker_pool::worker_pool(uint32_t local_slots, std::string local_name, label_map
   local_.address = "local";
   local_.slots = local_slots;
   local_.joined_at = started_at;
+  local_.caf_version = caf_version_text();
   local_.local = true;
 }
 
@@ -73,6 +74,11 @@ void worker_pool::join(node_status status, node_session_actor handle) {
   status.local = false;
   auto id = status.registration;
   nodes_[id] = node{std::move(status), std::move(handle)};
+}
+
+void worker_pool::seen(const std::string& registration, micros at) {
+  if (auto i = nodes_.find(registration); i != nodes_.end())
+    i->second.status.last_heartbeat = at;
 }
 
 bool worker_pool::leave(const std::string& registration) {

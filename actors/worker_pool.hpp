@@ -59,6 +59,8 @@ public:
 
   /// A node offers its slots (`status.running`: attempts it runs already).
   void join(node_status status, node_session_actor handle);
+  /// The node of `registration` was heard of (a renewal) at `at`.
+  void seen(const std::string& registration, micros at);
   /// It left: its slots are gone (the attempts it ran end on their own).
   /// False if it was not registered.
   bool leave(const std::string& registration);

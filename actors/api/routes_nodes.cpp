@@ -22,11 +22,15 @@ json node_json(const node_status& n) {
           {"registration", n.registration},
           {"address", n.address},
           {"version", n.version},
+          {"caf_version", n.caf_version},
           {"labels", n.labels},
           {"slots", n.slots},
           {"running", n.running},
           {"completed", n.completed},
           {"joined_at", format_rfc3339(n.joined_at)},
+          // This orchestrator's own slots have no heartbeat: null.
+          {"last_heartbeat", n.last_heartbeat == 0 ? json(nullptr)
+                                                   : json(format_rfc3339(n.last_heartbeat))},
           {"local", n.local}};
 }
 

@@ -126,6 +126,7 @@ int run_worker(const worker_settings& w) {
   cfg.hello.name = w.name;
   cfg.hello.protocol = w.node_protocol == 0 ? node_protocol_version : w.node_protocol;
   cfg.hello.version = orchestrator_version;
+  cfg.hello.caf_version = caf_version_text();
   cfg.hello.host = host_name();
   cfg.hello.pid = static_cast<int32_t>(::getpid());
   cfg.hello.slots = w.slots;

@@ -26,17 +26,22 @@
 
 namespace orch {
 
-inline constexpr uint32_t node_protocol_version = 3;
+// 4: the hello names the worker's CAF version (node_hello.caf_version).
+inline constexpr uint32_t node_protocol_version = 4;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
 /// the node protocol: "orchestrator-nodes-v<version>".
 std::string node_app_identifier(uint32_t protocol = node_protocol_version);
+
+/// The CAF release this process was built with ("0.17.6").
+std::string caf_version_text();
 
 /// What a worker says when it registers.
 struct node_hello {
   std::string name;                          // --name (default: the host name)
   uint32_t protocol = 0;                     // its node_protocol_version
   std::string version;                       // its orchestrator version
+  std::string caf_version;                   // the CAF it was built with
   std::string host;                          // its host name
   int32_t pid = 0;
   uint32_t slots = 0;                        // tasks it runs at once
@@ -66,18 +71,20 @@ struct node_status {
   std::string registration;
   std::string address;                       // host and pid
   std::string version;
+  std::string caf_version;
   std::map<std::string, std::string> labels;
   uint32_t slots = 0;
   uint32_t running = 0;
   uint64_t completed = 0;                    // attempts it finished
   micros joined_at = 0;
+  micros last_heartbeat = 0;                 // its latest renewal (0: this process)
   bool local = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
-  return f(caf::meta::type_name("orch::node_hello"), x.name, x.protocol, x.version, x.host, x.pid,
-           x.slots, x.labels, x.running, x.finished, x.token);
+  return f(caf::meta::type_name("orch::node_hello"), x.name, x.protocol, x.version, x.caf_version,
+           x.host, x.pid, x.slots, x.labels, x.running, x.finished, x.token);
 }
 
 template <class Inspector>
@@ -88,7 +95,8 @@ typename Inspector::result_type inspect(Inspector& f, node_attempt& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_status& x) {
   return f(caf::meta::type_name("orch::node_status"), x.name, x.registration, x.address,
-           x.version, x.labels, x.slots, x.running, x.completed, x.joined_at, x.local);
+           x.version, x.caf_version, x.labels, x.slots, x.running, x.completed, x.joined_at,
+           x.last_heartbeat, x.local);
 }
 
 } // namespace orch
@@ -177,6 +185,7 @@ using node_coordinator_actor = caf::typed_actor<
 /// or gone (by registration id).
 using node_listener_actor = caf::typed_actor<
   caf::reacts_to<node_up_atom, node_status, node_session_actor>,
-  caf::reacts_to<node_down_atom, std::string, std::string>>;  // registration, why
+  caf::reacts_to<node_down_atom, std::string, std::string>,  // registration, why
+  caf::reacts_to<renew_atom, std::string, micros>>;          // registration, heard of at
 
 } // namespace orch

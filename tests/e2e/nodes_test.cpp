@@ -86,6 +86,14 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
   CHECK(w["local"] == false);
   CHECK(w["address"].get<std::string>().find("pid " + std::to_string(worker->pid()))
         != std::string::npos);
+  CHECK(w["caf_version"] == "0.17.6");
+  // Its heartbeat: an RFC 3339 time that moves on with every renewal.
+  REQUIRE(w["last_heartbeat"].is_string());
+  auto first_beat = w["last_heartbeat"].get<std::string>();
+  CHECK(wait_until([&] {
+    auto now = nodes(*f.orch);  // kept: read below
+    return now["nodes"][0]["last_heartbeat"].get<std::string>() > first_beat;
+  }));
   CHECK(after["slots"] == 2);
   // Per-node figures in the metrics.
   auto metrics = f.orch->http().get("/metrics").body;
