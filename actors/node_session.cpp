@@ -35,6 +35,7 @@ struct node_session_state {
   node_status status;
   node_worker_actor worker;                  // while connected
   bool connected = false;
+  bool leaving = false;                      // said so (SIGTERM): no new attempts
   std::chrono::steady_clock::time_point last_seen;
   std::map<std::string, live_attempt> attempts;  // by attempt id
   /// Attempts whose result was used, newest last: a worker that hands one
@@ -115,6 +116,12 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& s = self->state;
       if (s.worker && dm.source == s.worker.address()) {
+        if (s.leaving && s.attempts.empty()) {
+          // It said it was leaving and handed everything back: gone for good.
+          log_info("nodes", "worker '" + s.status.name + "' left");
+          self->quit();
+          return;
+        }
         // Its slots leave the pool now; its attempts wait out the lease.
         auto why = caf::to_string(dm.reason);
         log_warn("nodes", "the connection to worker '" + s.status.name + "' broke (" + why
@@ -144,6 +151,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 if (s.worker && s.worker != worker)
                   self->demonitor(s.worker.address());
                 bool was_connected = s.connected;
+                s.leaving = false;
                 s.worker = worker;
                 s.connected = true;
                 s.status.last_heartbeat = now_us();
@@ -245,6 +253,24 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
       guarded("node session",
               [=](renew_atom) -> caf::result<bool> {
                 heard_of(self, cfg);
+                return true;
+              }),
+      guarded("node session",
+              [=](drain_atom) -> caf::result<bool> {
+                auto& s = self->state;
+                heard_of(self, cfg);
+                if (s.leaving)
+                  return true;
+                s.leaving = true;
+                log_info("nodes", "worker '" + s.status.name + "' is leaving; "
+                                    + std::to_string(s.attempts.size())
+                                    + " attempt(s) it runs may finish");
+                audit(self, cfg, audit_action::node_leave, "node:" + s.status.name, "ok",
+                      "stopping; attempts still running there: "
+                        + std::to_string(s.attempts.size()));
+                if (s.connected)
+                  self->send(cfg.scheduler, node_down_atom_v, s.status.registration,
+                             std::string{"leaving (stopped by its operator)"});
                 return true;
               }),
       guarded("node session",

@@ -24,13 +24,16 @@ constexpr auto tick_interval = std::chrono::seconds(1);
 using clock = std::chrono::steady_clock;
 
 using node_worker_impl_actor = node_worker_actor::extend_with<exec_listener_actor>
-  ::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<node_tick_atom>>;
+  ::extend_with<node_worker_control_actor>
+  ::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<node_tick_atom>,
+           caf::reacts_to<drain_over_atom>>;
 
 struct running_attempt {
   executor_actor executor;
   std::string task_id;
   uint32_t attempt = 0;
   bool abandoned = false;                    // killed here: its result goes nowhere
+  bool interrupted = false;                  // stopped by this worker's shutdown
 };
 
 struct node_worker_state {
@@ -45,6 +48,9 @@ struct node_worker_state {
   bool lease_lost_logged = false;
   std::map<std::string, running_attempt> attempts;  // by attempt id
   std::map<std::string, exec_result> held;   // results not handed back yet
+  std::string worker_name;                   // --name
+  bool leaving = false;                      // SIGTERM: finishing what runs
+  caf::typed_response_promise<bool> drained; // delivered once nothing is left
   static inline const char* name = "node worker";
 };
 
@@ -58,6 +64,13 @@ void retry_later(node_worker_ptr self) {
   s.retry = std::min<std::chrono::milliseconds>(s.retry * 2, longest_retry);
 }
 
+/// Leaving, and nothing runs or waits to be handed back: done.
+void maybe_drained(node_worker_ptr self) {
+  auto& s = self->state;
+  if (s.leaving && s.drained.pending() && s.attempts.empty() && s.held.empty())
+    s.drained.deliver(true);
+}
+
 /// A result goes to the session; it is kept until the session took it.
 void hand_back(node_worker_ptr self, const std::string& id) {
   auto& s = self->state;
@@ -65,7 +78,10 @@ void hand_back(node_worker_ptr self, const std::string& id) {
   if (!s.session || i == s.held.end())
     return;
   self->request(s.session, request_timeout, done_atom_v, id, i->second)
-    .then([=](bool) { self->state.held.erase(id); },
+    .then([=](bool) {
+            self->state.held.erase(id);
+            maybe_drained(self);
+          },
           [=](caf::error& e) {
             log_warn("worker", "handing back the result of attempt " + id + " failed: "
                                  + error_text(e) + "; kept for the next connection");
@@ -122,6 +138,9 @@ void register_with(node_worker_ptr self, const node_worker_config& cfg,
           ids.push_back(id);
         for (auto& id : ids)
           hand_back(self, id);
+        if (s.leaving)  // still on its way out: nothing new is to come here
+          self->request(s.session, request_timeout, drain_atom_v).then([](bool) {},
+                                                                       [](caf::error&) {});
       },
       [=](caf::error& e) {
         if (error_code(e) == errc::invalid) {
@@ -218,9 +237,14 @@ void finish(node_worker_ptr self, exec_result r) {
     if (i->second.task_id == r.task_id && i->second.attempt == r.attempt) {
       auto id = i->first;
       bool abandoned = i->second.abandoned;
+      bool interrupted = i->second.interrupted;
       attempts.erase(i);
       if (abandoned)
-        return;
+        return maybe_drained(self);
+      if (interrupted) {
+        r.interrupted = true;
+        r.error = "worker node '" + self->state.worker_name + "' was stopped during the attempt";
+      }
       self->state.held[id] = std::move(r);
       hand_back(self, id);
       return;
@@ -249,8 +273,9 @@ bool parse_node_endpoint(const std::string& text, node_endpoint& out, std::strin
   return true;
 }
 
-node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config cfg) {
+node_worker_handles spawn_node_worker(caf::actor_system& sys, node_worker_config cfg) {
   auto impl = sys.spawn([cfg](node_worker_ptr self) -> node_worker_impl_actor::behavior_type {
+    self->state.worker_name = cfg.hello.name;
     self->set_down_handler([=](caf::down_msg& dm) {
       auto& s = self->state;
       if (s.coordinator && dm.source == s.coordinator.address()) {
@@ -319,10 +344,42 @@ node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config c
               }),
       guarded("node worker", [=](done_atom, exec_result& r) { finish(self, std::move(r)); }),
       guarded("node worker", [=](reconnect_atom) { connect(self, cfg); }),
+      guarded("node worker",
+              [=](drain_atom, uint32_t grace_s) -> caf::result<bool> {
+                auto& s = self->state;
+                s.leaving = true;
+                if (s.session)
+                  self->request(s.session, request_timeout, drain_atom_v)
+                    .then([](bool) {},
+                          [](caf::error& e) {
+                            log_warn("worker", "could not tell the orchestrator this worker is "
+                                               "leaving: " + error_text(e));
+                          });
+                if (s.attempts.empty() && s.held.empty())
+                  return true;
+                log_info("worker", "stopping: " + std::to_string(s.attempts.size())
+                                     + " attempt(s) running here may finish within "
+                                     + std::to_string(grace_s) + " s");
+                s.drained = self->make_response_promise<bool>();
+                self->delayed_send(self, std::chrono::seconds(grace_s), drain_over_atom_v);
+                return s.drained;
+              }),
+      guarded("node worker",
+              [=](drain_over_atom) {
+                // The grace period is over: what still runs is stopped and
+                // handed back as interrupted (queued again, not counted).
+                for (auto& [id, a] : self->state.attempts)
+                  if (!a.abandoned && !a.interrupted) {
+                    log_warn("worker", "stopping task " + a.task_id + " for shutdown; the "
+                                         "orchestrator queues it again");
+                    a.interrupted = true;
+                    self->send(a.executor, cancel_atom_v);
+                  }
+              }),
       guarded("node worker", [=](node_tick_atom) { tick(self); }),
     };
   });
-  return caf::actor_cast<node_worker_actor>(impl);
+  return {caf::actor_cast<node_worker_actor>(impl), caf::actor_cast<node_worker_control_actor>(impl)};
 }
 
 } // namespace orch

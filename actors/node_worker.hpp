@@ -32,7 +32,20 @@ struct node_worker_config {
   std::function<void(const std::string&)> refused;
 };
 
-node_worker_actor spawn_node_worker(caf::actor_system& sys, node_worker_config cfg);
+/// What runs the worker process asks of its worker actor: stop (SIGTERM).
+/// It tells its session it is leaving (nothing more is placed here), lets
+/// the attempts running here finish for up to `grace_s` seconds and hands
+/// their results back, then stops the rest and hands them back as
+/// interrupted (queued again, not counted); true once nothing is left.
+using node_worker_control_actor = caf::typed_actor<
+  caf::replies_to<drain_atom, uint32_t>::with<bool>>;
+
+struct node_worker_handles {
+  node_worker_actor remote;                  // what the orchestrator talks to
+  node_worker_control_actor control;
+};
+
+node_worker_handles spawn_node_worker(caf::actor_system& sys, node_worker_config cfg);
 
 /// "host:port" as given to --connect; false with `error` set otherwise.
 bool parse_node_endpoint(const std::string& text, node_endpoint& out, std::string& error);

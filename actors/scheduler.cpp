@@ -353,6 +353,8 @@ void scheduler_impl::on_done(exec_result r) {
   if (r.started && r.finished_at > r.started_at)
     metrics_->observe("orchestrator_task_attempt_duration_seconds", {},
                       static_cast<double>(r.finished_at - r.started_at) / us_per_second);
+  if (r.interrupted && !run.cancelled)
+    run.interrupted = true;  // its worker node shut down: not the task's fault
   if (run.lost || (run.cancelled && !run.interrupted)) {
     // Someone else owns the outcome now (the cancel, or the instance that
     // recovered the claim): storing ours would record the attempt twice.
@@ -364,7 +366,7 @@ void scheduler_impl::on_done(exec_result r) {
   auto t = run.t;
   transition tr;
   if (run.interrupted) {
-    tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()));
+    tr = interrupt_transition(t, cfg_.instance, ctx(self_principal()), r.error);
   } else {
     auto out = outcome_of(r, t);
     auto delay = backoff_delay(t.attempts, cfg_.backoff_base, cfg_.backoff_cap);

@@ -68,6 +68,7 @@ struct worker_settings {
   std::string token_file;                    // its first line: a worker token
   std::string token;                         // ... or ORCHESTRATOR_TOKEN
   uint32_t node_protocol = 0;                // tests: pretend another release (0: ours)
+  uint32_t shutdown_grace_s = 10;            // SIGTERM: attempts may finish this long
   std::string node_tls_cert;                 // mutual TLS with the orchestrator: all or none
   std::string node_tls_key;
   std::string node_tls_ca;

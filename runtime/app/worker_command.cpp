@@ -59,6 +59,11 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
                   "orchestrator requires authentication");
   add_node_tls_options(*cmd, w.node_tls_cert, w.node_tls_key, w.node_tls_ca,
                        "the orchestrator's");
+  cmd->add_option("--shutdown-grace-s", w.shutdown_grace_s,
+                  "On SIGINT/SIGTERM: take no new tasks, and let those running here finish for "
+                  "this many seconds; the rest are stopped and queued again (not counted)")
+    ->check(CLI::Range(0u, 86400u))
+    ->capture_default_str();
   cmd->add_option("--nu-path", w.nu_path,
                   "Nushell binary for script tasks (default: `nu` on PATH)");
   cmd->add_option("--max-output-bytes", w.max_output_bytes,
@@ -152,13 +157,24 @@ int run_worker(const worker_settings& w) {
   auto why = stop.wait();
   while (why.signal == SIGHUP)
     why = stop.wait();
-  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   if (why.signal == 0) {
+    caf::anon_send_exit(worker.remote, caf::exit_reason::user_shutdown);
     std::cerr << "error: the orchestrator refused this worker: " << why.failure << "\n";
     return exit_refused;
   }
-  log_info("worker", "stopping: the attempts still running here are stopped; the orchestrator "
-                     "runs them again");
+  // Leave in good order: nothing new comes here, what runs may finish, the
+  // rest goes back to the orchestrator as interrupted. A worker that cannot
+  // hand its results back (no orchestrator) waits a little longer, then
+  // leaves them to the lease.
+  caf::scoped_actor waiter{env.sys()};
+  bool drained = false;
+  waiter->request(worker.control, std::chrono::seconds(w.shutdown_grace_s + 10), drain_atom_v,
+                  w.shutdown_grace_s)
+    .receive([&](bool done) { drained = done; }, [](caf::error&) {});
+  caf::anon_send_exit(worker.remote, caf::exit_reason::user_shutdown);
+  log_info("worker", drained ? "stopped: every attempt that ran here was handed back"
+                             : "stopped before every result was handed back: the orchestrator "
+                               "runs those attempts again after its --node-timeout");
   return 0;
 }
 

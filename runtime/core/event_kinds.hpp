@@ -28,6 +28,7 @@ inline constexpr const char* task_cancel = "task.cancel";
 inline constexpr const char* task_retry = "task.retry";
 inline constexpr const char* node_join = "node.join";            // a worker node registered
 inline constexpr const char* node_loss = "node.loss";            // ... and was lost
+inline constexpr const char* node_leave = "node.leave";          // ... or left (SIGTERM)
 inline constexpr const char* node_result_discarded = "node.result_discarded";  // fenced
 } // namespace audit_action
 

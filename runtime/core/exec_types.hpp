@@ -32,6 +32,9 @@ struct exec_result {
   std::string output;                        // stdout, bounded
   std::string error_output;                  // stderr, bounded
   std::string error;                         // start failure, a lost node, or ""
+  /// Stopped because where it ran shut down (a worker node's SIGTERM after
+  /// its grace period): queued again, the attempt not counted.
+  bool interrupted = false;
   micros started_at = 0;
   micros finished_at = 0;
 };

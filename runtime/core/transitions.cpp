@@ -215,7 +215,8 @@ transition retry_transition(task& t, const actor_context& ctx) {
   return finish_batch(t, std::move(b), event_kind::retried, audit_action::task_retry, "was " + was, ctx);
 }
 
-transition interrupt_transition(task& t, const std::string& worker, const actor_context& ctx) {
+transition interrupt_transition(task& t, const std::string& worker, const actor_context& ctx,
+                                const std::string& why) {
   write_batch b;
   b.expect.push_back(expect_revision(t));
   b.expect.push_back(expect_claimed_by(t.id, worker));
@@ -226,8 +227,8 @@ transition interrupt_transition(task& t, const std::string& worker, const actor_
   t.not_before = 0;
   put(b, to_record(ready_entry(t, ctx.now, 0)));
   return finish_batch(t, std::move(b), "interrupted", "task.interrupt",
-                      "the orchestrator shut down during the attempt; queued again, the attempt "
-                      "is not counted",
+                      (why.empty() ? "the orchestrator shut down during the attempt" : why)
+                        + "; queued again, the attempt is not counted",
                       ctx);
 }
 

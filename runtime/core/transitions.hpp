@@ -66,7 +66,9 @@ transition retry_transition(task& t, const actor_context& ctx);
 
 /// The orchestrator is shutting down and stopped a running attempt: queue the
 /// task again without counting that attempt (it was not the task's fault).
-transition interrupt_transition(task& t, const std::string& worker, const actor_context& ctx);
+/// `why` says what shut down, for the event and the audit record.
+transition interrupt_transition(task& t, const std::string& worker, const actor_context& ctx,
+                                const std::string& why = {});
 
 /// A Pending task whose dependencies are now all Completed (`ready`), or one
 /// of which ended without completing (`!ready`, `reason` names it).

@@ -27,7 +27,8 @@
 namespace orch {
 
 // 4: the hello names the worker's CAF version (node_hello.caf_version).
-inline constexpr uint32_t node_protocol_version = 4;
+// 5: exec_result.interrupted; a leaving worker says so (drain_atom).
+inline constexpr uint32_t node_protocol_version = 5;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
 /// the node protocol: "orchestrator-nodes-v<version>".
@@ -133,7 +134,9 @@ using node_worker_actor = caf::typed_actor<
 /// attempt was taken back), and renews its lease (every heartbeat).
 using node_session_remote_actor = caf::typed_actor<
   caf::replies_to<done_atom, std::string, exec_result>::with<bool>,
-  caf::replies_to<renew_atom>::with<bool>>;
+  caf::replies_to<renew_atom>::with<bool>,
+  // Leaving (SIGTERM): place nothing more here; what runs finishes.
+  caf::replies_to<drain_atom>::with<bool>>;
 
 /// An attempt placed on a node, as its session sees it: the scheduler's
 /// stand-in for it (an executor to the scheduler: actors/remote_attempt.hpp),

@@ -198,7 +198,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exec_result& x) {
   return f(caf::meta::type_name("orch::exec_result"), x.task_id, x.attempt, x.started, x.exited,
            x.exit_code, x.term_signal, x.timed_out, x.cancelled, x.output, x.error_output,
-           x.error, x.started_at, x.finished_at);
+           x.error, x.interrupted, x.started_at, x.finished_at);
 }
 
 } // namespace orch

@@ -201,6 +201,55 @@ TEST_CASE("nodes: cancelling a task stops its process on the worker", "[nodes]")
   CHECK(f.orch->wait_terminal(next)["status"] == "Completed");
 }
 
+TEST_CASE("nodes: a worker stopped with SIGTERM takes nothing new, lets what runs finish, and "
+          "hands back what outlives its grace period to run again, not counted", "[nodes]") {
+  e2e_fixture f{coordinator_args()};
+  auto w1 = start_worker(f.dir, f.orch->node_port(), "w1", 2, "", {"--shutdown-grace-s", "2"});
+  REQUIRE(joined(*f.orch, "w1", *w1));
+  auto started = f.dir / "short.started", long_pid = f.dir / "long.pid", once = f.dir / "long.once";
+  // One that finishes within the grace period, one that would not (the
+  // first time it runs); neither may be retried (max_retries 0).
+  auto short_id = f.orch->submit({{"command", "sh"},
+                                  {"args", {"-c", "touch " + started + "; sleep 1; echo $PPID"}}})["id"]
+                    .get<std::string>();
+  auto long_id = f.orch->submit({{"command", "sh"},
+                                 {"args", {"-c", "if [ ! -f " + once + " ]; then touch " + once
+                                                   + "; echo $$ > " + long_pid
+                                                   + "; exec sleep 60; fi; echo $PPID"}}})["id"]
+                   .get<std::string>();
+  REQUIRE(wait_until([&] { return read_pid(long_pid) > 0 && std::filesystem::exists(started); }));
+  auto sleeper = read_pid(long_pid);
+  REQUIRE(::kill(w1->pid(), SIGTERM) == 0);
+
+  // It leaves the pool at once, while its attempts still run.
+  CHECK(wait_until([&] { return nodes(*f.orch)["nodes"].empty(); }));
+  CHECK(f.orch->task(short_id)["status"] == "Running");
+  // The short one finishes there and is handed back.
+  auto done = f.orch->wait_terminal(short_id);
+  CHECK(done["status"] == "Completed");
+  CHECK(done["node"] == "w1");
+  CHECK(done["output"] == std::to_string(w1->pid()) + "\n");
+  // The long one is stopped after 2 s and queued again, its attempt not counted.
+  CHECK(w1->wait_exit(std::chrono::seconds(30)) == 0);
+  CHECK(gone(sleeper));
+  auto back = f.orch->task(long_id);
+  CHECK(back["status"] == "Queued");
+  CHECK(back["attempts"] == 0);
+  CHECK(w1->err().find("stopped: every attempt that ran here was handed back") != std::string::npos);
+  auto leave = audit_of(*f.orch, "node.leave");
+  REQUIRE(leave.size() == 1);
+  CHECK(leave[0]["target"] == "node:w1");
+  CHECK(audit_of(*f.orch, "node.loss").empty());  // it left; it was not lost
+
+  // The next worker runs it to the end.
+  auto w2 = start_worker(f.dir, f.orch->node_port(), "w2", 1);
+  REQUIRE(joined(*f.orch, "w2", *w2));
+  auto again = f.orch->wait_terminal(long_id);
+  CHECK(again["status"] == "Completed");
+  CHECK(again["attempts"] == 1);
+  CHECK(again["node"] == "w2");
+}
+
 TEST_CASE("nodes: a worker started before its orchestrator registers once it is up", "[nodes]") {
   temp_dir d{"orch-nodes"};
   auto port = unused_port();

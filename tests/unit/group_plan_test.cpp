@@ -157,7 +157,7 @@ TEST_CASE("claim index: priority then FIFO, delayed entries wait, reserved ones 
     out = tasks.at(id);
     return true;
   };
-  claim_request req{"me", 500, 30 * us_per_second, 2};
+  claim_request req{"me", 500, 30 * us_per_second, 2, "", {}};
   auto plan = q.plan(req, {c}, load);
   REQUIRE(plan.tasks.size() == 2);
   CHECK(plan.tasks[0].claimed.id == b);  // c is reserved by another claim of the round
@@ -185,7 +185,7 @@ TEST_CASE("claim index: claimed entries are not ready and renewals find lost cla
   e2.claimed_by = "other";
   q.put(e1);
   q.put(e2);
-  auto plan = q.plan({"me", 10, 1, 5}, {}, [](const std::string&, task&) { return true; });
+  auto plan = q.plan({"me", 10, 1, 5, "", {}}, {}, [](const std::string&, task&) { return true; });
   CHECK(plan.tasks.empty());
   std::vector<std::string> lost;
   auto b = q.renew_batch("me", {mine, theirs, gone}, 99, lost);
@@ -199,6 +199,6 @@ TEST_CASE("claim index: claimed entries are not ready and renewals find lost cla
   // A task that cannot be read is left out of the ready set.
   q.erase(mine);
   q.put(entry(mine, 0, 1));
-  auto unreadable = q.plan({"me", 10, 1, 5}, {}, [](const std::string&, task&) { return false; });
+  auto unreadable = q.plan({"me", 10, 1, 5, "", {}}, {}, [](const std::string&, task&) { return false; });
   CHECK(unreadable.tasks.empty());
 }
