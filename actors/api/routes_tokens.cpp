@@ -58,6 +58,9 @@ void create_token(const context& ctx, const http_request& req, const route_args&
                                       "'_' and '-'"));
   if (!username || username->empty())
     return rp.deliver(json_error(400, "say which user the token acts as: {\"user\": \"...\"}"));
+  if (!is_valid_username(*username))
+    return rp.deliver(json_error(400, "'user' must be a username (letters, digits, '.', '_' and "
+                                      "'-'), got '" + *username + "'"));
   auto t = auth::new_token(*username);
   auto at = now_us();
   auth::session_entry e{at, ttl_s ? at + ttl_s * us_per_second : 0, auth::sha256_hex(t.secret),

@@ -11,6 +11,7 @@
 #include "actors/credentials.hpp"
 #include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::api {
@@ -34,6 +35,10 @@ http_response no_such_user(const std::string& username) {
 void modify_user(const context& ctx, std::string username, user_edit edit, user_change change,
                  reply rp, std::function<void(const user&)> done, std::vector<precondition> also,
                  int attempt) {
+  // A name no user can have (from a request body) is not worth a read;
+  // storage would refuse it as a bad key, which is not the caller's 500.
+  if (!is_valid_username(username))
+    return rp.deliver(no_such_user(username));
   read_user(ctx, username, [=](result<user> found) mutable {
     if (!found)
       return rp.deliver(found.code() == errc::not_found ? no_such_user(username)

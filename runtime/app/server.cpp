@@ -29,6 +29,7 @@
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/http/http_server.hpp"
 #include "runtime/platform/process/child_process.hpp"
+#include "runtime/platform/process/host_name.hpp"
 #include "runtime/platform/process/open_files.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
 #include "runtime/platform/tls/pem_files.hpp"
@@ -42,9 +43,7 @@ namespace {
 constexpr int exit_component_failed = 70;
 
 std::string make_instance_id() {
-  char host[256] = "host";
-  ::gethostname(host, sizeof host - 1);
-  return std::string{host} + "-" + std::to_string(::getpid()) + "-" + new_uuid_v4().substr(0, 8);
+  return host_name("host") + "-" + std::to_string(::getpid()) + "-" + new_uuid_v4().substr(0, 8);
 }
 
 /// SIGINT/SIGTERM: no new requests; running tasks get the grace period,

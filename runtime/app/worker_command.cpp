@@ -19,6 +19,7 @@
 #include "runtime/app/version.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/actor_env.hpp"
+#include "runtime/platform/process/host_name.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
 #include "runtime/platform/tls/pem_files.hpp"
 
@@ -29,13 +30,6 @@ namespace {
 /// Exit code of a worker the orchestrator refused (a usage problem: the
 /// same command would be refused again).
 constexpr int exit_refused = 2;
-
-std::string host_name() {
-  char host[256] = "";
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0)
-    return "worker";
-  return host;
-}
 
 } // namespace
 
@@ -105,7 +99,7 @@ std::string finish_worker_settings(worker_settings& w) {
     w.token = env;
   }
   if (w.name.empty())
-    w.name = host_name();
+    w.name = host_name("worker");
   if (w.slots == 0)
     w.slots = std::max(2u, 2 * std::thread::hardware_concurrency());
   return {};
@@ -132,7 +126,7 @@ int run_worker(const worker_settings& w) {
   cfg.hello.protocol = w.node_protocol == 0 ? node_protocol_version : w.node_protocol;
   cfg.hello.version = orchestrator_version;
   cfg.hello.caf_version = caf_version_text();
-  cfg.hello.host = host_name();
+  cfg.hello.host = host_name("worker");
   cfg.hello.pid = static_cast<int32_t>(::getpid());
   cfg.hello.slots = w.slots;
   cfg.hello.labels = w.labels;

@@ -270,6 +270,14 @@ TEST_CASE("e2e auth: sign-out - disabling - a new password or new roles end sess
   CHECK(listed.dump().find(token.substr(token.rfind('.') + 1)) == std::string::npos);
   REQUIRE(f.as("admin").request("DELETE", "/users/worker-user/tokens/ci", "").status == 200);
   CHECK(f.with_token(token).get("/auth/me").status == 401);
+  // A token for a name no user can have is a 400 that says so (fuzzing
+  // found it answered 500: storage refused the name as a key).
+  auto impossible = f.as("admin").post("/auth/tokens", R"({"name":"ci","user":"fuzz%admin"})");
+  CHECK(impossible.status == 400);
+  CHECK(impossible.json()["error"].get<std::string>().find("'user' must be a username")
+        != std::string::npos);
+  CHECK(f.as("admin").post("/auth/tokens", R"({"name":"ci","user":"nobody-at-all"})").status
+        == 404);
 
   // No user's record shows a hash.
   auto users = f.as("admin").get("/users").body;
