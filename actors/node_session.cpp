@@ -56,12 +56,12 @@ void audit(session_ptr self, const node_session_config& cfg, const char* action,
   caf::anon_send(cfg.audit, audit_atom_v, auth::audit_entry(by, action, target, outcome, details));
 }
 
-/// The worker was heard of now: its lease starts again, and GET /nodes says when.
-void heard_of(session_ptr self, const node_session_config& cfg) {
+/// The worker was heard of now: its lease starts again. The scheduler (for
+/// GET /nodes) is told at each renewal, once a second, not at each result.
+void heard_of(session_ptr self) {
   auto& s = self->state;
   s.last_seen = std::chrono::steady_clock::now();
   s.status.last_heartbeat = now_us();
-  self->send(cfg.scheduler, renew_atom_v, s.status.registration, s.status.last_heartbeat);
 }
 
 void remember_delivered(session_ptr self, const std::string& id) {
@@ -228,7 +228,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
       guarded("node session",
               [=](done_atom, const std::string& id, exec_result& r) -> caf::result<bool> {
                 auto& s = self->state;
-                heard_of(self, cfg);
+                heard_of(self);
                 auto i = s.attempts.find(id);
                 if (i == s.attempts.end() && s.delivered.count(id))
                   return true;  // handed back twice: the first one was used
@@ -252,13 +252,16 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
               }),
       guarded("node session",
               [=](renew_atom) -> caf::result<bool> {
-                heard_of(self, cfg);
+                auto& s = self->state;
+                heard_of(self);
+                self->send(cfg.scheduler, renew_atom_v, s.status.registration,
+                           s.status.last_heartbeat);
                 return true;
               }),
       guarded("node session",
               [=](drain_atom) -> caf::result<bool> {
                 auto& s = self->state;
-                heard_of(self, cfg);
+                heard_of(self);
                 if (s.leaving)
                   return true;
                 s.leaving = true;

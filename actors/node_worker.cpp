@@ -64,6 +64,19 @@ void retry_later(node_worker_ptr self) {
   s.retry = std::min<std::chrono::milliseconds>(s.retry * 2, longest_retry);
 }
 
+/// Tells the session this worker is leaving (SIGTERM): nothing new is to
+/// be placed here. Said again after a reconnect, to the new session.
+void tell_leaving(node_worker_ptr self) {
+  if (!self->state.session)
+    return;
+  self->request(self->state.session, request_timeout, drain_atom_v)
+    .then([](bool) {},
+          [](caf::error& e) {
+            log_warn("worker", "could not tell the orchestrator this worker is leaving: "
+                                 + error_text(e));
+          });
+}
+
 /// Leaving, and nothing runs or waits to be handed back: done.
 void maybe_drained(node_worker_ptr self) {
   auto& s = self->state;
@@ -138,9 +151,8 @@ void register_with(node_worker_ptr self, const node_worker_config& cfg,
           ids.push_back(id);
         for (auto& id : ids)
           hand_back(self, id);
-        if (s.leaving)  // still on its way out: nothing new is to come here
-          self->request(s.session, request_timeout, drain_atom_v).then([](bool) {},
-                                                                       [](caf::error&) {});
+        if (s.leaving)
+          tell_leaving(self);
       },
       [=](caf::error& e) {
         if (error_code(e) == errc::invalid) {
@@ -348,13 +360,7 @@ node_worker_handles spawn_node_worker(caf::actor_system& sys, node_worker_config
               [=](drain_atom, uint32_t grace_s) -> caf::result<bool> {
                 auto& s = self->state;
                 s.leaving = true;
-                if (s.session)
-                  self->request(s.session, request_timeout, drain_atom_v)
-                    .then([](bool) {},
-                          [](caf::error& e) {
-                            log_warn("worker", "could not tell the orchestrator this worker is "
-                                               "leaving: " + error_text(e));
-                          });
+                tell_leaving(self);
                 if (s.attempts.empty() && s.held.empty())
                   return true;
                 log_info("worker", "stopping: " + std::to_string(s.attempts.size())

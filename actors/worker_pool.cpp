@@ -15,13 +15,6 @@ worker_pool::worker_pool(uint32_t local_slots, std::string local_name, label_map
   local_.local = true;
 }
 
-uint32_t worker_pool::free() const {
-  uint32_t n = local_.slots - local_.running;
-  for (auto& [id, nd] : nodes_)
-    n += nd.status.slots - nd.status.running;
-  return n;
-}
-
 uint32_t worker_pool::total() const {
   uint32_t n = local_.slots;
   for (auto& [id, nd] : nodes_)

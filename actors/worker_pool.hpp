@@ -41,8 +41,6 @@ public:
   worker_pool(uint32_t local_slots, std::string local_name, label_map local_labels,
               micros started_at);
 
-  /// Slots free now, here and on every node.
-  uint32_t free() const;
   /// Slots in all, here and on every node.
   uint32_t total() const;
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backends/storage_client.hpp"
+#include "runtime/app/cli_options.hpp"
 #include "runtime/auth/passwords.hpp"
 #include "runtime/auth/user_changes.hpp"
 #include "runtime/core/clock.hpp"
@@ -44,22 +45,17 @@ std::string access_refusal(const server_settings& s) {
            + " without authentication would let anyone who reaches the port offer slots and be "
              "sent tasks with their environment: give --auth required (workers then register "
              "with a token of the worker role, --token-file), or keep --node-bind at 127.0.0.1";
-  if (auto given = !s.node_tls_cert.empty() + !s.node_tls_key.empty() + !s.node_tls_ca.empty();
-      given != 0 && given != 3)
-    return "give all three of --node-tls-cert (this orchestrator's certificate), --node-tls-key "
-           "(its key) and --node-tls-ca (the CA that signed the workers' certificates), or "
-           "none: worker nodes connect over mutual TLS or not at all";
-  if (s.node_port >= 0 && !is_loopback_address(s.node_bind) && !node_tls(s) && !s.insecure_nodes)
+  if (auto incomplete = node_tls_incomplete(s.node_tls, "this orchestrator's", "every worker's");
+      !incomplete.empty())
+    return incomplete;
+  if (s.node_port >= 0 && !is_loopback_address(s.node_bind) && !s.node_tls.enabled()
+      && !s.insecure_nodes)
     return "worker nodes on --node-bind " + s.node_bind
            + " would connect without TLS: worker tokens, tasks, their environment and output "
              "would cross the network in clear. Give --node-tls-cert, --node-tls-key and "
              "--node-tls-ca (mutual TLS; workers take the same options), keep --node-bind at "
              "127.0.0.1, or give --insecure-nodes on a network you trust";
   return {};
-}
-
-bool node_tls(const server_settings& s) {
-  return !s.node_tls_cert.empty();
 }
 
 result<std::string> ensure_first_admin(storage_client& db, bool required) {

@@ -20,9 +20,6 @@ bool is_loopback_address(const std::string& address);
 /// --auth required, or auto on an address other machines can reach.
 bool auth_required(const server_settings& s);
 
-/// Worker nodes connect over mutual TLS (--node-tls-cert, -key, -ca).
-bool node_tls(const server_settings& s);
-
 /// Why the server must not start with these settings ("" if it may): auth
 /// disabled, or plain HTTP without --insecure-http, on an address other
 /// machines can reach.

@@ -395,7 +395,7 @@ void add_server_options(CLI::App& app, server_settings& s) {
                  "attempts it runs are taken back and run again elsewhere")
     ->check(CLI::Range(2u, 3600u))
     ->capture_default_str();
-  add_node_tls_options(app, s.node_tls_cert, s.node_tls_key, s.node_tls_ca, "every worker's");
+  add_node_tls_options(app, s.node_tls, "every worker's");
   add_labels_option(app, s.labels,
                     "Labels of this instance's own task slots, k=v,k2=v2: tasks with "
                     "\"node_labels\" run only on nodes (this one or workers) that have them all");

@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "runtime/app/settings.hpp"
 #include "runtime/core/node_labels.hpp"
+#include "runtime/core/status.hpp"
 
 namespace CLI {
 class App;
@@ -16,10 +18,23 @@ namespace orch {
 /// config file) is read; a bad label is a usage error naming it.
 void add_labels_option(CLI::App& cmd, label_map& labels, const std::string& description);
 
+struct node_network;
+
 /// `--node-tls-cert`, `--node-tls-key`, `--node-tls-ca`: mutual TLS between
-/// an orchestrator and its worker nodes; `peer` names the other side in the
-/// help text ("the workers'", "the orchestrator's").
-void add_node_tls_options(CLI::App& cmd, std::string& cert, std::string& key, std::string& ca,
-                          const std::string& peer);
+/// an orchestrator and its worker nodes; `peer` names the other side's
+/// certificate in the texts ("every worker's", "the orchestrator's").
+void add_node_tls_options(CLI::App& cmd, node_tls_settings& tls, const std::string& peer);
+
+/// Only some of the three given: what to say ("" when all or none are);
+/// `self` names this side's certificate ("this orchestrator's").
+std::string node_tls_incomplete(const node_tls_settings& tls, const std::string& self,
+                                const std::string& peer);
+
+/// The three files load (runtime/platform/tls/pem_files.hpp), each problem
+/// named with its option; call before the actor system exists.
+status check_node_tls_files(const node_tls_settings& tls);
+
+/// The actor system's node network speaks mutual TLS with these files.
+void use_node_tls(node_network& net, const node_tls_settings& tls);
 
 } // namespace orch

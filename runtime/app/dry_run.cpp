@@ -36,7 +36,7 @@ int report_dry_run(caf::actor_system& sys, storage_actor storage, const server_s
   }
   if (s.node_port >= 0)
     std::cout << "  worker nodes:         " << s.node_bind << ":" << s.node_port
-              << (s.node_tls_cert.empty() ? " (no TLS)" : " (mutual TLS)") << "\n";
+              << (s.node_tls.enabled() ? " (mutual TLS)" : " (no TLS)") << "\n";
   (void) db.close();
   return 0;
 }

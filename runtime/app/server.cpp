@@ -20,6 +20,7 @@
 #include "backends/recovery.hpp"
 #include "backends/storage_client.hpp"
 #include "runtime/app/access.hpp"
+#include "runtime/app/cli_options.hpp"
 #include "runtime/app/components.hpp"
 #include "runtime/app/dry_run.hpp"
 #include "runtime/app/remote_api.hpp"
@@ -32,7 +33,6 @@
 #include "runtime/platform/process/host_name.hpp"
 #include "runtime/platform/process/open_files.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
-#include "runtime/platform/tls/pem_files.hpp"
 
 namespace orch {
 
@@ -119,7 +119,7 @@ result<uint16_t> open_node_port(caf::actor_system& sys, const server_settings& s
   if (!c.coordinator)
     return uint16_t{0};
   // reuse: a restart finds the port in TIME_WAIT.
-  auto port = node_tls(s)
+  auto port = s.node_tls.enabled()
                 ? caf::openssl::publish(c.coordinator, static_cast<uint16_t>(s.node_port),
                                         s.node_bind.c_str(), true)
                 : sys.middleman().publish(c.coordinator, static_cast<uint16_t>(s.node_port),
@@ -172,16 +172,12 @@ int run_server(const server_settings& settings) {
   std::unique_ptr<http_server> server;
   node_network net;
   net.enabled = s.node_port >= 0;
-  if (net.enabled && node_tls(s)) {
-    if (auto st = check_mutual_tls_files({s.node_tls_cert, s.node_tls_key, s.node_tls_ca,
-                                          "--node-tls-cert", "--node-tls-key", "--node-tls-ca"});
-        !st) {
+  if (net.enabled && s.node_tls.enabled()) {
+    if (auto st = check_node_tls_files(s.node_tls); !st) {
       std::cerr << "error: " << st.message() << "\n";
       return 2;
     }
-    net.tls_cert = s.node_tls_cert;
-    net.tls_key = s.node_tls_key;
-    net.tls_ca = s.node_tls_ca;
+    use_node_tls(net, s.node_tls);
   }
   actor_env env{0, net};
   auto& sys = env.sys();
@@ -251,7 +247,7 @@ int run_server(const server_settings& settings) {
                      + (auth_required(s) ? "required" : "disabled (loopback only)"));
   if (c.coordinator)
     std::cout << "nodes on " << s.node_bind << ":" << *node_port
-              << (node_tls(s) ? " (mutual TLS)" : "") << std::endl;
+              << (s.node_tls.enabled() ? " (mutual TLS)" : "") << std::endl;
   std::cout << "listening on " << (s.tls_cert.empty() ? "http" : "https") << "://" << s.bind << ":"
             << *port << std::endl;
   write_url_file(s, *port);

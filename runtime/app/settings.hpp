@@ -11,6 +11,15 @@
 
 namespace orch {
 
+/// --node-tls-cert, --node-tls-key, --node-tls-ca: the node link as mutual
+/// TLS (an orchestrator and its workers take the same three); all or none.
+struct node_tls_settings {
+  std::string cert;                          // this side's PEM certificate (chain)
+  std::string key;                           // ... its key
+  std::string ca;                            // the CA that signed the other side's
+  bool enabled() const { return !cert.empty(); }
+};
+
 /// --max-concurrent-tasks not given: twice the number of CPUs (0 is a
 /// choice of its own: no slots here).
 inline constexpr uint32_t slots_from_cpus = UINT32_MAX;
@@ -49,9 +58,7 @@ struct server_settings {
   std::string node_bind = "127.0.0.1";
   uint32_t node_timeout_s = 10;              // a worker not heard of this long is lost
   bool insecure_nodes = false;               // a non-loopback --node-bind without TLS
-  std::string node_tls_cert;                 // mutual TLS with worker nodes: all three or none
-  std::string node_tls_key;
-  std::string node_tls_ca;
+  node_tls_settings node_tls;                // mutual TLS with worker nodes
   label_map labels;                          // --labels of the slots here
 };
 
@@ -69,9 +76,7 @@ struct worker_settings {
   std::string token;                         // ... or ORCHESTRATOR_TOKEN
   uint32_t node_protocol = 0;                // tests: pretend another release (0: ours)
   uint32_t shutdown_grace_s = 10;            // SIGTERM: attempts may finish this long
-  std::string node_tls_cert;                 // mutual TLS with the orchestrator: all or none
-  std::string node_tls_key;
-  std::string node_tls_ca;
+  node_tls_settings node_tls;                // mutual TLS with the orchestrator
 };
 
 

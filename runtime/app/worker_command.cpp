@@ -21,7 +21,6 @@
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/process/host_name.hpp"
 #include "runtime/platform/process/stop_signal.hpp"
-#include "runtime/platform/tls/pem_files.hpp"
 
 namespace orch {
 
@@ -51,8 +50,7 @@ CLI::App* add_worker_command(CLI::App& app, worker_settings& w) {
                   "File whose first line is a token of a user with the worker role (an admin "
                   "makes one with POST /auth/tokens); also ORCHESTRATOR_TOKEN. Needed when the "
                   "orchestrator requires authentication");
-  add_node_tls_options(*cmd, w.node_tls_cert, w.node_tls_key, w.node_tls_ca,
-                       "the orchestrator's");
+  add_node_tls_options(*cmd, w.node_tls, "the orchestrator's");
   cmd->add_option("--shutdown-grace-s", w.shutdown_grace_s,
                   "On SIGINT/SIGTERM: take no new tasks, and let those running here finish for "
                   "this many seconds; the rest are stopped and queued again (not counted)")
@@ -80,14 +78,11 @@ std::string finish_worker_settings(worker_settings& w) {
     if (!parse_node_endpoint(c, e, err))
       return "--connect: " + err;
   }
-  if (auto given = !w.node_tls_cert.empty() + !w.node_tls_key.empty() + !w.node_tls_ca.empty();
-      given != 0 && given != 3)
-    return "give all three of --node-tls-cert (this worker's certificate), --node-tls-key (its "
-           "key) and --node-tls-ca (the CA that signed the orchestrator's certificate), or none";
-  if (!w.node_tls_cert.empty())
-    if (auto st = check_mutual_tls_files({w.node_tls_cert, w.node_tls_key, w.node_tls_ca,
-                                          "--node-tls-cert", "--node-tls-key", "--node-tls-ca"});
-        !st)
+  if (auto incomplete = node_tls_incomplete(w.node_tls, "this worker's", "the orchestrator's");
+      !incomplete.empty())
+    return incomplete;
+  if (w.node_tls.enabled())
+    if (auto st = check_node_tls_files(w.node_tls); !st)
       return st.message();
   if (!w.token_file.empty()) {
     std::ifstream in{w.token_file};
@@ -137,9 +132,7 @@ int run_worker(const worker_settings& w) {
   node_network net;
   net.enabled = true;
   net.protocol = cfg.hello.protocol;
-  net.tls_cert = w.node_tls_cert;
-  net.tls_key = w.node_tls_key;
-  net.tls_ca = w.node_tls_ca;
+  use_node_tls(net, w.node_tls);
   actor_env env{0, net};
   auto worker = spawn_node_worker(env.sys(), cfg);
   log_info("worker", "worker '" + w.name + "' (orchestrator " + orchestrator_version + ", node "

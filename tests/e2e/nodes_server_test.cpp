@@ -16,24 +16,32 @@ using namespace orch::test;
 
 namespace {
 
-/// An orchestrator on the shared database with no slots of its own, worker
-/// nodes on a port the kernel picks, and short leases (a killed instance's
-/// claims are taken over within seconds).
-std::unique_ptr<orchestrator_process> coordinator(const surreal_server& s, const std::string& db,
-                                                  const temp_dir& dir, const std::string& name) {
-  std::vector<std::string> args{"--storage-type",       "surrealdb-server",
-                                "--surrealdb-url",      s.url(),
-                                "--surrealdb-namespace", "nodes",
-                                "--surrealdb-database", db,
-                                "--surrealdb-username", "root",
-                                "--surrealdb-password", "root",
-                                "--retry-backoff-ms",   "50",
-                                "--lease-s",            "3",
-                                "--log-level",          "info"};
-  auto c = coordinator_args();
-  args.insert(args.end(), c.begin(), c.end());
-  return std::make_unique<orchestrator_process>(args, dir / name);
-}
+/// Two orchestrators, a and b, on one database of a SurrealDB test server,
+/// with no slots of their own, worker nodes on ports the kernel picks, and
+/// short leases (a killed instance's claims are taken over within seconds).
+struct two_coordinators {
+  surreal_server server;
+  temp_dir dir;
+  std::string db = unique_name("db");
+  std::unique_ptr<orchestrator_process> a = start("a"), b = start("b");
+
+  explicit two_coordinators(const std::string& dir_name) : dir{dir_name} {}
+
+  std::unique_ptr<orchestrator_process> start(const std::string& name) {
+    std::vector<std::string> args{"--storage-type",       "surrealdb-server",
+                                  "--surrealdb-url",      server.url(),
+                                  "--surrealdb-namespace", "nodes",
+                                  "--surrealdb-database", db,
+                                  "--surrealdb-username", "root",
+                                  "--surrealdb-password", "root",
+                                  "--retry-backoff-ms",   "50",
+                                  "--lease-s",            "3",
+                                  "--log-level",          "info"};
+    auto c = coordinator_args();
+    args.insert(args.end(), c.begin(), c.end());
+    return std::make_unique<orchestrator_process>(args, dir / name);
+  }
+};
 
 std::string address(orchestrator_process& o) {
   return "127.0.0.1:" + std::to_string(o.node_port());
@@ -47,11 +55,9 @@ bool gone(pid_t pid) {
 
 TEST_CASE("nodes: on a shared server backend each orchestrator places work on its own workers, "
           "whichever instance took the submission", "[nodes][server]") {
-  surreal_server server;
-  temp_dir dir{"orch-nodes-server"};
-  auto db = unique_name("db");
-  auto a = coordinator(server, db, dir, "a");
-  auto b = coordinator(server, db, dir, "b");
+  two_coordinators f{"orch-nodes-server"};
+  auto &a = f.a, &b = f.b;
+  auto& dir = f.dir;
   auto w1 = start_worker(dir, a->node_port(), "w1", 2);
   auto w2 = start_worker(dir, b->node_port(), "w2", 2);
   REQUIRE(joined(*a, "w1", *w1));
@@ -82,11 +88,9 @@ TEST_CASE("nodes: on a shared server backend each orchestrator places work on it
 
 TEST_CASE("nodes: a worker whose orchestrator dies fails over to its next --connect address; "
           "the attempt it ran there is stopped and run again, once", "[nodes][server]") {
-  surreal_server server;
-  temp_dir dir{"orch-nodes-failover"};
-  auto db = unique_name("db");
-  auto a = coordinator(server, db, dir, "a");
-  auto b = coordinator(server, db, dir, "b");
+  two_coordinators f{"orch-nodes-failover"};
+  auto &a = f.a, &b = f.b;
+  auto& dir = f.dir;
   auto w1 = start_worker(dir, a->node_port(), "w1", 2, "", {"--connect", address(*b)});
   REQUIRE(joined(*a, "w1", *w1));  // the first address first
   CHECK(nodes(*b)["nodes"].empty());
