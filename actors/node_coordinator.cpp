@@ -140,6 +140,9 @@ node_coordinator_actor spawn_node_coordinator(caf::actor_system& sys,
         }
     });
     return {
+      [=](version_atom) -> caf::result<uint32_t, std::string> {
+        return {node_protocol_version, cfg.release};
+      },
       guarded("node coordinator",
               [=](register_atom, node_hello& hello,
                   node_worker_actor& worker) -> caf::result<node_welcome> {

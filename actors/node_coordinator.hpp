@@ -24,6 +24,7 @@ struct coordinator_config {
   bool auth_required = false;
   storage_actor storage;
   std::chrono::seconds storage_timeout{30};
+  std::string release;                       // this orchestrator's version, for version_atom
 };
 
 node_coordinator_actor spawn_node_coordinator(caf::actor_system& sys,

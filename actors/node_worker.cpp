@@ -112,6 +112,20 @@ void abandon(node_worker_ptr self, const std::string& id) {
   }
 }
 
+void not_an_orchestrator(node_worker_ptr self, const node_endpoint& at) {
+  log_warn("worker", at.host + ":" + std::to_string(at.port)
+                       + " is not an orchestrator's node port (--node-port); trying again");
+  retry_later(self);
+}
+
+/// Gives up for good: what this worker is or runs will not change by
+/// trying again.
+void refuse(node_worker_ptr self, const node_worker_config& cfg, const std::string& why) {
+  self->state.connecting = false;
+  if (cfg.refused)
+    cfg.refused(why);
+}
+
 void register_with(node_worker_ptr self, const node_worker_config& cfg,
                    node_coordinator_actor coordinator, const node_endpoint& at) {
   auto hello = cfg.hello;
@@ -157,13 +171,42 @@ void register_with(node_worker_ptr self, const node_worker_config& cfg,
       [=](caf::error& e) {
         if (error_code(e) == errc::invalid) {
           // Refused for what this worker is: trying again changes nothing.
-          self->state.connecting = false;
-          if (cfg.refused)
-            cfg.refused(error_text(e));
+          refuse(self, cfg, error_text(e));
           return;
         }
         log_warn("worker", "registering at " + at.host + ":" + std::to_string(at.port)
                              + " failed: " + error_text(e) + "; trying again");
+        retry_later(self);
+      });
+}
+
+/// The first question to any orchestrator: its node protocol and release
+/// (version_atom never changes), so that two releases that cannot work
+/// together say so, naming both, before a message whose layout differs.
+void check_version_then_register(node_worker_ptr self, const node_worker_config& cfg,
+                                 caf::strong_actor_ptr ptr, const std::set<std::string>& ifs,
+                                 const node_endpoint& at) {
+  auto where = at.host + ":" + std::to_string(at.port);
+  self->request(caf::actor_cast<caf::actor>(ptr), request_timeout, version_atom_v)
+    .then(
+      [=](uint32_t protocol, const std::string& release) {
+        if (protocol != cfg.hello.protocol) {
+          refuse(self, cfg, "the orchestrator at " + where + " speaks node protocol "
+                              + std::to_string(protocol) + " (release " + release
+                              + ") and this worker node protocol "
+                              + std::to_string(cfg.hello.protocol) + " (release "
+                              + cfg.hello.version + "): run the same release on both");
+          return;
+        }
+        if (!self->system().assignable<node_coordinator_actor>(ifs)) {
+          not_an_orchestrator(self, at);
+          return;
+        }
+        register_with(self, cfg, caf::actor_cast<node_coordinator_actor>(ptr), at);
+      },
+      [=](caf::error& e) {
+        log_warn("worker", "the orchestrator at " + where + " did not say its version: "
+                             + error_text(e) + "; trying again");
         retry_later(self);
       });
 }
@@ -185,24 +228,21 @@ void connect(node_worker_ptr self, const node_worker_config& cfg) {
   self->request(mm, request_timeout, caf::connect_atom_v, at.host, at.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>& ifs) {
-        if (!ptr || !self->system().assignable<node_coordinator_actor>(ifs)) {
-          log_warn("worker", at.host + ":" + std::to_string(at.port)
-                               + " is not an orchestrator's node port (--node-port); trying "
-                                 "again");
-          retry_later(self);
+        if (!ptr) {
+          not_an_orchestrator(self, at);
           return;
         }
-        register_with(self, cfg, caf::actor_cast<node_coordinator_actor>(std::move(ptr)), at);
+        check_version_then_register(self, cfg, std::move(ptr), ifs, at);
       },
       [=](caf::error& e) {
         if (e == caf::sec::incompatible_application_ids) {
-          // Another release: trying again changes nothing.
-          self->state.connecting = false;
-          if (cfg.refused)
-            cfg.refused("the orchestrator at " + at.host + ":" + std::to_string(at.port)
-                        + " speaks another node protocol than this worker ("
-                        + node_app_identifier(cfg.hello.protocol) + ", release "
-                        + cfg.hello.version + "): run the same orchestrator release on both");
+          // Not an orchestrator (or one from before versions were asked):
+          // trying again changes nothing.
+          refuse(self, cfg, "the program at " + at.host + ":" + std::to_string(at.port)
+                              + " is not an orchestrator of a release that works with this "
+                                "worker (release " + cfg.hello.version + ", node protocol "
+                              + std::to_string(cfg.hello.protocol)
+                              + "): check the --connect address and run the same release");
           return;
         }
         log_warn("worker", "cannot reach the orchestrator at " + at.host + ":"

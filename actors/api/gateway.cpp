@@ -36,8 +36,8 @@ using pointer = gateway_actor::stateful_pointer<gateway_state>;
 const std::vector<route>& routes() {
   static const std::vector<route> table = [] {
     std::vector<route> all;
-    for (auto group : {system_routes, node_routes, session_routes, token_routes, task_routes,
-                       user_routes})
+    for (auto group : {system_routes, node_routes, event_routes, session_routes, token_routes,
+                       task_routes, user_routes})
       for (auto& r : group())
         all.push_back(r);
     return all;

@@ -45,6 +45,8 @@ struct gateway_config {
   std::chrono::milliseconds token_recheck{1000};
   std::string backup_dir;                      // POST /admin/backup writes only here
   uint32_t max_hashing = 8;                    // password checks at once; more get 503
+  /// GET /events writes a comment this often when nothing else comes.
+  std::chrono::milliseconds stream_keepalive{15000};
 
   /// The longest any request inside the gateway may take: what its callers
   /// wait for before they give up on it.
@@ -59,6 +61,7 @@ struct gateway_peers {
   scheduler_actor scheduler;
   metrics_actor metrics;
   audit_actor audit;                           // the records of refusals and backups; GET /audit
+  events_actor events;                         // GET /events subscribes its streams here
 };
 
 gateway_actor spawn_gateway(caf::actor_system& sys, gateway_peers peers, gateway_config cfg);

@@ -38,6 +38,7 @@ std::vector<route> task_routes();            // routes_tasks.cpp: /tasks...
 std::vector<route> user_routes();            // routes_users.cpp: /users... (admin)
 std::vector<route> system_routes();          // routes_system.cpp: health, metrics, audit, backup
 std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
+std::vector<route> event_routes();           // routes_events.cpp: /events (a stream)
 
 /// The target named in a refused request's audit record.
 std::string audit_target(const route& r, const route_args& args);

@@ -2,6 +2,7 @@
 
 #include "actors/api/envelope.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/core/query_params.hpp"
 
 namespace orch::api {
 
@@ -31,17 +32,7 @@ std::string path_text(const path_pattern& pattern) {
 }
 
 std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> parts;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string_view::npos)
-      next = path.size();
-    if (next > pos)
-      parts.emplace_back(path.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return parts;
+  return split_nonempty(path, '/');
 }
 
 fit match(const path_pattern& pattern, const std::vector<std::string>& parts, path_args& args,

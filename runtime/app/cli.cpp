@@ -335,6 +335,12 @@ void add_server_options(CLI::App& app, server_settings& s) {
                  "bounded by the process's open-file limit)")
     ->check(CLI::Range(1u, 1000000u))
     ->capture_default_str();
+  app.add_option("--stream-buffer-bytes", s.stream_buffer_bytes,
+                 "Bytes an event stream (GET /events) may hold for a client that reads slower "
+                 "than events come; beyond it the client is cut off (it resumes with "
+                 "Last-Event-ID), so it never slows the others")
+    ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 30))
+    ->capture_default_str();
   app.add_option("--request-timeout-s", s.request_timeout_s,
                  "Seconds from a request's first byte to its last (slower clients get 408), and "
                  "for a client to take its answer")

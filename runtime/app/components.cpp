@@ -90,7 +90,8 @@ components start_components(caf::actor_system& sys, const server_settings& s,
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,
       coordinator_config{instance, std::chrono::seconds(s.node_timeout_s), c.audit.front,
-                         auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s)});
+                         auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s),
+                         orchestrator_version});
   caf::anon_send(c.events.front, subscribe_atom_v, *sink);
   // Events other processes write (shared storage) come in through the events actor.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
@@ -105,7 +106,8 @@ components start_components(caf::actor_system& sys, const server_settings& s,
     gc.fail_component = fault_hook(c, gateway_control);
   c.gateway = supervise<gateway_actor>(
     sys, "gateway",
-    [&sys, peers = gateway_peers{storage, c.scheduler.api, c.metrics.front, c.audit.front}, gc] {
+    [&sys, peers = gateway_peers{storage, c.scheduler.api, c.metrics.front, c.audit.front,
+                                  c.events.front}, gc] {
       return spawn_gateway(sys, peers, gc);
     });
   *gateway_control = c.gateway.control;

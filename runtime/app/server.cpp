@@ -225,6 +225,7 @@ int run_server(const server_settings& settings) {
   hc.request_timeout = std::chrono::seconds(s.request_timeout_s);
   hc.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   hc.max_connections = connection_limit(s.max_connections);
+  hc.stream_buffer_bytes = s.stream_buffer_bytes;
   hc.tls_cert = s.tls_cert;
   hc.tls_key = s.tls_key;
   server = std::make_unique<http_server>(

@@ -39,6 +39,7 @@ struct server_settings {
   uint32_t max_connections = 10000;          // open HTTP connections; one more gets 503
   uint32_t request_timeout_s = 30;           // first byte to last; also a slow reader's answer
   uint32_t idle_timeout_s = 60;              // keep-alive connections waiting for a request
+  uint64_t stream_buffer_bytes = 1 << 20;    // an event stream's unread bytes before it is cut
   uint32_t metrics_interval_s = 60;
   std::string nu_path;
   std::string log_level = "info";

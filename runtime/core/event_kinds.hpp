@@ -15,6 +15,9 @@ inline constexpr const char* failed = "failed";
 inline constexpr const char* requeued = "requeued";
 inline constexpr const char* cancelled = "cancelled";
 inline constexpr const char* retried = "retried";
+/// Every kind above: what GET /events?kind= accepts.
+inline constexpr const char* all[] = {created,  queued,    started, completed,
+                                      failed,   requeued,  cancelled, retried};
 } // namespace event_kind
 
 namespace audit_action {

@@ -2,7 +2,10 @@
 // Beast server (no CAF) and the API gateway actor (no Beast).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -17,6 +20,31 @@ struct http_request {
   std::string authorization;                 // the Authorization header, as sent
   std::string host;                          // the Host header
   std::string origin;                        // the Origin header (sent by browsers)
+  std::string last_event_id;                 // Last-Event-ID (an event stream resumed)
+};
+
+/// An answer that goes on after its header (Server-Sent Events, a
+/// followed output): what the handler holds to write it. Thread-safe.
+class http_stream {
+public:
+  virtual ~http_stream() = default;
+
+  /// Queues `bytes` for the client. False once the stream is closed, or when
+  /// the client does not read fast enough: more than the server's stream
+  /// buffer would be waiting, and the stream is closed (`ended` says why).
+  virtual bool push(std::string bytes) = 0;
+
+  /// Bytes pushed and not yet written: a producer with much to send (a
+  /// replay) waits while this is high rather than be cut off.
+  virtual size_t queued() = 0;
+
+  /// Writes what is queued (`last`, too), then ends the answer.
+  virtual void close(std::string last = {}) = 0;
+
+  /// Called once, from the server's thread, when the stream has ended for
+  /// any reason: closed, the client went away, too slow, server stopping.
+  /// Set it before the first push.
+  virtual void on_ended(std::function<void(const std::string& why)> fn) = 0;
 };
 
 struct http_response {
@@ -29,6 +57,9 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;  // more header fields (WWW-Authenticate, Retry-After)
+  /// Set: the answer is a stream. The header goes out (chunked, no body),
+  /// then this is called with what writes the rest.
+  std::function<void(std::shared_ptr<http_stream>)> open_stream;
 };
 
 } // namespace orch

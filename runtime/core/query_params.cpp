@@ -61,4 +61,18 @@ status paging_params(const query_map& params, record_query& q) {
   return {};
 }
 
+std::vector<std::string> split_nonempty(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto next = text.find(separator, pos);
+    if (next == std::string_view::npos)
+      next = text.size();
+    if (next > pos)
+      parts.emplace_back(text.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+
 } // namespace orch

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "runtime/core/records.hpp"
 #include "runtime/core/status.hpp"
@@ -22,6 +24,10 @@ status time_param(const query_map& q, const char* name, micros& out);
 
 inline constexpr uint32_t default_page = 100;
 inline constexpr uint32_t max_page = 1000;
+
+/// The non-empty pieces of `text` between `separator`s: "a,,b," -> {a, b}
+/// (comma lists in queries, a path's segments).
+std::vector<std::string> split_nonempty(std::string_view text, char separator);
 
 /// limit (1..1000, default 100), offset, order (asc|desc, also oldest|newest),
 /// since and until, into `q`.

@@ -30,10 +30,10 @@ actor_env::actor_env(size_t threads, node_network net)
     // message on stderr and leaves heartbeats silently off.
     cfg_->set("middleman.heartbeat-interval", caf::timespan{net.heartbeat});
     cfg_->set("middleman.connection-timeout", caf::timespan{net.connection_timeout});
-    // A node of another protocol version is refused at the handshake.
+    // Only orchestrator releases connect; which versions may work together
+    // is the node protocol's first question (version_atom).
     cfg_->set("middleman.app-identifiers",
-              std::vector<std::string>{
-                node_app_identifier(net.protocol == 0 ? node_protocol_version : net.protocol)});
+              node_app_identifiers(net.protocol == 0 ? node_protocol_version : net.protocol));
     if (net.tls()) {
       // With a certificate and a CA set, both sides must present one the CA
       // signed (mutual TLS); CAF checks no host names, only the CA.

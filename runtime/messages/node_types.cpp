@@ -4,8 +4,8 @@
 
 namespace orch {
 
-std::string node_app_identifier(uint32_t protocol) {
-  return "orchestrator-nodes-v" + std::to_string(protocol);
+std::vector<std::string> node_app_identifiers(uint32_t protocol) {
+  return {"orchestrator-nodes-v" + std::to_string(protocol), "orchestrator-nodes"};
 }
 
 std::string caf_version_text() {

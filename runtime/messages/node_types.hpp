@@ -5,10 +5,11 @@
 // their fields by position, with no schema check: a field added to any type
 // below, or to exec_spec/exec_result (runtime/core/exec_types.hpp), which
 // travel inside them, changes the wire format without a visible error. So
-// every such change bumps node_protocol_version: it is in the middleman's
-// application identifier (a node of another version is refused at the
-// handshake, naming both) and in the hello (checked again by the
-// coordinator, which answers with both versions).
+// every such change bumps node_protocol_version. A worker asks the
+// coordinator's version first (version_atom, the one message that never
+// changes) and refuses another one, naming both; the coordinator checks the
+// hello's version again, and the middleman's application identifiers keep
+// out CAF programs that are not orchestrators.
 #pragma once
 
 #include <cstdint>
@@ -31,8 +32,11 @@ namespace orch {
 inline constexpr uint32_t node_protocol_version = 5;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
-/// the node protocol: "orchestrator-nodes-v<version>".
-std::string node_app_identifier(uint32_t protocol = node_protocol_version);
+/// the node protocol: "orchestrator-nodes-v<version>", and the family's
+/// "orchestrator-nodes" that every release shares, so that two releases
+/// connect far enough to name each other's versions (one shared entry lets
+/// the handshake through).
+std::vector<std::string> node_app_identifiers(uint32_t protocol = node_protocol_version);
 
 /// The CAF release this process was built with ("0.17.6").
 std::string caf_version_text();
@@ -116,6 +120,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch_node, caf::id_block::orch::end)
   CAF_ADD_ATOM(orch_node, orch, reconnect_atom, "reconnect") // own: a worker connects again
   CAF_ADD_ATOM(orch_node, orch, rejoin_atom, "rejoin")       // coordinator -> a node's session
   CAF_ADD_ATOM(orch_node, orch, node_tick_atom, "nodetick")  // own: renew, check leases
+  // Never changes, in any release: (version_atom) -> (uint32_t protocol,
+  // std::string release), asked before anything else.
+  CAF_ADD_ATOM(orch_node, orch, version_atom, "nodever")
 CAF_END_TYPE_ID_BLOCK(orch_node)
 
 namespace orch {
@@ -182,6 +189,7 @@ typename Inspector::result_type inspect(Inspector& f, node_welcome& x) {
 
 /// The door an orchestrator publishes for its workers (--node-port).
 using node_coordinator_actor = caf::typed_actor<
+  caf::replies_to<version_atom>::with<uint32_t, std::string>,
   caf::replies_to<register_atom, node_hello, node_worker_actor>::with<node_welcome>>;
 
 /// What tells the scheduler that a node's slots are there (its session),

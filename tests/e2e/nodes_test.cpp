@@ -15,6 +15,8 @@
 
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/e2e/nodes_support.hpp"
+#include "runtime/app/version.hpp"
+#include "runtime/messages/node_types.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -318,8 +320,10 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
                      "--slots", "1", "--name", "old", "--node-protocol", "2"},
                     f.dir / "worker-old"};
   CHECK(old_release.wait_exit(std::chrono::seconds(30)) == 2);
-  CHECK(old_release.err().find("speaks another node protocol than this worker "
-                               "(orchestrator-nodes-v2")
+  // Both versions named, each with its release.
+  CHECK(old_release.err().find(
+          "speaks node protocol " + std::to_string(orch::node_protocol_version) + " (release "
+          + std::string(orch::orchestrator_version) + ") and this worker node protocol 2 (release ")
         != std::string::npos);
   CHECK(nodes(*f.orch)["nodes"].empty());
 }

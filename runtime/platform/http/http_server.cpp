@@ -208,6 +208,9 @@ void http_server::stop() {
   stop_accepting();
   // Answers already on their way are written first, for a little while.
   d.shared->requests.wait_idle(std::chrono::seconds(2));
+  // Streams do not end by themselves: their handlers are told now, while
+  // what they hold (actors) is still there.
+  d.shared->streams.end_all("the server is stopping");
   d.ioc.stop();
   for (auto& t : d.threads)
     if (t.joinable())

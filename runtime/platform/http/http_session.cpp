@@ -65,7 +65,11 @@ public:
     ++shared_->connections;
   }
 
-  ~session() { --shared_->connections; }
+  ~session() {
+    if (link_)
+      link_->ended("the connection ended");
+    --shared_->connections;
+  }
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
@@ -167,6 +171,8 @@ private:
       req.host = std::string{h->value()};
     if (auto o = msg.find(bhttp::field::origin); o != msg.end())
       req.origin = std::string{o->value()};
+    if (auto l = msg.find("Last-Event-ID"); l != msg.end())
+      req.last_event_id = std::string{l->value()};
     beast::error_code ep_ec;
     auto ep = lowest().socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
@@ -190,6 +196,8 @@ private:
   }
 
   void write(http_response resp) {
+    if (resp.open_stream)
+      return start_stream(std::move(resp));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(resp.status), version_ == 0 ? 11 : version_);
     res->set(bhttp::field::server, server_name);
@@ -219,6 +227,153 @@ private:
     if (!keep_alive_)
       return close_gracefully();
     read();
+  }
+
+  // -- a streamed answer ------------------------------------------------------------
+  // The header, then chunks as the handler pushes them (HTTP/1.0: raw
+  // bytes, ended by closing), then the last chunk and the connection
+  // closes. While it streams, a read waits for the client to go away.
+
+  void start_stream(http_response resp) {
+    chunked_ = version_ >= 11;
+    keep_alive_ = false;
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
+      static_cast<bhttp::status>(resp.status), version_ == 0 ? 11 : version_);
+    res->set(bhttp::field::server, server_name);
+    res->set(bhttp::field::content_type, resp.content_type);
+    res->set(bhttp::field::cache_control, "no-store");
+    for (auto& [name, value] : resp.headers)
+      res->set(name, value);
+    res->keep_alive(false);
+    if (chunked_)
+      res->chunked(true);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+    std::weak_ptr<session> weak = shared_from_this();
+    auto executor = stream_.get_executor();
+    link_ = std::make_shared<stream_link>(
+      stream_link::connection_side{
+        [weak, executor](std::string bytes) {
+          net::post(executor, [weak, bytes = std::move(bytes)]() mutable {
+            if (auto self = weak.lock())
+              self->queue_bytes(std::move(bytes));
+          });
+        },
+        [weak, executor](std::string last, std::string cut) {
+          net::post(executor, [weak, last = std::move(last), cut = std::move(cut)]() mutable {
+            if (auto self = weak.lock())
+              self->finish_stream(std::move(last), std::move(cut));
+          });
+        }},
+      cfg_.stream_buffer_bytes);
+    shared_->streams.add(link_);
+    lowest().expires_after(cfg_.request_timeout);
+    bhttp::async_write_header(
+      stream_, *sr,
+      [self = shared_from_this(), res, sr, open = std::move(resp.open_stream)](
+        beast::error_code ec, std::size_t) {
+        // A stream is not an answer a stop waits for: it has begun.
+        if (self->counted_) {
+          self->counted_ = false;
+          self->shared_->requests.end();
+        }
+        if (ec) {
+          self->link_->ended("the client went away");
+          return self->close_now();
+        }
+        self->lowest().expires_never();
+        self->watch_client();
+        open(self->link_);
+      });
+  }
+
+  /// Anything the client sends now is dropped; its end is the stream's.
+  void watch_client() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (self->stream_over_ && ec)
+                                return self->close_now();  // after end_stream: gone, or lingered
+                              if (ec) {
+                                self->stream_over_ = true;
+                                self->link_->ended("the client closed the connection");
+                                return self->close_now();
+                              }
+                              self->watch_client();
+                            });
+  }
+
+  void queue_bytes(std::string bytes) {
+    if (stream_over_ || finishing_)
+      return;
+    out_ += bytes;
+    pump();
+  }
+
+  void finish_stream(std::string last, std::string cut) {
+    if (stream_over_ || finishing_)
+      return;
+    finishing_ = true;
+    cut_reason_ = std::move(cut);
+    if (cut_reason_.empty())
+      out_ += last;
+    else
+      out_.clear();  // the client is too slow for what waits: it is not sent
+    pump();
+  }
+
+  void pump() {
+    if (writing_ || stream_over_)
+      return;
+    if (out_.empty()) {
+      if (finishing_)
+        end_stream();
+      return;
+    }
+    writing_ = true;
+    auto data = std::make_shared<std::string>(std::move(out_));
+    out_.clear();
+    // A client that stops reading is cut off after this long on one write.
+    lowest().expires_after(cfg_.request_timeout);
+    auto done = [self = shared_from_this(), data](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      self->link_->written(data->size());
+      if (ec) {
+        self->stream_over_ = true;
+        self->link_->ended("the client did not read for " + seconds(self->cfg_.request_timeout));
+        return self->close_now();
+      }
+      self->lowest().expires_never();
+      self->pump();
+    };
+    if (chunked_)
+      net::async_write(stream_, bhttp::make_chunk(net::buffer(*data)), std::move(done));
+    else
+      net::async_write(stream_, net::buffer(*data), std::move(done));
+  }
+
+  void end_stream() {
+    stream_over_ = true;
+    link_->ended(cut_reason_.empty() ? "closed" : cut_reason_);
+    if (!chunked_ || !cut_reason_.empty())
+      return linger();
+    lowest().expires_after(cfg_.request_timeout);
+    net::async_write(stream_, bhttp::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec)
+                         return self->close_now();
+                       self->linger();
+                     });
+  }
+
+  /// FIN, and the read watch_client() left waiting ends the connection when
+  /// the client closes too, or after linger_time. (TLS: no close_notify,
+  /// which would need a second read; the last chunk marks the answer whole.)
+  void linger() {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return close_now();
+    lowest().expires_after(linger_time);
   }
 
   /// Sends FIN, then reads and drops what the client still sends until it
@@ -267,6 +422,15 @@ private:
   bool keep_alive_ = false;
   unsigned version_ = 11;
   size_t drained_ = 0;
+  // A streamed answer (start_stream): the handler's side, what waits to be
+  // written, and where it is.
+  std::shared_ptr<stream_link> link_;
+  std::string out_;
+  bool chunked_ = true;
+  bool writing_ = false;
+  bool finishing_ = false;                   // close() or cut off: write what is left, end
+  bool stream_over_ = false;
+  std::string cut_reason_;
 };
 
 } // namespace

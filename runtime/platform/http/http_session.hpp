@@ -14,6 +14,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "runtime/platform/http/http_server.hpp"
+#include "runtime/platform/http/stream_link.hpp"
 
 namespace orch::http_detail {
 
@@ -39,6 +40,7 @@ struct shared_state {
   std::atomic<bool> accepting{true};
   std::atomic<size_t> connections{0};        // sessions alive, refused ones included
   in_flight requests;
+  stream_registry streams;                   // streamed answers still open
 
   /// The TLS context new connections use; null: plain HTTP.
   std::shared_ptr<boost::asio::ssl::context> tls_context();

@@ -1,0 +1,180 @@
+#include "actors/api/event_stream.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <unordered_set>
+#include <vector>
+
+#include "caf/all.hpp"
+
+#include "runtime/core/codec.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/messages/guarded.hpp"
+
+namespace orch::api {
+
+namespace {
+
+constexpr uint32_t replay_page = 500;
+/// Live events held while a replay runs; a replay slower than the events
+/// that come meanwhile ends the stream (the client resumes from where it got).
+constexpr size_t max_held = 20000;
+/// A replay waits while this much is still unwritten, rather than be cut off.
+constexpr size_t replay_backlog = 256 * 1024;
+constexpr auto replay_wait = std::chrono::milliseconds(20);
+/// Replayed ids kept once live, against late live copies.
+constexpr size_t kept_replayed = 2 * 500;
+
+using event_stream_actor = event_sink_actor::extend<
+  caf::reacts_to<render_atom>,               // keepalive due
+  caf::reacts_to<poll_atom>>;                // the next replay page
+
+struct event_stream_state {
+  event_stream_state() = default;  // not an aggregate (see the metrics actor's state)
+  std::shared_ptr<http_stream> out;
+  event_stream_config cfg;
+  bool replaying = false;
+  std::string cursor;                        // the replay's last stored event
+  /// Ids the replay wrote. The newest stay after it ends: an event can be
+  /// read from the store before its live copy comes (published after its
+  /// commit, or through another instance's live query).
+  std::unordered_set<std::string> replayed;
+  std::deque<std::string> replayed_order;
+  std::vector<task_event> held;              // live events that came during the replay
+  static inline const char* name = "event stream";
+};
+
+using stream_ptr = event_stream_actor::stateful_pointer<event_stream_state>;
+
+void end(stream_ptr self, const std::string& why) {
+  if (self->state.out)
+    self->state.out->close(": " + why + "\n\n");
+  self->quit();
+}
+
+/// Writes `ev` if it matches; false once the client is gone or too slow.
+bool write(stream_ptr self, const task_event& ev) {
+  auto& s = self->state;
+  if (!s.cfg.filter.matches(ev))
+    return true;
+  if (s.out->push(sse_event_text(ev)))
+    return true;
+  self->quit();
+  return false;
+}
+
+void go_live(stream_ptr self) {
+  auto& s = self->state;
+  s.replaying = false;
+  // Held live events the replay has not written, in id order (ids sort by
+  // time); the replay's own are not written twice.
+  std::sort(s.held.begin(), s.held.end(),
+            [](const task_event& a, const task_event& b) { return a.id < b.id; });
+  auto held = std::move(s.held);
+  s.held.clear();
+  for (auto& ev : held)
+    if (!s.replayed.count(ev.id) && !write(self, ev))
+      return;
+  while (s.replayed_order.size() > kept_replayed) {
+    s.replayed.erase(s.replayed_order.front());
+    s.replayed_order.pop_front();
+  }
+}
+
+void replay_next(stream_ptr self) {
+  auto& s = self->state;
+  if (s.out->queued() > replay_backlog) {
+    self->delayed_send(self, replay_wait, poll_atom_v);
+    return;
+  }
+  self->request(s.cfg.storage, s.cfg.storage_timeout, scan_atom_v,
+                scan_request{record_kind::event, s.cursor, replay_page})
+    .then(
+      [=](const std::vector<record>& page) {
+        auto& st = self->state;
+        for (auto& r : page) {
+          st.cursor = r.key;
+          task_event ev;
+          if (auto ok = decode(r.json, ev); !ok) {
+            log_warn("events", "event stream: skipping stored event " + r.key + ": "
+                                 + ok.message());
+            continue;
+          }
+          if (st.replayed.insert(ev.id).second)
+            st.replayed_order.push_back(ev.id);
+          if (!write(self, ev))
+            return;
+        }
+        if (page.size() < replay_page)
+          go_live(self);
+        else
+          self->send(self, poll_atom_v);
+      },
+      [=](caf::error& e) {
+        end(self, "the stored events could not be read (" + error_text(e)
+                    + "); reconnect with Last-Event-ID to resume");
+      });
+}
+
+event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_ptr<http_stream> out,
+                                                  event_stream_config cfg) {
+  auto& s = self->state;
+  s.out = std::move(out);
+  s.cfg = std::move(cfg);
+  // The connection ends (client gone, too slow, server stopping): so does
+  // this actor. A weak handle: the stream must not keep its actor alive.
+  caf::weak_actor_ptr weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  s.out->on_ended([weak](const std::string& why) {
+    if (why.rfind("the client read too slowly", 0) == 0)
+      log_warn("events", "an event stream was cut off: " + why
+                           + " (--stream-buffer-bytes); it may resume with Last-Event-ID");
+    if (auto strong = weak.lock())
+      caf::anon_send_exit(strong, caf::exit_reason::normal);
+  });
+  // The events front ends only when the process is going down (it restarts
+  // the events actor itself, keeping its subscribers): the client is told
+  // to come back and resume.
+  self->monitor(s.cfg.events);
+  self->set_down_handler([=](caf::down_msg&) {
+    end(self, "the event feed stopped; reconnect with Last-Event-ID to resume");
+  });
+  self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(self));
+  // EventSource reconnects after a second; the first bytes tell a client
+  // (and any proxy) the stream is open.
+  s.out->push("retry: 1000\n: stream open\n\n");
+  self->delayed_send(self, s.cfg.keepalive, render_atom_v);
+  if (!s.cfg.filter.after.empty()) {
+    s.replaying = true;
+    s.cursor = s.cfg.filter.after;
+    replay_next(self);
+  }
+  return {
+    [=](const task_event& ev) {
+      auto& st = self->state;
+      if (!st.replaying) {
+        if (!st.replayed.count(ev.id))
+          write(self, ev);
+        return;
+      }
+      if (st.held.size() >= max_held)
+        return end(self, "more events came during the replay than it could hold; reconnect "
+                         "with Last-Event-ID to resume");
+      st.held.push_back(ev);
+    },
+    [=](render_atom) {
+      if (!self->state.out->push(": keepalive\n\n"))
+        return self->quit();
+      self->delayed_send(self, self->state.cfg.keepalive, render_atom_v);
+    },
+    [=](poll_atom) { replay_next(self); },
+  };
+}
+
+} // namespace
+
+void spawn_event_stream(caf::actor_system& sys, std::shared_ptr<http_stream> out,
+                        event_stream_config cfg) {
+  sys.spawn(event_stream_fn, std::move(out), std::move(cfg));
+}
+
+} // namespace orch::api

@@ -1,0 +1,43 @@
+// The live event stream: GET /events as Server-Sent Events (curl -N, or a
+// browser's EventSource), every task state change as it commits, filtered,
+// and resumable from the stored events with Last-Event-ID or ?after=.
+#include "caf/all.hpp"
+
+#include "actors/api/envelope.hpp"
+#include "actors/api/event_stream.hpp"
+#include "actors/api/route.hpp"
+#include "runtime/core/event_filter.hpp"
+
+namespace orch::api {
+
+namespace {
+
+void events(const context& ctx, const http_request& req, const route_args&, reply rp) {
+  auto filter = parse_event_filter(req.query, req.last_event_id);
+  if (!filter)
+    return rp.deliver(json_error(400, filter.message()));
+  event_stream_config cfg;
+  cfg.events = ctx.peers->events;
+  cfg.storage = ctx.peers->storage;
+  cfg.filter = std::move(*filter);
+  cfg.storage_timeout = ctx.cfg->storage_timeout;
+  cfg.keepalive = ctx.cfg->stream_keepalive;
+  http_response resp{200, "text/event-stream"};
+  // Buffering proxies (nginx) pass the events on at once.
+  resp.headers["X-Accel-Buffering"] = "no";
+  auto* sys = &ctx.self->system();
+  resp.open_stream = [sys, cfg = std::move(cfg)](std::shared_ptr<http_stream> out) {
+    spawn_event_stream(*sys, std::move(out), cfg);
+  };
+  rp.deliver(std::move(resp));
+}
+
+} // namespace
+
+std::vector<route> event_routes() {
+  return {
+    {"GET", {"events"}, events, readers},
+  };
+}
+
+} // namespace orch::api

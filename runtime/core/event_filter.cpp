@@ -1,0 +1,84 @@
+#include "runtime/core/event_filter.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/core/codec.hpp"
+#include "runtime/core/event_kinds.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/query_params.hpp"
+
+namespace orch {
+
+namespace {
+
+std::set<std::string> comma_list(const std::string& text) {
+  auto parts = split_nonempty(text, ',');
+  return {parts.begin(), parts.end()};
+}
+
+std::string shown(const std::string& s) {
+  return "'" + s.substr(0, 64) + (s.size() > 64 ? "…" : "") + "'";
+}
+
+constexpr size_t max_filter_values = 100;
+
+} // namespace
+
+bool event_filter::matches(const task_event& ev) const {
+  return (tasks.empty() || tasks.count(ev.task_id) > 0)
+         && (statuses.empty() || statuses.count(ev.status) > 0)
+         && (kinds.empty() || kinds.count(ev.kind) > 0);
+}
+
+result<event_filter> parse_event_filter(const std::map<std::string, std::string>& query,
+                                        const std::string& last_event_id) {
+  static const std::set<std::string> known{"task", "status", "kind", "after"};
+  for (auto& [name, value] : query)
+    if (!known.count(name))
+      return invalid_input("unknown parameter " + shown(name)
+                             + " (GET /events takes task, status, kind and after)");
+  event_filter f;
+  auto get = [&](const char* name) {
+    auto i = query.find(name);
+    return i == query.end() ? std::string{} : i->second;
+  };
+  f.tasks = comma_list(get("task"));
+  for (auto& id : f.tasks)
+    if (!is_uuid(id))
+      return invalid_input("task " + shown(id) + " is not a task id (a UUID)");
+  for (auto& name : comma_list(get("status"))) {
+    task_status s;
+    if (!parse_status(name, s))
+      return invalid_input("unknown status " + shown(name)
+                             + " (expected Pending, Queued, Running, Completed, Failed or "
+                               "Cancelled)");
+    f.statuses.insert(to_string(s));
+  }
+  f.kinds = comma_list(get("kind"));
+  for (auto& k : f.kinds)
+    if (std::none_of(std::begin(event_kind::all), std::end(event_kind::all),
+                     [&](const char* known_kind) { return k == known_kind; })) {
+      std::string list;
+      for (auto* known_kind : event_kind::all)
+        list += (list.empty() ? "" : ", ") + std::string{known_kind};
+      return invalid_input("unknown event kind " + shown(k) + " (expected one of " + list + ")");
+    }
+  if (f.tasks.size() > max_filter_values || f.kinds.size() > max_filter_values)
+    return invalid_input("at most " + std::to_string(max_filter_values)
+                           + " values per filter");
+  // ?after= wins over the header: a client that sets it means it.
+  f.after = query.count("after") ? get("after") : last_event_id;
+  if (!f.after.empty() && !is_uuid(f.after))
+    return invalid_input("after (or Last-Event-ID) " + shown(f.after)
+                           + " is not an event id (a UUID, as the stream's id: lines give)");
+  return f;
+}
+
+std::string sse_event_text(const task_event& ev) {
+  // The JSON has no line breaks (canonical text escapes them), so one
+  // data: line carries it.
+  return "id: " + ev.id + "\ndata: " + encode(ev) + "\n\n";
+}
+
+} // namespace orch

@@ -1,0 +1,104 @@
+#include "runtime/platform/http/stream_link.hpp"
+
+#include <algorithm>
+
+namespace orch::http_detail {
+
+bool stream_link::push(std::string bytes) {
+  std::function<void(std::string, std::string)> cut;
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    if (closing_ || over_ || !side_.send)
+      return false;
+    if (queued_ + bytes.size() > limit_) {
+      // Never wait for a slow client: whoever pushes (an actor serving
+      // many) goes on, and this client is let go.
+      closing_ = true;
+      cut = side_.finish;
+      reason = "the client read too slowly: more than " + std::to_string(limit_)
+               + " bytes were waiting for it";
+    } else {
+      queued_ += bytes.size();
+      side_.send(std::move(bytes));
+      return true;
+    }
+  }
+  cut({}, reason);
+  return false;
+}
+
+size_t stream_link::queued() {
+  std::lock_guard<std::mutex> g{m_};
+  return queued_;
+}
+
+void stream_link::close(std::string last) {
+  std::function<void(std::string, std::string)> finish;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    if (closing_ || over_)
+      return;
+    closing_ = true;
+    finish = side_.finish;
+  }
+  if (finish)
+    finish(std::move(last), {});
+}
+
+void stream_link::on_ended(std::function<void(const std::string& why)> fn) {
+  std::string why;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    if (!over_) {
+      on_ended_ = std::move(fn);
+      return;
+    }
+    why = why_;
+  }
+  fn(why);  // it ended before anyone listened
+}
+
+void stream_link::written(size_t n) {
+  std::lock_guard<std::mutex> g{m_};
+  queued_ -= std::min(queued_, n);
+}
+
+void stream_link::ended(const std::string& why) {
+  std::function<void(const std::string&)> fn;
+  connection_side side;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    if (over_)
+      return;
+    over_ = true;
+    closing_ = true;
+    why_ = why;
+    fn = std::move(on_ended_);
+    side = std::move(side_);  // released outside the lock: they hold the connection
+    side_ = {};
+  }
+  if (fn)
+    fn(why);
+}
+
+void stream_registry::add(const std::shared_ptr<stream_link>& link) {
+  std::lock_guard<std::mutex> g{m_};
+  links_.erase(std::remove_if(links_.begin(), links_.end(),
+                              [](const std::weak_ptr<stream_link>& w) { return w.expired(); }),
+               links_.end());
+  links_.push_back(link);
+}
+
+void stream_registry::end_all(const std::string& why) {
+  std::vector<std::weak_ptr<stream_link>> links;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    links.swap(links_);
+  }
+  for (auto& w : links)
+    if (auto l = w.lock())
+      l->ended(why);
+}
+
+} // namespace orch::http_detail

@@ -1,0 +1,64 @@
+// What a handler holds to write a streamed answer (http_stream), and what
+// the connection serving it calls back: the bounded queue between the two
+// threads. Internal to runtime/platform/http/.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtime/core/http_types.hpp"
+
+namespace orch::http_detail {
+
+class stream_link final : public http_stream {
+public:
+  /// `send`: hands bytes to the connection's thread; `finish`: asks it to
+  /// write what is queued, the last bytes, and end (a reason: cut off).
+  struct connection_side {
+    std::function<void(std::string)> send;
+    std::function<void(std::string last, std::string cut_reason)> finish;
+  };
+
+  stream_link(connection_side side, size_t limit) : side_(std::move(side)), limit_(limit) {}
+
+  bool push(std::string bytes) override;
+  size_t queued() override;
+  void close(std::string last) override;
+  void on_ended(std::function<void(const std::string& why)> fn) override;
+
+  /// The connection wrote `n` of the queued bytes.
+  void written(size_t n);
+
+  /// The stream is over (the connection's thread, or the server stopping):
+  /// tells the handler once, and drops the connection's callbacks.
+  void ended(const std::string& why);
+
+private:
+  std::mutex m_;
+  connection_side side_;
+  size_t limit_;
+  size_t queued_ = 0;
+  bool closing_ = false;                     // close() or cut off: nothing more is taken
+  bool over_ = false;                        // ended() ran
+  std::string why_;
+  std::function<void(const std::string&)> on_ended_;
+};
+
+/// The streams open on a server, for a stop to end them before the threads
+/// that serve them are gone.
+class stream_registry {
+public:
+  void add(const std::shared_ptr<stream_link>& link);
+  /// Ends every open stream with `why`.
+  void end_all(const std::string& why);
+
+private:
+  std::mutex m_;
+  std::vector<std::weak_ptr<stream_link>> links_;
+};
+
+} // namespace orch::http_detail
