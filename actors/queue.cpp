@@ -21,7 +21,6 @@ struct queue_state {
   // can, and C++20 would let it initialise the first handle member with it.
   queue_state() = default;
   storage_actor storage;
-  events_actor events;
   wake_listener_actor listener;
   queue_config cfg;
   std::set<std::string> held;                // tasks this process runs
@@ -67,14 +66,12 @@ void recover(queue_ptr self, const queue_entry& stale, bool attempt_ran) {
                          + " (that process stopped or lost its connection)";
         actor_context ctx{"queue:" + st.cfg.instance, now_us()};
         auto tr = recover_transition(t, stale, why, ctx, attempt_ran);
-        auto events = tr.events;
         self->request(st.storage, st.cfg.storage_timeout, commit_atom_v, std::move(tr.batch))
           .then(
             guarded("queue", [=](uint64_t) {
               log_warn("queue", "task " + stale.task_id + ": " + why + "; "
                                   + (t.status == task_status::queued ? "queued again"
                                                                      : "failed: no retries left"));
-              self->send(self->state.events, publish_atom_v, events);
               self->send(self->state.listener, wake_atom_v);
             }),
             [=](caf::error& e) {
@@ -159,11 +156,9 @@ void renew_held(queue_ptr self) {
 }
 
 queue_impl_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage,
-                                         events_actor events, wake_listener_actor listener,
-                                         queue_config cfg) {
+                                         wake_listener_actor listener, queue_config cfg) {
   auto& st = self->state;
   st.storage = std::move(storage);
-  st.events = std::move(events);
   st.listener = std::move(listener);
   st.cfg = std::move(cfg);
   auto lease = std::chrono::microseconds(st.cfg.lease);
@@ -208,10 +203,9 @@ queue_impl_actor::behavior_type queue_fn(queue_ptr self, storage_actor storage,
 
 } // namespace
 
-queue_actor spawn_queue(caf::actor_system& sys, storage_actor storage, events_actor events,
+queue_actor spawn_queue(caf::actor_system& sys, storage_actor storage,
                         wake_listener_actor listener, queue_config cfg) {
-  return sys.spawn(
-    [=](queue_ptr self) { return queue_fn(self, storage, events, listener, cfg); });
+  return sys.spawn([=](queue_ptr self) { return queue_fn(self, storage, listener, cfg); });
 }
 
 } // namespace orch

@@ -19,7 +19,7 @@ struct queue_config {
   std::chrono::seconds storage_timeout{30};  // for each request to storage
 };
 
-queue_actor spawn_queue(caf::actor_system& sys, storage_actor storage, events_actor events,
+queue_actor spawn_queue(caf::actor_system& sys, storage_actor storage,
                         wake_listener_actor listener, queue_config cfg);
 
 } // namespace orch

@@ -30,18 +30,16 @@ constexpr auto store_again_delay = std::chrono::seconds(1);
 } // namespace
 
 scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
-                               events_actor events, std::shared_ptr<metric_registry> metrics,
-                               scheduler_config config)
+                               std::shared_ptr<metric_registry> metrics, scheduler_config config)
   : scheduler_impl_actor::base(cfg),
     storage_(std::move(storage)),
-    events_(std::move(events)),
     metrics_(std::move(metrics)),
     cfg_(std::move(config)),
     attempts_{cfg_.nu_path, cfg_.max_output_bytes},
     pool_(cfg_.max_concurrent, cfg_.instance, cfg_.labels, now_us()) {}
 
 scheduler_impl::behavior_type scheduler_impl::make_behavior() {
-  queue_ = spawn_queue(system(), storage_, events_, wake_listener_actor{this},
+  queue_ = spawn_queue(system(), storage_, wake_listener_actor{this},
                        queue_config{cfg_.instance, cfg_.lease, cfg_.shared_backend, cfg_.storage_timeout});
   link_to(queue_);
   set_down_handler([this](caf::down_msg& dm) { on_executor_down(dm); });
@@ -123,11 +121,6 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
 }
 
 // -- what the others are told ---------------------------------------------------------
-
-void scheduler_impl::publish(const std::vector<task_event>& events) {
-  if (!events.empty())
-    send(events_, publish_atom_v, events);
-}
 
 void scheduler_impl::count(const std::string& name, const std::string& labels) {
   metrics_->count(name, labels);
@@ -301,7 +294,6 @@ void scheduler_impl::start(claimed_task res, placement where) {
   auto& t = res.claimed;
   ++started_;
   count("orchestrator_task_attempts_started_total");
-  publish({res.started_event});
   send(queue_, hold_atom_v, t.id);
   running_task r;
   r.t = t;
@@ -425,9 +417,9 @@ void scheduler_impl::commit_outcome(task t, transition tr, int attempt) {
   ++inflight_;
   request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
     .then(guarded("scheduler",
-                  [this, t, tr](uint64_t) {
+                  [this, t](uint64_t) {
                     --inflight_;
-                    on_outcome_stored(t, tr);
+                    on_outcome_stored(t);
                   }),
           [this, t, tr, attempt](caf::error& e) {
             --inflight_;
@@ -449,9 +441,8 @@ void scheduler_impl::commit_outcome(task t, transition tr, int attempt) {
           });
 }
 
-void scheduler_impl::on_outcome_stored(const task& t, const transition& tr) {
+void scheduler_impl::on_outcome_stored(const task& t) {
   send(queue_, release_atom_v, t.id);
-  publish(tr.events);
   if (is_terminal(t.status)) {
     count("orchestrator_tasks_finished_total",
           std::string{"status=\""} + to_string(t.status) + "\"");
@@ -478,10 +469,8 @@ void scheduler_impl::store_again(uint64_t token) {
 }
 
 scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
-                                  events_actor events, std::shared_ptr<metric_registry> metrics,
-                                  scheduler_config cfg) {
-  auto impl = sys.spawn<scheduler_impl>(std::move(storage), std::move(events), std::move(metrics),
-                                        std::move(cfg));
+                                  std::shared_ptr<metric_registry> metrics, scheduler_config cfg) {
+  auto impl = sys.spawn<scheduler_impl>(std::move(storage), std::move(metrics), std::move(cfg));
   return {scheduler_actor{impl}, event_sink_actor{impl}, node_listener_actor{impl}};
 }
 

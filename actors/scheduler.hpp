@@ -41,8 +41,10 @@ struct scheduler_handles {
   node_listener_actor nodes;                 // told by the node coordinator
 };
 
+/// Its events reach it (and everyone) from storage, through the events
+/// actor it is subscribed to (scheduler_handles::events): the storage tells
+/// what committed, in commit order.
 scheduler_handles spawn_scheduler(caf::actor_system& sys, storage_actor storage,
-                                  events_actor events, std::shared_ptr<metric_registry> metrics,
-                                  scheduler_config cfg);
+                                  std::shared_ptr<metric_registry> metrics, scheduler_config cfg);
 
 } // namespace orch

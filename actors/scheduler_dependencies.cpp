@@ -89,7 +89,6 @@ void scheduler_impl::check_pending(const task& t) {
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
                     [=, this](uint64_t) {
-                      publish(tr.events);
                       if (copy.status == task_status::queued) {
                         fill();
                       } else {

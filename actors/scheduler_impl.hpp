@@ -35,7 +35,7 @@ using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
 
 class scheduler_impl : public scheduler_impl_actor::base {
 public:
-  scheduler_impl(caf::actor_config& cfg, storage_actor storage, events_actor events,
+  scheduler_impl(caf::actor_config& cfg, storage_actor storage,
                  std::shared_ptr<metric_registry> metrics, scheduler_config config);
 
   const char* name() const override { return "scheduler"; }
@@ -67,7 +67,6 @@ private:
   // -- scheduler.cpp: the work loop --------------------------------------------------
   actor_context ctx(const std::string& principal) const { return {principal, now_us()}; }
   std::string self_principal() const { return "scheduler:" + cfg_.instance; }
-  void publish(const std::vector<task_event>& events);
   void count(const std::string& name, const std::string& labels = {});
   void update_running_gauge();
   void update_node_gauge(const std::string& registration);
@@ -87,13 +86,13 @@ private:
   void on_node_down(const std::string& registration, const std::string& why);
   void on_node_seen(const std::string& registration, micros at);
   void commit_outcome(task t, transition tr, int attempt);
-  void on_outcome_stored(const task& t, const transition& tr);
+  void on_outcome_stored(const task& t);
   void store_again(uint64_t token);
 
   // -- scheduler_requests.cpp: the API ------------------------------------------------
   transition new_task_transition(task& t, const std::map<std::string, task>& found,
                                  const actor_context& c);
-  void after_submitted(const std::vector<task>& created, const std::vector<task_event>& events);
+  void after_submitted(const std::vector<task>& created);
   void submit(task t, std::string principal, task_promise rp);
   void submit_batch(std::vector<task> ts, std::string principal, batch_promise rp);
   void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
@@ -110,7 +109,6 @@ private:
                            const std::string& what);
 
   storage_actor storage_;
-  events_actor events_;
   std::shared_ptr<metric_registry> metrics_;
   scheduler_config cfg_;
   attempt_settings attempts_;

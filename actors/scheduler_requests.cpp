@@ -42,10 +42,8 @@ transition scheduler_impl::new_task_transition(task& t, const std::map<std::stri
 
 /// What happens once new tasks are stored: a Queued one may start now, a
 /// Pending one may have lost the race with its last dependency finishing.
-void scheduler_impl::after_submitted(const std::vector<task>& created,
-                                     const std::vector<task_event>& events) {
+void scheduler_impl::after_submitted(const std::vector<task>& created) {
   metrics_->count("orchestrator_tasks_submitted_total", {}, static_cast<double>(created.size()));
-  publish(events);
   // Dependencies inside the same commit cannot have finished before it, and
   // their own completion will find these dependants stored.
   std::set<std::string> stored_together;
@@ -88,7 +86,7 @@ void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
                     [=, this](uint64_t) mutable {
-                      after_submitted({t}, tr.events);
+                      after_submitted({t});
                       rp.deliver(t);
                     }),
             [=](caf::error& e) mutable {
@@ -133,14 +131,12 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
                              "nothing was stored")));
       auto tr = new_task_transition(ts[i], found, c);
       append(all.batch, std::move(tr.batch));
-      all.events.insert(all.events.end(), tr.events.begin(), tr.events.end());
       found.emplace(ts[i].id, ts[i]);
     }
-    auto events = std::move(all.events);
     request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all.batch))
       .then(guarded("scheduler",
                     [=, this](uint64_t) mutable {
-                      after_submitted(ts, events);
+                      after_submitted(ts);
                       rp.deliver(std::move(ts));
                     }),
             [=](caf::error& e) mutable {
@@ -185,7 +181,6 @@ void scheduler_impl::cancel(std::string id, std::string principal, task_promise 
                         send(i->second.executor, cancel_atom_v);
                       }
                       count("orchestrator_tasks_finished_total", "status=\"Cancelled\"");
-                      publish(tr.events);
                       resolve_dependants(id);
                       rp.deliver(t);
                     }),
@@ -209,7 +204,6 @@ void scheduler_impl::retry(std::string id, std::string principal, task_promise r
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
                     [=, this](uint64_t) mutable {
-                      publish(tr.events);
                       if (t.status == task_status::pending)
                         check_pending(t);
                       else

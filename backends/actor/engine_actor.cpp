@@ -15,7 +15,9 @@
 
 #include "backends/actor/engine_messages.hpp"
 #include "backends/actor/syncer.hpp"
+#include "backends/engine/event_stamps.hpp"
 #include "backends/engine/storage_engine.hpp"
+#include "runtime/core/clock.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/guarded.hpp"
 
@@ -40,6 +42,7 @@ struct written_round {
   std::vector<batch_outcome> outcomes;
   std::vector<caf::error> plan_failures;     // group[i]'s claim could not be planned
   caf::error failure;                        // of the whole round
+  std::vector<std::vector<task_event>> events;  // per batch (outcomes' order)
 };
 
 struct engine_state {
@@ -49,6 +52,7 @@ struct engine_state {
   std::unique_ptr<syncer> sync;                 // engines with deferred_sync() only
   std::map<uint64_t, written_round> unsynced;  // written, waiting for their sync
   uint64_t rounds = 0;
+  event_feed_actor feed;                       // told every committed event (the events actor)
   static inline const char* name = "storage";
 };
 
@@ -76,7 +80,7 @@ void enqueue(engine_ptr self, pending_write w) {
 }
 
 /// Answers every caller of a written (and durable, or failed) round.
-void answer(written_round& r) {
+void answer_callers(written_round& r) {
   for (size_t i = 0; i < r.group.size(); ++i) {
     auto& w = r.group[i];
     if (!w.is_claim) {
@@ -103,6 +107,27 @@ void answer(written_round& r) {
   }
 }
 
+/// The events of a round's batches that committed, in commit order: for
+/// the feed once they are durable.
+std::vector<task_event> committed_events(written_round& r) {
+  std::vector<task_event> out;
+  if (r.failure)
+    return out;
+  for (size_t bi = 0; bi < r.events.size() && bi < r.outcomes.size(); ++bi)
+    if (r.outcomes[bi].ok())
+      for (auto& ev : r.events[bi])
+        out.push_back(std::move(ev));
+  return out;
+}
+
+/// Answers every caller of a written (and durable, or failed) round, and
+/// tells the feed what it committed.
+void answer(engine_ptr self, written_round& r) {
+  if (self->state.feed)
+    if (auto events = committed_events(r); !events.empty())
+      self->send(self->state.feed, publish_atom_v, std::move(events));
+  answer_callers(r);
+}
 /// Rounds up to `upto` are durable (or their sync failed): answer them.
 void answer_synced(engine_ptr self, uint64_t upto, const std::string& failure) {
   auto& waiting = self->state.unsynced;
@@ -110,7 +135,7 @@ void answer_synced(engine_ptr self, uint64_t upto, const std::string& failure) {
     auto& round = waiting.begin()->second;
     if (!failure.empty())
       round.failure = make_error(errc::io_error, "the write could not be made durable: " + failure);
-    answer(round);
+    answer(self, round);
     waiting.erase(waiting.begin());
   }
 }
@@ -153,6 +178,19 @@ void plan_round(storage_engine& engine, written_round& round,
   }
 }
 
+/// The round's events get their ids in commit order (event_stamps.hpp);
+/// a claim's started event, which its caller is given, follows.
+void stamp(written_round& round, const std::vector<prepared_batch*>& batches) {
+  auto stamped = stamp_round_events(batches, now_us());
+  round.events = std::move(stamped.per_batch);
+  if (stamped.renamed.empty())
+    return;
+  for (auto& plan : round.plans)
+    for (auto& t : plan.tasks)
+      if (auto i = stamped.renamed.find(t.started_event.id); i != stamped.renamed.end())
+        t.started_event.id = i->second;
+}
+
 /// One round of group commit: plan the claims, then commit every waiting
 /// batch and every claim together, and answer each caller once durable.
 void flush(engine_ptr self) {
@@ -172,6 +210,7 @@ void flush(engine_ptr self) {
     round.failure = closed_error();
   } else {
     plan_round(*st.engine, round, claim_batches, batches);
+    stamp(round, batches);
     if (!batches.empty()) {
       auto outcomes = st.engine->commit_group(batches);
       if (outcomes)
@@ -185,7 +224,7 @@ void flush(engine_ptr self) {
     st.unsynced.emplace(id, std::move(round));
     st.sync->request(id);
   } else {
-    answer(round);
+    answer(self, round);
   }
 }
 
@@ -292,8 +331,9 @@ engine_actor::behavior_type engine_behavior(engine_ptr self,
               return engine() ? as_reply(engine()->info()) : closed();
             }),
     guarded("storage",
-            [=](subscribe_atom, const event_feed_actor&) {
-              // Single-owner: every event is written, and published, by this process.
+            [=](subscribe_atom, event_feed_actor feed) {
+              // Every committed event goes there once durable, in commit order.
+              self->state.feed = std::move(feed);
             }),
     guarded("storage", [=](caf::close_atom) -> caf::result<bool> { return close_engine(self); }),
   };

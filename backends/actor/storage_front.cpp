@@ -57,7 +57,9 @@ storage_actor::behavior_type front_behavior(front_ptr self, engine_actor engine)
     [=](info_atom) -> caf::delegated<storage_info> {
       return self->delegate(self->state.engine, info_atom_v);
     },
-    [=](subscribe_atom, const event_feed_actor&) {},
+    [=](subscribe_atom, event_feed_actor& feed) {
+      self->send(self->state.engine, subscribe_atom_v, std::move(feed));
+    },
     [=](caf::close_atom) -> caf::result<bool> {
       // Closed for good: both actors end once the engine has closed.
       auto rp = self->make_response_promise<bool>();

@@ -68,6 +68,7 @@ std::string check(const record_overlay& overlay, const committed_field_fn& looku
 prepared_batch prepare_batch(const write_batch& b) {
   prepared_batch out;
   out.expect = b.expect;
+  out.stamp_events = b.stamp_events;
   out.staged.reserve(b.ops.size());
   for (auto& op : b.ops) {
     if (!is_valid_key(op.rec.kind, op.rec.key)) {

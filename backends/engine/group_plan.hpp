@@ -50,6 +50,7 @@ status stage_put(const record& r, staged_record& out);
 struct prepared_batch {
   std::vector<std::pair<record_id, staged_record>> staged;
   std::vector<precondition> expect;
+  bool stamp_events = false;                 // write_batch::stamp_events
   errc code = errc::internal;
   std::string error;                         // not empty: invalid, never applied
 };

@@ -100,10 +100,13 @@ void start_claimed(pointer self, const claim_request& req, std::vector<queue_ent
     }
     claimed_task ct{t, entry, tr.events.front()};
     run(self, std::move(*st), [self, g, i, ct, req, finish_one](query_outcome o) mutable {
-      if (o.st)
+      if (o.st) {
+        if (self->state.feed)
+          self->send(self->state.feed, publish_atom_v, std::vector<task_event>{ct.started_event});
         g->slots[i] = std::move(ct);
-      else
+      } else {
         release(self, ct.claimed.id, req.worker);
+      }
       finish_one();
     });
   }

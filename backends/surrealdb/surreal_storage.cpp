@@ -5,6 +5,7 @@
 
 #include "caf/all.hpp"
 
+#include "backends/engine/event_stamps.hpp"
 #include "backends/engine/group_plan.hpp"
 #include "backends/engine/storage_engine.hpp"
 #include "backends/surrealdb/surreal_actor.hpp"
@@ -164,9 +165,16 @@ void commit(pointer self, const write_batch& b, caf::typed_response_promise<uint
   if (!st)
     return void(rp.deliver(to_error(st.error())));
   auto applied = b.ops.size();
-  run(self, std::move(*st), [rp, applied, expect = b.expect](query_outcome o) mutable {
-    if (o.st)
+  // Its events go to the feed once committed (the live query brings them
+  // again; the events actor passes each on once).
+  auto events = batch_events(prepared);
+  run(self, std::move(*st), [self, rp, applied, expect = b.expect,
+                             events = std::move(events)](query_outcome o) mutable {
+    if (o.st) {
+      if (self->state.feed && !events.empty())
+        self->send(self->state.feed, publish_atom_v, std::move(events));
       return void(rp.deliver(uint64_t{applied}));
+    }
     auto message = o.st.message();
     if (o.precondition >= 0 && static_cast<size_t>(o.precondition) < expect.size()) {
       auto& p = expect[o.precondition];

@@ -83,7 +83,11 @@ components start_components(caf::actor_system& sys, const server_settings& s,
                                        [&sys, storage, figures = c.metric_figures, mc] {
                                          return spawn_metrics(sys, storage, figures, mc);
                                        });
-  c.scheduler = spawn_scheduler(sys, storage, c.events.front, c.metric_figures,
+  // Every committed event comes in through the events actor: this process's
+  // from storage once durable, in commit order, and on shared storage other
+  // processes' through its live queries. Subscribed before anything commits.
+  caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
+  c.scheduler = spawn_scheduler(sys, storage, c.metric_figures,
                                 scheduler_settings(s, info, instance, nu_path));
   *sink = c.scheduler.events;
   if (s.node_port >= 0)
@@ -93,8 +97,6 @@ components start_components(caf::actor_system& sys, const server_settings& s,
                          auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s),
                          orchestrator_version});
   caf::anon_send(c.events.front, subscribe_atom_v, *sink);
-  // Events other processes write (shared storage) come in through the events actor.
-  caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
   gateway_config gc;
   gc.version = orchestrator_version;
   gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);

@@ -67,6 +67,11 @@ struct precondition {
 struct write_batch {
   std::vector<record_op> ops;
   std::vector<precondition> expect;
+  /// A state change's batch (transitions.cpp): the storage gives its task
+  /// events their ids as it commits, so that event ids sort in commit order
+  /// (what GET /events resumes by). Off: the ids are kept as written
+  /// (migration, restores, tests).
+  bool stamp_events = false;
 };
 
 /// Adds a put of `r` to the batch.
@@ -85,6 +90,7 @@ inline void append(write_batch& into, write_batch more) {
                   std::make_move_iterator(more.ops.end()));
   into.expect.insert(into.expect.end(), std::make_move_iterator(more.expect.begin()),
                      std::make_move_iterator(more.expect.end()));
+  into.stamp_events = into.stamp_events || more.stamp_events;
 }
 
 /// Filtered, paginated listing. `field`/`value`: equality, or "contains" when

@@ -58,6 +58,7 @@ transition finish_batch(task& t, write_batch b, const std::string& event_kind,
   put(b, to_record(t));
   auto ev = make_event(t, event_kind, details, ctx);
   put(b, to_record(ev));
+  b.stamp_events = true;
   put(b, to_record(make_audit(t, action, details, ctx)));
   return {std::move(b), {std::move(ev)}};
 }

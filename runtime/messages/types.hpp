@@ -105,7 +105,7 @@ typename Inspector::result_type inspect(Inspector& f, precondition& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
-  return f(caf::meta::type_name("orch::write_batch"), x.ops, x.expect);
+  return f(caf::meta::type_name("orch::write_batch"), x.ops, x.expect, x.stamp_events);
 }
 
 template <class Inspector>

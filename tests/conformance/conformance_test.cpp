@@ -724,3 +724,48 @@ TEST_CASE("conformance: start-up recovery brings tasks and queue entries back in
   // Nothing left to do the second time.
   CHECK(reconcile_queue(b.sys(), b.db().handle()).empty());
 }
+
+TEST_CASE("conformance: a state change's events get ids in commit order; other writes keep theirs",
+          "[conformance]") {
+  backend_under_test b;
+  task t;
+  t.id = new_uuid_v4();
+  t.command = "true";
+  t.created_at = base_time;
+  REQUIRE(b.db().commit(puts({to_record(t)})).ok());
+  // Decided in one order, committed in the other: the later decision first.
+  auto early = new_uuid_v7(base_time + 1), late = new_uuid_v7(base_time + 2);
+  auto change = [&](const std::string& id, const std::string& kind) {
+    task_event e{id, base_time, t.id, kind, "Queued", 0, "", ""};
+    auto wb = puts({to_record(e)});
+    wb.stamp_events = true;
+    return wb;
+  };
+  REQUIRE(b.db().commit(change(late, "first")).ok());
+  REQUIRE(b.db().commit(change(early, "second")).ok());
+  // A migration's (or a restore's) event keeps its id.
+  auto kept = new_uuid_v7(base_time + 3);
+  REQUIRE(b.db().commit(puts({to_record(task_event{kept, base_time, t.id, "kept", "Queued", 0,
+                                                   "", ""})}))
+            .ok());
+  auto all = b.db().scan(record_kind::event, "", 100);
+  REQUIRE(all.ok());
+  std::map<std::string, std::string> id_of;  // kind -> id
+  for (auto& r : all.value()) {
+    auto ev = value_of(r.json);
+    CHECK(ev["id"] == r.key);  // the key and the record agree
+    id_of[ev["kind"].get<std::string>()] = r.key;
+  }
+  REQUIRE(id_of.size() == 3);
+  CHECK(id_of["kept"] == kept);
+  if (selected_backend() == "surrealdb-server") {
+    // Several instances commit concurrently there: ids are kept as decided
+    // (README, the event stream).
+    CHECK(id_of["first"] == late);
+    CHECK(id_of["second"] == early);
+  } else {
+    CHECK(id_of["first"] != late);
+    CHECK(id_of["second"] != early);
+    CHECK(id_of["first"] < id_of["second"]);
+  }
+}

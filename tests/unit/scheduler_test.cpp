@@ -47,7 +47,7 @@ struct scheduler_fixture {
     sc.max_concurrent = 1;
     sc.lease = lease;
     sc.shared_backend = shared;
-    scheduler = spawn_scheduler(env.sys(), storage, events, figures, sc);
+    scheduler = spawn_scheduler(env.sys(), storage, figures, sc);
   }
 
   ~scheduler_fixture() {
