@@ -1,9 +1,11 @@
 #include "actors/metric_registry.hpp"
 
 #include <array>
+#include <charconv>
 #include <map>
 #include <mutex>
-#include <sstream>
+
+#include "actors/metric_catalog.hpp"
 
 namespace orch {
 
@@ -28,11 +30,20 @@ std::string with_labels(const std::string& name, const std::string& labels,
   return all.empty() ? name : name + "{" + all + "}";
 }
 
+/// The shortest text that reads back as the same double: 0.0005, not
+/// 0.00050000000000000001 (what people write, and what promtool expects).
 std::string number(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general);
+  return ec == std::errc{} ? std::string(buf.data(), end) : std::string{"NaN"};
+}
+
+/// `# HELP` (when the catalogue describes it) and `# TYPE` of a family.
+std::string family_header(const std::string& name, const char* type) {
+  std::string out;
+  if (auto help = metric_help(name); !help.empty())
+    out += "# HELP " + name + " " + std::string{help} + "\n";
+  return out + "# TYPE " + name + " " + type + "\n";
 }
 
 } // namespace
@@ -77,17 +88,17 @@ std::string metric_registry::render() const {
   std::lock_guard lock{f.mutex};
   std::string out;
   for (auto& [name, s] : f.counters) {
-    out += "# TYPE " + name + " counter\n";
+    out += family_header(name, "counter");
     for (auto& [labels, v] : s)
       out += with_labels(name, labels) + " " + number(v) + "\n";
   }
   for (auto& [name, s] : f.gauges) {
-    out += "# TYPE " + name + " gauge\n";
+    out += family_header(name, "gauge");
     for (auto& [labels, v] : s)
       out += with_labels(name, labels) + " " + number(v) + "\n";
   }
   for (auto& [name, s] : f.histograms) {
-    out += "# TYPE " + name + " histogram\n";
+    out += family_header(name, "histogram");
     for (auto& [labels, h] : s) {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < bucket_bounds.size(); ++i) {

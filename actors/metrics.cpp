@@ -42,6 +42,8 @@ std::map<std::string, std::string> parse_labels(const std::string& text) {
   return out;
 }
 
+constexpr auto queue_depth_timeout = std::chrono::seconds(2);
+
 /// ... and every `interval` it persists a snapshot of its counters and gauges.
 using metrics_impl_actor = metrics_actor::extend<caf::reacts_to<snapshot_atom>>;
 
@@ -80,7 +82,22 @@ metrics_impl_actor::behavior_type metrics_fn(metrics_ptr self, storage_actor sto
   return {
     guarded("metrics", [=](const metric_update& u) { self->state.registry->apply(u); }),
     guarded("metrics",
-            [=](render_atom) -> caf::result<std::string> { return self->state.registry->render(); }),
+            [=](render_atom) -> caf::result<std::string> {
+              // The queue's depth is the storage's to say (on shared storage,
+              // every instance's): asked at each scrape, a count the backends
+              // keep, not a scan.
+              auto rp = self->make_response_promise<std::string>();
+              auto registry = self->state.registry;
+              self->request(self->state.storage, queue_depth_timeout, count_atom_v,
+                            record_kind::queue)
+                .then(
+                  [rp, registry](uint64_t depth) mutable {
+                    registry->set("orchestrator_queue_depth", {}, static_cast<double>(depth));
+                    rp.deliver(registry->render());
+                  },
+                  [rp, registry](caf::error&) mutable { rp.deliver(registry->render()); });
+              return rp;
+            }),
     guarded("metrics",
             [=](snapshot_atom) {
               self->delayed_send(self, self->state.cfg.interval, snapshot_atom_v);

@@ -126,6 +126,12 @@ void scheduler_impl::count(const std::string& name, const std::string& labels) {
   metrics_->count(name, labels);
 }
 
+void scheduler_impl::observe_storage(const char* operation, micros since) {
+  metrics_->observe("orchestrator_storage_operation_duration_seconds",
+                    "backend=\"" + cfg_.backend + "\",operation=\"" + operation + "\"",
+                    static_cast<double>(now_us() - since) / 1e6);
+}
+
 void scheduler_impl::update_running_gauge() {
   metrics_->set("orchestrator_tasks_running", {}, static_cast<double>(running_.size()));
 }
@@ -241,7 +247,9 @@ void scheduler_impl::fill() {
   req.labels = next->labels;
   request(queue_, cfg_.storage_timeout, claim_atom_v, std::move(req))
     .then(guarded("scheduler",
-                  [this, reg = next->registration, asked = next->free](claim_result& res) {
+                  [this, reg = next->registration, asked = next->free,
+                   asked_at = now_us()](claim_result& res) {
+                    observe_storage("claim", asked_at);
                     on_claimed(reg, asked, res);
                   }),
           [this](caf::error& e) {
@@ -417,7 +425,8 @@ void scheduler_impl::commit_outcome(task t, transition tr, int attempt) {
   ++inflight_;
   request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
     .then(guarded("scheduler",
-                  [this, t](uint64_t) {
+                  [this, t, asked_at = now_us()](uint64_t) {
+                    observe_storage("commit", asked_at);
                     --inflight_;
                     on_outcome_stored(t);
                   }),

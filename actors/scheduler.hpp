@@ -26,6 +26,7 @@ struct scheduler_config {
   std::map<std::string, std::string> labels; // --labels of the slots here
   micros lease = 30 * us_per_second;
   bool shared_backend = false;
+  std::string backend;                       // its name, for the storage latency metric
   micros backoff_base = 1 * us_per_second;   // first retry delay
   micros backoff_cap = 300 * us_per_second;  // longest retry delay
   std::string nu_path;                       // "" if Nushell was not found

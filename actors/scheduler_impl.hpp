@@ -69,6 +69,8 @@ private:
   std::string self_principal() const { return "scheduler:" + cfg_.instance; }
   void count(const std::string& name, const std::string& labels = {});
   void update_running_gauge();
+  /// A storage request made at `since` answered: its latency, by operation.
+  void observe_storage(const char* operation, micros since);
   void update_node_gauge(const std::string& registration);
   bool drained() const { return running_.empty() && inflight_ == 0 && !claiming_; }
   void maybe_finish_drain();

@@ -85,7 +85,8 @@ void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
     auto tr = new_task_transition(t, found, ctx(principal));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
-                    [=, this](uint64_t) mutable {
+                    [=, this, asked_at = now_us()](uint64_t) mutable {
+                      observe_storage("submit", asked_at);
                       after_submitted({t});
                       rp.deliver(t);
                     }),
@@ -135,7 +136,8 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
     }
     request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all.batch))
       .then(guarded("scheduler",
-                    [=, this](uint64_t) mutable {
+                    [=, this, asked_at = now_us()](uint64_t) mutable {
+                      observe_storage("submit_batch", asked_at);
                       after_submitted(ts);
                       rp.deliver(std::move(ts));
                     }),

@@ -29,6 +29,7 @@ packages=(
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost1.81-dev catch2 libcli11-dev libssl-dev
   libargon2-dev
   nodejs npm ca-certificates curl procps openssl
+  prometheus  # promtool: the test of /metrics
 )
 # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer
 # runtimes, and llvm's symbolizer for readable reports.
@@ -48,6 +49,11 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only its promtool is wanted: a Prometheus server the package starts on a
+  # systemd machine is stopped and left disabled.
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # -- npm tools: Nushell, and the SurrealDB test server's dependencies ------------

@@ -124,10 +124,13 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
   // The connection ends (client gone, too slow, server stopping): so does
   // this actor. A weak handle: the stream must not keep its actor alive.
   caf::weak_actor_ptr weak = caf::actor_cast<caf::weak_actor_ptr>(self);
-  s.out->on_ended([weak](const std::string& why) {
-    if (why.rfind("the client read too slowly", 0) == 0)
+  s.out->on_ended([weak, metrics = s.cfg.metrics](const std::string& why) {
+    if (why.rfind("the client read too slowly", 0) == 0) {
       log_warn("events", "an event stream was cut off: " + why
                            + " (--stream-buffer-bytes); it may resume with Last-Event-ID");
+      if (metrics)
+        caf::anon_send(metrics, metric_update::count("orchestrator_event_streams_cut_total"));
+    }
     if (auto strong = weak.lock())
       caf::anon_send_exit(strong, caf::exit_reason::normal);
   });

@@ -22,6 +22,7 @@ namespace orch::api {
 struct event_stream_config {
   events_actor events;
   storage_actor storage;
+  metrics_actor metrics;                     // counts the streams cut off
   event_filter filter;
   std::chrono::seconds storage_timeout{30};
   /// A comment line this often keeps proxies from closing a quiet stream

@@ -19,6 +19,7 @@ void events(const context& ctx, const http_request& req, const route_args&, repl
   event_stream_config cfg;
   cfg.events = ctx.peers->events;
   cfg.storage = ctx.peers->storage;
+  cfg.metrics = ctx.peers->metrics;
   cfg.filter = std::move(*filter);
   cfg.storage_timeout = ctx.cfg->storage_timeout;
   cfg.keepalive = ctx.cfg->stream_keepalive;

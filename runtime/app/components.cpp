@@ -22,6 +22,7 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
   sc.labels = s.labels;
   sc.lease = static_cast<micros>(s.lease_s) * us_per_second;
   sc.shared_backend = info.shared;
+  sc.backend = info.backend;
   sc.backoff_base = static_cast<micros>(s.retry_backoff_ms) * us_per_ms;
   sc.backoff_cap = static_cast<micros>(s.retry_backoff_max_ms) * us_per_ms;
   sc.nu_path = nu_path;

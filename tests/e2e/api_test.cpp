@@ -2,9 +2,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <set>
 #include <thread>
 
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -134,7 +139,24 @@ TEST_CASE("e2e: listing filters by status and pages", "[e2e]") {
   CHECK(all["tasks"][0]["created_at"] >= all["tasks"][7]["created_at"]);
 }
 
-TEST_CASE("e2e: metrics are served in the Prometheus text format", "[e2e]") {
+namespace {
+
+/// promtool's verdict on a metrics text: its exit status and what it said
+/// (-1: promtool is not installed).
+std::pair<int, std::string> promtool_check(const std::string& text, const std::string& dir) {
+  if (std::system("command -v promtool > /dev/null 2>&1") != 0)
+    return {-1, "promtool not found (Debian package prometheus)"};
+  auto in = dir + "/metrics.txt", out = dir + "/promtool.out";
+  std::ofstream{in} << text;
+  auto rc = std::system(("promtool check metrics < " + in + " > " + out + " 2>&1").c_str());
+  std::ifstream said{out};
+  return {WEXITSTATUS(rc), std::string{std::istreambuf_iterator<char>(said), {}}};
+}
+
+} // namespace
+
+TEST_CASE("e2e: metrics are served in the Prometheus text format: promtool passes, every "
+          "family is described, with queue depth and storage latency", "[e2e]") {
   e2e_fixture f;
   f.orch->wait_terminal(f.orch->submit({{"command", "true"}})["id"]);
   // The scheduler counts a finished task once it hears the outcome's commit
@@ -153,6 +175,35 @@ TEST_CASE("e2e: metrics are served in the Prometheus text format", "[e2e]") {
   CHECK(r.body.find("orchestrator_tasks_finished_total{status=\"Completed\"} 1")
         != std::string::npos);
   CHECK(r.body.find("orchestrator_http_request_duration_seconds_bucket") != std::string::npos);
+  // Every family has its HELP before its TYPE.
+  std::set<std::string> typed, helped;
+  const std::regex header{"# (HELP|TYPE) ([a-z_]+) "};
+  for (auto it = std::sregex_iterator(r.body.begin(), r.body.end(), header);
+       it != std::sregex_iterator(); ++it)
+    ((*it)[1] == "TYPE" ? typed : helped).insert((*it)[2]);
+  CHECK(!typed.empty());
+  CHECK(typed == helped);
+  // Bucket bounds as people write them.
+  const std::set<std::string> bounds{"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
+                                     "0.05",   "0.1",   "0.25",   "0.5",   "1",    "5", "+Inf"};
+  const std::regex le{"le=\"([^\"]*)\""};
+  size_t buckets = 0;
+  for (auto it = std::sregex_iterator(r.body.begin(), r.body.end(), le);
+       it != std::sregex_iterator(); ++it, ++buckets)
+    CHECK(bounds.count((*it)[1]));
+  CHECK(buckets > 0);
+  CHECK(r.body.find("orchestrator_queue_depth 0\n") != std::string::npos);
+  CHECK(r.body.find("orchestrator_storage_operation_duration_seconds_count{backend=\""
+                    + selected_backend() + "\",operation=\"claim\"}")
+        != std::string::npos);
+  CHECK(r.body.find("orchestrator_node_slots{node=") != std::string::npos);
+  auto [rc, said] = promtool_check(r.body, f.dir.path());
+  if (rc == -1) {
+    ORCH_SKIP(said);
+    return;
+  }
+  INFO(said);
+  CHECK(rc == 0);
 }
 
 TEST_CASE("e2e: many concurrent keep-alive connections are served", "[e2e]") {

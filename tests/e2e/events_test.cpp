@@ -229,6 +229,10 @@ TEST_CASE("events: a subscriber that stops reading is cut off and slows nothing"
     return f.orch->proc().err().find("an event stream was cut off: the client read too slowly")
            != std::string::npos;
   }));
+  CHECK(wait_until([&] {
+    return f.orch->http().get("/metrics").body.find("orchestrator_event_streams_cut_total 1\n")
+           != std::string::npos;
+  }));
   CHECK(f.orch->http().get("/health").status == 200);
 }
 
