@@ -256,3 +256,17 @@ TEST_CASE("events: on a shared store a subscriber of one instance sees what anot
   CHECK(here == there);
   CHECK(there == stored_events(*f.orch, id));
 }
+
+TEST_CASE("events: a stream ends in good order when the orchestrator stops, saying why",
+          "[e2e][events]") {
+  e2e_fixture f;
+  sse_client stream{f.orch->port(), "/events"};
+  REQUIRE(stream.status() == 200);
+  auto id = f.orch->submit({{"command", "true"}})["id"].get<std::string>();
+  read_until(stream, id, "completed");
+  CHECK(f.orch->proc().terminate() == 0);
+  // What is left: the reason as a comment, then the end of the answer.
+  CHECK_FALSE(stream.next(std::chrono::seconds(10)));
+  CHECK(stream.ended_whole());
+  CHECK(stream.comments().find(": the server is stopping") != std::string::npos);
+}

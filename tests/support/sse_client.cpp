@@ -92,6 +92,7 @@ void sse_client::dechunk() {
       return;
     if (size == 0) {
       ended_ = true;
+      whole_ = true;
       raw_.clear();
       return;
     }

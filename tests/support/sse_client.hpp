@@ -39,6 +39,8 @@ public:
   const std::string& comments() const { return comments_; }
   /// True once the server ended the stream.
   bool ended() const { return ended_; }
+  /// True if it ended with the last chunk: a whole answer, not a cut.
+  bool ended_whole() const { return whole_; }
 
 private:
   bool fill(std::chrono::steady_clock::time_point deadline);  // false: timed out or ended
@@ -54,6 +56,7 @@ private:
   std::map<std::string, std::string> headers_;
   std::string comments_;
   bool ended_ = false;
+  bool whole_ = false;
 };
 
 } // namespace orch::test

@@ -208,8 +208,10 @@ void http_server::stop() {
   stop_accepting();
   // Answers already on their way are written first, for a little while.
   d.shared->requests.wait_idle(std::chrono::seconds(2));
-  // Streams do not end by themselves: their handlers are told now, while
-  // what they hold (actors) is still there.
+  // Streams do not end by themselves: each is closed in good order (its
+  // client sees why, and a whole answer), and their handlers are told now,
+  // while what they hold (actors) is still there.
+  d.shared->streams.close_all("the server is stopping", std::chrono::seconds(1));
   d.shared->streams.end_all("the server is stopping");
   d.ioc.stop();
   for (auto& t : d.threads)

@@ -1,6 +1,7 @@
 #include "runtime/platform/http/stream_link.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace orch::http_detail {
 
@@ -80,6 +81,28 @@ void stream_link::ended(const std::string& why) {
   }
   if (fn)
     fn(why);
+}
+
+bool stream_link::over() {
+  std::lock_guard<std::mutex> g{m_};
+  return over_;
+}
+
+void stream_registry::close_all(const std::string& why, std::chrono::milliseconds timeout) {
+  std::vector<std::shared_ptr<stream_link>> open;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    for (auto& w : links_)
+      if (auto l = w.lock())
+        open.push_back(std::move(l));
+  }
+  for (auto& l : open)
+    l->close(": " + why + "\n\n");
+  // A stop, not a hot path: a short poll until each has written its end.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline
+         && std::any_of(open.begin(), open.end(), [](auto& l) { return !l->over(); }))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 void stream_registry::add(const std::shared_ptr<stream_link>& link) {

@@ -3,6 +3,7 @@
 // threads. Internal to runtime/platform/http/.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -36,6 +37,7 @@ public:
   /// The stream is over (the connection's thread, or the server stopping):
   /// tells the handler once, and drops the connection's callbacks.
   void ended(const std::string& why);
+  bool over();
 
 private:
   std::mutex m_;
@@ -53,7 +55,11 @@ private:
 class stream_registry {
 public:
   void add(const std::shared_ptr<stream_link>& link);
-  /// Ends every open stream with `why`.
+  /// Closes every open stream in good order, `why` as its last comment line,
+  /// and waits up to `timeout` for them to be written out: clients see a
+  /// finished answer and reconnect (to another instance) at once.
+  void close_all(const std::string& why, std::chrono::milliseconds timeout);
+  /// Ends every open stream with `why` (what close_all left).
   void end_all(const std::string& why);
 
 private:
