@@ -128,6 +128,7 @@ void answer(engine_ptr self, written_round& r) {
       self->send(self->state.feed, publish_atom_v, std::move(events));
   answer_callers(r);
 }
+
 /// Rounds up to `upto` are durable (or their sync failed): answer them.
 void answer_synced(engine_ptr self, uint64_t upto, const std::string& failure) {
   auto& waiting = self->state.unsynced;

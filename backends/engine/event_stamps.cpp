@@ -1,8 +1,6 @@
 #include "backends/engine/event_stamps.hpp"
 
-#include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
-#include "runtime/core/log.hpp"
 
 namespace orch {
 
@@ -22,22 +20,6 @@ bool replace_id(std::string& json, const std::string& from, const std::string& t
 
 } // namespace
 
-std::vector<task_event> batch_events(const prepared_batch& b) {
-  std::vector<task_event> out;
-  if (!b.error.empty())
-    return out;
-  for (auto& [id, staged] : b.staged) {
-    if (id.first != record_kind::event || staged.removed)
-      continue;
-    task_event ev;
-    if (auto st = decode(staged.json, ev); st)
-      out.push_back(std::move(ev));
-    else
-      log_warn("storage", "an event staged for commit does not decode: " + st.message());
-  }
-  return out;
-}
-
 round_events stamp_round_events(const std::vector<prepared_batch*>& batches, micros now) {
   round_events out;
   out.per_batch.resize(batches.size());
@@ -45,7 +27,8 @@ round_events stamp_round_events(const std::vector<prepared_batch*>& batches, mic
     auto& b = *batches[bi];
     if (!b.error.empty())
       continue;
-    if (b.stamp_events)
+    if (b.stamp_events) {
+      size_t k = 0;  // b.events[k] is the k-th event put of b.staged
       for (auto& [id, staged] : b.staged) {
         if (id.first != record_kind::event || staged.removed)
           continue;
@@ -53,9 +36,12 @@ round_events stamp_round_events(const std::vector<prepared_batch*>& batches, mic
         if (replace_id(staged.json, id.second, fresh)) {
           out.renamed[id.second] = fresh;
           id.second = fresh;
+          b.events[k].id = fresh;
         }
+        ++k;
       }
-    out.per_batch[bi] = batch_events(b);
+    }
+    out.per_batch[bi] = std::move(b.events);
   }
   return out;
 }

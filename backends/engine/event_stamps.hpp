@@ -23,12 +23,9 @@ struct round_events {
 };
 
 /// Gives the events of the batches that ask for it (stamp_events) new ids
-/// made now, in order, in their keys and JSON alike; collects every event of
-/// every batch. Call before the round is planned: planning moves the staged
-/// records out.
+/// made now, in order, in their keys, JSON and decoded copies alike, and
+/// moves every batch's events out (prepared_batch::events). Call before the
+/// round is planned: planning moves the staged records out.
 round_events stamp_round_events(const std::vector<prepared_batch*>& batches, micros now);
-
-/// The task events a prepared batch puts, decoded (as they are, unstamped).
-std::vector<task_event> batch_events(const prepared_batch& b);
 
 } // namespace orch

@@ -83,6 +83,14 @@ prepared_batch prepare_batch(const write_batch& b) {
       out.code = st.code();
       out.error = st.message();
       return out;
+    } else if (op.rec.kind == record_kind::event) {
+      task_event ev;
+      if (auto decoded = decode(op.rec.json, ev); !decoded) {
+        out.code = decoded.code();
+        out.error = decoded.context("event record " + op.rec.key).message();
+        return out;
+      }
+      out.events.push_back(std::move(ev));
     }
     out.staged.emplace_back(record_id{op.rec.kind, op.rec.key}, std::move(s));
   }

@@ -49,6 +49,9 @@ status stage_put(const record& r, staged_record& out);
 /// that needs no state, done before the batch reaches the engine's thread.
 struct prepared_batch {
   std::vector<std::pair<record_id, staged_record>> staged;
+  /// The task events it puts, decoded here (off the engine's thread), in
+  /// the order of `staged`: what the storage tells its feed once committed.
+  std::vector<task_event> events;
   std::vector<precondition> expect;
   bool stamp_events = false;                 // write_batch::stamp_events
   errc code = errc::internal;

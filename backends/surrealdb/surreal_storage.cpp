@@ -5,7 +5,6 @@
 
 #include "caf/all.hpp"
 
-#include "backends/engine/event_stamps.hpp"
 #include "backends/engine/group_plan.hpp"
 #include "backends/engine/storage_engine.hpp"
 #include "backends/surrealdb/surreal_actor.hpp"
@@ -167,7 +166,7 @@ void commit(pointer self, const write_batch& b, caf::typed_response_promise<uint
   auto applied = b.ops.size();
   // Its events go to the feed once committed (the live query brings them
   // again; the events actor passes each on once).
-  auto events = batch_events(prepared);
+  auto events = std::move(prepared.events);
   run(self, std::move(*st), [self, rp, applied, expect = b.expect,
                              events = std::move(events)](query_outcome o) mutable {
     if (o.st) {
