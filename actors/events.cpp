@@ -1,11 +1,10 @@
 #include "actors/events.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <unordered_set>
 
 #include "caf/all.hpp"
 
+#include "runtime/core/recent_ids.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch {
@@ -19,20 +18,8 @@ constexpr size_t remembered_events = 16384;
 
 struct events_state {
   std::vector<event_sink_actor> subscribers;
-  std::unordered_set<std::string> seen;
-  std::deque<std::string> seen_order;
+  recent_ids seen{remembered_events};
   static inline const char* name = "events";
-
-  bool first_time(const std::string& id) {
-    if (!seen.insert(id).second)
-      return false;
-    seen_order.push_back(id);
-    if (seen_order.size() > remembered_events) {
-      seen.erase(seen_order.front());
-      seen_order.pop_front();
-    }
-    return true;
-  }
 };
 
 using events_ptr = events_actor::stateful_pointer<events_state>;
@@ -58,7 +45,7 @@ events_actor::behavior_type events_fn(events_ptr self, std::vector<event_sink_ac
   return {
     guarded("events", [=](publish_atom, const std::vector<task_event>& events) {
       for (auto& ev : events)
-        if (self->state.first_time(ev.id))
+        if (self->state.seen.insert(ev.id))
           for (auto& sub : self->state.subscribers)
             self->send(sub, ev);
     }),

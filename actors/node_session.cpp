@@ -1,6 +1,5 @@
 #include "actors/node_session.hpp"
 
-#include <deque>
 #include <map>
 #include <set>
 
@@ -10,6 +9,7 @@
 #include "runtime/auth/user_changes.hpp"
 #include "runtime/core/event_kinds.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/recent_ids.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch {
@@ -41,8 +41,7 @@ struct node_session_state {
   /// Attempts whose result was used, newest last: a worker that hands one
   /// back again (its first hand-back's answer was lost in a reconnect) is
   /// told "taken" without a false discard in the audit log.
-  std::deque<std::string> delivered_order;
-  std::set<std::string> delivered;
+  recent_ids delivered{delivered_kept};
   static inline const char* name = "node session";
 };
 
@@ -62,16 +61,6 @@ void heard_of(session_ptr self) {
   auto& s = self->state;
   s.last_seen = std::chrono::steady_clock::now();
   s.status.last_heartbeat = now_us();
-}
-
-void remember_delivered(session_ptr self, const std::string& id) {
-  auto& s = self->state;
-  s.delivered.insert(id);
-  s.delivered_order.push_back(id);
-  if (s.delivered_order.size() > delivered_kept) {
-    s.delivered.erase(s.delivered_order.front());
-    s.delivered_order.pop_front();
-  }
 }
 
 /// The attempt ends here as lost: its stand-in reports it to the scheduler.
@@ -230,7 +219,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 auto& s = self->state;
                 heard_of(self);
                 auto i = s.attempts.find(id);
-                if (i == s.attempts.end() && s.delivered.count(id))
+                if (i == s.attempts.end() && s.delivered.contains(id))
                   return true;  // handed back twice: the first one was used
                 if (i == s.attempts.end()) {
                   // Taken back (or from before this orchestrator started):
@@ -247,7 +236,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 self->send(i->second.stand_in, done_atom_v, std::move(r));
                 self->demonitor(i->second.stand_in.address());
                 s.attempts.erase(i);
-                remember_delivered(self, id);
+                s.delivered.insert(id);
                 return true;
               }),
       guarded("node session",

@@ -1,14 +1,13 @@
 #include "actors/api/event_stream.hpp"
 
 #include <algorithm>
-#include <deque>
-#include <unordered_set>
 #include <vector>
 
 #include "caf/all.hpp"
 
 #include "runtime/core/codec.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/recent_ids.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::api {
@@ -23,7 +22,12 @@ constexpr size_t max_held = 20000;
 constexpr size_t replay_backlog = 256 * 1024;
 constexpr auto replay_wait = std::chrono::milliseconds(20);
 /// Replayed ids kept once live, against late live copies.
-constexpr size_t kept_replayed = 2 * 500;
+constexpr size_t kept_replayed = 2 * replay_page;
+/// Replayed ids kept while the replay runs. A live copy of a replayed
+/// event is one committed since the replay began, so among the newest it
+/// read: no more of those than live events held (max_held, or the stream
+/// ends), and the late ones kept afterwards.
+constexpr size_t kept_replaying = max_held + kept_replayed;
 
 using event_stream_actor = event_sink_actor::extend<
   caf::reacts_to<render_atom>,               // keepalive due
@@ -38,8 +42,7 @@ struct event_stream_state {
   /// Ids the replay wrote. The newest stay after it ends: an event can be
   /// read from the store before its live copy comes (published after its
   /// commit, or through another instance's live query).
-  std::unordered_set<std::string> replayed;
-  std::deque<std::string> replayed_order;
+  recent_ids replayed{kept_replaying};
   std::vector<task_event> held;              // live events that came during the replay
   static inline const char* name = "event stream";
 };
@@ -73,12 +76,9 @@ void go_live(stream_ptr self) {
   auto held = std::move(s.held);
   s.held.clear();
   for (auto& ev : held)
-    if (!s.replayed.count(ev.id) && !write(self, ev))
+    if (!s.replayed.contains(ev.id) && !write(self, ev))
       return;
-  while (s.replayed_order.size() > kept_replayed) {
-    s.replayed.erase(s.replayed_order.front());
-    s.replayed_order.pop_front();
-  }
+  s.replayed.set_capacity(kept_replayed);
 }
 
 void replay_next(stream_ptr self) {
@@ -100,8 +100,7 @@ void replay_next(stream_ptr self) {
                                  + ok.message());
             continue;
           }
-          if (st.replayed.insert(ev.id).second)
-            st.replayed_order.push_back(ev.id);
+          st.replayed.insert(ev.id);
           if (!write(self, ev))
             return;
         }
@@ -155,7 +154,7 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
     [=](const task_event& ev) {
       auto& st = self->state;
       if (!st.replaying) {
-        if (!st.replayed.count(ev.id))
+        if (!st.replayed.contains(ev.id))
           write(self, ev);
         return;
       }
