@@ -34,7 +34,8 @@ std::string with_labels(const std::string& name, const std::string& labels,
 /// 0.00050000000000000001 (what people write, and what promtool expects).
 std::string number(double v) {
   std::array<char, 32> buf{};
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general);
+  auto [end, ec] =
+    std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general);
   return ec == std::errc{} ? std::string(buf.data(), end) : std::string{"NaN"};
 }
 

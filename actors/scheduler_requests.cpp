@@ -123,7 +123,7 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
     // In the batch's order, each task seeing those before it: a dependency
     // on a later one is missing here, so a batch cannot store a cycle.
     auto c = ctx(principal);
-    transition all;
+    write_batch all;
     for (size_t i = 0; i < ts.size(); ++i) {
       if (auto d = missing_dependency(ts[i], found); !d.empty())
         return void(rp.deliver(make_error(
@@ -131,10 +131,10 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
                            + " does not exist (submit it first, or earlier in this batch); "
                              "nothing was stored")));
       auto tr = new_task_transition(ts[i], found, c);
-      append(all.batch, std::move(tr.batch));
+      append(all, std::move(tr.batch));
       found.emplace(ts[i].id, ts[i]);
     }
-    request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all.batch))
+    request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all))
       .then(guarded("scheduler",
                     [=, this, asked_at = now_us()](uint64_t) mutable {
                       observe_storage("submit_batch", asked_at);

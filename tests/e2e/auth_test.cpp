@@ -31,6 +31,7 @@ struct auth_fixture {
   std::unique_ptr<orchestrator_process> orch;
   std::map<std::string, std::string> tokens;  // by role, and "admin"
   int runs = 0;
+  const std::vector<std::string> base_args{"--auth", "required", "--log-level", "warn"};
 
   explicit auth_fixture(std::vector<std::string> extra = {}) {
     start(std::move(extra));
@@ -47,12 +48,9 @@ struct auth_fixture {
   }
 
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--auth", "required", "--log-level", "warn"};
-    auto s = storage_args(storage);
-    args.insert(args.end(), s.begin(), s.end());
-    args.insert(args.end(), extra.begin(), extra.end());
     orch = std::make_unique<orchestrator_process>(
-      args, dir / ("orch-" + std::to_string(runs++)), std::vector<std::string>{},
+      instance_args(base_args, storage, extra), dir / ("orch-" + std::to_string(runs++)),
+      std::vector<std::string>{},
       std::map<std::string, std::string>{{"ORCHESTRATOR_ADMIN_PASSWORD", admin_password}});
   }
 
@@ -565,10 +563,7 @@ TEST_CASE("e2e auth: on a shared store a token works on every instance and is re
           "[e2e][auth][shared-storage]") {
   // Registered on the server backend only: the one shared between instances.
   auth_fixture f;
-  std::vector<std::string> args{"--auth", "required", "--log-level", "warn"};
-  auto s = storage_args(f.storage);
-  args.insert(args.end(), s.begin(), s.end());
-  orchestrator_process second{args, f.dir / "second"};
+  orchestrator_process second{instance_args(f.base_args, f.storage), f.dir / "second"};
   http_client other{"127.0.0.1", second.port()};
   other.set_bearer(f.tokens["operator"]);
   CHECK(other.get("/tasks").status == 200);

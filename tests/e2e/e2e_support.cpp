@@ -3,6 +3,15 @@
 
 namespace orch::test {
 
+std::vector<std::string> instance_args(std::vector<std::string> base,
+                                       const storage_settings& storage,
+                                       const std::vector<std::string>& extra) {
+  auto s = storage_args(storage);
+  base.insert(base.end(), s.begin(), s.end());
+  base.insert(base.end(), extra.begin(), extra.end());
+  return base;
+}
+
 std::map<std::string, std::string> statuses(orchestrator_process& o) {
   std::map<std::string, std::string> out;
   for (uint64_t offset = 0;; offset += 1000) {

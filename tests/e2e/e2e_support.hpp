@@ -16,6 +16,12 @@ namespace orch::test {
 
 using nlohmann::json;
 
+/// An orchestrator's arguments on `storage`: `base`, the storage's, then
+/// `extra` (a fixture's instance, or another one on the same shared store).
+std::vector<std::string> instance_args(std::vector<std::string> base,
+                                       const storage_settings& storage,
+                                       const std::vector<std::string>& extra = {});
+
 /// An orchestrator on the backend under test (--backend, see
 /// backend_under_test.hpp) with fast retries; start() again after a stop or a
 /// kill restarts it on the same data.
@@ -27,11 +33,9 @@ struct e2e_fixture {
   explicit e2e_fixture(std::vector<std::string> extra = {}) { start(std::move(extra)); }
 
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--retry-backoff-ms", "50", "--log-level", "warn"};
-    auto s = storage_args(storage);
-    args.insert(args.end(), s.begin(), s.end());
-    args.insert(args.end(), extra.begin(), extra.end());
-    orch = std::make_unique<orchestrator_process>(args, dir / ("orch-" + std::to_string(runs++)));
+    orch = std::make_unique<orchestrator_process>(
+      instance_args({"--retry-backoff-ms", "50", "--log-level", "warn"}, storage, extra),
+      dir / ("orch-" + std::to_string(runs++)));
   }
 
   int runs = 0;

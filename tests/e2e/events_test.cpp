@@ -240,14 +240,13 @@ TEST_CASE("events: on a shared store a subscriber of one instance sees what anot
           "[e2e][events][shared-storage]") {
   // Registered on the server backend only: the one shared between instances.
   e2e_fixture f;
-  std::vector<std::string> args{"--log-level", "warn", "--max-concurrent-tasks", "0"};
-  auto s = storage_args(f.storage);
-  args.insert(args.end(), s.begin(), s.end());
   sse_client stream{f.orch->port(), "/events"};
   REQUIRE(stream.status() == 200);
   // Submitted to and run by the first; watched on the second (no slots of
   // its own), whose events actor hears of them through the live queries.
-  orchestrator_process second{args, f.dir / "second"};
+  orchestrator_process second{
+    instance_args({"--log-level", "warn"}, f.storage, {"--max-concurrent-tasks", "0"}),
+    f.dir / "second"};
   sse_client on_second{second.port(), "/events"};
   REQUIRE(on_second.status() == 200);
   auto id = f.orch->submit({{"command", "true"}})["id"].get<std::string>();

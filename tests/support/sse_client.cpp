@@ -7,6 +7,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "runtime/core/query_params.hpp"
+
 namespace orch::test {
 
 using clock_type = std::chrono::steady_clock;
@@ -133,19 +135,13 @@ std::optional<sse_message> sse_client::next(std::chrono::milliseconds timeout) {
       auto block = text_.substr(0, end);
       text_.erase(0, end + 2);
       sse_message m;
-      size_t pos = 0;
-      while (pos <= block.size()) {
-        auto eol = block.find('\n', pos);
-        if (eol == std::string::npos)
-          eol = block.size();
-        auto line = block.substr(pos, eol - pos);
+      for (auto& line : split_nonempty(block, '\n')) {
         if (line.rfind(":", 0) == 0)
           comments_ += line + "\n";
         else if (line.rfind("id: ", 0) == 0)
           m.id = line.substr(4);
         else if (line.rfind("data: ", 0) == 0)
           m.data += (m.data.empty() ? "" : "\n") + line.substr(6);
-        pos = eol + 1;
       }
       if (!m.data.empty())
         return m;
