@@ -65,7 +65,7 @@ void admit(coordinator_ptr self, node_listener_actor scheduler, const coordinato
     st.registration = new_uuid_v4();
     st.joined_at = now_us();
     auto handles = spawn_node_session(
-      self->system(), st, node_session_config{cfg.instance, cfg.lease, scheduler, cfg.audit});
+      self->system(), st, node_session_config{cfg.instance, cfg.lease, scheduler, cfg.audit, cfg.storage});
     // Linked: the sessions end with the coordinator (at shutdown); one that
     // ends on its own (its worker lost) ends normally, which a link ignores.
     self->link_to(handles.control);

@@ -7,7 +7,9 @@
 
 #include "actors/remote_attempt.hpp"
 #include "runtime/auth/user_changes.hpp"
+#include "runtime/core/codec.hpp"
 #include "runtime/core/event_kinds.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/recent_ids.hpp"
 #include "runtime/messages/guarded.hpp"
@@ -19,6 +21,7 @@ namespace {
 constexpr auto run_timeout = std::chrono::seconds(5);
 constexpr auto tick_interval = std::chrono::milliseconds(250);
 constexpr size_t delivered_kept = 4096;
+constexpr auto store_timeout = std::chrono::seconds(30);
 
 using node_session_impl_actor = node_session_actor::extend_with<node_session_remote_actor>
   ::extend_with<node_session_control_actor>
@@ -55,6 +58,33 @@ void audit(session_ptr self, const node_session_config& cfg, const char* action,
   caf::anon_send(cfg.audit, audit_atom_v, auth::audit_entry(by, action, target, outcome, details));
 }
 
+/// What happened to the node, as an event in the stream (stored, so a
+/// subscriber that resumes later sees it too) and, for `action`, in the
+/// audit log. The storage gives the event its id as it commits and
+/// publishes it then.
+void announce(session_ptr self, const node_session_config& cfg, const char* kind,
+              const char* action, const std::string& details) {
+  if (action)
+    audit(self, cfg, action, "node:" + self->state.status.name, "ok", details);
+  if (!cfg.storage)
+    return;
+  task_event ev;
+  ev.time = now_us();
+  ev.id = new_uuid_v7(ev.time);
+  ev.kind = kind;
+  ev.node = self->state.status.name;
+  ev.details = details;
+  write_batch b;
+  put(b, to_record(ev));
+  b.stamp_events = true;
+  self->request(cfg.storage, store_timeout, commit_atom_v, std::move(b))
+    .then([](uint64_t) {},
+          [kind, name = ev.node](caf::error& e) {
+            log_warn("nodes", std::string{"could not store the event "} + kind + " of worker '"
+                                + name + "': " + error_text(e));
+          });
+}
+
 /// The worker was heard of now: its lease starts again. The scheduler (for
 /// GET /nodes) is told at each renewal, once a second, not at each result.
 void heard_of(session_ptr self) {
@@ -87,8 +117,8 @@ void give_up(session_ptr self, const node_session_config& cfg, const std::string
   auto& s = self->state;
   log_warn("nodes", "worker '" + s.status.name + "' is lost (" + why + "); "
                       + std::to_string(s.attempts.size()) + " attempt(s) it ran are taken back");
-  audit(self, cfg, audit_action::node_loss, "node:" + s.status.name, "ok",
-        why + "; attempts taken back: " + std::to_string(s.attempts.size()));
+  announce(self, cfg, event_kind::node_lost, audit_action::node_loss,
+           why + "; attempts taken back: " + std::to_string(s.attempts.size()));
   lose_all(self, why);
   if (s.connected)
     self->send(cfg.scheduler, node_down_atom_v, s.status.registration, why);
@@ -118,6 +148,10 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                             + " attempt(s) wait for it to come back");
         s.worker = nullptr;
         s.connected = false;
+        announce(self, cfg, event_kind::node_disconnected, nullptr,
+                 "the connection broke (" + why + "); "
+                   + std::to_string(s.attempts.size())
+                   + " attempt(s) wait out the lease for it to come back");
         self->send(cfg.scheduler, node_down_atom_v, s.status.registration,
                    "connection lost: " + why);
         return;
@@ -176,8 +210,8 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                   st.running = static_cast<uint32_t>(s.attempts.size());
                   self->send(cfg.scheduler, node_up_atom_v, st,
                              caf::actor_cast<node_session_actor>(self));
-                  audit(self, cfg, audit_action::node_join, "node:" + s.status.name, "ok",
-                        s.status.address + ", " + std::to_string(hello.slots) + " slot(s)"
+                  announce(self, cfg, event_kind::node_joined, audit_action::node_join,
+                           s.status.address + ", " + std::to_string(hello.slots) + " slot(s)"
                           + (w.cancel.empty() ? std::string{}
                                               : ", told to drop "
                                                   + std::to_string(w.cancel.size())
@@ -257,9 +291,9 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 log_info("nodes", "worker '" + s.status.name + "' is leaving; "
                                     + std::to_string(s.attempts.size())
                                     + " attempt(s) it runs may finish");
-                audit(self, cfg, audit_action::node_leave, "node:" + s.status.name, "ok",
-                      "stopping; attempts still running there: "
-                        + std::to_string(s.attempts.size()));
+                announce(self, cfg, event_kind::node_left, audit_action::node_leave,
+                         "stopping; attempts still running there: "
+                           + std::to_string(s.attempts.size()));
                 if (s.connected)
                   self->send(cfg.scheduler, node_down_atom_v, s.status.registration,
                              std::string{"leaving (stopped by its operator)"});

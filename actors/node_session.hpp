@@ -21,6 +21,7 @@
 
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/node_types.hpp"
+#include "runtime/messages/storage_actor.hpp"
 
 namespace orch {
 
@@ -29,6 +30,9 @@ struct node_session_config {
   std::chrono::milliseconds lease{10000};    // --node-timeout
   node_listener_actor scheduler;
   audit_actor audit;
+  /// Joins, disconnections, losses and leaves are stored as node events
+  /// (event_kinds.hpp), which the event stream carries and replays.
+  storage_actor storage;
 };
 
 /// What the coordinator gives the session: a (re)connection of its worker.

@@ -27,16 +27,17 @@ constexpr size_t max_filter_values = 100;
 bool event_filter::matches(const task_event& ev) const {
   return (tasks.empty() || tasks.count(ev.task_id) > 0)
          && (statuses.empty() || statuses.count(ev.status) > 0)
-         && (kinds.empty() || kinds.count(ev.kind) > 0);
+         && (kinds.empty() || kinds.count(ev.kind) > 0)
+         && (nodes.empty() || nodes.count(ev.node) > 0);
 }
 
 result<event_filter> parse_event_filter(const std::map<std::string, std::string>& query,
                                         const std::string& last_event_id) {
-  static const std::set<std::string> known{"task", "status", "kind", "after"};
+  static const std::set<std::string> known{"task", "status", "kind", "node", "after"};
   for (auto& [name, value] : query)
     if (!known.count(name))
       return invalid_input("unknown parameter " + shown(name)
-                             + " (GET /events takes task, status, kind and after)");
+                             + " (GET /events takes task, status, kind, node and after)");
   event_filter f;
   auto get = [&](const char* name) {
     auto i = query.find(name);
@@ -63,8 +64,9 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
         list += (list.empty() ? "" : ", ") + std::string{known_kind};
       return invalid_input("unknown event kind " + shown(k) + " (expected one of " + list + ")");
     }
-  // Statuses and kinds are few and checked above; task ids are not.
-  if (f.tasks.size() > max_filter_values)
+  f.nodes = comma_list(get("node"));
+  // Statuses and kinds are few and checked above; task ids and names are not.
+  if (f.tasks.size() > max_filter_values || f.nodes.size() > max_filter_values)
     return invalid_input("at most " + std::to_string(max_filter_values)
                            + " values per filter");
   // ?after= wins over the header: a client that sets it means it.

@@ -16,12 +16,13 @@ struct event_filter {
   std::set<std::string> tasks;               // task ids; empty: every task
   std::set<std::string> statuses;            // the task's status after the event
   std::set<std::string> kinds;               // created, queued, started, ...
+  std::set<std::string> nodes;               // the node named (started, node_*)
   std::string after;                         // resume: events with a larger id only
 
   bool matches(const task_event& ev) const;
 };
 
-/// The filter of `GET /events?task=&status=&kind=&after=` (each a comma
+/// The filter of `GET /events?task=&status=&kind=&node=&after=` (each a comma
 /// list; `after`, or the Last-Event-ID header, is an event id). Refused
 /// with what is wrong: an id that is not one, a status or kind that does
 /// not exist.

@@ -15,9 +15,16 @@ inline constexpr const char* failed = "failed";
 inline constexpr const char* requeued = "requeued";
 inline constexpr const char* cancelled = "cancelled";
 inline constexpr const char* retried = "retried";
+// A worker node's, not a task's (task_id empty, node its name): stored like
+// the others, so a stream that resumes misses none of them either.
+inline constexpr const char* node_joined = "node_joined";              // (re)connected
+inline constexpr const char* node_disconnected = "node_disconnected";  // its connection broke
+inline constexpr const char* node_lost = "node_lost";                  // not back within the lease
+inline constexpr const char* node_left = "node_left";                  // stopped by its operator
 /// Every kind above: what GET /events?kind= accepts.
-inline constexpr const char* all[] = {created,  queued,    started, completed,
-                                      failed,   requeued,  cancelled, retried};
+inline constexpr const char* all[] = {created,     queued,           started,   completed,
+                                      failed,      requeued,         cancelled, retried,
+                                      node_joined, node_disconnected, node_lost, node_left};
 } // namespace event_kind
 
 namespace audit_action {

@@ -89,7 +89,9 @@ bool record_filter::include(const record& r, const record_summary& sum, bool val
     case record_kind::event:
       if (!valid)
         return true;
-      return task_chosen(sum.task_id);
+      // A node's event (event_kinds.hpp) belongs to no task: kept, like
+      // the audit log.
+      return sum.task_id.empty() || task_chosen(sum.task_id);
     default:
       return true;
   }

@@ -1,7 +1,7 @@
 // Which records a migration moves: the record kinds asked for (--kinds), and
 // tasks by status and creation time (--status, --since, --until). Queue
-// entries and task events follow their task; users, audit records and
-// metrics are filtered by kind only. Records arrive kind by kind with tasks
+// entries and task events follow their task; users, audit records, metrics
+// and a node's events (no task of theirs) are filtered by kind only. Records arrive kind by kind with tasks
 // first, so the chosen task ids are usually known when their queue entries
 // and events come; a task not seen (a resumed run skipped it, or --kinds left
 // tasks out) is looked up in the source once and remembered.

@@ -9,6 +9,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/e2e/nodes_support.hpp"
+#include "tests/support/sse_client.hpp"
 #include "tests/support/surreal_server.hpp"
 
 using namespace orch;
@@ -58,10 +59,18 @@ TEST_CASE("nodes: on a shared server backend each orchestrator places work on it
   two_coordinators f{"orch-nodes-server"};
   auto &a = f.a, &b = f.b;
   auto& dir = f.dir;
+  sse_client joins_on_b{b->port(), "/events?kind=node_joined"};
+  REQUIRE(joins_on_b.status() == 200);
   auto w1 = start_worker(dir, a->node_port(), "w1", 2);
   auto w2 = start_worker(dir, b->node_port(), "w2", 2);
   REQUIRE(joined(*a, "w1", *w1));
   REQUIRE(joined(*b, "w2", *w2));
+  // Node events reach every instance's stream, A's through the live query.
+  std::set<std::string> joined_seen;
+  for (int i = 0; i < 2; ++i)
+    if (auto m = joins_on_b.next())
+      joined_seen.insert(json::parse(m->data)["node"].get<std::string>());
+  CHECK(joined_seen == std::set<std::string>{"w1", "w2"});
   // Everything goes to A; w1 alone would need 40 × 0.3 s / 2 = 6 s.
   std::vector<std::string> ids;
   for (int i = 0; i < 40; ++i)

@@ -15,7 +15,9 @@
 
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/e2e/nodes_support.hpp"
+#include "tests/support/sse_client.hpp"
 #include "runtime/app/version.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/messages/node_types.hpp"
 
 using namespace orch;
@@ -581,4 +583,48 @@ TEST_CASE("nodes: with authentication required a worker registers only with a li
                          [&](auto& r) { return r["outcome"] == outcome; });
   };
   CHECK(wait_until([&] { return outcomes("denied") == 3 && outcomes("ok") == 1; }));
+}
+
+TEST_CASE("nodes: joins, broken connections, losses and leaves are events in the stream, "
+          "stored, so a resumed stream replays them", "[nodes][events]") {
+  e2e_fixture f{coordinator_args()};
+  const std::string kinds = "node_joined,node_disconnected,node_lost,node_left";
+  sse_client stream{f.orch->port(), "/events?kind=" + kinds};
+  REQUIRE(stream.status() == 200);
+  auto next_of = [&](sse_client& s) {
+    auto m = s.next();
+    REQUIRE(m);
+    auto ev = json::parse(m->data);
+    CHECK(ev["id"] == m->id);
+    CHECK(ev["task_id"] == "");  // a node's event, not a task's
+    return std::make_pair(ev["kind"].get<std::string>(), ev["node"].get<std::string>());
+  };
+  using seen = std::pair<std::string, std::string>;
+
+  auto w1 = start_worker(f.dir, f.orch->node_port(), "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *w1));
+  CHECK(next_of(stream) == seen{"node_joined", "w1"});
+  REQUIRE(::kill(w1->pid(), SIGTERM) == 0);
+  CHECK(next_of(stream) == seen{"node_left", "w1"});
+  CHECK(w1->wait_exit(std::chrono::seconds(30)) == 0);
+
+  auto w2 = start_worker(f.dir, f.orch->node_port(), "w2", 1);
+  REQUIRE(joined(*f.orch, "w2", *w2));
+  CHECK(next_of(stream) == seen{"node_joined", "w2"});
+  w2->kill9();
+  CHECK(next_of(stream) == seen{"node_disconnected", "w2"});
+  CHECK(next_of(stream) == seen{"node_lost", "w2"});  // not back within --node-timeout
+
+  // Stored: a stream that starts from nothing replays them all, in order;
+  // node= narrows to one node.
+  sse_client replay{f.orch->port(), "/events?kind=" + kinds + "&after=" + new_uuid_v7(1)};
+  std::vector<seen> all;
+  for (int i = 0; i < 5; ++i)
+    all.push_back(next_of(replay));
+  CHECK(all == std::vector<seen>{{"node_joined", "w1"}, {"node_left", "w1"},
+                                 {"node_joined", "w2"}, {"node_disconnected", "w2"},
+                                 {"node_lost", "w2"}});
+  sse_client one{f.orch->port(), "/events?node=w1&after=" + new_uuid_v7(1)};
+  CHECK(next_of(one) == seen{"node_joined", "w1"});
+  CHECK(next_of(one) == seen{"node_left", "w1"});
 }

@@ -39,6 +39,27 @@ TEST_CASE("event filter: task, status and kind lists narrow what matches", "[uni
   CHECK_FALSE(f->matches(event(a, "requeued", "Queued")));
 }
 
+TEST_CASE("event filter: node events are kinds of their own, and node= narrows to named nodes",
+          "[unit][events]") {
+  auto joined = event("", "node_joined", "");
+  joined.node = "w1";
+  auto started = event(new_uuid_v7(4), "started", "Running");
+  started.node = "w2";
+  auto f = parse_event_filter({{"kind", "node_joined,node_lost,node_left,node_disconnected"}}, "");
+  REQUIRE(f);
+  CHECK(f->matches(joined));
+  CHECK_FALSE(f->matches(started));
+  auto g = parse_event_filter({{"node", "w1"}}, "");
+  REQUIRE(g);
+  CHECK(g->matches(joined));
+  CHECK_FALSE(g->matches(started));
+  // A task filter takes no node event: it has no task.
+  auto h = parse_event_filter({{"task", started.task_id}}, "");
+  REQUIRE(h);
+  CHECK_FALSE(h->matches(joined));
+  CHECK(h->matches(started));
+}
+
 TEST_CASE("event filter: ?after= wins over Last-Event-ID", "[unit][events]") {
   auto x = new_uuid_v7(5), y = new_uuid_v7(6);
   CHECK(parse_event_filter({}, x)->after == x);
