@@ -96,24 +96,29 @@ exec_result start_failure(const exec_spec& spec, const std::string& why) {
 
 /// Starts the process and waits for it on a thread of its own. The thread
 /// holds a handle to the executor, so it lives until the thread reports.
-void run_on_own_thread(executor_ptr self, const exec_spec& spec) {
+void run_on_own_thread(executor_ptr self, const exec_spec& spec,
+                       std::shared_ptr<live_output> live) {
   executor_impl_actor me{self};
   auto slot = self->state.slot;
   try {
-    std::thread([me, spec, slot] {
+    std::thread([me, spec, slot, live] {
       auto started = child_process::start(spec);
       if (!started) {
+        if (live)
+          live->finish();
         caf::anon_send(me, done_atom_v, start_failure(spec, started.message()));
         return;
       }
       auto process = std::move(*started);
       if (slot->fill(process))
         caf::anon_send(me, started_atom_v, process);
-      auto result = process->wait();
+      auto result = process->wait(live.get());
       slot->empty();
       caf::anon_send(me, done_atom_v, std::move(result));
     }).detach();
   } catch (const std::exception& e) {  // no thread to be had
+    if (live)
+      live->finish();
     self->send(me, done_atom_v,
                start_failure(spec, std::string{"cannot start a thread for it: "} + e.what()));
   }
@@ -135,11 +140,12 @@ void stop(executor_ptr self) {
 }
 
 executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec,
-                                               exec_listener_actor listener) {
+                                               exec_listener_actor listener,
+                                               std::shared_ptr<live_output> live) {
   self->state.listener = std::move(listener);
   // However it ends, what still runs of its process goes with it.
   self->attach_functor([slot = self->state.slot] { slot->close(); });
-  run_on_own_thread(self, spec);
+  run_on_own_thread(self, spec, std::move(live));
   if (spec.timeout_s > 0)
     self->delayed_send(self, std::chrono::seconds(spec.timeout_s), deadline_atom_v);
   return {
@@ -176,8 +182,9 @@ executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec
 } // namespace
 
 executor_actor spawn_executor(caf::actor_system& sys, exec_spec spec,
-                              exec_listener_actor listener) {
-  return sys.spawn([=](executor_ptr self) { return executor_fn(self, spec, listener); });
+                              exec_listener_actor listener, std::shared_ptr<live_output> live) {
+  return sys.spawn(
+    [=](executor_ptr self) { return executor_fn(self, spec, listener, live); });
 }
 
 } // namespace orch

@@ -5,11 +5,17 @@
 // and reports an exec_result to its listener.
 #pragma once
 
+#include <memory>
+
+#include "runtime/core/live_output.hpp"
 #include "runtime/messages/interfaces.hpp"
 
 namespace orch {
 
+/// `live`, if given, gets the process's output as it is read
+/// (GET /tasks/{id}/output?follow=1).
 executor_actor spawn_executor(caf::actor_system& sys, exec_spec spec,
-                              exec_listener_actor listener);
+                              exec_listener_actor listener,
+                              std::shared_ptr<live_output> live = nullptr);
 
 } // namespace orch

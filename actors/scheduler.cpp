@@ -84,6 +84,11 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
               return pool_.statuses();
             }),
     guarded("scheduler",
+            [this](output_atom, const std::string& task_id) -> caf::result<output_tap> {
+              auto i = running_.find(task_id);
+              return output_tap{i == running_.end() ? nullptr : i->second.output};
+            }),
+    guarded("scheduler",
             [this](node_up_atom, node_status& st, node_session_actor& node) {
               on_node_up(std::move(st), std::move(node));
             }),
@@ -319,7 +324,8 @@ void scheduler_impl::start(claimed_task res, placement where) {
     send(this, done_atom_v, std::move(fail));
   } else {
     if (where.local()) {
-      r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this});
+      r.output = std::make_shared<live_output>(spec->max_output_bytes);
+      r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this}, r.output);
     } else {
       node_attempt a;
       a.attempt_id = new_uuid_v4();

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "actors/metric_registry.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/worker_pool.hpp"
+#include "runtime/core/live_output.hpp"
 #include "runtime/core/transitions.hpp"
 
 namespace orch {
@@ -51,6 +53,7 @@ private:
     executor_actor executor;                 // here, or the stand-in of a node's attempt
     std::string registration;                // the node's, or "" here
     std::string node_name;                   // the node's, or this instance's
+    std::shared_ptr<live_output> output;     // here: its output as it comes
     task t;
     bool cancelled = false;                  // by the API: its outcome is already stored
     bool lost = false;                       // claim lost: the outcome must not be stored

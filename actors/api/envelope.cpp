@@ -56,4 +56,12 @@ http_response from_error(const caf::error& e) {
   return internal_error(error_text(e));
 }
 
+http_response event_stream_answer(std::function<void(std::shared_ptr<http_stream>)> open) {
+  http_response resp{200, "text/event-stream"};
+  // Buffering proxies (nginx) pass the events on at once.
+  resp.headers["X-Accel-Buffering"] = "no";
+  resp.open_stream = std::move(open);
+  return resp;
+}
+
 } // namespace orch::api

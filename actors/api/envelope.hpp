@@ -4,6 +4,8 @@
 // the log gets the detail under a request id, the client gets the id.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "caf/fwd.hpp"
@@ -25,5 +27,9 @@ http_response internal_error(const std::string& detail);
 /// The answer for an error from another actor: its status (404, 409, 400,
 /// 503, 507) and message, or an internal_error() for anything unexpected.
 http_response from_error(const caf::error& e);
+
+/// A streamed answer: Server-Sent Events (or a WebSocket, when the request
+/// asked for one), written by what `open` starts once the header is out.
+http_response event_stream_answer(std::function<void(std::shared_ptr<http_stream>)> open);
 
 } // namespace orch::api

@@ -49,9 +49,11 @@ struct event_stream_state {
 
 using stream_ptr = event_stream_actor::stateful_pointer<event_stream_state>;
 
+/// Ends the stream saying why: an event stream's last comment line, a
+/// WebSocket's close reason.
 void end(stream_ptr self, const std::string& why) {
-  if (self->state.out)
-    self->state.out->close(": " + why + "\n\n");
+  if (auto& out = self->state.out)
+    out->close(out->messages() ? std::string{} : ": " + why + "\n\n", why);
   self->quit();
 }
 
@@ -60,7 +62,8 @@ bool write(stream_ptr self, const task_event& ev) {
   auto& s = self->state;
   if (!s.cfg.filter.matches(ev))
     return true;
-  if (s.out->push(sse_event_text(ev)))
+  // A WebSocket message is the event's JSON, as GET /tasks/{id}/events has it.
+  if (s.out->push(s.out->messages() ? encode(ev) : sse_event_text(ev)))
     return true;
   self->quit();
   return false;
@@ -142,9 +145,12 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
   });
   self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(self));
   // EventSource reconnects after a second; the first bytes tell a client
-  // (and any proxy) the stream is open.
-  s.out->push("retry: 1000\n: stream open\n\n");
-  self->delayed_send(self, s.cfg.keepalive, render_atom_v);
+  // (and any proxy) the stream is open. A WebSocket is open once its
+  // handshake is done, and the server pings it when it is quiet.
+  if (!s.out->messages()) {
+    s.out->push("retry: 1000\n: stream open\n\n");
+    self->delayed_send(self, s.cfg.keepalive, render_atom_v);
+  }
   if (!s.cfg.filter.after.empty()) {
     s.replaying = true;
     s.cursor = s.cfg.filter.after;

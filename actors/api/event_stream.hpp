@@ -1,6 +1,7 @@
 // One open event stream (GET /events): a small actor per subscriber that
 // holds its filter and writes the events it matches to the client's
-// connection. A resumed stream (Last-Event-ID / ?after=) first replays the
+// connection, as Server-Sent Events or, on a WebSocket, one JSON message
+// per event. A resumed stream (Last-Event-ID / ?after=) first replays the
 // stored events after that id, holding live ones meanwhile, then goes live
 // without a gap or a repeat. The connection's queue is bounded: a client
 // that does not keep up is cut off (http_stream::push), never slowing the

@@ -37,7 +37,7 @@ const std::vector<route>& routes() {
   static const std::vector<route> table = [] {
     std::vector<route> all;
     for (auto group : {system_routes, node_routes, event_routes, session_routes, token_routes,
-                       task_routes, user_routes})
+                       task_routes, output_routes, user_routes})
       for (auto& r : group())
         all.push_back(r);
     return all;

@@ -39,6 +39,7 @@ std::vector<route> user_routes();            // routes_users.cpp: /users... (adm
 std::vector<route> system_routes();          // routes_system.cpp: health, metrics, audit, backup
 std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
 std::vector<route> event_routes();           // routes_events.cpp: /events (a stream)
+std::vector<route> output_routes();          // routes_output.cpp: /tasks/{id}/output
 
 /// The target named in a refused request's audit record.
 std::string audit_target(const route& r, const route_args& args);

@@ -1,6 +1,8 @@
 // The live event stream: GET /events as Server-Sent Events (curl -N, or a
-// browser's EventSource), every task state change as it commits, filtered,
-// and resumable from the stored events with Last-Event-ID or ?after=.
+// browser's EventSource) or, asked with `Upgrade: websocket`, as a WebSocket
+// (the platform makes the answer one), every task state change and node
+// event as it commits, filtered, and resumable from the stored events with
+// Last-Event-ID or ?after=.
 #include "caf/all.hpp"
 
 #include "actors/api/envelope.hpp"
@@ -23,14 +25,10 @@ void events(const context& ctx, const http_request& req, const route_args&, repl
   cfg.filter = std::move(*filter);
   cfg.storage_timeout = ctx.cfg->storage_timeout;
   cfg.keepalive = ctx.cfg->stream_keepalive;
-  http_response resp{200, "text/event-stream"};
-  // Buffering proxies (nginx) pass the events on at once.
-  resp.headers["X-Accel-Buffering"] = "no";
   auto* sys = &ctx.self->system();
-  resp.open_stream = [sys, cfg = std::move(cfg)](std::shared_ptr<http_stream> out) {
+  rp.deliver(event_stream_answer([sys, cfg = std::move(cfg)](std::shared_ptr<http_stream> out) {
     spawn_event_stream(*sys, std::move(out), cfg);
-  };
-  rp.deliver(std::move(resp));
+  }));
 }
 
 } // namespace

@@ -12,6 +12,7 @@ inline constexpr const char* queued = "queued";
 inline constexpr const char* started = "started";
 inline constexpr const char* completed = "completed";
 inline constexpr const char* failed = "failed";
+inline constexpr const char* retry_scheduled = "retry_scheduled";  // failed; runs again later
 inline constexpr const char* requeued = "requeued";
 inline constexpr const char* cancelled = "cancelled";
 inline constexpr const char* retried = "retried";
@@ -22,9 +23,9 @@ inline constexpr const char* node_disconnected = "node_disconnected";  // its co
 inline constexpr const char* node_lost = "node_lost";                  // not back within the lease
 inline constexpr const char* node_left = "node_left";                  // stopped by its operator
 /// Every kind above: what GET /events?kind= accepts.
-inline constexpr const char* all[] = {created,     queued,           started,   completed,
-                                      failed,      requeued,         cancelled, retried,
-                                      node_joined, node_disconnected, node_lost, node_left};
+inline constexpr const char* all[] = {
+  created,  queued,  started,     completed,         failed,    retry_scheduled, requeued,
+  cancelled, retried, node_joined, node_disconnected, node_lost, node_left};
 } // namespace event_kind
 
 namespace audit_action {
@@ -36,6 +37,7 @@ inline constexpr const char* task_fail = "task.fail";
 inline constexpr const char* task_requeue = "task.requeue";
 inline constexpr const char* task_cancel = "task.cancel";
 inline constexpr const char* task_retry = "task.retry";
+inline constexpr const char* task_retry_scheduled = "task.retry_scheduled";
 inline constexpr const char* node_join = "node.join";            // a worker node registered
 inline constexpr const char* node_loss = "node.loss";            // ... and was lost
 inline constexpr const char* node_leave = "node.leave";          // ... or left (SIGTERM)

@@ -21,13 +21,20 @@ struct http_request {
   std::string host;                          // the Host header
   std::string origin;                        // the Origin header (sent by browsers)
   std::string last_event_id;                 // Last-Event-ID (an event stream resumed)
+  std::string range;                         // the Range header (bytes=FIRST-LAST)
 };
 
 /// An answer that goes on after its header (Server-Sent Events, a
-/// followed output): what the handler holds to write it. Thread-safe.
+/// followed output, a WebSocket): what the handler holds to write it.
+/// Thread-safe.
 class http_stream {
 public:
   virtual ~http_stream() = default;
+
+  /// True for a WebSocket (the request asked for `Upgrade: websocket`):
+  /// each push is one text message. False: each push is more bytes of one
+  /// answer (chunked).
+  virtual bool messages() const = 0;
 
   /// Queues `bytes` for the client. False once the stream is closed, or when
   /// the client does not read fast enough: more than the server's stream
@@ -38,8 +45,10 @@ public:
   /// replay) waits while this is high rather than be cut off.
   virtual size_t queued() = 0;
 
-  /// Writes what is queued (`last`, too), then ends the answer.
-  virtual void close(std::string last = {}) = 0;
+  /// Writes what is queued and `last` (a WebSocket: one more message, if
+  /// not empty), then ends the answer. `why`, if the stream ends for a
+  /// reason the client should know, is a WebSocket's close reason.
+  virtual void close(std::string last = {}, std::string why = {}) = 0;
 
   /// Called once, from the server's thread, when the stream has ended for
   /// any reason: closed, the client went away, too slow, server stopping.
@@ -57,8 +66,9 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;  // more header fields (WWW-Authenticate, Retry-After)
-  /// Set: the answer is a stream. The header goes out (chunked, no body),
-  /// then this is called with what writes the rest.
+  /// Set: the answer is a stream. The header goes out (chunked, no body;
+  /// or the WebSocket handshake's 101 when the request asked for one), then
+  /// this is called with what writes the rest.
   std::function<void(std::shared_ptr<http_stream>)> open_stream;
 };
 

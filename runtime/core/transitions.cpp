@@ -135,7 +135,8 @@ transition finish_transition(task& t, const attempt_outcome& out, const std::str
     t.status = task_status::queued;
     t.not_before = ctx.now + backoff;
     put(b, to_record(ready_entry(t, ctx.now, t.not_before)));
-    return finish_batch(t, std::move(b), "retry_scheduled", "task.retry_scheduled",
+    return finish_batch(t, std::move(b), event_kind::retry_scheduled,
+                        audit_action::task_retry_scheduled,
                         "attempt " + std::to_string(t.attempts) + " failed (" + out.error
                           + "); retry " + std::to_string(t.attempts) + " of "
                           + std::to_string(t.max_retries) + " at " + format_rfc3339(t.not_before),

@@ -96,6 +96,8 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<retry_atom, task_action>::with<task>,
   caf::replies_to<stats_atom>::with<runtime_stats>,
   caf::replies_to<nodes_atom>::with<std::vector<node_status>>,  // where tasks run
+  // The live output of the task's attempt running here (null: not here).
+  caf::replies_to<output_atom, std::string>::with<output_tap>,
   caf::replies_to<drain_atom, uint32_t>::with<bool>>;
 
 // -- gateway ---------------------------------------------------------------------

@@ -20,6 +20,7 @@
 #include "runtime/core/exec_types.hpp"
 #include "runtime/core/status.hpp"
 #include "runtime/core/http_types.hpp"
+#include "runtime/core/live_output.hpp"
 #include "runtime/core/records.hpp"
 #include "runtime/core/requests.hpp"
 #include "runtime/core/schema.hpp"
@@ -152,6 +153,13 @@ typename Inspector::result_type inspect(Inspector& f, http_response& x) {
            x.headers);
 }
 
+/// Local only (a running attempt's output, shared with its reading thread):
+/// nothing of it is serialized.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, output_tap&) {
+  return f(caf::meta::type_name("orch::output_tap"));
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
   return f(caf::meta::type_name("orch::scan_request"), x.kind, x.after, x.limit);
@@ -235,6 +243,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (orch::metric_update))
   CAF_ADD_TYPE_ID(orch, (orch::submit_batch_request))
   CAF_ADD_TYPE_ID(orch, (std::vector<orch::task>))
+  CAF_ADD_TYPE_ID(orch, (orch::output_tap))
 
   // storage
   CAF_ADD_ATOM(orch, orch, commit_atom, "commit")            // a write batch
@@ -256,6 +265,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_ATOM(orch, orch, retry_atom, "retry")
   CAF_ADD_ATOM(orch, orch, stats_atom, "stats")
   CAF_ADD_ATOM(orch, orch, drain_atom, "drain")
+  CAF_ADD_ATOM(orch, orch, output_atom, "output")            // a running attempt's live output
   CAF_ADD_ATOM(orch, orch, drain_over_atom, "drainover")     // own: the grace period ended
   CAF_ADD_ATOM(orch, orch, store_again_atom, "storeagain")   // own: retry storing an outcome
   CAF_ADD_ATOM(orch, orch, pending_check_atom, "pendcheck")  // own: look at Pending tasks

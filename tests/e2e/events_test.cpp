@@ -9,6 +9,7 @@
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/support/raw_socket.hpp"
 #include "tests/support/sse_client.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace orch::test;
 
@@ -268,4 +269,61 @@ TEST_CASE("events: a stream ends in good order when the orchestrator stops, sayi
   CHECK_FALSE(stream.next(std::chrono::seconds(10)));
   CHECK(stream.ended_whole());
   CHECK(stream.comments().find(": the server is stopping") != std::string::npos);
+}
+
+// -- the same stream as a WebSocket --------------------------------------------------
+
+TEST_CASE("events: asked for a WebSocket, /events sends each event as one JSON message, "
+          "filtered and resumable like the SSE stream", "[e2e][events]") {
+  e2e_fixture f;
+  ws_client ws{f.orch->port(), "/events"};
+  REQUIRE(ws.status() == 101);
+  auto id = f.orch->submit({{"command", "true"}})["id"].get<std::string>();
+  std::vector<json> got;
+  while (got.empty() || got.back()["kind"] != "completed") {
+    auto m = ws.next();
+    REQUIRE(m);
+    auto ev = json::parse(*m);  // one event, whole, per message
+    if (ev["task_id"] == id)
+      got.push_back(ev);
+  }
+  auto stored = stored_events(*f.orch, id);
+  REQUIRE(got.size() == stored.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    CHECK(got[i] == stored[i]);
+
+  // After the first: the stored rest, replayed; a task filter holds.
+  auto other = f.orch->submit({{"command", "true"}})["id"].get<std::string>();
+  f.orch->wait_terminal(other);
+  ws_client resumed{f.orch->port(), "/events?task=" + id + "&after=" + got[0]["id"].get<std::string>()};
+  REQUIRE(resumed.status() == 101);
+  for (size_t i = 1; i < stored.size(); ++i) {
+    auto m = resumed.next();
+    REQUIRE(m);
+    CHECK(json::parse(*m) == stored[i]);
+  }
+  CHECK_FALSE(resumed.next(std::chrono::milliseconds(300)));  // nothing of the other task
+}
+
+TEST_CASE("events: a WebSocket with a malformed filter is refused with what is wrong",
+          "[e2e][events]") {
+  e2e_fixture f;
+  ws_client ws{f.orch->port(), "/events?kind=exploded"};
+  CHECK(ws.status() == 400);
+  CHECK(ws.refusal().find("unknown event kind 'exploded'") != std::string::npos);
+}
+
+TEST_CASE("events: a WebSocket is closed as going away, with the reason, when the orchestrator "
+          "stops", "[e2e][events]") {
+  e2e_fixture f;
+  ws_client ws{f.orch->port(), "/events"};
+  REQUIRE(ws.status() == 101);
+  auto id = f.orch->submit({{"command", "true"}})["id"].get<std::string>();
+  f.orch->wait_terminal(id);
+  CHECK(f.orch->proc().terminate() == 0);
+  while (ws.next(std::chrono::seconds(10))) {
+  }
+  CHECK(ws.closed());
+  CHECK(ws.close_code() == 1001);
+  CHECK(ws.close_reason() == "the server is stopping");
 }

@@ -628,3 +628,30 @@ TEST_CASE("nodes: joins, broken connections, losses and leaves are events in the
   CHECK(next_of(one) == seen{"node_joined", "w1"});
   CHECK(next_of(one) == seen{"node_left", "w1"});
 }
+
+TEST_CASE("nodes: following the output of a task on a worker gives it when the attempt ends, "
+          "said so at its start", "[nodes][output]") {
+  e2e_fixture f{coordinator_args()};
+  auto w1 = start_worker(f.dir, f.orch->node_port(), "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *w1));
+  auto gate = f.dir / "gate";
+  auto id = f.orch->submit({{"command", "sh"},
+                            {"args", {"-c", "echo from-the-worker; while [ ! -f " + gate
+                                              + " ]; do sleep 0.05; done"}}})["id"]
+              .get<std::string>();
+  REQUIRE(wait_until([&] { return f.orch->task(id)["status"] == "Running"; }));
+  sse_client s{f.orch->port(), "/tasks/" + id + "/output?follow=1"};
+  auto next = [&] {
+    auto m = s.next();
+    REQUIRE(m);
+    return json::parse(m->data);
+  };
+  auto attempt = next();
+  CHECK(attempt["type"] == "attempt");
+  CHECK(attempt["node"] == "w1");
+  CHECK(attempt["live"] == false);
+  std::ofstream{gate} << "go";
+  auto out = next();
+  CHECK(out == json{{"type", "output"}, {"stream", "stdout"}, {"text", "from-the-worker\n"}});
+  CHECK(next()["type"] == "end");
+}

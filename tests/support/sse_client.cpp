@@ -140,6 +140,8 @@ std::optional<sse_message> sse_client::next(std::chrono::milliseconds timeout) {
           comments_ += line + "\n";
         else if (line.rfind("id: ", 0) == 0)
           m.id = line.substr(4);
+        else if (line.rfind("event: ", 0) == 0)
+          m.event = line.substr(7);
         else if (line.rfind("data: ", 0) == 0)
           m.data += (m.data.empty() ? "" : "\n") + line.substr(6);
       }

@@ -15,6 +15,7 @@ namespace orch::test {
 
 struct sse_message {
   std::string id;
+  std::string event;                         // its event: line; "" for a plain message
   std::string data;
 };
 

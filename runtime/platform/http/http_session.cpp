@@ -9,8 +9,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "runtime/core/json_writer.hpp"
+#include "runtime/platform/http/websocket_session.hpp"
 
 namespace orch::http_detail {
 
@@ -21,7 +23,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr const char* server_name = "orchestrator";
 constexpr size_t header_limit = 64 * 1024;
 // After the last answer, what the client still sends is read and dropped
 // for a while before the socket closes: closing with unread bytes makes the
@@ -33,8 +34,6 @@ std::string seconds(std::chrono::seconds s) {
   return std::to_string(s.count()) + " s";
 }
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 /// One connection, over plain TCP or TLS: the same reading, limits and
 /// answers; TLS adds the handshake first and close_notify at the end.
@@ -161,6 +160,11 @@ private:
 
   void handle(bhttp::request<bhttp::string_body> msg) {
     keep_alive_ = msg.keep_alive() && shared_->accepting.load();
+    // Kept for the handshake, should the answer be a stream.
+    if (beast::websocket::is_upgrade(msg))
+      upgrade_.emplace(msg);
+    else
+      upgrade_.reset();
     version_ = msg.version();
     http_request req;
     req.method = std::string{msg.method_string()};
@@ -173,6 +177,8 @@ private:
       req.origin = std::string{o->value()};
     if (auto l = msg.find("Last-Event-ID"); l != msg.end())
       req.last_event_id = std::string{l->value()};
+    if (auto r = msg.find(bhttp::field::range); r != msg.end())
+      req.range = std::string{r->value()};
     beast::error_code ep_ec;
     auto ep = lowest().socket().remote_endpoint(ep_ec);
     req.remote = ep_ec ? "unknown" : ep.address().to_string();
@@ -196,6 +202,8 @@ private:
   }
 
   void write(http_response resp) {
+    if (resp.open_stream && upgrade_)
+      return hand_over_to_websocket(std::move(resp));
     if (resp.open_stream)
       return start_stream(std::move(resp));
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
@@ -229,6 +237,20 @@ private:
     read();
   }
 
+  /// The request asked for a WebSocket and the answer is a stream: the
+  /// connection is the WebSocket session's from here (websocket_session.hpp).
+  void hand_over_to_websocket(http_response resp) {
+    if (counted_) {
+      counted_ = false;
+      shared_->requests.end();
+    }
+    if constexpr (tls)
+      start_websocket(std::move(stream_), context_, std::move(*upgrade_), shared_,
+                      std::move(resp));
+    else
+      start_websocket(std::move(stream_), std::move(*upgrade_), shared_, std::move(resp));
+  }
+
   // -- a streamed answer ------------------------------------------------------------
   // The header, then chunks as the handler pushes them (HTTP/1.0: raw
   // bytes, ended by closing), then the last chunk and the connection
@@ -258,13 +280,13 @@ private:
               self->queue_bytes(std::move(bytes));
           });
         },
-        [weak, executor](std::string last, std::string cut) {
-          net::post(executor, [weak, last = std::move(last), cut = std::move(cut)]() mutable {
+        [weak, executor](stream_link::ending how) {
+          net::post(executor, [weak, how = std::move(how)]() mutable {
             if (auto self = weak.lock())
-              self->finish_stream(std::move(last), std::move(cut));
+              self->finish_stream(std::move(how));
           });
         }},
-      cfg_.stream_buffer_bytes);
+      cfg_.stream_buffer_bytes, false);
     shared_->streams.add(link_);
     lowest().expires_after(cfg_.request_timeout);
     bhttp::async_write_header(
@@ -309,15 +331,16 @@ private:
     pump();
   }
 
-  void finish_stream(std::string last, std::string cut) {
+  void finish_stream(stream_link::ending how) {
     if (stream_over_ || finishing_)
       return;
     finishing_ = true;
-    cut_reason_ = std::move(cut);
-    if (cut_reason_.empty())
-      out_ += last;
-    else
+    if (how.cut) {
+      cut_reason_ = std::move(how.why);
       out_.clear();  // the client is too slow for what waits: it is not sent
+    } else {
+      out_ += how.last;
+    }
     pump();
   }
 
@@ -418,6 +441,7 @@ private:
   net::steady_timer deadline_{stream_.get_executor()};
   bool timed_out_ = false;                   // the request deadline cancelled the read
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<upgrade_request> upgrade_;   // the request asked for a WebSocket
   bool counted_ = false;                     // a handler's answer is on its way
   bool keep_alive_ = false;
   unsigned version_ = 11;

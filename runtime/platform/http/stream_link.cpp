@@ -6,7 +6,7 @@
 namespace orch::http_detail {
 
 bool stream_link::push(std::string bytes) {
-  std::function<void(std::string, std::string)> cut;
+  std::function<void(ending)> cut;
   std::string reason;
   {
     std::lock_guard<std::mutex> g{m_};
@@ -25,7 +25,7 @@ bool stream_link::push(std::string bytes) {
       return true;
     }
   }
-  cut({}, reason);
+  cut(ending{{}, std::move(reason), true});
   return false;
 }
 
@@ -34,8 +34,8 @@ size_t stream_link::queued() {
   return queued_;
 }
 
-void stream_link::close(std::string last) {
-  std::function<void(std::string, std::string)> finish;
+void stream_link::close(std::string last, std::string why) {
+  std::function<void(ending)> finish;
   {
     std::lock_guard<std::mutex> g{m_};
     if (closing_ || over_)
@@ -44,7 +44,7 @@ void stream_link::close(std::string last) {
     finish = side_.finish;
   }
   if (finish)
-    finish(std::move(last), {});
+    finish(ending{std::move(last), std::move(why), false});
 }
 
 void stream_link::on_ended(std::function<void(const std::string& why)> fn) {
@@ -97,7 +97,7 @@ void stream_registry::close_all(const std::string& why, std::chrono::millisecond
         open.push_back(std::move(l));
   }
   for (auto& l : open)
-    l->close(": " + why + "\n\n");
+    l->close(l->messages() ? std::string{} : ": " + why + "\n\n", why);
   // A stop, not a hot path: a short poll until each has written its end.
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline

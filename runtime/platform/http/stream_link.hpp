@@ -17,18 +17,29 @@ namespace orch::http_detail {
 
 class stream_link final : public http_stream {
 public:
-  /// `send`: hands bytes to the connection's thread; `finish`: asks it to
-  /// write what is queued, the last bytes, and end (a reason: cut off).
-  struct connection_side {
-    std::function<void(std::string)> send;
-    std::function<void(std::string last, std::string cut_reason)> finish;
+  /// How the stream ends: after what is queued and `last`, or at once,
+  /// dropping what waits (`cut`: the client is too slow). `why`: the
+  /// reason, if any (a WebSocket's close frame carries it).
+  struct ending {
+    std::string last;
+    std::string why;
+    bool cut = false;
   };
 
-  stream_link(connection_side side, size_t limit) : side_(std::move(side)), limit_(limit) {}
+  /// `send`: hands bytes (a message) to the connection's thread; `finish`:
+  /// asks it to end as `ending` says.
+  struct connection_side {
+    std::function<void(std::string)> send;
+    std::function<void(ending)> finish;
+  };
 
+  stream_link(connection_side side, size_t limit, bool messages)
+    : side_(std::move(side)), limit_(limit), messages_(messages) {}
+
+  bool messages() const override { return messages_; }
   bool push(std::string bytes) override;
   size_t queued() override;
-  void close(std::string last) override;
+  void close(std::string last, std::string why) override;
   void on_ended(std::function<void(const std::string& why)> fn) override;
 
   /// The connection wrote `n` of the queued bytes.
@@ -43,6 +54,7 @@ private:
   std::mutex m_;
   connection_side side_;
   size_t limit_;
+  const bool messages_;
   size_t queued_ = 0;
   bool closing_ = false;                     // close() or cut off: nothing more is taken
   bool over_ = false;                        // ended() ran
@@ -55,8 +67,8 @@ private:
 class stream_registry {
 public:
   void add(const std::shared_ptr<stream_link>& link);
-  /// Closes every open stream in good order, `why` as its last comment line,
-  /// and waits up to `timeout` for them to be written out: clients see a
+  /// Closes every open stream in good order, saying `why` (an event
+  /// stream's last comment line; a WebSocket's close reason), and waits up to `timeout` for them to be written out: clients see a
   /// finished answer and reconnect (to another instance) at once.
   void close_all(const std::string& why, std::chrono::milliseconds timeout);
   /// Ends every open stream with `why` (what close_all left).

@@ -308,7 +308,7 @@ void child_process::signal_group(int sig) {
     ::kill(-pid_, sig);
 }
 
-exec_result child_process::wait() {
+exec_result child_process::wait(live_output* live) {
   bounded_buffer out{max_bytes_}, err{max_bytes_};
   bool exited = false;
   micros exited_at = 0;
@@ -331,7 +331,11 @@ exec_result child_process::wait() {
           continue;
         auto r = ::read(fds[i].fd, buf, sizeof buf);
         if (r > 0) {
-          (fds[i].fd == out_fd_ ? out : err).append(buf, static_cast<size_t>(r));
+          bool is_out = fds[i].fd == out_fd_;
+          (is_out ? out : err).append(buf, static_cast<size_t>(r));
+          if (live)
+            live->append(is_out ? output_stream::out : output_stream::err, buf,
+                         static_cast<size_t>(r));
         } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
           int& fd = fds[i].fd == out_fd_ ? out_fd_ : err_fd_;
           ::close(fd);
@@ -357,6 +361,8 @@ exec_result child_process::wait() {
       break;  // a process outside the group still holds a pipe: stop reading
     }
   }
+  if (live)
+    live->finish();
   int status = 0;
   {
     std::lock_guard<std::mutex> guard{mutex_};

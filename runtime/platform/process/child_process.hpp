@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "runtime/core/exec_types.hpp"
+#include "runtime/core/live_output.hpp"
 #include "runtime/core/status.hpp"
 
 namespace orch {
@@ -30,8 +31,9 @@ public:
 
   /// Reads output until the process has exited and its pipes are closed,
   /// then reaps it. Leftover members of its process group are killed once
-  /// the main process has exited.
-  exec_result wait();
+  /// the main process has exited. `live`, if given, gets the output as it
+  /// is read, and is finished before this returns.
+  exec_result wait(live_output* live = nullptr);
 
   pid_t pid() const { return pid_; }
 

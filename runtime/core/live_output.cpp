@@ -1,0 +1,52 @@
+#include "runtime/core/live_output.hpp"
+
+#include <algorithm>
+
+namespace orch {
+
+const char* to_string(output_stream s) {
+  return s == output_stream::out ? "stdout" : "stderr";
+}
+
+void live_output::append(output_stream s, const char* data, size_t n) {
+  std::lock_guard<std::mutex> g{m_};
+  auto& kept = s == output_stream::out ? out_ : err_;
+  auto take = static_cast<size_t>(std::min<uint64_t>(n, limit_ > kept.size() ? limit_ - kept.size() : 0));
+  if (take == 0)
+    return;
+  kept.append(data, take);
+  std::string_view piece{data, take};
+  followers_.erase(std::remove_if(followers_.begin(), followers_.end(),
+                                  [&](auto& f) { return !f.first(s, piece); }),
+                   followers_.end());
+}
+
+bool live_output::follow(follower fn, std::function<void()> ended) {
+  std::lock_guard<std::mutex> g{m_};
+  if (finished_)
+    return false;
+  if ((!out_.empty() && !fn(output_stream::out, out_))
+      || (!err_.empty() && !fn(output_stream::err, err_)))
+    return true;  // gone already: not kept
+  followers_.emplace_back(std::move(fn), std::move(ended));
+  return true;
+}
+
+void live_output::finish() {
+  std::vector<std::pair<follower, std::function<void()>>> told;
+  {
+    std::lock_guard<std::mutex> g{m_};
+    finished_ = true;
+    told.swap(followers_);
+  }
+  for (auto& f : told)
+    if (f.second)
+      f.second();
+}
+
+std::string live_output::text(output_stream s) {
+  std::lock_guard<std::mutex> g{m_};
+  return s == output_stream::out ? out_ : err_;
+}
+
+} // namespace orch
