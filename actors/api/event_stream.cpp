@@ -29,7 +29,7 @@ constexpr size_t kept_replayed = 2 * replay_page;
 /// ends), and the late ones kept afterwards.
 constexpr size_t kept_replaying = max_held + kept_replayed;
 
-using event_stream_actor = event_sink_actor::extend<
+using event_stream_actor = event_stream_sink_actor::extend<
   caf::reacts_to<render_atom>,               // keepalive due
   caf::reacts_to<poll_atom>>;                // the next replay page
 
@@ -43,7 +43,7 @@ struct event_stream_state {
   /// read from the store before its live copy comes (published after its
   /// commit, or through another instance's live query).
   recent_ids replayed{kept_replaying};
-  std::vector<task_event> held;              // live events that came during the replay
+  std::vector<event_ref> held;               // live events that came during the replay
   static inline const char* name = "event stream";
 };
 
@@ -57,13 +57,13 @@ void end(stream_ptr self, const std::string& why) {
   self->quit();
 }
 
-/// Writes `ev` if it matches; false once the client is gone or too slow.
-bool write(stream_ptr self, const task_event& ev) {
+/// Writes `p` if it matches; false once the client is gone or too slow.
+bool write(stream_ptr self, const published_event& p) {
   auto& s = self->state;
-  if (!s.cfg.filter.matches(ev))
+  if (!s.cfg.filter.matches(p.ev))
     return true;
   // A WebSocket message is the event's JSON, as GET /tasks/{id}/events has it.
-  if (s.out->push(s.out->messages() ? encode(ev) : sse_event_text(ev)))
+  if (s.out->push(s.out->messages() ? p.json : p.sse))
     return true;
   self->quit();
   return false;
@@ -74,12 +74,13 @@ void go_live(stream_ptr self) {
   s.replaying = false;
   // Held live events the replay has not written, in id order (ids sort by
   // time); the replay's own are not written twice.
-  std::sort(s.held.begin(), s.held.end(),
-            [](const task_event& a, const task_event& b) { return a.id < b.id; });
+  std::sort(s.held.begin(), s.held.end(), [](const event_ref& a, const event_ref& b) {
+    return a.event->ev.id < b.event->ev.id;
+  });
   auto held = std::move(s.held);
   s.held.clear();
-  for (auto& ev : held)
-    if (!s.replayed.contains(ev.id) && !write(self, ev))
+  for (auto& ref : held)
+    if (!s.replayed.contains(ref.event->ev.id) && !write(self, *ref.event))
       return;
   s.replayed.set_capacity(kept_replayed);
 }
@@ -104,7 +105,7 @@ void replay_next(stream_ptr self) {
             continue;
           }
           st.replayed.insert(ev.id);
-          if (!write(self, ev))
+          if (!write(self, *publish_form(std::move(ev))))
             return;
         }
         if (page.size() < replay_page)
@@ -143,7 +144,7 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
   self->set_down_handler([=](caf::down_msg&) {
     end(self, "the event feed stopped; reconnect with Last-Event-ID to resume");
   });
-  self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(self));
+  self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_stream_sink_actor>(self));
   // EventSource reconnects after a second; the first bytes tell a client
   // (and any proxy) the stream is open. A WebSocket is open once its
   // handshake is done, and the server pings it when it is quiet.
@@ -157,17 +158,17 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
     replay_next(self);
   }
   return {
-    [=](const task_event& ev) {
+    [=](const event_ref& ref) {
       auto& st = self->state;
       if (!st.replaying) {
-        if (!st.replayed.contains(ev.id))
-          write(self, ev);
+        if (!st.replayed.contains(ref.event->ev.id))
+          write(self, *ref.event);
         return;
       }
       if (st.held.size() >= max_held)
         return end(self, "more events came during the replay than it could hold; reconnect "
                          "with Last-Event-ID to resume");
-      st.held.push_back(ev);
+      st.held.push_back(ref);
     },
     [=](render_atom) {
       if (!self->state.out->push(": keepalive\n\n"))

@@ -18,7 +18,7 @@ namespace {
 constexpr size_t backlog = 256 * 1024;
 constexpr auto pace = std::chrono::milliseconds(20);
 
-using output_stream_actor = event_sink_actor::extend<
+using output_stream_actor = event_stream_sink_actor::extend<
   caf::reacts_to<output_atom, bool, std::string>,  // a piece of live output (true: stderr)
   caf::reacts_to<done_atom>,                       // the followed attempt's output is complete
   caf::reacts_to<render_atom>,                     // keepalive due
@@ -261,14 +261,14 @@ output_stream_actor::behavior_type output_stream_fn(stream_ptr self,
     end_early(self, "the event feed stopped; ask again to follow the task");
   });
   // Subscribed before the first look: nothing that happens after it is missed.
-  self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_sink_actor>(self));
+  self->send(s.cfg.events, subscribe_atom_v, caf::actor_cast<event_stream_sink_actor>(self));
   if (!s.out->messages()) {
     s.out->push("retry: 1000\n: following task " + s.cfg.task_id + "\n\n");
     self->delayed_send(self, s.cfg.keepalive, render_atom_v);
   }
   look(self);
   return {
-    [=](const task_event& ev) { on_event(self, ev); },
+    [=](const event_ref& ref) { on_event(self, ref.event->ev); },
     [=](output_atom, bool is_err, std::string& text) {
       piece(self, is_err ? output_stream::err : output_stream::out, text, false);
     },

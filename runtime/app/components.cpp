@@ -72,12 +72,11 @@ components start_components(caf::actor_system& sys, const server_settings& s,
                                    [&sys, storage, figures = c.metric_figures, ac] {
                                      return spawn_audit(sys, storage, figures, ac);
                                    });
-  // The scheduler wants every task event; it is subscribed when the events
-  // actor starts and again whenever it restarts.
-  auto sink = std::make_shared<event_sink_actor>();
+  // The subscribers (the scheduler, below; event streams) outlive an events
+  // actor that is restarted: the next one goes on with them.
+  auto subscribers = std::make_shared<event_subscribers>();
   c.events = supervise<events_actor>(
-    sys, "events actor", [&sys, sink] { return spawn_events(sys, {*sink}); }, {},
-    [sink](const events_actor& e) { caf::anon_send(e, subscribe_atom_v, *sink); });
+    sys, "events actor", [&sys, subscribers] { return spawn_events(sys, subscribers); });
   metrics_config mc{std::chrono::seconds(s.metrics_interval_s),
                     std::chrono::seconds(s.storage_timeout_s)};
   c.metrics = supervise<metrics_actor>(sys, "metrics actor",
@@ -90,14 +89,13 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
   c.scheduler = spawn_scheduler(sys, storage, c.metric_figures,
                                 scheduler_settings(s, info, instance, nu_path));
-  *sink = c.scheduler.events;
   if (s.node_port >= 0)
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,
       coordinator_config{instance, std::chrono::seconds(s.node_timeout_s), c.audit.front,
                          auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s),
                          orchestrator_version});
-  caf::anon_send(c.events.front, subscribe_atom_v, *sink);
+  caf::anon_send(c.events.front, subscribe_atom_v, c.scheduler.events);
   gateway_config gc;
   gc.version = orchestrator_version;
   gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);

@@ -77,10 +77,14 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
   return f;
 }
 
-std::string sse_event_text(const task_event& ev) {
+std::shared_ptr<const published_event> publish_form(task_event ev) {
+  auto p = std::make_shared<published_event>();
+  p->json = encode(ev);
   // The JSON has no line breaks (canonical text escapes them), so one
   // data: line carries it.
-  return "id: " + ev.id + "\ndata: " + encode(ev) + "\n\n";
+  p->sse = "id: " + ev.id + "\ndata: " + p->json + "\n\n";
+  p->ev = std::move(ev);
+  return p;
 }
 
 } // namespace orch

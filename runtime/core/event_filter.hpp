@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -29,8 +30,21 @@ struct event_filter {
 result<event_filter> parse_event_filter(const std::map<std::string, std::string>& query,
                                         const std::string& last_event_id);
 
-/// One event as Server-Sent Events: `id:` (its id, which Last-Event-ID
-/// sends back) and `data:` (its JSON, as GET /tasks/{id}/events has it).
-std::string sse_event_text(const task_event& ev);
+/// An event as every stream writes it, rendered once for all of them: its
+/// JSON (as GET /tasks/{id}/events has it; a WebSocket message) and its
+/// Server-Sent Events text (`id:`, which Last-Event-ID sends back, and
+/// `data:`, the JSON).
+struct published_event {
+  task_event ev;
+  std::string json;
+  std::string sse;
+};
+
+std::shared_ptr<const published_event> publish_form(task_event ev);
+
+/// What the events actor hands each stream: one shared, immutable event.
+struct event_ref {
+  std::shared_ptr<const published_event> event;
+};
 
 } // namespace orch

@@ -24,11 +24,17 @@ namespace orch {
 /// Receives task events from the events actor.
 using event_sink_actor = caf::typed_actor<caf::reacts_to<task_event>>;
 
+/// A stream's subscription (GET /events, output followers): each event
+/// rendered once for all of them.
+using event_stream_sink_actor = caf::typed_actor<caf::reacts_to<event_ref>>;
+
 /// Fan-out of task events (state changes) to subscribers.
 using events_actor = caf::typed_actor<
   caf::reacts_to<publish_atom, std::vector<task_event>>,
   caf::reacts_to<subscribe_atom, event_sink_actor>,
-  caf::reacts_to<unsub_atom, event_sink_actor>>;
+  caf::reacts_to<unsub_atom, event_sink_actor>,
+  caf::reacts_to<subscribe_atom, event_stream_sink_actor>,
+  caf::reacts_to<unsub_atom, event_stream_sink_actor>>;
 
 // -- audit ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@
 #include "caf/meta/type_name.hpp"
 #include "caf/type_id.hpp"
 
+#include "runtime/core/event_filter.hpp"
 #include "runtime/core/exec_types.hpp"
 #include "runtime/core/status.hpp"
 #include "runtime/core/http_types.hpp"
@@ -160,6 +161,12 @@ typename Inspector::result_type inspect(Inspector& f, output_tap&) {
   return f(caf::meta::type_name("orch::output_tap"));
 }
 
+/// Local only (one rendered event shared by every stream): not serialized.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_ref&) {
+  return f(caf::meta::type_name("orch::event_ref"));
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
   return f(caf::meta::type_name("orch::scan_request"), x.kind, x.after, x.limit);
@@ -244,6 +251,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (orch::submit_batch_request))
   CAF_ADD_TYPE_ID(orch, (std::vector<orch::task>))
   CAF_ADD_TYPE_ID(orch, (orch::output_tap))
+  CAF_ADD_TYPE_ID(orch, (orch::event_ref))
 
   // storage
   CAF_ADD_ATOM(orch, orch, commit_atom, "commit")            // a write batch

@@ -12,6 +12,11 @@
 //            POST /tasks to the claim that starts it (the task's started_at),
 //            p50 and p99
 //
+// --subscribers N opens N event streams (GET /events) before submit and e2e
+// run: N-1 read everything, one never reads (a stalled subscriber, cut off
+// once its buffer is full). Compare with a run without: what subscribers
+// cost the task path.
+//
 //   bench_api [--backend B] [--shapes submit,batch,e2e,latency] [--tasks N] ...
 //
 // Each figure is also printed as "RESULT <shape>.<backend> <value>" for
@@ -24,7 +29,9 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +43,7 @@
 #include "tests/support/stopwatch.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/proc_status.hpp"
+#include "tests/support/raw_socket.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait.hpp"
@@ -58,6 +66,7 @@ struct options {
   int e2e_tasks = 2000;
   int slots = 4;               // e2e, latency
   int samples = 300;           // latency
+  int subscribers = 0;         // submit, e2e: open event streams, one stalled
   std::string extra;           // more orchestrator options
   std::string server_url;      // surrealdb-server: the server (default: a test server)
 };
@@ -106,6 +115,110 @@ int run_clients(uint16_t port, int clients, int work, F one) {
   return failures;
 }
 
+/// Event streams open during a measurement: all but one read on a thread of
+/// their own, counting events; the last never reads.
+class subscribers {
+public:
+  subscribers(uint16_t port, int n) {
+    if (n <= 0)
+      return;
+    std::string req = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+    for (int i = 0; i < n - 1; ++i) {
+      readers_.push_back(std::make_unique<raw_socket>(port));
+      readers_.back()->send_all(req);
+    }
+    stalled_ = std::make_unique<raw_socket>(port, 4096);
+    stalled_->send_all(req);
+    counts_ = std::vector<std::atomic<uint64_t>>(readers_.size());
+    tails_.assign(readers_.size(), std::string{});
+    opened_.assign(readers_.size(), false);
+    thread_ = std::thread([this] { read_all(); });
+    // Each stream says it is open before the measurement begins: events
+    // committed earlier are not theirs.
+    wait_until([&] { return open_ == readers_.size(); }, std::chrono::seconds(30));
+  }
+  ~subscribers() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+  /// The fewest events one reader got, and the most.
+  std::pair<uint64_t, uint64_t> events_read() const {
+    if (counts_.empty())
+      return {0, 0};
+    auto [lo, hi] = std::minmax_element(counts_.begin(), counts_.end());
+    return {lo->load(), hi->load()};
+  }
+  /// Waits until every reader has `n` events (or the timeout).
+  bool wait_for(uint64_t n, std::chrono::seconds timeout) {
+    return wait_until([&] { return events_read().first >= n; }, timeout,
+                      std::chrono::milliseconds(5));
+  }
+
+private:
+  void read_all() {
+    std::vector<pollfd> fds;
+    for (auto& r : readers_)
+      fds.push_back({r->fd(), POLLIN, 0});
+    char buf[65536];
+    while (!stop_) {
+      if (::poll(fds.data(), fds.size(), 50) <= 0)
+        continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (!(fds[i].revents & POLLIN))
+          continue;
+        auto n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+          fds[i].fd = -1;  // ended: poll skips it
+          continue;
+        }
+        auto old = tails_[i].size();
+        auto text = tails_[i] + std::string{buf, static_cast<size_t>(n)};
+        if (!opened_[i] && text.find(": stream open") != std::string::npos) {
+          opened_[i] = true;
+          ++open_;
+        }
+        // One "data: " per event; one that lies wholly in the carried tail
+        // was counted with the read before.
+        for (size_t at = text.find("data: ", old >= 5 ? old - 5 : 0); at != std::string::npos;
+             at = text.find("data: ", at + 6))
+          ++counts_[i];
+        tails_[i] = text.substr(text.size() > 12 ? text.size() - 12 : 0);
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<raw_socket>> readers_;
+  std::unique_ptr<raw_socket> stalled_;
+  std::vector<std::atomic<uint64_t>> counts_;
+  std::vector<std::string> tails_;          // the last bytes: a marker may span two reads
+  std::vector<bool> opened_;                 // read thread only
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> open_{0};
+  std::thread thread_;
+};
+
+/// Event streams cut off so far (the stalled one should be).
+std::string streams_cut(uint16_t port) {
+  http_client c{"127.0.0.1", port};
+  auto text = c.get("/metrics").body;
+  auto at = text.find("\norchestrator_event_streams_cut_total ");
+  if (at == std::string::npos)
+    return "0";
+  auto from = at + std::string{"\norchestrator_event_streams_cut_total "}.size();
+  return text.substr(from, text.find('\n', from) - from);
+}
+
+std::string subscriber_text(const options& o, const subscribers& subs, uint64_t events,
+                            uint16_t port) {
+  if (o.subscribers <= 0)
+    return "";
+  auto [lo, hi] = subs.events_read();
+  return "; " + std::to_string(o.subscribers) + " subscribers (1 stalled), each reader "
+         + std::to_string(lo) + (lo == hi ? "" : "-" + std::to_string(hi)) + " of "
+         + std::to_string(events) + " events, streams cut off: " + streams_cut(port);
+}
+
 uint64_t completed(http_client& c) {
   auto r = c.get("/tasks?status=Completed&limit=1");
   return r.status == 200 ? r.json()["data"]["total"].get<uint64_t>() : 0;
@@ -129,15 +242,20 @@ struct cpu_meter {
 
 void submit_shape(const options& o, temp_dir& dir) {
   auto orch = start(o, dir, "submit", 0);
+  subscribers subs{orch->port(), o.subscribers};
   cpu_meter cpu{orch->proc().pid()};
   auto t0 = clock_type::now();
   int failures = run_clients(orch->port(), o.clients, o.tasks, [](http_client& c) {
     return c.post("/tasks", R"({"command":"true"})").status == 201;
   });
   double s = seconds_since(t0);
+  auto events = static_cast<uint64_t>(o.tasks - failures);  // created, one each
+  if (o.subscribers > 0)
+    subs.wait_for(events, std::chrono::seconds(60));
   result("submit", o, (o.tasks - failures) / s, "tasks/s",
          std::to_string(o.tasks) + " tasks, " + std::to_string(o.clients) + " clients, "
-           + std::to_string(failures) + " failed" + cpu.text(s));
+           + std::to_string(failures) + " failed" + cpu.text(s)
+           + subscriber_text(o, subs, events, orch->port()));
 }
 
 void batch_shape(const options& o, temp_dir& dir) {
@@ -188,6 +306,8 @@ double xargs_baseline(int count, int parallel) {
 
 void e2e_shape(const options& o, temp_dir& dir) {
   auto orch = start(o, dir, "e2e", o.slots);
+  subscribers subs{orch->port(), o.subscribers};
+  cpu_meter cpu{orch->proc().pid()};
   auto t0 = clock_type::now();
   int failures = run_clients(orch->port(), o.slots, o.e2e_tasks, [](http_client& c) {
     return c.post("/tasks", R"({"command":"true"})").status == 201;
@@ -196,14 +316,21 @@ void e2e_shape(const options& o, temp_dir& dir) {
   auto want = static_cast<uint64_t>(o.e2e_tasks - failures);
   bool all = wait_until([&] { return completed(probe) >= want; }, std::chrono::minutes(30),
                         std::chrono::milliseconds(5));
-  double rate = want / seconds_since(t0);
+  double took = seconds_since(t0);
+  double rate = want / took;
+  auto cpu_text = cpu.text(took);
+  auto events = want * 3;  // created, started, completed
+  if (o.subscribers > 0)
+    subs.wait_for(events, std::chrono::seconds(60));
+  auto subs_text = subscriber_text(o, subs, events, orch->port());
   double xargs = xargs_baseline(o.e2e_tasks, o.slots);
   double spawn = spawn_baseline(o.e2e_tasks, o.slots);
   result("e2e", o, all ? rate : 0, "tasks/s",
          std::to_string(o.e2e_tasks) + " tasks `true`, " + std::to_string(o.slots)
            + " slots; " + (all ? "" : "NOT ALL COMPLETED; ")
            + "xargs -P" + std::to_string(o.slots) + " " + std::to_string(static_cast<int>(xargs))
-           + "/s, posix_spawn " + std::to_string(static_cast<int>(spawn)) + "/s");
+           + "/s, posix_spawn " + std::to_string(static_cast<int>(spawn)) + "/s" + cpu_text
+           + subs_text);
   std::printf("RESULT xargs.%s %.3f\nRESULT spawn.%s %.3f\n", o.backend.c_str(), xargs,
               o.backend.c_str(), spawn);
 }
@@ -250,6 +377,9 @@ int main(int argc, char** argv) {
   app.add_option("--e2e-tasks", o.e2e_tasks, "e2e: tasks in all")->capture_default_str();
   app.add_option("--slots", o.slots, "e2e and latency: task slots")->capture_default_str();
   app.add_option("--samples", o.samples, "latency: tasks, one at a time")->capture_default_str();
+  app.add_option("--subscribers", o.subscribers,
+                 "submit, e2e: event streams open meanwhile (one of them stalled)")
+    ->capture_default_str();
   app.add_option("--orchestrator-args", o.extra,
                  "More orchestrator options, e.g. \"--surrealdb-url ws://...\"");
   CLI11_PARSE(app, argc, argv);

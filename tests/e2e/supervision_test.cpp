@@ -9,6 +9,7 @@
 
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/support/backend_under_test.hpp"
+#include "tests/support/sse_client.hpp"
 #include "tests/support/wait.hpp"
 
 using namespace orch;
@@ -57,6 +58,25 @@ TEST_CASE("e2e: a restartable component that fails is restarted and the service 
     auto page = o.http().get(std::string{"/audit?target=task:"} + missing).json();
     return page["data"]["records"].size() == 1;
   }));
+}
+
+TEST_CASE("e2e: an open event stream goes on through a restart of the events actor",
+          "[e2e][supervision][events]") {
+  e2e_fixture f{{"--fault-injection"}};
+  auto& o = *f.orch;
+  sse_client stream{o.port(), "/events?kind=completed"};
+  REQUIRE(stream.status() == 200);
+  runs_a_task(o);
+  REQUIRE(stream.next());
+  fail(o, "events");
+  REQUIRE(wait_until([&] { return o.proc().err().find("restarting it") != std::string::npos; }));
+  REQUIRE(wait_until([&] { return healthy(o); }));
+  auto t = o.submit({{"command", "true"}});
+  o.wait_terminal(t["id"]);
+  // The new events actor has the stream among its subscribers.
+  auto m = stream.next(std::chrono::seconds(10));
+  REQUIRE(m);
+  CHECK(json::parse(m->data)["task_id"] == t["id"]);
 }
 
 TEST_CASE("e2e: a component that keeps failing ends the process with status 70",

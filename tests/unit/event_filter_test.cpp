@@ -89,7 +89,7 @@ TEST_CASE("event filter: what is wrong is named", "[unit][events]") {
 TEST_CASE("event filter: an event's SSE text is its id and one data line", "[unit][events]") {
   auto ev = event(new_uuid_v7(1), "created", "Queued");
   ev.details = "line one\nline two";
-  auto text = sse_event_text(ev);
+  auto text = publish_form(ev)->sse;
   CHECK(text.rfind("id: " + ev.id + "\ndata: {", 0) == 0);
   CHECK(text.size() > 2);
   CHECK(text.substr(text.size() - 2) == "\n\n");

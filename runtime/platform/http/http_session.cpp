@@ -274,10 +274,10 @@ private:
     auto executor = stream_.get_executor();
     link_ = std::make_shared<stream_link>(
       stream_link::connection_side{
-        [weak, executor](std::string bytes) {
-          net::post(executor, [weak, bytes = std::move(bytes)]() mutable {
+        [weak, executor] {
+          net::post(executor, [weak] {
             if (auto self = weak.lock())
-              self->queue_bytes(std::move(bytes));
+              self->queue_pieces(self->link_->take());
           });
         },
         [weak, executor](stream_link::ending how) {
@@ -324,10 +324,11 @@ private:
                             });
   }
 
-  void queue_bytes(std::string bytes) {
+  void queue_pieces(std::vector<std::string> pieces) {
     if (stream_over_ || finishing_)
       return;
-    out_ += bytes;
+    for (auto& p : pieces)
+      out_ += p;
     pump();
   }
 
@@ -336,11 +337,14 @@ private:
       return;
     finishing_ = true;
     if (how.cut) {
-      cut_reason_ = std::move(how.why);
-      out_.clear();  // the client is too slow for what waits: it is not sent
-    } else {
-      out_ += how.last;
+      // Too slow for what waits: nothing more is sent, and a write the
+      // client has left blocked is not waited for. The connection ends now.
+      stream_over_ = true;
+      out_.clear();
+      link_->ended(how.why);
+      return close_now();
     }
+    out_ += how.last;
     pump();
   }
 
@@ -376,8 +380,8 @@ private:
 
   void end_stream() {
     stream_over_ = true;
-    link_->ended(cut_reason_.empty() ? "closed" : cut_reason_);
-    if (!chunked_ || !cut_reason_.empty())
+    link_->ended("closed");
+    if (!chunked_)
       return linger();
     lowest().expires_after(cfg_.request_timeout);
     net::async_write(stream_, bhttp::make_chunk_last(),
@@ -454,7 +458,6 @@ private:
   bool writing_ = false;
   bool finishing_ = false;                   // close() or cut off: write what is left, end
   bool stream_over_ = false;
-  std::string cut_reason_;
 };
 
 } // namespace

@@ -10,7 +10,7 @@ bool stream_link::push(std::string bytes) {
   std::string reason;
   {
     std::lock_guard<std::mutex> g{m_};
-    if (closing_ || over_ || !side_.send)
+    if (closing_ || over_ || !side_.wake)
       return false;
     if (queued_ + bytes.size() > limit_) {
       // Never wait for a slow client: whoever pushes (an actor serving
@@ -21,7 +21,13 @@ bool stream_link::push(std::string bytes) {
                + " bytes were waiting for it";
     } else {
       queued_ += bytes.size();
-      side_.send(std::move(bytes));
+      pending_.push_back(std::move(bytes));
+      // Under load many pushes ride on one wake: one hop to the
+      // connection's thread per batch, not per event.
+      if (!woken_) {
+        woken_ = true;
+        side_.wake();
+      }
       return true;
     }
   }
@@ -60,6 +66,12 @@ void stream_link::on_ended(std::function<void(const std::string& why)> fn) {
   fn(why);  // it ended before anyone listened
 }
 
+std::vector<std::string> stream_link::take() {
+  std::lock_guard<std::mutex> g{m_};
+  woken_ = false;
+  return std::move(pending_);
+}
+
 void stream_link::written(size_t n) {
   std::lock_guard<std::mutex> g{m_};
   queued_ -= std::min(queued_, n);
@@ -78,6 +90,7 @@ void stream_link::ended(const std::string& why) {
     fn = std::move(on_ended_);
     side = std::move(side_);  // released outside the lock: they hold the connection
     side_ = {};
+    pending_.clear();
   }
   if (fn)
     fn(why);

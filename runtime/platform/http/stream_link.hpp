@@ -26,10 +26,11 @@ public:
     bool cut = false;
   };
 
-  /// `send`: hands bytes (a message) to the connection's thread; `finish`:
-  /// asks it to end as `ending` says.
+  /// `wake`: asks the connection's thread to take() what was pushed (called
+  /// once per batch: pushes that come before it has taken join the batch);
+  /// `finish`: asks it to end as `ending` says.
   struct connection_side {
-    std::function<void(std::string)> send;
+    std::function<void()> wake;
     std::function<void(ending)> finish;
   };
 
@@ -41,6 +42,9 @@ public:
   size_t queued() override;
   void close(std::string last, std::string why) override;
   void on_ended(std::function<void(const std::string& why)> fn) override;
+
+  /// What was pushed since the last take, in order (the connection's thread).
+  std::vector<std::string> take();
 
   /// The connection wrote `n` of the queued bytes.
   void written(size_t n);
@@ -56,6 +60,8 @@ private:
   size_t limit_;
   const bool messages_;
   size_t queued_ = 0;
+  std::vector<std::string> pending_;         // pushed, not taken yet
+  bool woken_ = false;                       // a wake is on its way
   bool closing_ = false;                     // close() or cut off: nothing more is taken
   bool over_ = false;                        // ended() ran
   std::string why_;

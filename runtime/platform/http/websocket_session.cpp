@@ -81,10 +81,10 @@ private:
     auto executor = ws_.get_executor();
     link_ = std::make_shared<stream_link>(
       stream_link::connection_side{
-        [weak, executor](std::string message) {
-          net::post(executor, [weak, message = std::move(message)]() mutable {
+        [weak, executor] {
+          net::post(executor, [weak] {
             if (auto self = weak.lock())
-              self->queue(std::move(message));
+              self->queue(self->link_->take());
           });
         },
         [weak, executor](stream_link::ending how) {
@@ -114,10 +114,11 @@ private:
     });
   }
 
-  void queue(std::string message) {
+  void queue(std::vector<std::string> messages) {
     if (over_ || finishing_)
       return;
-    out_.push_back(std::move(message));
+    for (auto& m : messages)
+      out_.push_back(std::move(m));
     pump();
   }
 
@@ -125,8 +126,17 @@ private:
     if (over_ || finishing_)
       return;
     finishing_ = true;
+    close_why_ = how.why.empty() ? "closed" : how.why;
     if (how.cut) {
       out_.clear();  // the client is too slow for what waits: it is not sent
+      if (writing_) {
+        // It has left a write blocked: no close frame can get through.
+        over_ = true;
+        link_->ended(close_why_);
+        beast::error_code ec;
+        beast::get_lowest_layer(ws_).socket().close(ec);
+        return;
+      }
       close_code_ = websocket::close_code::policy_error;
     } else {
       if (!how.last.empty())
@@ -134,7 +144,6 @@ private:
       close_code_ = how.why.empty() ? websocket::close_code::normal
                                     : websocket::close_code::going_away;
     }
-    close_why_ = how.why.empty() ? "closed" : how.why;
     pump();
   }
 
