@@ -3,7 +3,9 @@
 #include "backends/surrealdb/surreal_client.hpp"
 #include "backends/surrealdb/surreal_outcome.hpp"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <regex>
@@ -92,9 +94,33 @@ void surreal_server::restart() {
   launch(port_);
 }
 
+surreal_server::surreal_server(attach_tag, const std::string& url) {
+  std::smatch m;
+  if (!std::regex_match(url, m, std::regex{"ws://127\\.0\\.0\\.1:([0-9]+)"}))
+    throw std::runtime_error("not a test server's URL: " + url);
+  port_ = static_cast<uint16_t>(std::stoi(m[1]));
+}
+
+namespace {
+
+/// The URL of the server CTest started for the run, or "".
+std::string run_server_url() {
+  const char* file = std::getenv("ORCH_SURREAL_SERVER_URL_FILE");
+  std::string url;
+  if (file)
+    std::ifstream{file} >> url;
+  return url;
+}
+
+} // namespace
+
 surreal_server& surreal_server::shared() {
-  static surreal_server server;
-  return server;
+  static std::unique_ptr<surreal_server> server = [] {
+    auto url = run_server_url();
+    return url.empty() ? std::make_unique<surreal_server>()
+                       : std::unique_ptr<surreal_server>(new surreal_server{attach_tag{}, url});
+  }();
+  return *server;
 }
 
 std::string unique_name(const std::string& prefix) {

@@ -34,10 +34,16 @@ public:
   /// Starts it again on the same store and port.
   void restart();
 
-  /// A server shared by all tests of this process (started on first use).
+  /// A server shared by all tests of this process: the one CTest started
+  /// for the whole run (the surreal_shared fixture, whose URL is in the
+  /// file $ORCH_SURREAL_SERVER_URL_FILE names), or else one started here
+  /// on first use. Each test takes a database of its own on it.
   static surreal_server& shared();
 
 private:
+  struct attach_tag {};
+  /// Uses the server at `url`, started by someone else: not stopped here.
+  surreal_server(attach_tag, const std::string& url);
   void launch(uint16_t port);
 
   std::unique_ptr<temp_dir> own_dir_;

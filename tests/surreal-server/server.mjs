@@ -41,6 +41,8 @@ const USAGE = `Usage: node server.mjs [options]
   --unauthenticated     allow anonymous callers full access (like surreal start --unauthenticated)
   --allow-guests        same effect here (the engine cannot apply guest permissions)
   --exit-with-parent    exit when the parent process dies (polls the parent pid)
+  --exit-with-pid PID   exit when process PID is gone (polls it): a server that
+                        outlives its starter, for a whole test run
   --exit-on-stdin-eof   exit when stdin reaches end-of-file (parent holds a pipe open)
   --verbose             log every RPC call on stderr
   --capture-dir DIR     write every frame sent to a client to DIR/<n>.cbor
@@ -63,6 +65,7 @@ function parseCli() {
         unauthenticated: { type: 'boolean', default: false },
         'allow-guests': { type: 'boolean', default: false },
         'exit-with-parent': { type: 'boolean', default: false },
+        'exit-with-pid': { type: 'string' },
         'exit-on-stdin-eof': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         'capture-dir': { type: 'string' },
@@ -92,6 +95,7 @@ function parseCli() {
     anonymousAllowed: v.unauthenticated || v['allow-guests'],
     allowGuests: v['allow-guests'],
     exitWithParent: v['exit-with-parent'],
+    exitWithPid: v['exit-with-pid'] ? Number(v['exit-with-pid']) : 0,
     exitOnStdinEof: v['exit-on-stdin-eof'],
     verbose: v.verbose,
     captureDir: v['capture-dir'],
@@ -929,6 +933,17 @@ function watchParent() {
       }
       if (gone) shutdown(`parent process ${parent} exited`);
     }, 200);
+    timer.unref();
+  }
+  if (opts.exitWithPid > 0) {
+    const watched = opts.exitWithPid;
+    const timer = setInterval(() => {
+      try {
+        process.kill(watched, 0);
+      } catch (err) {
+        if (err.code === 'ESRCH') shutdown(`process ${watched} exited`);
+      }
+    }, 500);
     timer.unref();
   }
   if (opts.exitOnStdinEof) {
