@@ -1,6 +1,8 @@
 #include "actors/api/event_stream.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <unordered_map>
 #include <vector>
 
 #include "caf/all.hpp"
@@ -28,6 +30,8 @@ constexpr size_t kept_replayed = 2 * replay_page;
 /// read: no more of those than live events held (max_held, or the stream
 /// ends), and the late ones kept afterwards.
 constexpr size_t kept_replaying = max_held + kept_replayed;
+/// Tasks whose label verdict a stream keeps (then it starts afresh).
+constexpr size_t label_verdicts_kept = 10000;
 
 using event_stream_actor = event_stream_sink_actor::extend<
   caf::reacts_to<render_atom>,               // keepalive due
@@ -44,6 +48,12 @@ struct event_stream_state {
   /// commit, or through another instance's live query).
   recent_ids replayed{kept_replaying};
   std::vector<event_ref> held;               // live events that came during the replay
+  // A label filter: whether each task seen lately has the labels (a task's
+  // labels never change), and the events waiting in order for their
+  // task's to be read.
+  std::unordered_map<std::string, bool> label_verdicts;
+  std::deque<std::shared_ptr<const published_event>> awaiting_labels;
+  bool reading_labels = false;
   static inline const char* name = "event stream";
 };
 
@@ -57,16 +67,79 @@ void end(stream_ptr self, const std::string& why) {
   self->quit();
 }
 
-/// Writes `p` if it matches; false once the client is gone or too slow.
-bool write(stream_ptr self, const published_event& p) {
+/// Sends `p`; false once the client is gone or too slow.
+bool push_event(stream_ptr self, const published_event& p) {
   auto& s = self->state;
-  if (!s.cfg.filter.matches(p.ev))
-    return true;
   // A WebSocket message is the event's JSON, as GET /tasks/{id}/events has it.
   if (s.out->push(s.out->messages() ? p.json : p.sse))
     return true;
   self->quit();
   return false;
+}
+
+void look_up_labels(stream_ptr self, const std::string& task_id);
+
+/// Sends the events whose task's labels are known, in order, up to the
+/// first whose are not (read now); false once the client is gone.
+bool drain_labels(stream_ptr self) {
+  auto& s = self->state;
+  while (!s.awaiting_labels.empty()) {
+    auto head = s.awaiting_labels.front();
+    auto& task_id = head->ev.task_id;
+    auto verdict = s.label_verdicts.find(task_id);
+    if (!task_id.empty() && verdict == s.label_verdicts.end()) {
+      look_up_labels(self, task_id);
+      return true;
+    }
+    s.awaiting_labels.pop_front();
+    // A node's event has no task, so no labels: it never matches.
+    if (!task_id.empty() && verdict->second && !push_event(self, *head))
+      return false;
+  }
+  return true;
+}
+
+void look_up_labels(stream_ptr self, const std::string& task_id) {
+  auto& s = self->state;
+  if (s.reading_labels)
+    return;
+  s.reading_labels = true;
+  auto decided = [=](bool match) {
+    auto& st = self->state;
+    st.reading_labels = false;
+    if (st.label_verdicts.size() >= label_verdicts_kept)
+      st.label_verdicts.clear();
+    st.label_verdicts[task_id] = match;
+    drain_labels(self);
+  };
+  self->request(s.cfg.storage, s.cfg.storage_timeout, caf::get_atom_v, record_kind::task, task_id)
+    .then(
+      [=](const record& r) {
+        task t;
+        decided(decode(r.json, t) && labels_match(self->state.cfg.filter, t.labels));
+      },
+      [=](caf::error& e) {
+        if (error_code(e) == errc::not_found)
+          return decided(false);
+        end(self, "the labels of task " + task_id + " could not be read (" + error_text(e)
+                    + "); reconnect with Last-Event-ID to resume");
+      });
+}
+
+/// Writes `p` if it matches; false once the client is gone or too slow.
+bool write(stream_ptr self, std::shared_ptr<const published_event> p) {
+  auto& s = self->state;
+  if (!s.cfg.filter.matches(p->ev))
+    return true;
+  if (s.cfg.filter.labels.empty())
+    return push_event(self, *p);
+  if (s.awaiting_labels.size() >= max_held) {
+    end(self, "more events waited for their tasks' labels than the stream holds; reconnect "
+              "with Last-Event-ID to resume");
+    return false;
+  }
+  s.awaiting_labels.push_back(std::move(p));
+  return drain_labels(self);
 }
 
 void go_live(stream_ptr self) {
@@ -80,14 +153,14 @@ void go_live(stream_ptr self) {
   auto held = std::move(s.held);
   s.held.clear();
   for (auto& ref : held)
-    if (!s.replayed.contains(ref.event->ev.id) && !write(self, *ref.event))
+    if (!s.replayed.contains(ref.event->ev.id) && !write(self, ref.event))
       return;
   s.replayed.set_capacity(kept_replayed);
 }
 
 void replay_next(stream_ptr self) {
   auto& s = self->state;
-  if (s.out->queued() > replay_backlog) {
+  if (s.out->queued() > replay_backlog || s.awaiting_labels.size() > replay_page) {
     self->delayed_send(self, replay_wait, poll_atom_v);
     return;
   }
@@ -105,7 +178,7 @@ void replay_next(stream_ptr self) {
             continue;
           }
           st.replayed.insert(ev.id);
-          if (!write(self, *publish_form(std::move(ev))))
+          if (!write(self, publish_form(std::move(ev))))
             return;
         }
         if (page.size() < replay_page)
@@ -162,7 +235,7 @@ event_stream_actor::behavior_type event_stream_fn(stream_ptr self, std::shared_p
       auto& st = self->state;
       if (!st.replaying) {
         if (!st.replayed.contains(ref.event->ev.id))
-          write(self, *ref.event);
+          write(self, ref.event);
         return;
       }
       if (st.held.size() >= max_held)

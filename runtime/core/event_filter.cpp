@@ -5,6 +5,7 @@
 #include "runtime/core/codec.hpp"
 #include "runtime/core/event_kinds.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/core/node_labels.hpp"
 #include "runtime/core/query_params.hpp"
 
 namespace orch {
@@ -31,13 +32,17 @@ bool event_filter::matches(const task_event& ev) const {
          && (nodes.empty() || nodes.count(ev.node) > 0);
 }
 
+bool labels_match(const event_filter& f, const std::map<std::string, std::string>& labels) {
+  return labels_satisfied(f.labels, labels);
+}
+
 result<event_filter> parse_event_filter(const std::map<std::string, std::string>& query,
                                         const std::string& last_event_id) {
-  static const std::set<std::string> known{"task", "status", "kind", "node", "after"};
+  static const std::set<std::string> known{"task", "status", "kind", "node", "label", "after"};
   for (auto& [name, value] : query)
     if (!known.count(name))
       return invalid_input("unknown parameter " + shown(name)
-                             + " (GET /events takes task, status, kind, node and after)");
+                             + " (GET /events takes task, status, kind, node, label and after)");
   event_filter f;
   auto get = [&](const char* name) {
     auto i = query.find(name);
@@ -65,6 +70,10 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
       return invalid_input("unknown event kind " + shown(k) + " (expected one of " + list + ")");
     }
   f.nodes = comma_list(get("node"));
+  auto labels = parse_label_list(get("label"), "label");
+  if (!labels)
+    return invalid_input(labels.message() + " (label=KEY=VALUE,KEY2=VALUE2: tasks with all of them)");
+  f.labels = std::move(*labels);
   // Statuses and kinds are few and checked above; task ids and names are not.
   if (f.tasks.size() > max_filter_values || f.nodes.size() > max_filter_values)
     return invalid_input("at most " + std::to_string(max_filter_values)

@@ -18,12 +18,18 @@ struct event_filter {
   std::set<std::string> statuses;            // the task's status after the event
   std::set<std::string> kinds;               // created, queued, started, ...
   std::set<std::string> nodes;               // the node named (started, node_*)
+  /// The task's labels must include all of these (`label=team=infra,env=prod`).
+  /// Events carry no labels: the stream looks the task up (labels_match).
+  std::map<std::string, std::string> labels;
   std::string after;                         // resume: events with a larger id only
 
   bool matches(const task_event& ev) const;
 };
 
-/// The filter of `GET /events?task=&status=&kind=&node=&after=` (each a comma
+/// Do a task's `labels` have every label the filter asks for?
+bool labels_match(const event_filter& f, const std::map<std::string, std::string>& labels);
+
+/// The filter of `GET /events?task=&status=&kind=&node=&label=&after=` (each a comma
 /// list; `after`, or the Last-Event-ID header, is an event id). Refused
 /// with what is wrong: an id that is not one, a status or kind that does
 /// not exist.

@@ -60,6 +60,19 @@ TEST_CASE("event filter: node events are kinds of their own, and node= narrows t
   CHECK(h->matches(started));
 }
 
+TEST_CASE("event filter: label= asks for tasks with all of the labels", "[unit][events]") {
+  auto f = parse_event_filter({{"label", "team=infra,env=prod"}}, "");
+  REQUIRE(f);
+  CHECK(labels_match(*f, {{"team", "infra"}, {"env", "prod"}, {"tier", "1"}}));
+  CHECK_FALSE(labels_match(*f, {{"team", "infra"}}));
+  CHECK_FALSE(labels_match(*f, {{"team", "web"}, {"env", "prod"}}));
+  auto none = parse_event_filter({}, "");
+  CHECK(labels_match(*none, {}));
+  auto bad = parse_event_filter({{"label", "team"}}, "");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.message().find("'team' is not key=value") != std::string::npos);
+}
+
 TEST_CASE("event filter: ?after= wins over Last-Event-ID", "[unit][events]") {
   auto x = new_uuid_v7(5), y = new_uuid_v7(6);
   CHECK(parse_event_filter({}, x)->after == x);
