@@ -9,7 +9,9 @@
 
 namespace orch {
 
-namespace {
+// Named, not anonymous: metric_registry::figures (a member type, so not
+// file-local) holds histograms.
+namespace metric_figures {
 
 constexpr std::array<double, 12> bucket_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
@@ -19,6 +21,13 @@ struct histogram {
   uint64_t count = 0;
   double sum = 0;
 };
+
+} // namespace metric_figures
+
+namespace {
+
+using metric_figures::bucket_bounds;
+using metric_figures::histogram;
 
 using series = std::map<std::string, double>;  // labels -> value
 

@@ -19,7 +19,7 @@ namespace orch {
 namespace {
 
 constexpr auto run_timeout = std::chrono::seconds(5);
-constexpr auto tick_interval = std::chrono::milliseconds(250);
+constexpr auto lease_check_interval = std::chrono::milliseconds(250);
 constexpr size_t delivered_kept = 4096;
 constexpr auto store_timeout = std::chrono::seconds(30);
 
@@ -308,7 +308,7 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                   give_up(self, cfg, "not heard of for " + std::to_string(ms) + " ms");
                   return;
                 }
-                self->delayed_send(self, tick_interval, node_tick_atom_v);
+                self->delayed_send(self, lease_check_interval, node_tick_atom_v);
               }),
     };
   });

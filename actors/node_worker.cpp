@@ -19,7 +19,7 @@ namespace {
 constexpr auto request_timeout = std::chrono::seconds(5);
 constexpr auto first_retry = std::chrono::milliseconds(250);
 constexpr auto longest_retry = std::chrono::seconds(5);
-constexpr auto tick_interval = std::chrono::seconds(1);
+constexpr auto renew_interval = std::chrono::seconds(1);
 
 using clock = std::chrono::steady_clock;
 
@@ -258,7 +258,7 @@ void connect(node_worker_ptr self, const node_worker_config& cfg) {
 /// is before the orchestrator saw it).
 void tick(node_worker_ptr self) {
   auto& s = self->state;
-  self->delayed_send(self, tick_interval, node_tick_atom_v);
+  self->delayed_send(self, renew_interval, node_tick_atom_v);
   if (s.session) {
     auto sent = clock::now();
     self->request(s.session, request_timeout, renew_atom_v)

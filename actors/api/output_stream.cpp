@@ -40,9 +40,9 @@ struct output_stream_state {
   static inline const char* name = "output stream";
 };
 
-using stream_ptr = output_stream_actor::stateful_pointer<output_stream_state>;
+using output_ptr = output_stream_actor::stateful_pointer<output_stream_state>;
 
-void flush(stream_ptr self) {
+void flush(output_ptr self) {
   auto& s = self->state;
   while (!s.waiting.empty() && s.out->queued() < backlog) {
     if (!s.out->push(std::move(s.waiting.front())))
@@ -62,7 +62,7 @@ void flush(stream_ptr self) {
   }
 }
 
-void queue(stream_ptr self, const std::string& type, std::string json) {
+void queue(output_ptr self, const std::string& type, std::string json) {
   auto& s = self->state;
   s.waiting.push_back(s.out->messages() ? std::move(json) : sse_message(type, json));
   flush(self);
@@ -70,7 +70,7 @@ void queue(stream_ptr self, const std::string& type, std::string json) {
 
 /// A piece of `which`; a UTF-8 character cut at its end waits for the
 /// next piece (`last`: there is none).
-void piece(stream_ptr self, output_stream which, const std::string& text, bool last) {
+void piece(output_ptr self, output_stream which, const std::string& text, bool last) {
   auto& carry = self->state.carry[which == output_stream::err ? 1 : 0];
   carry += text;
   auto whole = last ? carry.size() : utf8_whole_prefix(carry);
@@ -80,14 +80,14 @@ void piece(stream_ptr self, output_stream which, const std::string& text, bool l
   carry.erase(0, whole);
 }
 
-void flush_carry(stream_ptr self) {
+void flush_carry(output_ptr self) {
   piece(self, output_stream::out, {}, true);
   piece(self, output_stream::err, {}, true);
 }
 
 /// The task has ended: what the client has not had of its last attempt
 /// (it ran elsewhere, or was not followed live), then its outcome.
-void conclude(stream_ptr self, const task& t) {
+void conclude(output_ptr self, const task& t) {
   auto& s = self->state;
   if (s.ending)
     return;
@@ -104,7 +104,7 @@ void conclude(stream_ptr self, const task& t) {
   flush(self);
 }
 
-void end_early(stream_ptr self, const std::string& why) {
+void end_early(output_ptr self, const std::string& why) {
   auto& out = self->state.out;
   out->close(out->messages() ? std::string{} : ": " + why + "\n\n", why);
   self->quit();
@@ -113,7 +113,7 @@ void end_early(stream_ptr self, const std::string& why) {
 /// Reads the task as it is now and hands it to `then`; a task that cannot
 /// be read ends the stream, saying why.
 template <class F>
-void read_task(stream_ptr self, F then) {
+void read_task(output_ptr self, F then) {
   auto& s = self->state;
   self->request(s.cfg.storage, s.cfg.storage_timeout, caf::get_atom_v, record_kind::task,
                 s.cfg.task_id)
@@ -129,16 +129,16 @@ void read_task(stream_ptr self, F then) {
       });
 }
 
-void read_and_conclude(stream_ptr self) {
+void read_and_conclude(output_ptr self) {
   read_task(self, [=](const task& t) { conclude(self, t); });
 }
 
-void resume_held(stream_ptr self);
+void resume_held(output_ptr self);
 
 /// Attempt `attempt` has begun: its live output, if it runs here. Later
 /// events wait for the scheduler's answer, so the attempt is announced
 /// before anything of it.
-void follow(stream_ptr self, uint32_t attempt, const std::string& node) {
+void follow(output_ptr self, uint32_t attempt, const std::string& node) {
   auto& s = self->state;
   if (attempt == s.attempt)
     return;
@@ -184,10 +184,10 @@ void follow(stream_ptr self, uint32_t attempt, const std::string& node) {
       });
 }
 
-void on_event(stream_ptr self, const task_event& ev);
+void on_event(output_ptr self, const task_event& ev);
 
 /// Events held while a read was on its way, now in their order.
-void resume_held(stream_ptr self) {
+void resume_held(output_ptr self) {
   auto& s = self->state;
   s.looking = false;
   auto held = std::move(s.held);
@@ -202,7 +202,7 @@ void resume_held(stream_ptr self) {
 /// The followed attempt `n` ended and the task waits to run again: what
 /// the client has not had of it is in the stored record until the next
 /// attempt ends. Later events wait for the read, so the order holds.
-void catch_up(stream_ptr self, uint32_t n) {
+void catch_up(output_ptr self, uint32_t n) {
   auto& s = self->state;
   flush_carry(self);
   if (s.attempt != n || (s.live && s.live_complete))
@@ -217,7 +217,7 @@ void catch_up(stream_ptr self, uint32_t n) {
   });
 }
 
-void on_event(stream_ptr self, const task_event& ev) {
+void on_event(output_ptr self, const task_event& ev) {
   auto& s = self->state;
   if (ev.task_id != s.cfg.task_id || s.ending)
     return;
@@ -235,7 +235,7 @@ void on_event(stream_ptr self, const task_event& ev) {
 }
 
 /// The task as it is now: ended, running, or waiting to run.
-void look(stream_ptr self) {
+void look(output_ptr self) {
   read_task(self, [=](const task& t) {
     if (is_terminal(t.status))
       return conclude(self, t);
@@ -245,7 +245,7 @@ void look(stream_ptr self) {
   });
 }
 
-output_stream_actor::behavior_type output_stream_fn(stream_ptr self,
+output_stream_actor::behavior_type output_stream_fn(output_ptr self,
                                                     std::shared_ptr<http_stream> out,
                                                     output_stream_config cfg) {
   auto& s = self->state;

@@ -12,6 +12,7 @@
 #include "runtime/core/codec.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/submission.hpp"
+#include "runtime/core/task_search.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::api {
@@ -33,6 +34,12 @@ void list_tasks(const context& ctx, const http_request& req, const route_args&, 
                                             "Completed, Failed, Cancelled)"));
     q.field = "status";
     q.value = to_string(s);
+  }
+  if (auto i = req.query.find("q"); i != req.query.end() && !i->second.empty()) {
+    // Checked here so a bad search is refused before the storage is asked.
+    q.search = i->second;
+    if (auto s = apply_search(q); !s)
+      return rp.deliver(json_error(400, s.message()));
   }
   list_records(ctx, rp, q, "tasks", ctx.peers->storage);
 }

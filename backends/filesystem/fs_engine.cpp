@@ -112,9 +112,10 @@ void fs_engine::quarantine(record_kind k, const std::string& name, const std::st
 
 // -- indexes ------------------------------------------------------------------------
 
-void fs_engine::index_task(const std::string& id, const task_meta& m) {
+void fs_engine::index_task(const std::string& id, const task_meta& m, search_doc doc) {
   unindex_task(id);
   auto* key = &tasks_.emplace(id, m).first->first;
+  search_docs_[key] = std::move(doc);
   tasks_by_time_.insert({m.created_at, key});
   tasks_by_status_[m.status].insert({m.created_at, key});
   for (auto& d : m.dependencies)
@@ -126,6 +127,7 @@ void fs_engine::unindex_task(const std::string& id) {
   if (i == tasks_.end())
     return;
   auto& m = i->second;
+  search_docs_.erase(&i->first);
   tasks_by_time_.erase(time_key{m.created_at, &i->first});
   tasks_by_status_[m.status].erase(time_key{m.created_at, &i->first});
   for (auto& d : m.dependencies) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "backends/filesystem/commit_log.hpp"
 #include "backends/filesystem/file_io.hpp"
 #include "backends/filesystem/segment_log.hpp"
+#include "runtime/core/task_search.hpp"
 
 namespace orch::fs {
 
@@ -120,7 +122,7 @@ private:
   void apply_to_index(const record_id& id, const staged_record& s);
 
   // -- indexes -------------------------------------------------------------------
-  void index_task(const std::string& id, const task_meta& m);
+  void index_task(const std::string& id, const task_meta& m, search_doc doc);
   void unindex_task(const std::string& id);
 
   std::string root_;
@@ -130,6 +132,9 @@ private:
   bool read_only_ = false;                   // change nothing, not even a bad file
 
   std::map<std::string, task_meta> tasks_;
+  /// What searches read of each task, in memory: a search reads no file
+  /// (keyed by the id in tasks_, whose map nodes do not move).
+  std::unordered_map<const std::string*, search_doc> search_docs_;
   time_index tasks_by_time_;
   std::map<task_status, time_index> tasks_by_status_;
   std::multimap<std::string, std::string> dependants_;

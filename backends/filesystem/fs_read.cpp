@@ -128,9 +128,21 @@ std::vector<std::pair<micros, std::string>> fs_engine::candidates(const record_q
   return cand;
 }
 
-record_page fs_engine::do_query(const record_query& q) {
+record_page fs_engine::do_query(const record_query& query) {
+  auto q = query;
+  auto search = apply_search(q);
+  if (!search)
+    throw status_error{search.error()};
   bool content_filter = false;
   auto cand = candidates(q, content_filter);
+  if (!q.search.empty()) {
+    // From memory: the tasks' search fields, status and id.
+    std::erase_if(cand, [&](const std::pair<micros, std::string>& c) {
+      auto t = tasks_.find(c.second);
+      return t == tasks_.end()
+             || !search_matches(*search, c.second, t->second.status, search_docs_.at(&t->first));
+    });
+  }
   if (q.newest_first)
     std::reverse(cand.begin(), cand.end());
   record_page page;

@@ -20,6 +20,7 @@
 #include "backends/engine/queue_index.hpp"
 #include "backends/engine/storage_engine.hpp"
 #include "backends/rocksdb/rocks_engine.hpp"
+#include "runtime/core/query_match.hpp"
 
 namespace orch::rocks {
 
@@ -167,9 +168,9 @@ private:
   void walk(cf_id id, const std::string& begin, const std::string& end, bool backward, F fn);
   record_page page_by_index(const record_query& q, cf_id index, const std::string& lo,
                             const std::string& hi, size_t key_offset, uint64_t known_total,
-                            bool content_filter);
+                            const record_filter* content_filter);
   record_page page_of(const record_query& q, std::vector<std::pair<micros, std::string>> cand,
-                      bool content_filter);
+                      const record_filter* content_filter);
 
   /// Read-only opens take no RocksDB lock; this shared fcntl lock on its LOCK
   /// file stands in: a running orchestrator's exclusive lock refuses it, and

@@ -30,7 +30,7 @@ record rocks_engine::do_get(record_kind kind, const std::string& key) {
 
 record_page rocks_engine::page_of(const record_query& q,
                                   std::vector<std::pair<micros, std::string>> cand,
-                                  bool content_filter) {
+                                  const record_filter* content_filter) {
   std::sort(cand.begin(), cand.end());
   if (q.newest_first)
     std::reverse(cand.begin(), cand.end());
@@ -39,7 +39,7 @@ record_page rocks_engine::page_of(const record_query& q,
     std::string text;
     if (!read(cf_of(q.kind), prefix_ + key, text))
       continue;
-    if (content_filter && !matches(q, text))
+    if (content_filter && !(*content_filter)(text))
       continue;
     if (page.total >= q.offset && page.items.size() < q.limit)
       page.items.push_back({q.kind, key, std::move(text)});
@@ -50,7 +50,8 @@ record_page rocks_engine::page_of(const record_query& q,
 
 record_page rocks_engine::page_by_index(const record_query& q, cf_id index, const std::string& lo,
                                         const std::string& hi, size_t key_offset,
-                                        uint64_t known_total, bool content_filter) {
+                                        uint64_t known_total,
+                                        const record_filter* content_filter) {
   record_page page;
   bool exact_total = !content_filter && known_total != time_max;
   uint64_t seen = 0;
@@ -67,7 +68,7 @@ record_page rocks_engine::page_by_index(const record_query& q, cf_id index, cons
       return !(exact_total && page.items.size() >= q.limit);
     }
     std::string text;
-    if (!read(cf_of(q.kind), prefix_ + key, text) || !matches(q, text))
+    if (!read(cf_of(q.kind), prefix_ + key, text) || !(*content_filter)(text))
       return true;
     if (seen >= q.offset && page.items.size() < q.limit)
       page.items.push_back({q.kind, key, std::move(text)});
@@ -78,8 +79,15 @@ record_page rocks_engine::page_by_index(const record_query& q, cf_id index, cons
   return page;
 }
 
-record_page rocks_engine::do_query(const record_query& q) {
+record_page rocks_engine::do_query(const record_query& query) {
   check_open();
+  auto q = query;
+  auto search = apply_search(q);
+  if (!search)
+    throw status_error{search.error()};
+  // The search reads each candidate task (an index of words is next).
+  record_filter filter{q, *search};
+  const record_filter* searching = q.search.empty() ? nullptr : &filter;
   bool ranged = q.since != 0 || q.until != 0;
   auto lo_t = be64(time_key(q.since)), hi_t = be64(q.until == 0 ? time_max : time_key(q.until));
   auto kind_byte = std::string(1, static_cast<char>(q.kind));
@@ -89,7 +97,7 @@ record_page rocks_engine::do_query(const record_query& q) {
       return {};
     auto base = prefix_ + std::string(1, static_cast<char>(s));
     return page_by_index(q, cf_idx_status, base + lo_t, base + hi_t, base.size() + 8,
-                         ranged ? time_max : status_counts_[static_cast<size_t>(s)], false);
+                         ranged ? time_max : status_counts_[static_cast<size_t>(s)], searching);
   }
   bool by_target = q.kind == record_kind::audit && q.field == "target" && audit_targets_indexed_;
   if ((q.kind == record_kind::task && q.field == "dependencies")
@@ -113,13 +121,13 @@ record_page rocks_engine::do_query(const record_query& q) {
           timed.emplace_back(rt, key);
       }
     }
-    return page_of(q, std::move(timed), false);
+    return page_of(q, std::move(timed), searching);
   }
   if (time_indexed(q.kind)) {
     auto base = prefix_ + kind_byte;
     return page_by_index(q, cf_idx_time, base + lo_t, base + hi_t, base.size() + 8,
                          ranged ? time_max : counts_[static_cast<size_t>(q.kind)],
-                         !q.field.empty());
+                         q.field.empty() && !searching ? nullptr : &filter);
   }
   // Queue entries and users: small; read them all.
   std::vector<std::pair<micros, std::string>> cand;
@@ -130,7 +138,7 @@ record_page rocks_engine::do_query(const record_query& q) {
            cand.emplace_back(record_time(q.kind, text), k.ToString().substr(prefix_.size()));
          return true;
        });
-  return page_of(q, std::move(cand), false);
+  return page_of(q, std::move(cand), nullptr);
 }
 
 std::vector<record> rocks_engine::do_scan(record_kind kind, const std::string& after,

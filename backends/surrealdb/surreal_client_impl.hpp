@@ -162,7 +162,7 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   /// Selects the namespace and database; with create_missing off, only those
   /// that exist (see client_config).
   void use(uint64_t gen);
-  void use_ns_db(uint64_t gen);
+  void use_ns_db(uint64_t gen, int conflicts = 0);
   /// Signed in and selected: the backend sets up, then requests may flow.
   void ready(uint64_t gen);
   /// This connection is over: fail what waits on it, retry with backoff.

@@ -269,10 +269,21 @@ void client::impl::use(uint64_t gen) {
   });
 }
 
-void client::impl::use_ns_db(uint64_t gen) {
-  send("use", json::array({cfg.ns, cfg.db}), [this, self = shared_from_this(), gen](rpc_result r) {
+void client::impl::use_ns_db(uint64_t gen, int conflicts) {
+  send("use", json::array({cfg.ns, cfg.db}), [this, self = shared_from_this(), gen,
+                                              conflicts](rpc_result r) {
     if (gen != generation)
       return;
+    // Selecting a namespace or database creates it if missing: two clients
+    // creating databases at the same moment (orchestrators starting
+    // together) may conflict, and SurrealDB says to retry.
+    if (!r.ok() && conflicts < 20 && r.message().find("can be retried") != std::string::npos) {
+      auto t = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(5 + 10 * conflicts));
+      return t->async_wait([this, self, gen, conflicts, t](beast::error_code) {
+        if (gen == generation)
+          use_ns_db(gen, conflicts + 1);
+      });
+    }
     if (!r.ok())
       return connection_failed(gen, "SurrealDB at " + url.shown + " does not let user '"
                                       + cfg.username + "' use namespace '" + cfg.ns

@@ -1,6 +1,7 @@
 #include "backends/surrealdb/surreal_queries.hpp"
 
 #include "backends/surrealdb/surreal_queue_layout.hpp"
+#include "backends/surrealdb/surreal_search.hpp"
 
 #include <array>
 #include <charconv>
@@ -217,10 +218,15 @@ statement get_statement(record_kind k, const std::string& key) {
   return {"SELECT " + projection(k) + " FROM ONLY " + rec(k, "key"), json{{"key", key}}};
 }
 
-result<statement> query_statement(const record_query& q) {
+result<statement> query_statement(const record_query& query) {
+  auto q = query;
+  auto search = apply_search(q);
+  if (!search)
+    return search.error();
   auto& ki = info(q.kind);
   statement s;
   std::vector<std::string> where;
+  add_search_conditions(*search, where, s.vars);
   if (!q.field.empty()) {
     auto f = ki.fields.find(q.field);
     if (f == ki.fields.end()) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "runtime/core/records.hpp"
+#include "runtime/core/task_search.hpp"
 
 namespace orch {
 
@@ -17,5 +18,19 @@ micros record_time(record_kind kind, std::string_view text);
 /// field equals the value (numbers and booleans as printed, statuses without
 /// regard to case) or, for an array, contains it.
 bool matches(const record_query& q, std::string_view text);
+
+/// A query's whole filter on a record's text: matches(), and its search if
+/// it has one (parsed once, by apply_search, for every candidate).
+class record_filter {
+public:
+  record_filter(const record_query& q, const task_search& search) : q_(q), search_(search) {}
+  bool operator()(std::string_view text) const {
+    return matches(q_, text) && (q_.search.empty() || search_matches_json(search_, text));
+  }
+
+private:
+  const record_query& q_;
+  const task_search& search_;
+};
 
 } // namespace orch

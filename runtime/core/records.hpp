@@ -107,6 +107,8 @@ struct record_query {
   uint32_t limit = 100;
   uint64_t offset = 0;
   bool newest_first = false;                 // order by time field, then key
+  /// Tasks only: a search (runtime/core/task_search.hpp), on top of the rest.
+  std::string search;
 };
 
 struct record_page {

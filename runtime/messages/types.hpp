@@ -113,7 +113,7 @@ typename Inspector::result_type inspect(Inspector& f, write_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, record_query& x) {
   return f(caf::meta::type_name("orch::record_query"), x.kind, x.field, x.value, x.since,
-           x.until, x.limit, x.offset, x.newest_first);
+           x.until, x.limit, x.offset, x.newest_first, x.search);
 }
 
 template <class Inspector>

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/clock.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/transitions.hpp"
@@ -224,6 +225,101 @@ TEST_CASE("conformance: task queries filter by status and time and paginate", "[
   auto named = b.db().query(q);
   REQUIRE(named.value().items.size() == 1);
   CHECK(named.value().total == 1);
+}
+
+TEST_CASE("conformance: task search by words, id, labels, status, node, owner and time, paged",
+          "[conformance][search]") {
+  backend_under_test b;
+  std::vector<record> rs;
+  for (int i = 0; i < 30; ++i)
+    rs.push_back(make_record(record_kind::task, i, base_time + i * us_per_second));
+  auto special = [&](int n, std::string name, std::string command, std::vector<std::string> args,
+                     std::map<std::string, std::string> labels, task_status st) {
+    task x;
+    x.id = new_uuid_v4();
+    x.name = std::move(name);
+    x.command = std::move(command);
+    x.args = std::move(args);
+    x.labels = std::move(labels);
+    x.status = st;
+    x.created_at = base_time + (100 + n) * us_per_second;
+    return x;
+  };
+  auto a = special(0, "Nightly backup-DB", "/usr/bin/rsync", {"--archive", "/srv/data"},
+                   {{"team", "infra"}}, task_status::failed);
+  a.node = "gpu-1";
+  a.owner = "alice";
+  auto bb = special(1, "nightly report", "", {}, {{"team", "data"}}, task_status::completed);
+  bb.script_file = "reports/daily.nu";
+  bb.owner = "bob";
+  auto c = special(2, "Café crème", "echo", {"wörld"}, {{"team", "infra"}, {"env", "prod"}},
+                   task_status::running);
+  c.node = "cpu-2";
+  auto d = special(3, "backupish", "true", {}, {}, task_status::queued);
+  for (auto* x : {&a, &bb, &c, &d})
+    rs.push_back(to_record(*x));
+  REQUIRE(b.db().commit(puts(rs)).ok());
+
+  auto found = [&](const std::string& search) {
+    record_query q;
+    q.kind = record_kind::task;
+    q.search = search;
+    q.limit = 1000;
+    auto page = b.db().query(q);
+    REQUIRE(page.ok());
+    CHECK(page.value().total == page.value().items.size());
+    std::set<std::string> keys;
+    for (auto& r : page.value().items)
+      keys.insert(r.key);
+    return keys;
+  };
+  using keys = std::set<std::string>;
+  CHECK(found("nightly") == keys{a.id, bb.id});
+  CHECK(found("NIGHTLY backup") == keys{a.id});
+  CHECK(found("backup") == keys{a.id, d.id});            // "backupish" starts with it
+  CHECK(found("ightly").empty());                        // not inside a word
+  CHECK(found("name:backup-db") == keys{a.id});
+  CHECK(found("cmd:rsync") == keys{a.id});
+  CHECK(found("cmd:srv") == keys{a.id});                 // an argument's word
+  CHECK(found("cmd:daily") == keys{bb.id});              // the script file's
+  CHECK(found("name:rsync").empty());
+  CHECK(found("label:team=infra") == keys{a.id, c.id});
+  CHECK(found("label:env") == keys{c.id});
+  CHECK(found("status:failed,completed nightly") == keys{a.id, bb.id});
+  CHECK(found("status:running label:team=infra") == keys{c.id});
+  CHECK(found("node:gpu-1") == keys{a.id});
+  CHECK(found("owner:bob") == keys{bb.id});
+  CHECK(found("café") == keys{c.id});
+  CHECK(found("cmd:wö") == keys{c.id});
+  CHECK(found(a.id.substr(0, 8)) == keys{a.id});
+  CHECK(found("id:" + c.id) == keys{c.id});
+  CHECK(found("nightly since:" + format_rfc3339(base_time + 101 * us_per_second)) == keys{bb.id});
+  CHECK(found("until:" + format_rfc3339(base_time + 2 * us_per_second)).size() == 2);
+
+  // Paged and ordered like any listing; with a status filter beside it.
+  record_query q;
+  q.kind = record_kind::task;
+  q.search = "name:task";
+  q.limit = 7;
+  auto page = b.db().query(q);
+  REQUIRE(page.ok());
+  CHECK(page.value().total == 30);
+  REQUIRE(page.value().items.size() == 7);
+  CHECK(value_of(page.value().items[0].json)["name"] == "task 0");
+  q.newest_first = true;
+  q.offset = 1;
+  CHECK(value_of(b.db().query(q).value().items[0].json)["name"] == "task 28");
+  q = {};
+  q.kind = record_kind::task;
+  q.field = "status";
+  q.value = "Failed";
+  q.search = "name:task";  // i % 6 == 4: 4, 10, 16, 22, 28
+  CHECK(b.db().query(q).value().total == 5);
+
+  q.search = "status:done";
+  auto bad = b.db().query(q);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.code() == errc::invalid);
 }
 
 TEST_CASE("conformance: dependants, events by task, audit by principal, users", "[conformance]") {

@@ -139,6 +139,49 @@ TEST_CASE("e2e: listing filters by status and pages", "[e2e]") {
   CHECK(all["tasks"][0]["created_at"] >= all["tasks"][7]["created_at"]);
 }
 
+TEST_CASE("e2e: GET /tasks?q= searches tasks beside status= and paging, and a bad search is a 400",
+          "[e2e][search]") {
+  e2e_fixture f;
+  auto backup = f.orch->submit({{"name", "Nightly backup"},
+                                {"command", "sh"},
+                                {"args", {"-c", "exit 0"}},
+                                {"labels", {{"team", "infra"}}}})["id"]
+                  .get<std::string>();
+  auto report = f.orch->submit({{"name", "nightly report"},
+                                {"command", "false"},
+                                {"labels", {{"team", "data"}}}})["id"]
+                  .get<std::string>();
+  f.orch->wait_terminal(backup);
+  f.orch->wait_terminal(report);
+  auto ids = [&](const std::string& path) {
+    auto r = f.orch->http().get(path);
+    REQUIRE(r.status == 200);
+    std::set<std::string> out;
+    auto body = r.json();
+    for (auto& t : body["data"]["tasks"])
+      out.insert(t["id"].get<std::string>());
+    CHECK(body["data"]["total"] == out.size());
+    return out;
+  };
+  using set = std::set<std::string>;
+  CHECK(ids("/tasks?q=nightly") == set{backup, report});
+  CHECK(ids("/tasks?q=nightly%20label%3Ateam%3Dinfra") == set{backup});
+  CHECK(ids("/tasks?q=NIGHT+status%3Afailed") == set{report});
+  CHECK(ids("/tasks?q=nightly&status=completed") == set{backup});
+  CHECK(ids("/tasks?q=id%3A" + report.substr(0, 6)) == set{report});
+  CHECK(ids("/tasks?q=name%3A%22nightly%20report%22") == set{report});
+  CHECK(ids("/tasks?q=ightly").empty());
+  auto one = f.orch->http().get("/tasks?q=nightly&limit=1&order=desc").json()["data"];
+  CHECK(one["total"] == 2);
+  CHECK(one["tasks"][0]["id"] == report);
+
+  auto bad = f.orch->http().get("/tasks?q=stat%3Afailed");
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"].get<std::string>().find("unknown search field 'stat'")
+        != std::string::npos);
+  CHECK(f.orch->http().get("/tasks?q=name%3A%22open").status == 400);
+}
+
 namespace {
 
 /// promtool's verdict on a metrics text: its exit status and what it said

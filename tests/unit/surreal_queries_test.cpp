@@ -5,6 +5,7 @@
 
 #include "backends/surrealdb/surreal_outcome.hpp"
 #include "backends/surrealdb/surreal_queries.hpp"
+#include "backends/surrealdb/surreal_search.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 
@@ -87,6 +88,24 @@ TEST_CASE("surrealql: listings filter by the schema's fields and page with varia
   REQUIRE(scalar);
   CHECK(scalar->text.find("<string> priority = $match") != std::string::npos);
   CHECK(scalar->text.find("ORDER BY lease_until DESC, task_id DESC") != std::string::npos);
+}
+
+TEST_CASE("surrealql: a search is bound variables, its words regular expressions of letters",
+          "[surrealql][search]") {
+  CHECK(word_start_pattern("ab1é") == "(?:^|[^0-9A-Za-z\\x{80}-\\x{10FFFF}])[Aa][Bb]1é");
+  record_query q;
+  q.kind = record_kind::task;
+  q.search = "Nightly label:team=infra status:failed,running since:2026-12-01";
+  auto st = query_statement(q);
+  REQUIRE(st);
+  CHECK(st->vars["s0"] == word_start_pattern("nightly"));
+  CHECK(st->vars["s0"].get<std::string>().find("[Nn][Ii]") != std::string::npos);
+  CHECK(st->vars["since"].get<std::string>().rfind("2026-12-01T00:00:00", 0) == 0);  // since: narrows
+  CHECK(st->text.find("string::matches(") != std::string::npos);
+  CHECK(st->text.find("status IN $s") != std::string::npos);
+  CHECK(st->text.find("infra") == std::string::npos);  // values are never in the text
+  q.search = "name:\"open";
+  CHECK_FALSE(query_statement(q));
 }
 
 TEST_CASE("surrealql: replies are read without trusting their shape", "[surrealql]") {
