@@ -22,6 +22,7 @@ status stage_put(const record& r, staged_record& out) {
   out.json = r.json;
   out.time = sum.time;
   out.meta = {sum.status, sum.created_at, sum.revision, std::move(sum.dependencies)};
+  out.search = std::move(sum.search);
   out.entry = std::move(sum.entry);
   out.task_id = std::move(sum.task_id);
   return {};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backends/engine/storage_engine.hpp"
+#include "runtime/core/task_search.hpp"
 
 namespace orch {
 
@@ -28,6 +29,7 @@ struct staged_record {
   bool removed = false;
   std::string json;                          // canonical
   task_meta meta;                            // tasks
+  search_doc search;                         // tasks: what a search reads
   queue_entry entry;                         // queue entries
   micros time = 0;                           // the kind's time field (record_time)
   std::string task_id;                       // events

@@ -22,7 +22,6 @@ struct fs_engine::loaded_file {
   bool skip = false;
   std::optional<status_error> unreadable;  // stops the start-up (permissions, I/O)
   record_summary sum;
-  search_doc doc;                          // tasks
 };
 
 namespace {
@@ -124,17 +123,13 @@ void fs_engine::check_file(record_kind k, loaded_file& f) const {
       f.unreadable = e;
     return;
   }
-  searchable_task searchable;
   if (auto st = scan_record(k, text, f.sum); !st)
     f.problem = st.message();
-  else if (k == record_kind::task && !read_searchable(text, searchable))
-    f.problem = "its search fields cannot be read";
   else if (f.sum.key != key)
     f.problem = std::string{k == record_kind::task    ? "its id field '"
                             : k == record_kind::queue ? "its task_id field '"
                                                       : "its username field '"}
                 + f.sum.key + "' does not match its name";
-  f.doc = std::move(searchable.doc);
 }
 
 /// Reading and checking every file is what a large data directory's
@@ -191,7 +186,7 @@ void fs_engine::index_files(record_kind k, std::vector<loaded_file>& files) {
         index_task(key,
                    task_meta{f.sum.status, f.sum.created_at, f.sum.revision,
                              std::move(f.sum.dependencies)},
-                   std::move(f.doc));
+                   std::move(f.sum.search));
         break;
       case record_kind::queue:
         queue_.put(f.sum.entry);

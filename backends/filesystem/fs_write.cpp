@@ -29,13 +29,6 @@ void reached(round_step step) {
     hook(step);
 }
 
-/// A committed task's search fields (stage_put checked the record already).
-search_doc doc_of(const std::string& task_json) {
-  searchable_task t;
-  (void) read_searchable(task_json, t);
-  return std::move(t.doc);
-}
-
 } // namespace
 
 void set_round_step_hook(round_step_hook hook) {
@@ -224,7 +217,7 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
       if (s.removed)
         unindex_task(key);
       else
-        index_task(key, s.meta, doc_of(s.json));
+        index_task(key, s.meta, s.search);
       break;
     case record_kind::queue:
       if (s.removed)

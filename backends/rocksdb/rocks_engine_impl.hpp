@@ -6,10 +6,12 @@
 
 #include <array>
 #include <cstdarg>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,7 @@ enum cf_id : size_t {
   cf_metrics,
   cf_events,
   cf_idx_status,      // prefix | status | be64(created_at) | task id
-  cf_idx_deps,        // prefix | dependency id | 0 | dependant id
+  cf_idx_deps,        // prefix | dependency id | 0 | dependant id; search terms (rocks_search.cpp)
   cf_idx_event_task,  // prefix | task id | 0 | event id
   cf_idx_time,        // prefix | kind | be64(time) | key
   cf_meta,            // prefix | "count/<kind>" or "status/<n>" -> be64 counter
@@ -157,11 +159,31 @@ private:
   /// Databases written before the audit-target index get it at the first
   /// writable open; a read-only open of one answers by scanning.
   void index_audit_targets();
+  /// Adds an index to every record of `kind` (add() puts its entries), then
+  /// the marker that says it is there; returns the records indexed.
+  using index_writer =
+    std::function<void(rocksdb::WriteBatch&, const std::string& key, const staged_record&)>;
+  uint64_t build_index(record_kind kind, const std::string& marker_key, const index_writer& add);
   [[noreturn]] void fail_open(const rocksdb::Status& st);
   status write_round(rocksdb::WriteBatch& wb);
   void load_counters();
   void load_queue();
   bool audit_targets_indexed_ = false;
+  // -- task search (rocks_search.cpp) ----------------------------------------------
+  std::string search_base() const { return prefix_ + std::string(1, '\x02'); }
+  std::string meta_search_indexed_key() const { return prefix_ + "index/task_search"; }
+  /// The search index's keys of a task.
+  std::set<std::string> search_keys(const std::string& id, const staged_record& s) const;
+  /// Index entries for a task going from `before` to `after` (either may be
+  /// null: created, removed); entries both have are left alone.
+  void search_entries(rocksdb::WriteBatch& wb, const std::string& id, const staged_record* before,
+                      const staged_record* after);
+  /// Databases from before the search index get it at the first writable open.
+  void index_task_search();
+  /// A search's page from the index; nothing if the index cannot answer it
+  /// (a read-only open of an older database, a label with a 0 byte).
+  std::optional<record_page> search_page(const record_query& q, const task_search& s);
+  bool tasks_search_indexed_ = false;
   /// Walks [begin, end) of a column family, forward or backward, calling
   /// fn(key without the walk's fixed part) until it returns false.
   template <class F>

@@ -174,6 +174,9 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   audit_targets_indexed_ = read(cf_meta, meta_audit_indexed_key(), marker);
   if (!audit_targets_indexed_ && !opts.read_only)
     index_audit_targets();
+  tasks_search_indexed_ = read(cf_meta, meta_search_indexed_key(), marker);
+  if (!tasks_search_indexed_ && !opts.read_only)
+    index_task_search();
   // The claim index serves claims only, which a read-only open refuses: a
   // migration's source need not hold every queue entry in memory.
   if (!opts.read_only)
@@ -194,7 +197,8 @@ void rocks_engine::load_counters() {
          });
 }
 
-void rocks_engine::index_audit_targets() {
+uint64_t rocks_engine::build_index(record_kind kind, const std::string& marker_key,
+                                   const index_writer& add) {
   rocksdb::WriteBatch wb;
   uint64_t indexed = 0;
   auto flush = [&] {
@@ -202,19 +206,29 @@ void rocks_engine::index_audit_targets() {
       throw status_error{st};
     wb.Clear();
   };
-  walk(cf_audit, prefix_, prefix_ + std::string(1, '\xff'), false,
+  walk(cf_of(kind), prefix_, prefix_ + std::string(1, '\xff'), false,
        [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
          staged_record s;
          auto k = key.ToString().substr(prefix_.size());
-         if (stage_put({record_kind::audit, k, value.ToString()}, s).ok()) {
-           wb.Put(cf(cf_idx_event_task), audit_target_base(s.task_id) + k, rocksdb::Slice{});
+         if (stage_put({kind, k, value.ToString()}, s).ok()) {
+           add(wb, k, s);
            if (++indexed % 10000 == 0)
              flush();
          }
          return true;
        });
-  wb.Put(cf(cf_meta), meta_audit_indexed_key(), rocksdb::Slice{});
+  wb.Put(cf(cf_meta), marker_key, rocksdb::Slice{});
   flush();
+  return indexed;
+}
+
+void rocks_engine::index_audit_targets() {
+  auto indexed = build_index(record_kind::audit, meta_audit_indexed_key(),
+                             [&](rocksdb::WriteBatch& wb, const std::string& k,
+                                 const staged_record& s) {
+                               wb.Put(cf(cf_idx_event_task), audit_target_base(s.task_id) + k,
+                                      rocksdb::Slice{});
+                             });
   audit_targets_indexed_ = true;
   if (indexed > 0)
     notes_.push_back("indexed the targets of " + std::to_string(indexed)

@@ -85,7 +85,10 @@ record_page rocks_engine::do_query(const record_query& query) {
   auto search = apply_search(q);
   if (!search)
     throw status_error{search.error()};
-  // The search reads each candidate task (an index of words is next).
+  if (!q.search.empty())
+    if (auto page = search_page(q, *search))
+      return std::move(*page);
+  // Without the index: the search reads each candidate task.
   record_filter filter{q, *search};
   const record_filter* searching = q.search.empty() ? nullptr : &filter;
   bool ranged = q.since != 0 || q.until != 0;

@@ -79,15 +79,20 @@ std::vector<batch_outcome> rocks_engine::do_commit_group(const std::vector<prepa
     auto& mk = max_key[static_cast<size_t>(kind)];
     if (!s.removed && key > mk)
       mk = key;
+    std::optional<staged_record> old;
     if (had) {
       // Index entries of the old version go; the new version adds its own.
-      staged_record old;
-      if (stage_put({kind, key, *old_text}, old).ok()) {
-        index_entries(wb, kind, key, old, true);
+      old.emplace();
+      if (stage_put({kind, key, *old_text}, *old).ok()) {
+        index_entries(wb, kind, key, *old, true);
         if (kind == record_kind::task)
-          --status_counts[static_cast<size_t>(old.meta.status)];
+          --status_counts[static_cast<size_t>(old->meta.status)];
+      } else {
+        old.reset();
       }
     }
+    if (kind == record_kind::task)
+      search_entries(wb, key, old ? &*old : nullptr, s.removed ? nullptr : &s);
     auto k = static_cast<size_t>(kind);
     if (s.removed) {
       if (had) {

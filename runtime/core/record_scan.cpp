@@ -35,7 +35,8 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
   switch (kind) {
     case record_kind::task: {
       static const auto keep =
-        fields_named<task>({"id", "status", "created_at", "revision", "dependencies"});
+        fields_named<task>({"id", "status", "created_at", "revision", "dependencies", "name",
+                            "command", "args", "script_file", "labels", "node", "owner"});
       task t;
       auto st = scan_as(text, t, keep);
       out.key = std::move(t.id);
@@ -43,6 +44,7 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
       out.status = t.status;
       out.revision = t.revision;
       out.dependencies = std::move(t.dependencies);
+      out.search = make_search_doc(t);
       return st;
     }
     case record_kind::queue: {

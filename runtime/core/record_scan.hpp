@@ -11,6 +11,7 @@
 
 #include "runtime/core/records.hpp"
 #include "runtime/core/status.hpp"
+#include "runtime/core/task_search.hpp"
 
 namespace orch {
 
@@ -22,6 +23,7 @@ struct record_summary {
   micros created_at = 0;
   uint64_t revision = 0;
   std::vector<std::string> dependencies;
+  search_doc search;                         // what a search reads of it
   // events: the task; audit records: the target (what they are grouped by)
   std::string task_id;
   // queue entries

@@ -166,9 +166,10 @@ TEST_CASE("embedded: read-only opens change no byte and refuse writes", "[rocksd
 
 namespace {
 
-/// Makes the database look as one written before the audit-target index:
-/// no index entries for audit records, no marker.
-void drop_audit_target_index(const std::string& data_dir) {
+/// Makes the database look as one written before an index: no entries of
+/// `index_cf` behind the byte `tag`, no `marker` in meta.
+void drop_index(const std::string& data_dir, const std::string& index_cf, char tag,
+                const std::string& marker) {
   std::vector<std::string> names;
   auto path = rocksdb_path(data_dir);
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names).ok());
@@ -188,15 +189,15 @@ void drop_audit_target_index(const std::string& data_dir) {
   };
   std::string prefix = std::string{"orchestrator"} + '\0' + "main" + '\0';
   rocksdb::WriteBatch wb;
-  std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, handle("idx_event_task"))};
+  std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, handle(index_cf))};
   size_t dropped = 0;
-  for (it->Seek(prefix + '\x01'); it->Valid() && it->key().starts_with(prefix + '\x01'); it->Next()) {
-    wb.Delete(handle("idx_event_task"), it->key());
+  for (it->Seek(prefix + tag); it->Valid() && it->key().starts_with(prefix + tag); it->Next()) {
+    wb.Delete(handle(index_cf), it->key());
     ++dropped;
   }
   it.reset();
   CHECK(dropped > 0);
-  wb.Delete(handle("meta"), prefix + "index/audit_target");
+  wb.Delete(handle("meta"), prefix + marker);
   REQUIRE(db->Write(rocksdb::WriteOptions{}, &wb).ok());
   for (auto* h : handles)
     db->DestroyColumnFamilyHandle(h);
@@ -229,7 +230,7 @@ TEST_CASE("embedded: audit records are found by target through an index, which o
     CHECK(by_target(*db).total == 10);
     REQUIRE(db->close().ok());
   }
-  drop_audit_target_index(dir.path());
+  drop_index(dir.path(), "idx_event_task", '\x01', "index/audit_target");
   {
     // Read-only, nothing may be added: it scans, and finds the same.
     auto ro = open(true);
@@ -246,4 +247,86 @@ TEST_CASE("embedded: audit records are found by target through an index, which o
   CHECK(page.total == 10);
   for (auto& r : page.items)
     CHECK(nlohmann::json::parse(r.json)["target"] == target);
+}
+
+TEST_CASE("embedded: tasks are searched through an index, which older databases get at their "
+          "first writable open", "[rocksdb][search]") {
+  temp_dir dir;
+  actor_env env;
+  auto open = [&](bool read_only) { return open_main(env, dir, read_only); };
+  std::vector<record> records;
+  for (int i = 0; i < 30; ++i) {
+    task t;
+    t.id = new_uuid_v4();
+    t.name = i % 3 == 0 ? "nightly backup " + std::to_string(i) : "report " + std::to_string(i);
+    t.command = "true";
+    t.labels = {{"team", i % 2 == 0 ? "infra" : "data"}};
+    t.created_at = now_us() + i;
+    records.push_back(to_record(t));
+  }
+  auto found = [&](storage_client& db, const std::string& search) {
+    record_query q;
+    q.kind = record_kind::task;
+    q.search = search;
+    return db.query(q).value().total;
+  };
+  {
+    auto db = open(false);
+    REQUIRE(db->put(records).ok());
+    CHECK(found(*db, "backup") == 10);
+    CHECK(found(*db, "backup label:team=infra") == 5);
+    REQUIRE(db->close().ok());
+  }
+  drop_index(dir.path(), "idx_task_deps", '\x02', "index/task_search");
+  {
+    // Read-only, nothing may be added: it reads the tasks, and finds the same.
+    auto ro = open(true);
+    CHECK(found(*ro, "backup") == 10);
+    CHECK(found(*ro, "backup label:team=infra") == 5);
+    REQUIRE(ro->close().ok());
+  }
+  auto db = open(false);
+  bool noted = false;
+  auto info = db->info().value();
+  for (auto& note : info.notes)
+    noted = noted || note.find("indexed 30 tasks for search") != std::string::npos;
+  CHECK(noted);
+  CHECK(found(*db, "backup") == 10);
+  CHECK(found(*db, "backup label:team=infra") == 5);
+  CHECK(found(*db, "nightly report") == 0);
+}
+
+TEST_CASE("embedded: a search beside a term of thousands of tasks reads the few left, and one "
+          "of only large terms reads them whole", "[rocksdb][search]") {
+  temp_dir dir;
+  actor_env env;
+  auto db = open_main(env, dir, false);
+  std::vector<record> records;
+  for (int i = 0; i < 6000; ++i) {
+    task t;
+    t.id = new_uuid_v4();
+    t.name = "common " + std::string(i % 2000 == 0 ? "rare" : "other");
+    t.command = "true";
+    t.labels = {{"half", i % 2 == 0 ? "even" : "odd"}};
+    t.status = i % 3 == 0 ? task_status::failed : task_status::completed;
+    t.created_at = 1'767'225'600'000'000 + i;
+    records.push_back(to_record(t));
+  }
+  REQUIRE(db->put(records).ok());
+  auto total = [&](const std::string& search) {
+    record_query q;
+    q.kind = record_kind::task;
+    q.search = search;
+    q.limit = 10;
+    auto page = db->query(q).value();
+    CHECK(page.items.size() == std::min<uint64_t>(page.total, 10));
+    return page.total;
+  };
+  CHECK(total("common") == 6000);                      // only large terms
+  CHECK(total("common rare") == 3);                    // i = 0, 2000, 4000
+  CHECK(total("rare label:half=even") == 3);
+  CHECK(total("common label:half=odd") == 3000);
+  CHECK(total("common label:half=odd status:failed") == 1000);  // i % 6 == 3
+  CHECK(total("rare status:completed") == 2);          // 2000, 4000
+  CHECK(total("common nomatch") == 0);
 }

@@ -320,6 +320,22 @@ TEST_CASE("conformance: task search by words, id, labels, status, node, owner an
   auto bad = b.db().query(q);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.code() == errc::invalid);
+
+  // A state change keeps a task found; a rename finds it by its new words
+  // only; a deleted task is not found.
+  a.status = task_status::queued;
+  REQUIRE(b.db().commit(puts({to_record(a)})).ok());
+  CHECK(found("nightly status:queued") == keys{a.id});
+  bb.name = "weekly summary";
+  REQUIRE(b.db().commit(puts({to_record(bb)})).ok());
+  CHECK(found("nightly") == keys{a.id});
+  CHECK(found("weekly") == keys{bb.id});
+  REQUIRE(b.db().commit(removal(record_kind::task, a.id)).ok());
+  CHECK(found("nightly").empty());
+  CHECK(found("label:team=infra") == keys{c.id});
+  b.reopen();
+  CHECK(found("weekly") == keys{bb.id});
+  CHECK(found("label:team=infra") == keys{c.id});
 }
 
 TEST_CASE("conformance: dependants, events by task, audit by principal, users", "[conformance]") {
