@@ -67,8 +67,29 @@ void forget_tokens(authentication& a, const std::string& username) {
     i = i->second.who.name == username ? a.tokens.erase(i) : std::next(i);
 }
 
+http_request without_ticket(const http_request& req) {
+  auto copy = req;
+  copy.query.erase("ticket");
+  return copy;
+}
+
 void authorize(const context& ctx, const http_request& req, const route& r, route_args args,
                reply rp) {
+  if (auto t = req.query.find("ticket");
+      r.stream_ticket && req.authorization.empty() && t != req.query.end()) {
+    auto who = ctx.auth->tickets.redeem(t->second, now_us());
+    if (!who)
+      return rp.deliver(unauthorized(
+        "the stream ticket is unknown, already used or expired (a ticket opens one stream "
+        "within 60 s): get a new one with POST /auth/stream-ticket",
+        true));
+    args.who = std::move(*who);
+    rp.audit_by(args.who.name);
+    if (!(args.who.roles & r.allowed))
+      return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
+                                          + " (you have " + auth::describe(args.who.roles) + ")"));
+    return r.handle(ctx, without_ticket(req), args, rp);
+  }
   auto proceed = [=](principal who) mutable {
     args.who = std::move(who);
     rp.audit_by(args.who.name);

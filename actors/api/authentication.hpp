@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/api/route.hpp"
+#include "runtime/auth/stream_tickets.hpp"
 #include "runtime/auth/throttle.hpp"
 
 namespace orch::api {
@@ -25,7 +26,15 @@ struct authentication {
   auth::sign_in_throttle throttle;           // keys "user:NAME" and "addr:IP"
   uint32_t hashing = 0;                      // credential checks in flight
   std::string dummy_hash;                    // checked for unknown users: same time as a wrong password
+  auth::stream_tickets<principal> tickets;   // POST /auth/stream-ticket, spent by a stream
 };
+
+/// How long a stream ticket is good for.
+inline constexpr micros stream_ticket_ttl = 60 * us_per_second;
+
+/// The request without its `ticket` parameter (a stream's own parameters
+/// refuse unknown ones).
+http_request without_ticket(const http_request& req);
 
 /// With authentication off, a request acts with every role, as its address.
 principal anonymous(const http_request& req);

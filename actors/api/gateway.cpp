@@ -74,7 +74,8 @@ void dispatch(const context& ctx, const http_request& req, reply rp) {
   if (r.action)
     rp.audit_as(open ? args.who.name : anonymous_name(req), r.action, audit_target(r, args));
   if (open)
-    return r.handle(ctx, req, args, rp);
+    return r.stream_ticket ? r.handle(ctx, without_ticket(req), args, rp)
+                           : r.handle(ctx, req, args, rp);
   authorize(ctx, req, r, std::move(args), rp);
 }
 

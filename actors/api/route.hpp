@@ -29,6 +29,10 @@ struct route {
   auth::role_set allowed = public_route;     // roles that may call it
   const char* action = nullptr;              // audited when refused; nullptr: a read
   bool fault_injection = false;              // served only with --fault-injection
+  /// A stream a browser opens (EventSource, WebSocket: no Authorization
+  /// header): `?ticket=` from POST /auth/stream-ticket stands in for the
+  /// bearer token, once.
+  bool stream_ticket = false;
 };
 
 // The groups, in the order the table lists them.

@@ -35,7 +35,7 @@ void events(const context& ctx, const http_request& req, const route_args&, repl
 
 std::vector<route> event_routes() {
   return {
-    {"GET", {"events"}, events, readers},
+    {"GET", {"events"}, events, readers, nullptr, false, true},
   };
 }
 

@@ -117,7 +117,7 @@ void task_output(const context& ctx, const http_request& req, const route_args& 
 
 std::vector<route> output_routes() {
   return {
-    {"GET", {"tasks", "{id}", "output"}, task_output, readers},
+    {"GET", {"tasks", "{id}", "output"}, task_output, readers, nullptr, false, true},
   };
 }
 

@@ -116,6 +116,22 @@ void me(const context& ctx, const http_request&, const route_args& args, reply r
   rp.deliver(json_ok(200, canonical(data)));
 }
 
+
+/// POST /auth/stream-ticket: a one-time ticket that opens one stream
+/// (GET /events, GET /tasks/{id}/output?follow=1) as the caller, for
+/// clients that cannot send Authorization there (EventSource, WebSocket).
+void stream_ticket(const context& ctx, const http_request&, const route_args& args, reply rp) {
+  auto ticket = ctx.auth->tickets.issue(args.who, now_us(), stream_ticket_ttl);
+  if (!ticket)
+    return rp.deliver(json_error(429, "too many unused stream tickets: use or let expire the "
+                                      "ones issued (each is good for 60 s)"));
+  json body{{"ticket", *ticket},
+            {"expires_in", stream_ticket_ttl / us_per_second},
+            {"use", "add ?ticket=<ticket> to GET /events or GET /tasks/{id}/output?follow=1; "
+                    "it opens one stream, once"}};
+  rp.deliver(json_ok(200, canonical(body)));
+}
+
 } // namespace
 
 std::vector<route> session_routes() {
@@ -123,6 +139,7 @@ std::vector<route> session_routes() {
     {"POST", {"auth", "login"}, login, public_route},
     {"POST", {"auth", "logout"}, logout, anyone, "auth.logout"},
     {"GET", {"auth", "me"}, me, anyone},
+    {"POST", {"auth", "stream-ticket"}, stream_ticket, readers},
   };
 }
 

@@ -837,7 +837,7 @@ TEST_CASE("conformance: start-up recovery brings tasks and queue entries back in
   CHECK(reconcile_queue(b.sys(), b.db().handle()).empty());
 }
 
-TEST_CASE("conformance: a state change's events get ids in commit order; other writes keep theirs",
+TEST_CASE("conformance: a state change's events get ids in commit order, other writes keep theirs",
           "[conformance]") {
   backend_under_test b;
   task t;

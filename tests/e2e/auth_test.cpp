@@ -15,6 +15,7 @@
 #include "tests/support/sse_client.hpp"
 #include "tests/support/quantile.hpp"
 #include "tests/support/raw_socket.hpp"
+#include "tests/support/ws_client.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -231,6 +232,48 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
         (void) f.as("admin").post("/users/victim/enable", "{}");
     }
   }
+}
+
+TEST_CASE("e2e auth: a stream ticket opens one stream as its holder, once, on the stream routes "
+          "only", "[e2e][auth]") {
+  auth_fixture f;
+  auto ticket = [&](const std::string& role) {
+    auto r = f.as(role).post("/auth/stream-ticket", "{}");
+    REQUIRE(r.status == 200);
+    auto body = r.json();
+    CHECK(body["data"]["expires_in"] == 60);
+    return body["data"]["ticket"].get<std::string>();
+  };
+  auto t = ticket("viewer");
+  std::string task_id;
+  {
+    sse_client s{f.orch->port(), "/events?kind=created&ticket=" + t};
+    REQUIRE(s.status() == 200);  // the ticket is not taken for a filter parameter
+    task_id = f.as("operator").post("/tasks", R"({"command":"true"})").json()["data"]["id"];
+    auto ev = s.next();
+    REQUIRE(ev);
+    CHECK(nlohmann::json::parse(ev->data)["task_id"] == task_id);
+  }
+  {
+    sse_client spent{f.orch->port(), "/events?ticket=" + t};
+    CHECK(spent.status() == 401);
+    CHECK(spent.body().find("already used") != std::string::npos);
+    sse_client unknown{f.orch->port(), "/events?ticket=" + std::string(64, 'a')};
+    CHECK(unknown.status() == 401);
+  }
+  // A WebSocket, and a task's output, the same way.
+  ws_client ws{f.orch->port(), "/events?ticket=" + ticket("admin")};
+  CHECK(ws.status() == 101);
+  sse_client output{f.orch->port(),
+                    "/tasks/" + task_id + "/output?follow=1&ticket=" + ticket("viewer")};
+  CHECK(output.status() == 200);
+  // Not a bearer token: other routes do not take it (and it stays unspent).
+  auto other = ticket("admin");
+  CHECK(f.as("").get("/tasks?ticket=" + other).status == 401);
+  sse_client still{f.orch->port(), "/events?ticket=" + other};
+  CHECK(still.status() == 200);
+  // A worker's token gets none.
+  CHECK(f.as("worker").post("/auth/stream-ticket", "{}").status == 403);
 }
 
 TEST_CASE("e2e auth: a token is refused once its sign-in expired", "[e2e][auth]") {

@@ -95,7 +95,7 @@ TEST_CASE("nodes: on a shared server backend each orchestrator places work on it
   CHECK(on_b[0]["name"] == "w2");
 }
 
-TEST_CASE("nodes: a worker whose orchestrator dies fails over to its next --connect address; "
+TEST_CASE("nodes: a worker whose orchestrator dies fails over to its next --connect address, "
           "the attempt it ran there is stopped and run again, once", "[nodes][server]") {
   two_coordinators f{"orch-nodes-failover"};
   auto &a = f.a, &b = f.b;

@@ -107,7 +107,7 @@ TEST_CASE("nodes: an orchestrator without slots of its own runs every task on it
         != std::string::npos);
 }
 
-TEST_CASE("nodes: a task with node_labels waits for a node that has them all; the task and "
+TEST_CASE("nodes: a task with node_labels waits for a node that has them all, the task and "
           "its started event name the node that ran it", "[nodes]") {
   // One slot here, labelled zone=a; worker nodes join later.
   e2e_fixture f{{"--max-concurrent-tasks", "1", "--labels", "zone=a", "--node-port", "0",
@@ -331,7 +331,7 @@ TEST_CASE("nodes: a worker is refused what it cannot be", "[nodes]") {
 }
 
 TEST_CASE("nodes: a frozen worker's attempt is taken back within --node-timeout and run "
-          "elsewhere; resumed, the worker kills its stale copy", "[nodes]") {
+          "elsewhere, resumed, the worker kills its stale copy", "[nodes]") {
   e2e_fixture f{coordinator_args()};
   auto port = f.orch->node_port();
   auto frozen = start_worker(f.dir, port, "w1", 1);
@@ -368,7 +368,7 @@ TEST_CASE("nodes: a frozen worker's attempt is taken back within --node-timeout 
 }
 
 TEST_CASE("nodes: a result held across an orchestrator restart for an attempt taken back is "
-          "discarded and audited; the worker is used again", "[nodes]") {
+          "discarded and audited, the worker is used again", "[nodes]") {
   auto port = unused_port();
   e2e_fixture f{coordinator_args(std::to_string(port))};
   auto worker = start_worker(f.dir, port, "w1", 1);

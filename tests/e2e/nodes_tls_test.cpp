@@ -67,7 +67,7 @@ bool kept_out(child& worker, size_t times) {
 } // namespace
 
 TEST_CASE("nodes: workers with a certificate of the orchestrator's CA run tasks over mutual "
-          "TLS; a worker without TLS or with another CA's certificate is kept out",
+          "TLS, a worker without TLS or with another CA's certificate is kept out",
           "[nodes][tls]") {
   temp_dir certs{"orch-node-tls"};
   make_ca(certs, "ca");

@@ -65,7 +65,7 @@ TEST_CASE("e2e faults: a task that ignores SIGTERM is killed with SIGKILL on can
   CHECK(wait_until([&] { return !alive(pid); }, std::chrono::seconds(10)));
 }
 
-TEST_CASE("e2e faults: a task that starts a daemon and exits is Completed; the daemon, in a "
+TEST_CASE("e2e faults: a task that starts a daemon and exits is Completed, the daemon, in a "
           "session of its own, does not hold the attempt open", "[e2e][faults]") {
   e2e_fixture f;
   auto pidfile = f.dir / "daemon.pid";

@@ -30,7 +30,7 @@ record task_with(task_status s) {
 
 } // namespace
 
-TEST_CASE("migration filter: a task's events follow it; a node's events, having no task, move "
+TEST_CASE("migration filter: a task's events follow it, a node's events, having no task, move "
           "like the audit log", "[unit][migration]") {
   record_filter f{filter_options{{"Completed"}, "", "", ""}};
   REQUIRE(f.filters_tasks());

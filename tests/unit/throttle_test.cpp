@@ -51,7 +51,7 @@ TEST_CASE("throttle: an address is blocked alone, for every user it tries", "[au
   CHECK(th.blocked_for({"user:u0", "addr:10.0.0.10"}, t0) == 0);
 }
 
-TEST_CASE("throttle: a success forgets the user's failures only; quiet keys start over",
+TEST_CASE("throttle: a success forgets the user's failures only, quiet keys start over",
           "[auth][throttle]") {
   sign_in_throttle th;
   for (int i = 0; i < 5; ++i)

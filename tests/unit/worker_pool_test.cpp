@@ -71,7 +71,7 @@ TEST_CASE("worker pool: offers local slots first, then the nodes with the most f
   CHECK(offered_names(pool) == std::vector<std::string>{"here:1"});
 }
 
-TEST_CASE("worker pool: a node that leaves takes its slots; a late give-back changes nothing",
+TEST_CASE("worker pool: a node that leaves takes its slots, a late give-back changes nothing",
           "[worker-pool]") {
   worker_pool pool{0, "here", {}, 0};
   CHECK(pool.total() == 0);
