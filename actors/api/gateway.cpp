@@ -19,6 +19,18 @@ namespace orch {
 
 namespace api {
 
+const std::vector<route>& route_table() {
+  static const std::vector<route> table = [] {
+    std::vector<route> all;
+    for (auto group : {system_routes, openapi_routes, node_routes, event_routes, session_routes,
+                       token_routes, task_routes, output_routes, user_routes})
+      for (auto& r : group())
+        all.push_back(r);
+    return all;
+  }();
+  return table;
+}
+
 namespace {
 
 struct gateway_state {
@@ -32,18 +44,6 @@ struct gateway_state {
 };
 
 using pointer = gateway_actor::stateful_pointer<gateway_state>;
-
-const std::vector<route>& routes() {
-  static const std::vector<route> table = [] {
-    std::vector<route> all;
-    for (auto group : {system_routes, node_routes, event_routes, session_routes, token_routes,
-                       task_routes, output_routes, user_routes})
-      for (auto& r : group())
-        all.push_back(r);
-    return all;
-  }();
-  return table;
-}
 
 const std::string& known_routes() {
   static const std::string text = [] {
@@ -61,7 +61,7 @@ void dispatch(const context& ctx, const http_request& req, reply rp) {
       return rp.deliver(json_error(403, problem));
   bool faults = static_cast<bool>(ctx.cfg->fail_component);
   auto found = find_route(
-    routes(), req, [&](const route& r) { return faults || !r.fault_injection; }, known_routes());
+    route_table(), req, [&](const route& r) { return faults || !r.fault_injection; }, known_routes());
   if (!found.route)
     return rp.deliver(std::move(found.refusal));
   auto& r = *static_cast<const route*>(found.route);
@@ -122,7 +122,7 @@ std::string audit_target(const route& r, const route_args& args) {
 
 std::vector<std::string> gateway_routes() {
   std::vector<std::string> out;
-  for (auto& r : api::routes())
+  for (auto& r : api::route_table())
     if (!r.fault_injection)
       out.push_back(std::string{r.method} + " " + api::path_text(r.pattern));
   return out;

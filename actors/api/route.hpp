@@ -44,6 +44,10 @@ std::vector<route> system_routes();          // routes_system.cpp: health, metri
 std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
 std::vector<route> event_routes();           // routes_events.cpp: /events (a stream)
 std::vector<route> output_routes();          // routes_output.cpp: /tasks/{id}/output
+std::vector<route> openapi_routes();         // routes_openapi.cpp: /openapi.json
+
+/// Every group's rows: the table the gateway routes by (gateway.cpp).
+const std::vector<route>& route_table();
 
 /// The target named in a refused request's audit record.
 std::string audit_target(const route& r, const route_args& args);

@@ -15,6 +15,7 @@
 #include "tests/support/sse_client.hpp"
 #include "tests/support/quantile.hpp"
 #include "tests/support/raw_socket.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/ws_client.hpp"
 
 using namespace orch;
@@ -274,6 +275,52 @@ TEST_CASE("e2e auth: a stream ticket opens one stream as its holder, once, on th
   CHECK(still.status() == 200);
   // A worker's token gets none.
   CHECK(f.as("worker").post("/auth/stream-ticket", "{}").status == 403);
+}
+
+TEST_CASE("e2e auth: GET /openapi.json describes every route and only those, with the README's "
+          "roles, and a real validator accepts it", "[e2e][auth][openapi]") {
+  auth_fixture f;
+  auto r = f.as("").get("/openapi.json");  // no token needed
+  REQUIRE(r.status == 200);
+  auto doc = nlohmann::json::parse(r.body);
+  CHECK(doc["openapi"] == "3.1.0");
+  auto table = readme_roles();
+  std::set<std::string> described, served;
+  for (auto& route : gateway_routes())
+    if (route != "POST /debug/fail/{name}")  // served only with --fault-injection
+      served.insert(route);
+  for (auto& [path, ops] : doc["paths"].items())
+    for (auto& [method, op] : ops.items()) {
+      auto upper = method;
+      std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+      auto route = upper + " " + path;
+      described.insert(route);
+      INFO(route);
+      CHECK(op["summary"] != "(undocumented)");
+      std::set<std::string> roles;
+      for (auto& role : op["x-roles"])
+        roles.insert(role.get<std::string>());
+      CHECK(roles == table[route]);
+      CHECK(op["security"].empty() == roles.empty());
+    }
+  CHECK(described == served);
+
+  auto file = f.dir / "openapi.json";
+  std::ofstream{file} << r.body;
+  auto out = f.dir / "validate.out";
+  auto script = std::string{ORCH_SOURCE_DIR} + "/tests/openapi/validate.mjs";
+  // The validator resolves from the project root's node_modules (scripts/setup.sh).
+  int rc = std::system(("cd " ORCH_SOURCE_DIR " && node " + script + " " + file + " > " + out
+                        + " 2>&1").c_str());
+  std::ifstream in{out};
+  std::string said{std::istreambuf_iterator<char>{in}, {}};
+  if (said.find("Cannot find package") != std::string::npos || said.find("node: not found") != std::string::npos) {
+    ORCH_SKIP("the OpenAPI validator is not installed (scripts/setup.sh installs it from npm): " << said);
+    return;
+  }
+  INFO(said);
+  CHECK(rc == 0);
+  CHECK(said.find("valid OpenAPI 3.1") != std::string::npos);
 }
 
 TEST_CASE("e2e auth: a token is refused once its sign-in expired", "[e2e][auth]") {
