@@ -30,6 +30,7 @@ packages=(
   libargon2-dev
   nodejs npm ca-certificates curl procps openssl
   prometheus  # promtool: the test of /metrics
+  chromium    # the dashboard's browser test (driven by puppeteer-core from npm)
 )
 # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the sanitizer
 # runtimes, and llvm's symbolizer for readable reports.

@@ -22,8 +22,8 @@ namespace api {
 const std::vector<route>& route_table() {
   static const std::vector<route> table = [] {
     std::vector<route> all;
-    for (auto group : {system_routes, openapi_routes, node_routes, event_routes, session_routes,
-                       token_routes, task_routes, output_routes, user_routes})
+    for (auto group : {dashboard_routes, system_routes, openapi_routes, node_routes, event_routes,
+                       session_routes, token_routes, task_routes, output_routes, user_routes})
       for (auto& r : group())
         all.push_back(r);
     return all;

@@ -45,6 +45,7 @@ std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
 std::vector<route> event_routes();           // routes_events.cpp: /events (a stream)
 std::vector<route> output_routes();          // routes_output.cpp: /tasks/{id}/output
 std::vector<route> openapi_routes();         // routes_openapi.cpp: /openapi.json
+std::vector<route> dashboard_routes();       // routes_dashboard.cpp: / and /ui/{file}
 
 /// Every group's rows: the table the gateway routes by (gateway.cpp).
 const std::vector<route>& route_table();

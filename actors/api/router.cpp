@@ -28,12 +28,25 @@ std::string path_text(const path_pattern& pattern) {
   std::string out;
   for (auto& p : pattern)
     out += "/" + std::string{p};
-  return out;
+  return out.empty() ? "/" : out;
 }
 
 std::vector<std::string> split_path(std::string_view path) {
   return split_nonempty(path, '/');
 }
+
+namespace {
+
+bool is_plain_file_name(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s.front() == '.')
+    return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+} // namespace
 
 fit match(const path_pattern& pattern, const std::vector<std::string>& parts, path_args& args,
           std::string& problem) {
@@ -45,6 +58,10 @@ fit match(const path_pattern& pattern, const std::vector<std::string>& parts, pa
       if (!is_valid_username(part))
         return fit::no;
       (pattern[i] == "{user}" ? args.user : args.token) = part;
+    } else if (pattern[i] == "{file}") {
+      if (!is_plain_file_name(part))
+        return fit::no;
+      args.file = part;
     } else if (pattern[i] == "{name}") {
       if (!is_lower_word(part))
         return fit::no;

@@ -14,12 +14,15 @@
 namespace orch::api {
 
 /// The path's parameters, already validated: {id} a task id (a lower-case
-/// UUID), {name} a lower-case word, {user} a username, {token} a token name.
+/// UUID), {name} a lower-case word, {user} a username, {token} a token name,
+/// {file} a file name of lower-case letters, digits, '.', '-' and '_' that
+/// does not start with a dot.
 struct path_args {
   std::string id;
   std::string name;
   std::string user;
   std::string token;
+  std::string file;
 };
 
 /// "/tasks/{id}/cancel" as segments.

@@ -59,6 +59,10 @@ std::vector<query_doc> with_paging(std::vector<query_doc> more) {
 const std::map<std::string, route_doc>& docs() {
   static const std::map<std::string, route_doc> table{
     {"GET /health", {"Status, version, storage backend and location, running tasks and slots"}},
+    {"GET /", {"The dashboard (HTML; it signs in through this API)", {}, nullptr, nullptr, 200,
+               "text/html"}},
+    {"GET /ui/{file}", {"The dashboard's script and style", {}, nullptr, nullptr, 200,
+                        "text/plain"}},
     {"GET /openapi.json", {"This description of the API", {}, nullptr, "Object"}},
     {"GET /metrics", {"Prometheus metrics (text exposition format)", {}, nullptr, nullptr, 200,
                       "text/plain"}},

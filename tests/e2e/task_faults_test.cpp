@@ -70,10 +70,13 @@ TEST_CASE("e2e faults: a task that starts a daemon and exits is Completed, the d
   e2e_fixture f;
   auto pidfile = f.dir / "daemon.pid";
   // The daemon keeps the task's stdout open: the attempt still ends soon
-  // after the task's own process does.
+  // after the task's own process does. The task waits until the daemon has
+  // left its session (a process still in it when the task ends is the
+  // task's, and is stopped with it).
   auto t = f.orch->submit(
     {{"command", "sh"},
-     {"args", {"-c", "setsid sh -c 'echo $$ > " + pidfile + "; exec sleep 60' & echo started"}}});
+     {"args", {"-c", "setsid sh -c 'echo $$ > " + pidfile + "; exec sleep 60' & "
+                     "while [ ! -s " + pidfile + " ]; do sleep 0.01; done; echo started"}}});
   auto start = std::chrono::steady_clock::now();
   auto done = f.orch->wait_terminal(t["id"], std::chrono::seconds(30));
   CHECK(done["status"] == "Completed");

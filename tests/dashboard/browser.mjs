@@ -1,0 +1,175 @@
+// The dashboard in a real browser (Debian's chromium, driven by
+// puppeteer-core): sign in, submit a task and watch it go from waiting to
+// Completed without a reload, search for it, open its detail and output,
+// cancel another; then as a viewer, see no buttons a viewer may not use.
+// Screenshots of each view go to --out. Run by tests/e2e/auth_test.cpp
+// against an orchestrator it started; exits 1 with what went wrong.
+//
+//   node tests/dashboard/browser.mjs --url http://127.0.0.1:PORT --out DIR
+//        --admin USER:PASSWORD --viewer USER:PASSWORD
+import fs from 'node:fs';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  if (i < 0 || i + 1 >= args.length) throw new Error(`missing ${name}`);
+  return args[i + 1];
+};
+const url = opt('--url');
+const out = opt('--out');
+const [adminUser, adminPassword] = opt('--admin').split(':');
+const [viewerUser, viewerPassword] = opt('--viewer').split(':');
+fs.mkdirSync(out, { recursive: true });
+
+const executablePath = process.env.CHROMIUM
+  || ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => fs.existsSync(p));
+if (!executablePath) {
+  console.log('SKIP: no chromium (Debian package chromium; scripts/setup.sh installs it)');
+  process.exit(3);
+}
+
+const step = (what) => console.log(`- ${what}`);
+const visible = (sel) => `document.querySelector(${JSON.stringify(sel)}) && !document.querySelector(${JSON.stringify(sel)}).closest('.hidden')`;
+
+async function signIn(page, user, password) {
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(visible('#login-form'), { timeout: 15000 });
+  await page.type('#login-user', user);
+  await page.type('#login-password', password);
+  await page.click('#login-submit');
+  await page.waitForFunction(visible('#tasks-view'), { timeout: 15000 });
+}
+
+/// The status shown in the list for the task named `name` ('' if absent).
+const listedStatus = (page, name) => page.evaluate((n) => {
+  for (const tr of document.querySelectorAll('#task-rows tr'))
+    if (tr.children[0].textContent === n) return tr.children[1].textContent;
+  return '';
+}, name);
+
+async function submit(page, name, command, argLines) {
+  await page.$eval('#submit-name', (el) => { el.value = ''; });
+  await page.$eval('#submit-command', (el) => { el.value = ''; });
+  await page.$eval('#submit-args', (el) => { el.value = ''; });
+  await page.type('#submit-name', name);
+  await page.type('#submit-command', command);
+  await page.type('#submit-args', argLines.join('\n'));
+  await page.click('#submit-button');
+}
+
+const browser = await puppeteer.launch({
+  executablePath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // The browser logs every 4xx it sees (the first /auth/me is a 401 by
+  // design): only the page's own errors count.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+      problems.push(`console: ${m.text()}`);
+  });
+
+  step('the sign-in page');
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(visible('#login-form'), { timeout: 15000 });
+  await page.screenshot({ path: path.join(out, 'login.png') });
+  await signIn(page, adminUser, adminPassword);
+  await page.waitForFunction(() => document.getElementById('live').textContent === 'live',
+                             { timeout: 15000 });
+  // A reload would lose this.
+  await page.evaluate(() => { window.stillThisPage = true; });
+
+  const tag = Date.now().toString(36);
+  const name = `dash-e2e-${tag}`;
+  step(`submit ${name} and watch it finish, live`);
+  await submit(page, name, 'sh', ['-c', 'sleep 1.5; echo hello-dashboard']);
+  const seen = new Set();
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const s = await listedStatus(page, name);
+    if (s) seen.add(s);
+    if (s === 'Completed') break;
+    if (Date.now() > deadline) throw new Error(`${name} never showed Completed (saw ${[...seen]})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (![...seen].some((s) => ['Pending', 'Queued', 'Running'].includes(s)))
+    throw new Error(`${name} was never seen waiting or running (saw ${[...seen]})`);
+
+  step('search for it');
+  await page.type('#search', `name:${name}`);
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll('#task-rows tr');
+    return rows.length === 1 && document.getElementById('total').textContent === '1 task';
+  }, { timeout: 10000 });
+  await page.screenshot({ path: path.join(out, 'tasks.png') });
+
+  step('open its detail and output');
+  await page.click('#task-rows tr');
+  await page.waitForFunction(visible('#detail-view'), { timeout: 10000 });
+  await page.waitForFunction(
+    () => document.getElementById('detail-output').textContent.includes('hello-dashboard'),
+    { timeout: 15000 });
+  await page.waitForFunction(
+    () => document.getElementById('detail-events').children.length >= 3, { timeout: 10000 });
+  await page.screenshot({ path: path.join(out, 'detail.png') });
+
+  step('cancel another');
+  await page.click('#back');
+  await page.waitForFunction(visible('#tasks-view'), { timeout: 10000 });
+  await page.$eval('#search', (el) => { el.value = ''; el.dispatchEvent(new Event('input')); });
+  const victim = `dash-cancel-${tag}`;
+  await submit(page, victim, 'sleep', ['600']);
+  await page.waitForFunction((n) => [...document.querySelectorAll('#task-rows tr')]
+    .some((tr) => tr.children[0].textContent === n && tr.children[1].textContent === 'Running'),
+  { timeout: 20000 }, victim);
+  await page.evaluate((n) => {
+    for (const tr of document.querySelectorAll('#task-rows tr'))
+      if (tr.children[0].textContent === n) tr.click();
+  }, victim);
+  await page.waitForFunction(visible('#cancel-task'), { timeout: 10000 });
+  await page.click('#cancel-task');
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('#detail-fields dd')].some((d) => d.textContent === 'Cancelled'),
+    { timeout: 15000 });
+
+  if (!(await page.evaluate(() => window.stillThisPage === true)))
+    throw new Error('the page was reloaded');
+  if (problems.length) throw new Error(problems.join('\n'));
+
+  step('a viewer sees no buttons it may not use');
+  const context = await browser.createBrowserContext();
+  const viewer = await context.newPage();
+  await viewer.setViewport({ width: 1280, height: 800 });
+  await signIn(viewer, viewerUser, viewerPassword);
+  await viewer.waitForFunction((n) => [...document.querySelectorAll('#task-rows tr')]
+    .some((tr) => tr.children[0].textContent === n), { timeout: 10000 }, victim);
+  if (await viewer.evaluate(() => !document.getElementById('submit-form').classList.contains('hidden')))
+    throw new Error('a viewer sees the submit form');
+  // Cancelled: an operator would see Retry here.
+  await viewer.evaluate((n) => {
+    for (const tr of document.querySelectorAll('#task-rows tr'))
+      if (tr.children[0].textContent === n) tr.click();
+  }, victim);
+  await viewer.waitForFunction(visible('#detail-view'), { timeout: 10000 });
+  await viewer.waitForFunction(() => document.getElementById('detail-fields').children.length > 0,
+                               { timeout: 10000 });
+  const buttons = await viewer.evaluate(() => ['cancel-task', 'retry-task']
+    .filter((id) => !document.getElementById(id).classList.contains('hidden')));
+  if (buttons.length) throw new Error(`a viewer sees ${buttons.join(', ')}`);
+  await viewer.screenshot({ path: path.join(out, 'viewer-detail.png') });
+  console.log('dashboard: every step passed');
+} catch (e) {
+  failed = true;
+  console.log(`FAILED: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
