@@ -12,6 +12,7 @@ const state = {
   events: null,            // the EventSource
   lastEventId: '',
   reloadTimer: 0,
+  overviewTimer: 0,
   detail: '',              // the task shown, if any
   output: null,            // the detail's output EventSource
 };
@@ -62,6 +63,8 @@ function badge(status) {
 function showLogin(message) {
   stopStream();
   show($('login-view'), true);
+  show($('nav'), false);
+  show($('overview-view'), false);
   show($('tasks-view'), false);
   show($('detail-view'), false);
   show($('signout'), false);
@@ -102,6 +105,7 @@ async function enter() {
     throw e;
   }
   show($('login-view'), false);
+  show($('nav'), true);
   const name = state.me.username || state.me.principal;
   $('who').textContent = `${name} (${state.me.roles.join(', ')})`;
   show($('signout'), state.me.auth === 'required');
@@ -215,6 +219,10 @@ async function startStream() {
 }
 
 function onEvent(ev) {
+  if (location.hash === '#overview') {
+    clearTimeout(state.overviewTimer);
+    state.overviewTimer = setTimeout(loadOverview, 1000);
+  }
   if (!ev.task_id) return;  // a node event
   const tr = state.rows.get(ev.task_id);
   if (ev.kind === 'created' && !tr) reloadSoon();
@@ -306,15 +314,128 @@ async function act(what) {
   }
 }
 
+// -- the overview: counts, charts from the persisted samples, nodes ------------------
+
+const statuses = ['Pending', 'Queued', 'Running', 'Completed', 'Failed', 'Cancelled'];
+
+function countCard(n, what) {
+  const div = document.createElement('div');
+  div.className = 'count';
+  const big = document.createElement('div');
+  big.className = 'n';
+  big.textContent = n;
+  const small = document.createElement('div');
+  small.className = 'what';
+  small.textContent = what;
+  div.append(big, small);
+  return div;
+}
+
+/// The samples of one metric over the last day, oldest first.
+async function history(name) {
+  const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+  const page = await api('GET', `/metrics/history?name=${name}&since=${since}&limit=1000&order=desc`);
+  return page.samples.reverse();
+}
+
+/// Per-minute rates of a counter, one series per value of `label`: the
+/// difference between consecutive samples (a restart starts the counter
+/// over: its first sample after one counts from zero).
+function rates(samples, label, keys) {
+  const times = [...new Set(samples.map((s) => s.time))].sort();
+  const at = new Map();  // time -> key -> value
+  for (const s of samples) {
+    if (!at.has(s.time)) at.set(s.time, new Map());
+    at.get(s.time).set(s.labels[label] || '', s.value);
+  }
+  const xs = [];
+  const ys = keys.map(() => []);
+  for (let i = 1; i < times.length; i++) {
+    const dt = (Date.parse(times[i]) - Date.parse(times[i - 1])) / 60000;
+    if (dt <= 0) continue;
+    xs.push(Date.parse(times[i]) / 1000);
+    keys.forEach((k, j) => {
+      const now = at.get(times[i]).get(k) || 0;
+      const before = at.get(times[i - 1]).get(k) || 0;
+      ys[j].push((now >= before ? now - before : now) / dt);
+    });
+  }
+  return [xs, ...ys];
+}
+
+function gauge(samples) {
+  return [samples.map((s) => Date.parse(s.time) / 1000), samples.map((s) => s.value)];
+}
+
+const charts = {};
+
+function draw(id, data, series) {
+  const el = $(id);
+  if (charts[id]) charts[id].destroy();
+  el.replaceChildren();
+  if (typeof uPlot === 'undefined') return;
+  const width = Math.max(300, el.clientWidth || 560);
+  charts[id] = new uPlot({
+    width, height: 220,
+    series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2 }))],
+    scales: { x: { time: true } },
+  }, data, el);
+}
+
+async function loadOverview() {
+  try {
+    const [counts, health, nodes] = await Promise.all([
+      Promise.all(statuses.map((s) => api('GET', `/tasks?status=${s}&limit=1`).then((p) => p.total))),
+      api('GET', '/health'),
+      api('GET', '/nodes'),
+    ]);
+    const cards = statuses.map((s, i) => countCard(counts[i], s));
+    cards.push(countCard(`${health.running} / ${health.slots}`, 'running / slots here'));
+    cards.push(countCard(nodes.nodes.length, 'nodes'));
+    $('counts').replaceChildren(...cards);
+    const rows = nodes.nodes.map((n) => {
+      const tr = document.createElement('tr');
+      for (const text of [n.name, n.address, n.slots, n.running,
+                          Object.entries(n.labels || {}).map(([k, v]) => `${k}=${v}`).join(', '),
+                          time(n.last_heartbeat)]) {
+        const td = document.createElement('td');
+        td.textContent = String(text ?? '');
+        tr.append(td);
+      }
+      return tr;
+    });
+    $('node-rows').replaceChildren(...rows);
+    const [finished, running, depth] = await Promise.all([
+      history('orchestrator_tasks_finished_total'),
+      history('orchestrator_tasks_running'),
+      history('orchestrator_queue_depth'),
+    ]);
+    draw('chart-finished', rates(finished, 'status', ['Completed', 'Failed']),
+         [['Completed', '#1f7a3f'], ['Failed', '#b42318']]);
+    const r = gauge(running);
+    const d = new Map(gauge(depth)[0].map((x, i) => [x, depth[i].value]));
+    draw('chart-running', [r[0], r[1], r[0].map((x) => d.get(x) ?? null)],
+         [['running', '#175cd3'], ['queued', '#a15c00']]);
+  } catch (e) {
+    if (e.status === 401) return showLogin('Your session ended: sign in again.');
+    $('counts').replaceChildren(countCard('!', e.message));
+  }
+}
+
 // -- navigation ---------------------------------------------------------------------
 
 function route() {
   const m = location.hash.match(/^#task\/([0-9a-f-]{36})$/);
+  const overview = location.hash === '#overview';
   if (state.output && !m) { state.output.close(); state.output = null; }
   state.detail = m ? m[1] : '';
-  show($('tasks-view'), !m);
+  show($('overview-view'), overview);
+  show($('tasks-view'), !m && !overview);
   show($('detail-view'), !!m);
+  $('nav-overview').classList.toggle('current', overview);
+  $('nav-tasks').classList.toggle('current', !overview);
   if (m) showDetail(m[1], false);
+  else if (overview) loadOverview();
   else loadTasks();
 }
 

@@ -66,6 +66,10 @@ const std::map<std::string, route_doc>& docs() {
     {"GET /openapi.json", {"This description of the API", {}, nullptr, "Object"}},
     {"GET /metrics", {"Prometheus metrics (text exposition format)", {}, nullptr, nullptr, 200,
                       "text/plain"}},
+    {"GET /metrics/history",
+     {"The persisted samples of one metric (every --metrics-interval-s), for charts",
+      with_paging({{"name", "string", "the metric, e.g. orchestrator_tasks_finished_total"}}),
+      nullptr, "SamplePage"}},
     {"GET /audit",
      {"The audit log, paged, filtered by one field",
       with_paging({{"principal", "string", "who acted"},
@@ -161,6 +165,8 @@ json components() {
   s["EventPage"] = page_schema("events", "TaskEvent");
   s["AuditPage"] = page_schema("records", "AuditRecord");
   s["UserPage"] = page_schema("users", "User");
+  s["MetricSample"] = record_json_schema(record_kind::metric);
+  s["SamplePage"] = page_schema("samples", "MetricSample");
   s["TaskBatch"] = object_of({{"tasks", {{"type", "array"}, {"items", ref("TaskSubmission")}, {"maxItems", 1000}}}}, {"tasks"});
   s["TaskBatchResult"] = object_of({{"count", {{"type", "integer"}}}, {"tasks", {{"type", "array"}, {"items", ref("Task")}}}});
   s["User"] = object_of({{"username", str}, {"roles", roles}, {"disabled", {{"type", "boolean"}}},

@@ -61,6 +61,23 @@ void metrics(const context& ctx, const http_request&, const route_args&, reply r
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
+/// GET /metrics/history?name=...: the persisted samples of one metric (every
+/// --metrics-interval-s), oldest first unless order=desc, so charts keep
+/// their history across restarts.
+void metric_history(const context& ctx, const http_request& req, const route_args&, reply rp) {
+  record_query q;
+  q.kind = record_kind::metric;
+  if (auto st = paging_params(req.query, q); !st)
+    return rp.deliver(json_error(400, st.message()));
+  auto name = req.query.find("name");
+  if (name == req.query.end() || name->second.empty())
+    return rp.deliver(json_error(400, "name a metric: GET /metrics/history?name="
+                                      "orchestrator_tasks_finished_total (see GET /metrics)"));
+  q.field = "name";
+  q.value = name->second;
+  list_records(ctx, rp, q, "samples", ctx.peers->storage);
+}
+
 void audit(const context& ctx, const http_request& req, const route_args&, reply rp) {
   record_query q;
   q.kind = record_kind::audit;
@@ -151,6 +168,7 @@ std::vector<route> system_routes() {
     {"GET", {"health"}, health},
     {"GET", {"audit"}, audit, admins},
     {"GET", {"metrics"}, metrics, readers},
+    {"GET", {"metrics", "history"}, metric_history, readers},
     {"POST", {"admin", "backup"}, backup, admins, "admin.backup"},
     {"POST", {"debug", "fail", "{name}"}, fail_component, admins, "debug.fail", true},
   };

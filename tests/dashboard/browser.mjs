@@ -140,6 +140,24 @@ try {
     () => [...document.querySelectorAll('#detail-fields dd')].some((d) => d.textContent === 'Cancelled'),
     { timeout: 15000 });
 
+  step('the overview: counts, charts from the persisted samples, nodes');
+  await page.click('#nav-overview');
+  await page.waitForFunction(visible('#overview-view'), { timeout: 10000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('#counts .count')]
+    .some((c) => c.querySelector('.what').textContent === 'Completed'
+                 && Number(c.querySelector('.n').textContent) >= 1), { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector('#node-rows tr') !== null,
+                             { timeout: 10000 });
+  // Samples are persisted every second here: a chart once there are two.
+  await page.waitForFunction(() => {
+    if (!document.querySelector('#chart-finished .uplot')) {
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      return false;
+    }
+    return true;
+  }, { timeout: 20000, polling: 1500 });
+  await page.screenshot({ path: path.join(out, 'overview.png') });
+
   if (!(await page.evaluate(() => window.stillThisPage === true)))
     throw new Error('the page was reloaded');
   if (problems.length) throw new Error(problems.join('\n'));

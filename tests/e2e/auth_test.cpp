@@ -130,6 +130,8 @@ sample request_for(const std::string& route, const std::string& task_id) {
   path = std::regex_replace(path, std::regex{"\\{token\\}"}, "nightly");
   path = std::regex_replace(path, std::regex{"\\{name\\}"}, "roles");
   path = std::regex_replace(path, std::regex{"\\{file\\}"}, "app.js");
+  if (route == "GET /metrics/history")
+    path += "?name=orchestrator_tasks_running";
   if (route == "POST /tasks")
     body = R"({"command":"true"})";
   else if (route == "POST /tasks/batch")
@@ -330,7 +332,7 @@ TEST_CASE("e2e auth: GET /openapi.json describes every route and only those, wit
 TEST_CASE("e2e auth: the dashboard in a real browser - sign in, a task live from waiting to "
           "Completed, search, detail and output, cancel, and a viewer without buttons",
           "[e2e][auth][dashboard][filesystem-only]") {
-  auth_fixture f;
+  auth_fixture f{{"--metrics-interval-s", "1"}};
   auto out = std::string{ORCH_ARTEFACT_DIR} + "/dashboard";
   auto log = f.dir / "browser.out";
   auto cmd = std::string{"cd " ORCH_SOURCE_DIR " && node tests/dashboard/browser.mjs --url "}
@@ -348,7 +350,7 @@ TEST_CASE("e2e auth: the dashboard in a real browser - sign in, a task live from
   INFO(said);
   CHECK(WEXITSTATUS(rc) == 0);
   CHECK(said.find("dashboard: every step passed") != std::string::npos);
-  for (auto shot : {"login.png", "tasks.png", "detail.png", "viewer-detail.png"})
+  for (auto shot : {"login.png", "tasks.png", "detail.png", "overview.png", "viewer-detail.png"})
     CHECK(std::filesystem::file_size(out + "/" + shot) > 1000);
 }
 
