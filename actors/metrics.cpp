@@ -101,7 +101,18 @@ metrics_impl_actor::behavior_type metrics_fn(metrics_ptr self, storage_actor sto
     guarded("metrics",
             [=](snapshot_atom) {
               self->delayed_send(self, self->state.cfg.interval, snapshot_atom_v);
-              persist_snapshot(self);
+              // The queue's depth is set when asked for: ask now, so the
+              // persisted sample (what charts draw) is today's, not the last
+              // scrape's.
+              self->request(self->state.storage, queue_depth_timeout, count_atom_v,
+                            record_kind::queue)
+                .then(
+                  [=](uint64_t depth) {
+                    self->state.registry->set("orchestrator_queue_depth", {},
+                                              static_cast<double>(depth));
+                    persist_snapshot(self);
+                  },
+                  [=](caf::error&) { persist_snapshot(self); });
             }),
   };
 }

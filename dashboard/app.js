@@ -65,6 +65,7 @@ function showLogin(message) {
   show($('login-view'), true);
   show($('nav'), false);
   show($('overview-view'), false);
+  show($('audit-view'), false);
   show($('tasks-view'), false);
   show($('detail-view'), false);
   show($('signout'), false);
@@ -110,6 +111,7 @@ async function enter() {
   $('who').textContent = `${name} (${state.me.roles.join(', ')})`;
   show($('signout'), state.me.auth === 'required');
   for (const el of document.querySelectorAll('.operator-only')) show(el, operator());
+  for (const el of document.querySelectorAll('.admin-only')) show(el, can('admin'));
   startStream();
   route();
 }
@@ -277,7 +279,83 @@ async function showDetail(id, refresh) {
                      `${e.details ? ' — ' + e.details : ''}`;
     ol.append(li);
   }
-  if (!refresh) followOutput(id);
+  if (!refresh) {
+    followOutput(id);
+    drawGraph(t).catch((e) => { $('detail-graph').textContent = e.message; });
+  }
+}
+
+// -- a task's dependency graph: what it waits for (up to four levels), then it,
+// then what waits for it; each node a link to its task ------------------------------
+
+const svgNs = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, parent) {
+  const el = document.createElementNS(svgNs, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (parent) parent.append(el);
+  return el;
+}
+
+async function drawGraph(t) {
+  const tasks = new Map([[t.id, t]]);
+  const depth = new Map([[t.id, 0]]);
+  let frontier = [t];
+  for (let level = 1; level <= 4 && frontier.length && tasks.size < 40; level++) {
+    const next = [];
+    for (const x of frontier)
+      for (const d of x.dependencies || []) {
+        if (tasks.has(d) || tasks.size >= 40) continue;
+        try {
+          const dt = await api('GET', '/tasks/' + d);
+          tasks.set(d, dt);
+          depth.set(d, level);
+          next.push(dt);
+        } catch (_) { /* removed since */ }
+      }
+    frontier = next;
+  }
+  const dependants = (await api('GET', `/tasks?depends_on=${t.id}&limit=20`)).tasks;
+  for (const c of dependants) {
+    tasks.set(c.id, c);
+    depth.set(c.id, -1);
+  }
+  const deepest = Math.max(...depth.values());
+  const columns = new Map();  // column -> ids
+  for (const [id, d] of depth) {
+    const col = deepest - d;
+    if (!columns.has(col)) columns.set(col, []);
+    columns.get(col).push(id);
+  }
+  const w = 190, h = 44, gapX = 60, gapY = 14;
+  const place = new Map();
+  for (const [col, ids] of columns)
+    ids.forEach((id, row) => place.set(id, { x: 10 + col * (w + gapX), y: 10 + row * (h + gapY) }));
+  const cols = Math.max(...columns.keys()) + 1;
+  const rows = Math.max(...[...columns.values()].map((ids) => ids.length));
+  const root = svg('svg', { width: 20 + cols * (w + gapX) - gapX, height: 20 + rows * (h + gapY) - gapY });
+  const edge = (from, to) => {
+    const a = place.get(from), b = place.get(to);
+    if (!a || !b) return;
+    const x1 = a.x + w, y1 = a.y + h / 2, x2 = b.x, y2 = b.y + h / 2;
+    svg('path', { d: `M${x1},${y1} C${x1 + 30},${y1} ${x2 - 30},${y2} ${x2},${y2}` }, root);
+  };
+  for (const x of tasks.values())
+    for (const d of x.dependencies || []) edge(d, x.id);
+  for (const [id, x] of tasks) {
+    const p = place.get(id);
+    const g = svg('g', { class: `node ${x.status.toLowerCase()}${id === t.id ? ' current' : ''}`,
+                         transform: `translate(${p.x},${p.y})` }, root);
+    g.dataset.id = id;
+    svg('rect', { width: w, height: h, rx: 6 }, g);
+    const label = svg('text', { x: 10, y: 18 }, g);
+    const name = x.name || x.command || id.slice(0, 8);
+    label.textContent = name.length > 24 ? name.slice(0, 23) + '…' : name;
+    const state = svg('text', { x: 10, y: 34, class: 'state' }, g);
+    state.textContent = `${x.status} · ${id.slice(0, 8)}`;
+    g.addEventListener('click', () => { location.hash = '#task/' + id; });
+  }
+  $('detail-graph').replaceChildren(root);
 }
 
 /// The task's output as it is written (a stream of its own, with a ticket).
@@ -422,20 +500,48 @@ async function loadOverview() {
   }
 }
 
+// -- the audit log (admins) ---------------------------------------------------------
+
+async function loadAudit() {
+  const params = new URLSearchParams({ limit: '200', order: 'desc' });
+  const action = $('audit-action').value.trim();
+  if (action) params.set('action', action);
+  try {
+    const page = await api('GET', '/audit?' + params);
+    const rows = page.records.map((a) => {
+      const tr = document.createElement('tr');
+      for (const text of [time(a.time), a.principal, a.action, a.target, a.outcome, a.details]) {
+        const td = document.createElement('td');
+        td.textContent = text || '';
+        tr.append(td);
+      }
+      return tr;
+    });
+    $('audit-rows').replaceChildren(...rows);
+    $('audit-total').textContent = `${page.total} record${page.total === 1 ? '' : 's'}`;
+  } catch (e) {
+    $('audit-total').textContent = e.message;
+  }
+}
+
 // -- navigation ---------------------------------------------------------------------
 
 function route() {
   const m = location.hash.match(/^#task\/([0-9a-f-]{36})$/);
   const overview = location.hash === '#overview';
+  const audit = location.hash === '#audit' && can('admin');
   if (state.output && !m) { state.output.close(); state.output = null; }
   state.detail = m ? m[1] : '';
   show($('overview-view'), overview);
-  show($('tasks-view'), !m && !overview);
+  show($('audit-view'), audit);
+  show($('tasks-view'), !m && !overview && !audit);
   show($('detail-view'), !!m);
   $('nav-overview').classList.toggle('current', overview);
-  $('nav-tasks').classList.toggle('current', !overview);
+  $('nav-audit').classList.toggle('current', audit);
+  $('nav-tasks').classList.toggle('current', !overview && !audit);
   if (m) showDetail(m[1], false);
   else if (overview) loadOverview();
+  else if (audit) loadAudit();
   else loadTasks();
 }
 
@@ -450,6 +556,11 @@ function init() {
   $('search').addEventListener('input', () => {
     clearTimeout(typing);
     typing = setTimeout(() => { state.query = $('search').value.trim(); loadTasks(); }, 250);
+  });
+  let auditTyping = 0;
+  $('audit-action').addEventListener('input', () => {
+    clearTimeout(auditTyping);
+    auditTyping = setTimeout(loadAudit, 250);
   });
   $('status-filter').addEventListener('change', () => {
     state.status = $('status-filter').value;

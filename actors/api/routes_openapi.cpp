@@ -105,7 +105,8 @@ const std::map<std::string, route_doc>& docs() {
       with_paging({{"q", "string",
                     "search: words (prefix of a word of the name, command, arguments), id:, "
                     "name:, cmd:, label:k=v, status:, node:, owner:, since:, until:"},
-                   {"status", "string", "Pending, Queued, Running, Completed, Failed or Cancelled"}}),
+                   {"status", "string", "Pending, Queued, Running, Completed, Failed or Cancelled"},
+                   {"depends_on", "string", "a task id: the tasks that depend on it"}}),
       nullptr, "TaskPage"}},
     {"POST /tasks", {"Submit a task", {}, "TaskSubmission", "Task", 201}},
     {"POST /tasks/batch",

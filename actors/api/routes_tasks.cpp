@@ -10,6 +10,7 @@
 #include "actors/api/route.hpp"
 #include "runtime/core/batch_submission.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/submission.hpp"
 #include "runtime/core/task_search.hpp"
@@ -34,6 +35,17 @@ void list_tasks(const context& ctx, const http_request& req, const route_args&, 
                                             "Completed, Failed, Cancelled)"));
     q.field = "status";
     q.value = to_string(s);
+  }
+  if (auto i = req.query.find("depends_on"); i != req.query.end() && !i->second.empty()) {
+    // The dependants of a task (a graph's edges the other way).
+    if (!q.field.empty())
+      return rp.deliver(json_error(400, "give status= or depends_on=, not both (status: is a "
+                                        "search term too: q=status:failed)"));
+    if (!is_uuid(i->second))
+      return rp.deliver(json_error(400, "depends_on '" + i->second.substr(0, 40)
+                                          + "' is not a task id (a UUID)"));
+    q.field = "dependencies";
+    q.value = i->second;
   }
   if (auto i = req.query.find("q"); i != req.query.end() && !i->second.empty()) {
     // Checked here so a bad search is refused before the storage is asked.

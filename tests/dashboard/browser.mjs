@@ -140,6 +140,33 @@ try {
     () => [...document.querySelectorAll('#detail-fields dd')].some((d) => d.textContent === 'Cancelled'),
     { timeout: 15000 });
 
+  step('a dependency graph, and a click on a node');
+  const [parent, child] = await page.evaluate(async (t) => {
+    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
+                      'Content-Type': 'application/json' };
+    const post = async (body) => (await (await fetch('/tasks', {
+      method: 'POST', headers, body: JSON.stringify(body) })).json()).data.id;
+    const p = await post({ name: `dash-parent-${t}`, command: 'true' });
+    const c = await post({ name: `dash-child-${t}`, command: 'true', dependencies: [p] });
+    return [p, c];
+  }, tag);
+  await page.evaluate((id) => { location.hash = '#task/' + id; }, child);
+  await page.waitForFunction(() => document.querySelectorAll('#detail-graph .node').length === 2,
+                             { timeout: 10000 });
+  await page.screenshot({ path: path.join(out, 'graph.png') });
+  await page.click(`#detail-graph .node[data-id="${parent}"]`);
+  await page.waitForFunction((id) => {
+    const cur = document.querySelector('#detail-graph .node.current');
+    return cur && cur.dataset.id === id && document.querySelectorAll('#detail-graph .node').length === 2;
+  }, { timeout: 10000 }, parent);
+
+  step('the audit log');
+  await page.click('#nav-audit');
+  await page.waitForFunction(visible('#audit-view'), { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length > 0,
+                             { timeout: 10000 });
+  await page.screenshot({ path: path.join(out, 'audit.png') });
+
   step('the overview: counts, charts from the persisted samples, nodes');
   await page.click('#nav-overview');
   await page.waitForFunction(visible('#overview-view'), { timeout: 10000 });
@@ -171,6 +198,8 @@ try {
     .some((tr) => tr.children[0].textContent === n), { timeout: 10000 }, victim);
   if (await viewer.evaluate(() => !document.getElementById('submit-form').classList.contains('hidden')))
     throw new Error('a viewer sees the submit form');
+  if (await viewer.evaluate(() => !document.getElementById('nav-audit').classList.contains('hidden')))
+    throw new Error('a viewer sees the audit log link');
   // Cancelled: an operator would see Retry here.
   await viewer.evaluate((n) => {
     for (const tr of document.querySelectorAll('#task-rows tr'))

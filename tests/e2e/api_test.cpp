@@ -139,6 +139,30 @@ TEST_CASE("e2e: listing filters by status and pages", "[e2e]") {
   CHECK(all["tasks"][0]["created_at"] >= all["tasks"][7]["created_at"]);
 }
 
+TEST_CASE("e2e: GET /metrics/history gives the persisted samples of a metric, the queue depth "
+          "among them without a scrape", "[e2e][metrics]") {
+  e2e_fixture f{{"--metrics-interval-s", "1", "--max-concurrent-tasks", "1"}};
+  // One slot held: the rest wait in the queue.
+  auto gate = f.dir / "gate";
+  f.orch->submit({{"command", "sh"}, {"args", {"-c", "while [ ! -e " + gate + " ]; do sleep 0.02; done"}}});
+  for (int i = 0; i < 3; ++i)
+    f.orch->submit({{"command", "true"}});
+  nlohmann::json samples;
+  REQUIRE(wait_until([&] {
+    auto r = f.orch->http().get("/metrics/history?name=orchestrator_queue_depth&order=desc&limit=1");
+    if (r.status != 200)
+      return false;
+    samples = r.json()["data"]["samples"];
+    // The waiting three, and the running one while its entry is leased.
+    return !samples.empty() && samples[0]["value"].get<double>() >= 3;
+  }, std::chrono::seconds(20)));
+  CHECK(samples[0]["name"] == "orchestrator_queue_depth");
+  write_text(gate, "");
+  auto bad = f.orch->http().get("/metrics/history");
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"].get<std::string>().find("name a metric") != std::string::npos);
+}
+
 TEST_CASE("e2e: GET /tasks?q= searches tasks beside status= and paging, and a bad search is a 400",
           "[e2e][search]") {
   e2e_fixture f;
@@ -180,6 +204,14 @@ TEST_CASE("e2e: GET /tasks?q= searches tasks beside status= and paging, and a ba
   CHECK(bad.json()["error"].get<std::string>().find("unknown search field 'stat'")
         != std::string::npos);
   CHECK(f.orch->http().get("/tasks?q=name%3A%22open").status == 400);
+
+  // A task's dependants: the graph's edges the other way.
+  auto child = f.orch->submit({{"command", "true"}, {"dependencies", {backup}}})["id"]
+                 .get<std::string>();
+  CHECK(ids("/tasks?depends_on=" + backup) == set{child});
+  CHECK(ids("/tasks?depends_on=" + report).empty());
+  CHECK(f.orch->http().get("/tasks?depends_on=" + backup + "&status=failed").status == 400);
+  CHECK(f.orch->http().get("/tasks?depends_on=../x").status == 400);
 }
 
 namespace {

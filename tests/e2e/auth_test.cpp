@@ -350,7 +350,8 @@ TEST_CASE("e2e auth: the dashboard in a real browser - sign in, a task live from
   INFO(said);
   CHECK(WEXITSTATUS(rc) == 0);
   CHECK(said.find("dashboard: every step passed") != std::string::npos);
-  for (auto shot : {"login.png", "tasks.png", "detail.png", "overview.png", "viewer-detail.png"})
+  for (auto shot : {"login.png", "tasks.png", "detail.png", "graph.png", "audit.png", "overview.png",
+                    "viewer-detail.png"})
     CHECK(std::filesystem::file_size(out + "/" + shot) > 1000);
 }
 
