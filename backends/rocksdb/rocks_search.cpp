@@ -12,6 +12,8 @@
 // records; the node (which changes with each attempt), and a large term
 // beside a small one, are checked on the records of the tasks left.
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <functional>
 
 #include "backends/rocksdb/rocks_engine_impl.hpp"
@@ -20,7 +22,22 @@ namespace orch::rocks {
 
 namespace {
 
-using candidates = std::vector<std::string>;  // be64(created_at) + task id, sorted
+/// be64(created_at) + the task's id (a UUID, 36 characters): a fixed size,
+/// so a term's million matches are one allocation, not a million; unsigned,
+/// so they sort as RocksDB's keys do (by time, then id).
+using candidate = std::array<unsigned char, 44>;
+using candidates = std::vector<candidate>;  // sorted
+
+bool to_candidate(std::string_view bytes, candidate& out) {
+  if (bytes.size() != out.size())
+    return false;
+  std::memcpy(out.data(), bytes.data(), out.size());
+  return true;
+}
+
+std::string id_of(const candidate& c) {
+  return std::string(reinterpret_cast<const char*>(c.data()) + 8, 36);
+}
 
 bool indexable(const std::string& s) {
   return s.find('\0') == std::string::npos;
@@ -121,8 +138,9 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
         if (sep == std::string_view::npos || k.size() < sep + 9)
           return true;
         auto rest = k.substr(sep + 1);
-        if (in_range(rest.substr(0, 8)))
-          out.emplace_back(rest);
+        candidate c;
+        if (in_range(rest.substr(0, 8)) && to_candidate(rest, c))
+          out.push_back(c);
         return true;
       });
       if (cap != 0 && seen > cap)
@@ -140,8 +158,10 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
              if (cap != 0 && ++seen > cap)
                return false;
              auto created = be64(time_key(record_time(record_kind::task, value.ToStringView())));
-             if (in_range(created))
-               out.push_back(created + key.ToString().substr(prefix_.size()));
+             candidate c;
+             if (in_range(created)
+                 && to_candidate(created + key.ToString().substr(prefix_.size()), c))
+               out.push_back(c);
              return true;
            });
       if (cap != 0 && seen > cap)
@@ -159,7 +179,9 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
              [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
                if (cap != 0 && out.size() >= cap)
                  return false;
-               out.emplace_back(key.ToStringView().substr(base.size()));
+               candidate c;
+               if (to_candidate(key.ToStringView().substr(base.size()), c))
+                 out.push_back(c);
                return true;
              });
         if (cap != 0 && out.size() >= cap)
@@ -269,12 +291,12 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
       continue;
     }
     std::string text;
-    if (!read(cf_tasks, prefix_ + c.substr(8), text))
+    if (!read(cf_tasks, prefix_ + id_of(c), text))
       continue;
     if (verify && !search_matches_json(s, text))
       continue;
     if (page.total >= q.offset && page.items.size() < q.limit)
-      page.items.push_back({record_kind::task, c.substr(8), std::move(text)});
+      page.items.push_back({record_kind::task, id_of(c), std::move(text)});
     ++page.total;
   }
   return page;
