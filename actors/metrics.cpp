@@ -71,6 +71,21 @@ void persist_snapshot(metrics_ptr self) {
           });
 }
 
+/// Sets orchestrator_queue_depth from the storage, then calls `then`: the
+/// depth is the storage's to say (on shared storage, every instance's), a
+/// count the backends keep, not a scan. If it cannot say, the last value stays.
+template <class F>
+void refresh_queue_depth(metrics_ptr self, F then) {
+  auto registry = self->state.registry;
+  self->request(self->state.storage, queue_depth_timeout, count_atom_v, record_kind::queue)
+    .then(
+      [registry, then](uint64_t depth) mutable {
+        registry->set("orchestrator_queue_depth", {}, static_cast<double>(depth));
+        then();
+      },
+      [then](caf::error&) mutable { then(); });
+}
+
 metrics_impl_actor::behavior_type metrics_fn(metrics_ptr self, storage_actor storage,
                                              std::shared_ptr<metric_registry> registry,
                                              metrics_config cfg) {
@@ -83,36 +98,19 @@ metrics_impl_actor::behavior_type metrics_fn(metrics_ptr self, storage_actor sto
     guarded("metrics", [=](const metric_update& u) { self->state.registry->apply(u); }),
     guarded("metrics",
             [=](render_atom) -> caf::result<std::string> {
-              // The queue's depth is the storage's to say (on shared storage,
-              // every instance's): asked at each scrape, a count the backends
-              // keep, not a scan.
+              // The queue's depth is asked at each scrape.
               auto rp = self->make_response_promise<std::string>();
-              auto registry = self->state.registry;
-              self->request(self->state.storage, queue_depth_timeout, count_atom_v,
-                            record_kind::queue)
-                .then(
-                  [rp, registry](uint64_t depth) mutable {
-                    registry->set("orchestrator_queue_depth", {}, static_cast<double>(depth));
-                    rp.deliver(registry->render());
-                  },
-                  [rp, registry](caf::error&) mutable { rp.deliver(registry->render()); });
+              refresh_queue_depth(self, [rp, registry = self->state.registry]() mutable {
+                rp.deliver(registry->render());
+              });
               return rp;
             }),
     guarded("metrics",
             [=](snapshot_atom) {
               self->delayed_send(self, self->state.cfg.interval, snapshot_atom_v);
-              // The queue's depth is set when asked for: ask now, so the
-              // persisted sample (what charts draw) is today's, not the last
-              // scrape's.
-              self->request(self->state.storage, queue_depth_timeout, count_atom_v,
-                            record_kind::queue)
-                .then(
-                  [=](uint64_t depth) {
-                    self->state.registry->set("orchestrator_queue_depth", {},
-                                              static_cast<double>(depth));
-                    persist_snapshot(self);
-                  },
-                  [=](caf::error&) { persist_snapshot(self); });
+              // The persisted sample (what charts draw) is today's depth,
+              // not the last scrape's.
+              refresh_queue_depth(self, [self] { persist_snapshot(self); });
             }),
   };
 }

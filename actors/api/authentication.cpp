@@ -73,6 +73,21 @@ http_request without_ticket(const http_request& req) {
   return copy;
 }
 
+namespace {
+
+/// The route's handler as `who`, if `who` holds one of its roles; 403 otherwise.
+void run_as(const context& ctx, const http_request& req, const route& r, route_args args,
+            reply rp, principal who) {
+  args.who = std::move(who);
+  rp.audit_by(args.who.name);
+  if (!(args.who.roles & r.allowed))
+    return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
+                                        + " (you have " + auth::describe(args.who.roles) + ")"));
+  r.handle(ctx, req, args, rp);
+}
+
+} // namespace
+
 void authorize(const context& ctx, const http_request& req, const route& r, route_args args,
                reply rp) {
   if (auto t = req.query.find("ticket");
@@ -83,21 +98,9 @@ void authorize(const context& ctx, const http_request& req, const route& r, rout
         "the stream ticket is unknown, already used or expired (a ticket opens one stream "
         "within 60 s): get a new one with POST /auth/stream-ticket",
         true));
-    args.who = std::move(*who);
-    rp.audit_by(args.who.name);
-    if (!(args.who.roles & r.allowed))
-      return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
-                                          + " (you have " + auth::describe(args.who.roles) + ")"));
-    return r.handle(ctx, without_ticket(req), args, rp);
+    return run_as(ctx, without_ticket(req), r, std::move(args), rp, std::move(*who));
   }
-  auto proceed = [=](principal who) mutable {
-    args.who = std::move(who);
-    rp.audit_by(args.who.name);
-    if (!(args.who.roles & r.allowed))
-      return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
-                                          + " (you have " + auth::describe(args.who.roles) + ")"));
-    r.handle(ctx, req, args, rp);
-  };
+  auto proceed = [=](principal who) { run_as(ctx, req, r, args, rp, std::move(who)); };
   auto text = bearer_of(req.authorization);
   auth::token_parts t;
   if (text.empty() || !auth::parse_token(text, t))

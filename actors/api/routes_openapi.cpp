@@ -31,7 +31,7 @@ struct query_doc {
 
 struct route_doc {
   const char* summary;
-  std::vector<query_doc> query;
+  std::vector<query_doc> query = {};
   const char* body = nullptr;                // a schema in components, or nullptr
   const char* data = nullptr;                // the response's data: a schema, or nullptr (an object)
   int status = 200;

@@ -90,6 +90,14 @@ std::set<std::string> rocks_engine::search_keys(const std::string& id,
 
 void rocks_engine::search_entries(rocksdb::WriteBatch& wb, const std::string& id,
                                   const staged_record* before, const staged_record* after) {
+  // A state change leaves every indexed field as it was: nothing to write,
+  // and no keys to build (the common case, on every claim and completion).
+  if (before && after && before->meta.created_at == after->meta.created_at
+      && before->search.name_words == after->search.name_words
+      && before->search.command_words == after->search.command_words
+      && before->search.labels == after->search.labels
+      && before->search.owner == after->search.owner)
+    return;
   std::set<std::string> gone, kept;
   if (before)
     gone = search_keys(id, *before);
@@ -124,22 +132,17 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
   // `cap` entries to read (0: no cap).
   using reader = std::function<std::optional<candidates>(size_t cap)>;
 
-  // The tasks of the keys in [begin, end): after the term's end (at once if
-  // `exact`, else at the next 0 byte) come be64(created) and the id.
-  auto range = [this, in_range](std::string begin, std::string end, bool exact) -> reader {
+  // The candidates `take(key, value, out)` makes of the keys in [begin, end)
+  // of a column family, sorted; nothing if there are more than `cap` keys.
+  auto collect = [this](cf_id family, std::string begin, std::string end, auto take) -> reader {
     return [=, this](size_t cap) -> std::optional<candidates> {
       candidates out;
       size_t seen = 0;
-      walk(cf_idx_deps, begin, end, false, [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
+      walk(family, begin, end, false, [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
         if (cap != 0 && ++seen > cap)
           return false;
-        auto k = key.ToStringView();
-        auto sep = exact ? begin.size() - 1 : k.find('\0', begin.size());
-        if (sep == std::string_view::npos || k.size() < sep + 9)
-          return true;
-        auto rest = k.substr(sep + 1);
         candidate c;
-        if (in_range(rest.substr(0, 8)) && to_candidate(rest, c))
+        if (take(key.ToStringView(), value, c))
           out.push_back(c);
         return true;
       });
@@ -149,47 +152,27 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
       return out;
     };
   };
-  auto id_prefix = [this, in_range](std::string p) -> reader {
-    return [=, this](size_t cap) -> std::optional<candidates> {
-      candidates out;
-      size_t seen = 0;
-      walk(cf_tasks, prefix_ + p, prefix_ + p + '\xff', false,
-           [&](const rocksdb::Slice& key, const rocksdb::Slice& value) {
-             if (cap != 0 && ++seen > cap)
-               return false;
-             auto created = be64(time_key(record_time(record_kind::task, value.ToStringView())));
-             candidate c;
-             if (in_range(created)
-                 && to_candidate(created + key.ToString().substr(prefix_.size()), c))
-               out.push_back(c);
-             return true;
-           });
-      if (cap != 0 && seen > cap)
-        return std::nullopt;
-      sort_unique(out);
-      return out;
-    };
+  // The tasks of the keys in [begin, end): after the term's end (at once if
+  // `exact`, else at the next 0 byte) come be64(created) and the id.
+  auto range = [&](std::string begin, std::string end, bool exact) {
+    auto term_end = begin.size();
+    return collect(cf_idx_deps, begin, end,
+                   [=](std::string_view k, const rocksdb::Slice&, candidate& c) {
+                     auto sep = exact ? term_end - 1 : k.find('\0', term_end);
+                     if (sep == std::string_view::npos || k.size() < sep + 9)
+                       return false;
+                     auto rest = k.substr(sep + 1);
+                     return in_range(rest.substr(0, 8)) && to_candidate(rest, c);
+                   });
   };
-  auto statuses = [this, lo, hi](std::vector<task_status> sts) -> reader {
-    return [=, this](size_t cap) -> std::optional<candidates> {
-      candidates out;
-      for (auto st : sts) {
-        auto base = prefix_ + std::string(1, static_cast<char>(st));
-        walk(cf_idx_status, base + lo, base + hi, false,
-             [&](const rocksdb::Slice& key, const rocksdb::Slice&) {
-               if (cap != 0 && out.size() >= cap)
-                 return false;
-               candidate c;
-               if (to_candidate(key.ToStringView().substr(base.size()), c))
-                 out.push_back(c);
-               return true;
-             });
-        if (cap != 0 && out.size() >= cap)
-          return std::nullopt;
-      }
-      sort_unique(out);
-      return out;
-    };
+  auto id_prefix = [&](const std::string& p) {
+    return collect(cf_tasks, prefix_ + p, prefix_ + p + '\xff',
+                   [=, this](std::string_view k, const rocksdb::Slice& value, candidate& c) {
+                     auto created =
+                       be64(time_key(record_time(record_kind::task, value.ToStringView())));
+                     return in_range(created)
+                            && to_candidate(created + std::string{k.substr(prefix_.size())}, c);
+                   });
   };
   // Several readers' tasks, intersected or united; nothing if one has too many.
   auto combine = [](std::vector<reader> parts, bool all) -> reader {
@@ -203,6 +186,16 @@ std::optional<record_page> rocks_engine::search_page(const record_query& q,
       }
       return out.value_or(candidates{});
     };
+  };
+  auto statuses = [&](const std::vector<task_status>& sts) {
+    std::vector<reader> each;
+    for (auto st : sts) {
+      auto base = prefix_ + std::string(1, static_cast<char>(st));
+      each.push_back(collect(cf_idx_status, base + lo, base + hi,
+                             [n = base.size()](std::string_view k, const rocksdb::Slice&,
+                                               candidate& c) { return to_candidate(k.substr(n), c); }));
+    }
+    return combine(each, false);
   };
   auto zero = std::string(1, '\0'), one = std::string(1, '\1');
   auto word = [&](char tag, const std::string& w) {

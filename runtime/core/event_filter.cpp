@@ -17,9 +17,6 @@ std::set<std::string> comma_list(const std::string& text) {
   return {parts.begin(), parts.end()};
 }
 
-std::string shown(const std::string& s) {
-  return "'" + s.substr(0, 64) + (s.size() > 64 ? "…" : "") + "'";
-}
 
 constexpr size_t max_filter_values = 100;
 
@@ -41,7 +38,7 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
   static const std::set<std::string> known{"task", "status", "kind", "node", "label", "after"};
   for (auto& [name, value] : query)
     if (!known.count(name))
-      return invalid_input("unknown parameter " + shown(name)
+      return invalid_input("unknown parameter " + shown_value(name)
                              + " (GET /events takes task, status, kind, node, label and after)");
   event_filter f;
   auto get = [&](const char* name) {
@@ -51,13 +48,11 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
   f.tasks = comma_list(get("task"));
   for (auto& id : f.tasks)
     if (!is_uuid(id))
-      return invalid_input("task " + shown(id) + " is not a task id (a UUID)");
+      return invalid_input("task " + shown_value(id) + " is not a task id (a UUID)");
   for (auto& name : comma_list(get("status"))) {
     task_status s;
-    if (!parse_status(name, s))
-      return invalid_input("unknown status " + shown(name)
-                             + " (expected Pending, Queued, Running, Completed, Failed or "
-                               "Cancelled)");
+    if (auto st = status_param(name, s); !st)
+      return st;
     f.statuses.insert(to_string(s));
   }
   f.kinds = comma_list(get("kind"));
@@ -67,7 +62,7 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
       std::string list;
       for (auto* known_kind : event_kind::all)
         list += (list.empty() ? "" : ", ") + std::string{known_kind};
-      return invalid_input("unknown event kind " + shown(k) + " (expected one of " + list + ")");
+      return invalid_input("unknown event kind " + shown_value(k) + " (expected one of " + list + ")");
     }
   f.nodes = comma_list(get("node"));
   auto labels = parse_label_list(get("label"), "label");
@@ -81,7 +76,7 @@ result<event_filter> parse_event_filter(const std::map<std::string, std::string>
   // ?after= wins over the header: a client that sets it means it.
   f.after = query.count("after") ? get("after") : last_event_id;
   if (!f.after.empty() && !is_uuid(f.after))
-    return invalid_input("after (or Last-Event-ID) " + shown(f.after)
+    return invalid_input("after (or Last-Event-ID) " + shown_value(f.after)
                            + " is not an event id (a UUID, as the stream's id: lines give)");
   return f;
 }

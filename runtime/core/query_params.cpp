@@ -61,6 +61,17 @@ status paging_params(const query_map& params, record_query& q) {
   return {};
 }
 
+std::string shown_value(std::string_view s) {
+  return "'" + std::string{s.substr(0, 64)} + (s.size() > 64 ? "…" : "") + "'";
+}
+
+status status_param(std::string_view name, task_status& out) {
+  if (parse_status(name, out))
+    return {};
+  return invalid_input("unknown status " + shown_value(name)
+                       + " (expected Pending, Queued, Running, Completed, Failed or Cancelled)");
+}
+
 std::vector<std::string> split_nonempty(std::string_view text, char separator) {
   std::vector<std::string> parts;
   size_t pos = 0;

@@ -29,6 +29,12 @@ inline constexpr uint32_t max_page = 1000;
 /// (comma lists in queries, a path's segments).
 std::vector<std::string> split_nonempty(std::string_view text, char separator);
 
+/// A value as a refusal quotes it: 'value', cut after 64 characters.
+std::string shown_value(std::string_view s);
+
+/// A status by name, any case; refused with the names there are.
+status status_param(std::string_view name, task_status& out);
+
 /// limit (1..1000, default 100), offset, order (asc|desc, also oldest|newest),
 /// since and until, into `q`.
 status paging_params(const query_map& params, record_query& q);

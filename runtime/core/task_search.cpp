@@ -25,9 +25,6 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-std::string shown(std::string_view s) {
-  return "'" + std::string{s.substr(0, 64)} + (s.size() > 64 ? "…" : "") + "'";
-}
 
 bool valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
@@ -117,7 +114,7 @@ status parse_term(const std::string& raw, bool quoted_whole, task_search& out) {
     t.text = lowered(raw);
     t.words = search_words(raw);
     if (t.words.empty())
-      return invalid_input("search term " + shown(raw) + " has no letters or digits to look for");
+      return invalid_input("search term " + shown_value(raw) + " has no letters or digits to look for");
     out.terms.push_back(std::move(t));
     return {};
   }
@@ -126,7 +123,7 @@ status parse_term(const std::string& raw, bool quoted_whole, task_search& out) {
   if (name == "since" || name == "until") {
     micros t = 0;
     if (!parse_search_time(value, t))
-      return invalid_input(name + ":" + shown(value)
+      return invalid_input(name + ":" + shown_value(value)
                            + " is not a time (write 2026-12-01 or 2026-12-01T08:00:00Z)");
     if (name == "since")
       out.since = std::max(out.since, t);
@@ -136,7 +133,7 @@ status parse_term(const std::string& raw, bool quoted_whole, task_search& out) {
   }
   auto f = field_names().find(name);
   if (f == field_names().end())
-    return invalid_input("unknown search field " + shown(name)
+    return invalid_input("unknown search field " + shown_value(name)
                          + " (known: id, name, cmd, label, status, node, owner, since, until); "
                            "to look for text with a ':', put it in quotes");
   if (value.empty())
@@ -149,7 +146,7 @@ status parse_term(const std::string& raw, bool quoted_whole, task_search& out) {
     case search_field::command:
       t.words = search_words(value);
       if (t.words.empty())
-        return invalid_input(name + ":" + shown(value) + " has no letters or digits to look for");
+        return invalid_input(name + ":" + shown_value(value) + " has no letters or digits to look for");
       break;
     case search_field::label:
       if (auto eq = value.find('='); eq != std::string::npos) {
@@ -160,15 +157,13 @@ status parse_term(const std::string& raw, bool quoted_whole, task_search& out) {
         t.text = value;
       }
       if (t.text.empty())
-        return invalid_input("label:" + shown(value) + " needs a key (label:team or label:team=infra)");
+        return invalid_input("label:" + shown_value(value) + " needs a key (label:team or label:team=infra)");
       break;
     case search_field::status:
       for (auto& s : split_nonempty(value, ',')) {
         task_status st;
-        if (!parse_status(s, st))
-          return invalid_input("unknown status " + shown(s)
-                               + " (expected Pending, Queued, Running, Completed, Failed or "
-                                 "Cancelled)");
+        if (auto problem = status_param(s, st); !problem)
+          return problem;
         t.statuses.push_back(st);
       }
       if (t.statuses.empty())
@@ -270,14 +265,19 @@ bool search_matches_json(const task_search& s, std::string_view task_json) {
 
 bool search_matches(const task_search& s, std::string_view id, task_status status,
                     const search_doc& doc) {
+  std::string id_lower;  // made once, by the first term that needs it
+  auto id_starts = [&](const std::string& prefix) {
+    if (id_lower.empty())
+      id_lower = lowered(id);
+    return id_lower.rfind(prefix, 0) == 0;
+  };
   for (auto& t : s.terms) {
     bool ok = false;
     switch (t.field) {
       case search_field::any:
-        ok = lowered(id).rfind(t.text, 0) == 0
-             || all_start_words(t.words, doc.name_words, &doc.command_words);
+        ok = id_starts(t.text) || all_start_words(t.words, doc.name_words, &doc.command_words);
         break;
-      case search_field::id: ok = lowered(id).rfind(t.text, 0) == 0; break;
+      case search_field::id: ok = id_starts(t.text); break;
       case search_field::name: ok = all_start_words(t.words, doc.name_words, nullptr); break;
       case search_field::command: ok = all_start_words(t.words, doc.command_words, nullptr); break;
       case search_field::label: {
