@@ -31,6 +31,7 @@ struct live_attempt {
   remote_attempt_actor stand_in;
   std::string task_id;
   uint32_t attempt = 0;
+  std::shared_ptr<live_output> output;       // relayed by the worker as it comes
 };
 
 struct node_session_state {
@@ -100,7 +101,8 @@ void lose(session_ptr self, const std::string& id, const std::string& why) {
   if (i == attempts.end())
     return;
   self->send(i->second.stand_in, done_atom_v,
-             lost_on_node(i->second.task_id, i->second.attempt, self->state.status.name, why));
+             lost_on_node(i->second.task_id, i->second.attempt, self->state.status.name, why,
+                          i->second.output.get()));
   attempts.erase(i);
 }
 
@@ -224,9 +226,9 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
               }),
       // -- the scheduler's stand-ins ---------------------------------------------------
       guarded("node session",
-              [=](run_atom, node_attempt& a, remote_attempt_actor& stand_in) {
+              [=](run_atom, node_attempt& a, remote_attempt_actor& stand_in, output_tap& tap) {
                 auto& s = self->state;
-                live_attempt live{stand_in, a.spec.task_id, a.spec.attempt};
+                live_attempt live{stand_in, a.spec.task_id, a.spec.attempt, std::move(tap.live)};
                 auto id = a.attempt_id;
                 s.attempts[id] = live;
                 self->monitor(stand_in);
@@ -272,6 +274,16 @@ node_session_handles spawn_node_session(caf::actor_system& sys, node_status stat
                 s.attempts.erase(i);
                 s.delivered.insert(id);
                 return true;
+              }),
+      guarded("node session",
+              [=](output_atom, const std::string& id, bool is_stderr, uint64_t offset,
+                  const std::string& piece) {
+                // A piece past a gap (cut off meanwhile) is dropped here; the
+                // worker sends everything again once it is back.
+                auto i = self->state.attempts.find(id);
+                if (i != self->state.attempts.end() && i->second.output)
+                  i->second.output->append_at(is_stderr ? output_stream::err : output_stream::out,
+                                              offset, piece);
               }),
       guarded("node session",
               [=](renew_atom) -> caf::result<bool> {

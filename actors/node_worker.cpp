@@ -26,10 +26,13 @@ using clock = std::chrono::steady_clock;
 using node_worker_impl_actor = node_worker_actor::extend_with<exec_listener_actor>
   ::extend_with<node_worker_control_actor>
   ::extend<caf::reacts_to<reconnect_atom>, caf::reacts_to<node_tick_atom>,
-           caf::reacts_to<drain_over_atom>>;
+           caf::reacts_to<drain_over_atom>,
+           // from an attempt's reading thread: a piece of its output
+           caf::reacts_to<output_atom, std::string, bool, uint64_t, std::string>>;
 
 struct running_attempt {
   executor_actor executor;
+  std::shared_ptr<live_output> output;       // relayed to the session as it comes
   std::string task_id;
   uint32_t attempt = 0;
   bool abandoned = false;                    // killed here: its result goes nowhere
@@ -101,6 +104,37 @@ void hand_back(node_worker_ptr self, const std::string& id) {
           });
 }
 
+/// Follows an attempt's output from its reading thread, handing each piece
+/// to this actor with its offset in its stream (the session relays it on).
+void relay_output(node_worker_ptr self, const std::string& attempt_id, live_output& live) {
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  uint64_t written[2] = {0, 0};
+  live.follow(
+    [weak, attempt_id, written](output_stream which, std::string_view piece) mutable {
+      auto strong = weak.lock();
+      if (!strong)
+        return false;
+      bool is_stderr = which == output_stream::err;
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), output_atom_v, attempt_id, is_stderr,
+                     written[is_stderr], std::string{piece});
+      written[is_stderr] += piece.size();
+      return true;
+    },
+    nullptr);
+}
+
+/// After a reconnect: what each attempt wrote so far, from the start, as
+/// pieces relayed while cut off were lost (the session keeps what it lacks).
+void relay_output_again(node_worker_ptr self) {
+  auto& s = self->state;
+  for (auto& [id, a] : s.attempts)
+    if (!a.abandoned && a.output)
+      for (auto which : {output_stream::out, output_stream::err})
+        if (auto text = a.output->text(which); !text.empty())
+          self->send(s.session, output_atom_v, id, which == output_stream::err, uint64_t{0},
+                     std::move(text));
+}
+
 /// Stops an attempt for good: the orchestrator took it back, or this worker
 /// lost its lease. Its result, when it comes, is dropped.
 void abandon(node_worker_ptr self, const std::string& id) {
@@ -160,6 +194,7 @@ void register_with(node_worker_ptr self, const node_worker_config& cfg,
                                                  "stopping it");
             abandon(self, id);
           }
+        relay_output_again(self);
         std::vector<std::string> ids;
         for (auto& [id, r] : s.held)
           ids.push_back(id);
@@ -383,8 +418,10 @@ node_worker_handles spawn_node_worker(caf::actor_system& sys, node_worker_config
                   }
                   spec.argv.at(0) = cfg.nu_path;
                 }
+                run.output = std::make_shared<live_output>(spec.max_output_bytes);
+                relay_output(self, a.attempt_id, *run.output);
                 run.executor = spawn_executor(self->system(), std::move(spec),
-                                              exec_listener_actor{self});
+                                              exec_listener_actor{self}, run.output);
                 self->monitor(run.executor);
                 self->state.attempts[a.attempt_id] = std::move(run);
                 return true;
@@ -395,6 +432,14 @@ node_worker_handles spawn_node_worker(caf::actor_system& sys, node_worker_config
                   self->send(i->second.executor, cancel_atom_v);
               }),
       guarded("node worker", [=](done_atom, exec_result& r) { finish(self, std::move(r)); }),
+      guarded("node worker",
+              [=](output_atom, const std::string& id, bool is_stderr, uint64_t offset,
+                  std::string& piece) {
+                auto& s = self->state;
+                auto i = s.attempts.find(id);
+                if (s.session && i != s.attempts.end() && !i->second.abandoned)
+                  self->send(s.session, output_atom_v, id, is_stderr, offset, std::move(piece));
+              }),
       guarded("node worker", [=](reconnect_atom) { connect(self, cfg); }),
       guarded("node worker",
               [=](drain_atom, uint32_t grace_s) -> caf::result<bool> {

@@ -323,8 +323,8 @@ void scheduler_impl::start(claimed_task res, placement where) {
     fail.error = spec.message();
     send(this, done_atom_v, std::move(fail));
   } else {
+    r.output = std::make_shared<live_output>(spec->max_output_bytes);
     if (where.local()) {
-      r.output = std::make_shared<live_output>(spec->max_output_bytes);
       r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this}, r.output);
     } else {
       node_attempt a;
@@ -332,7 +332,7 @@ void scheduler_impl::start(claimed_task res, placement where) {
       a.nushell = t.command.empty();
       a.spec = std::move(*spec);
       r.executor = spawn_remote_attempt(system(), where.node, where.node_name, std::move(a),
-                                        exec_listener_actor{this});
+                                        exec_listener_actor{this}, r.output);
     }
     monitor(r.executor);
     running_.emplace(t.id, std::move(r));

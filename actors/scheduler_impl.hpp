@@ -53,7 +53,7 @@ private:
     executor_actor executor;                 // here, or the stand-in of a node's attempt
     std::string registration;                // the node's, or "" here
     std::string node_name;                   // the node's, or this instance's
-    std::shared_ptr<live_output> output;     // here: its output as it comes
+    std::shared_ptr<live_output> output;     // its output as it comes (relayed from a node)
     task t;
     bool cancelled = false;                  // by the API: its outcome is already stored
     bool lost = false;                       // claim lost: the outcome must not be stored

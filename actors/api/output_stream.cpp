@@ -135,7 +135,7 @@ void read_and_conclude(output_ptr self) {
 
 void resume_held(output_ptr self);
 
-/// Attempt `attempt` has begun: its live output, if it runs here. Later
+/// Attempt `attempt` has begun: its live output (here or relayed). Later
 /// events wait for the scheduler's answer, so the attempt is announced
 /// before anything of it.
 void follow(output_ptr self, uint32_t attempt, const std::string& node) {

@@ -10,6 +10,21 @@ const char* to_string(output_stream s) {
 
 void live_output::append(output_stream s, const char* data, size_t n) {
   std::lock_guard<std::mutex> g{m_};
+  append_locked(s, data, n);
+}
+
+bool live_output::append_at(output_stream s, uint64_t offset, std::string_view piece) {
+  std::lock_guard<std::mutex> g{m_};
+  auto have = (s == output_stream::out ? out_ : err_).size();
+  if (offset > have)
+    return false;
+  auto known = static_cast<size_t>(have - offset);
+  if (known < piece.size())
+    append_locked(s, piece.data() + known, piece.size() - known);
+  return true;
+}
+
+void live_output::append_locked(output_stream s, const char* data, size_t n) {
   auto& kept = s == output_stream::out ? out_ : err_;
   auto take = static_cast<size_t>(std::min<uint64_t>(n, limit_ > kept.size() ? limit_ - kept.size() : 0));
   if (take == 0)

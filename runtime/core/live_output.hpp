@@ -32,6 +32,13 @@ public:
 
   void append(output_stream s, const char* data, size_t n);
 
+  /// Appends a piece that began `offset` bytes into `s` (output relayed
+  /// from a worker node, where a reconnect sends again what was written so
+  /// far): only what is beyond what is here is taken. False when the piece
+  /// begins past the end (one before it was lost): nothing is taken until
+  /// the gap is filled by a piece from an earlier offset.
+  bool append_at(output_stream s, uint64_t offset, std::string_view piece);
+
   /// Adds a follower: what was written so far now, then each new piece, and
   /// `ended` once the output is complete. False, and nothing called, if it
   /// is complete already: the caller reads the stored output instead.
@@ -44,6 +51,8 @@ public:
   std::string text(output_stream s);
 
 private:
+  void append_locked(output_stream s, const char* data, size_t n);
+
   std::mutex m_;
   uint64_t limit_;
   std::string out_, err_;

@@ -29,7 +29,8 @@ namespace orch {
 
 // 4: the hello names the worker's CAF version (node_hello.caf_version).
 // 5: exec_result.interrupted; a leaving worker says so (drain_atom).
-inline constexpr uint32_t node_protocol_version = 5;
+// 6: a worker relays its attempts' output as it is written (output_atom).
+inline constexpr uint32_t node_protocol_version = 6;
 
 /// `middleman.app-identifiers` of every orchestrator process that speaks
 /// the node protocol: "orchestrator-nodes-v<version>", and the family's
@@ -143,7 +144,11 @@ using node_session_remote_actor = caf::typed_actor<
   caf::replies_to<done_atom, std::string, exec_result>::with<bool>,
   caf::replies_to<renew_atom>::with<bool>,
   // Leaving (SIGTERM): place nothing more here; what runs finishes.
-  caf::replies_to<drain_atom>::with<bool>>;
+  caf::replies_to<drain_atom>::with<bool>,
+  // An attempt's output as it is written: attempt id, stderr (not stdout),
+  // the piece's offset in that stream, the piece. Sent again from offset 0
+  // after a reconnect, so what was lost while cut off is filled in.
+  caf::reacts_to<output_atom, std::string, bool, uint64_t, std::string>>;
 
 /// An attempt placed on a node, as its session sees it: the scheduler's
 /// stand-in for it (an executor to the scheduler: actors/remote_attempt.hpp),
@@ -153,9 +158,9 @@ using remote_attempt_actor = caf::typed_actor<
   caf::reacts_to<done_atom, exec_result>>;
 
 /// A worker's session as the scheduler's stand-ins see it: place an attempt
-/// on the node, cancel one.
+/// on the node (its output, relayed as it comes, goes to the tap), cancel one.
 using node_session_actor = caf::typed_actor<
-  caf::reacts_to<run_atom, node_attempt, remote_attempt_actor>,
+  caf::reacts_to<run_atom, node_attempt, remote_attempt_actor, output_tap>,
   caf::reacts_to<cancel_atom, std::string>>;
 
 struct node_welcome;

@@ -16,6 +16,7 @@
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/e2e/nodes_support.hpp"
 #include "tests/support/sse_client.hpp"
+#include "tests/support/tcp_relay.hpp"
 #include "runtime/app/version.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/messages/node_types.hpp"
@@ -629,29 +630,115 @@ TEST_CASE("nodes: joins, broken connections, losses and leaves are events in the
   CHECK(next_of(one) == seen{"node_left", "w1"});
 }
 
-TEST_CASE("nodes: following the output of a task on a worker gives it when the attempt ends, "
-          "said so at its start", "[nodes][output]") {
+namespace {
+
+/// The next message of an output stream, as JSON.
+json next_piece(sse_client& s) {
+  auto m = s.next();
+  REQUIRE(m);
+  return json::parse(m->data);
+}
+
+json piece(const char* stream, const std::string& text) {
+  return {{"type", "output"}, {"stream", stream}, {"text", text}};
+}
+
+/// A shell loop that waits for `file` to exist.
+std::string wait_for(const std::string& file) {
+  return "while [ ! -f " + file + " ]; do sleep 0.05; done";
+}
+
+} // namespace
+
+TEST_CASE("nodes: following the output of a task on a worker streams it as the worker's process "
+          "writes it", "[nodes][output]") {
   e2e_fixture f{coordinator_args()};
   auto w1 = start_worker(f.dir, f.orch->node_port(), "w1", 1);
   REQUIRE(joined(*f.orch, "w1", *w1));
   auto gate = f.dir / "gate";
   auto id = f.orch->submit({{"command", "sh"},
-                            {"args", {"-c", "echo from-the-worker; while [ ! -f " + gate
-                                              + " ]; do sleep 0.05; done"}}})["id"]
+                            {"args", {"-c", "echo from-the-worker; echo a-warning >&2; "
+                                              + wait_for(gate) + "; echo after-the-gate"}}})["id"]
               .get<std::string>();
   REQUIRE(wait_until([&] { return f.orch->task(id)["status"] == "Running"; }));
   sse_client s{f.orch->port(), "/tasks/" + id + "/output?follow=1"};
-  auto next = [&] {
-    auto m = s.next();
-    REQUIRE(m);
-    return json::parse(m->data);
-  };
-  auto attempt = next();
+  auto attempt = next_piece(s);
   CHECK(attempt["type"] == "attempt");
   CHECK(attempt["node"] == "w1");
-  CHECK(attempt["live"] == false);
+  CHECK(attempt["live"] == true);
+  // Both written before the gate opens: relayed while the process waits.
+  std::vector<json> before{next_piece(s), next_piece(s)};
+  std::sort(before.begin(), before.end(), [](auto& a, auto& b) { return a.dump() < b.dump(); });
+  CHECK(before == std::vector<json>{piece("stderr", "a-warning\n"),
+                                    piece("stdout", "from-the-worker\n")});
+  CHECK(f.orch->task(id)["status"] == "Running");
   std::ofstream{gate} << "go";
-  auto out = next();
-  CHECK(out == json{{"type", "output"}, {"stream", "stdout"}, {"text", "from-the-worker\n"}});
-  CHECK(next()["type"] == "end");
+  CHECK(next_piece(s) == piece("stdout", "after-the-gate\n"));
+  CHECK(next_piece(s)["type"] == "end");
+  auto t = f.orch->task(id);
+  CHECK(t["output"] == "from-the-worker\nafter-the-gate\n");
+}
+
+TEST_CASE("nodes: output a worker writes while cut off from its orchestrator reaches the "
+          "followers once it is back", "[nodes][output]") {
+  // A long lease: the attempt outlives the cut and stays this worker's.
+  auto args = coordinator_args();
+  *(std::find(args.begin(), args.end(), "--node-timeout") + 1) = "30";
+  e2e_fixture f{args};
+  tcp_relay relay{f.orch->node_port()};
+  auto w1 = start_worker(f.dir, relay.port(), "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *w1));
+  auto gate1 = f.dir / "gate1", wrote = f.dir / "wrote", gate2 = f.dir / "gate2";
+  auto id = f.orch->submit({{"command", "sh"},
+                            {"args", {"-c", "echo before; " + wait_for(gate1)
+                                              + "; echo while-cut-off; touch " + wrote + "; "
+                                              + wait_for(gate2) + "; echo after"}}})["id"]
+              .get<std::string>();
+  REQUIRE(wait_until([&] { return f.orch->task(id)["status"] == "Running"; }));
+  sse_client s{f.orch->port(), "/tasks/" + id + "/output?follow=1"};
+  CHECK(next_piece(s)["live"] == true);
+  CHECK(next_piece(s) == piece("stdout", "before\n"));
+
+  sse_client nodes_events{f.orch->port(), "/events?kind=node_disconnected,node_joined&after="
+                                            + new_uuid_v7(1)};
+  auto next_kind = [&] {
+    auto m = nodes_events.next();
+    REQUIRE(m);
+    return json::parse(m->data)["kind"].get<std::string>();
+  };
+  REQUIRE(next_kind() == "node_joined");
+  relay.cut();
+  REQUIRE(next_kind() == "node_disconnected");
+  std::ofstream{gate1} << "go";
+  REQUIRE(wait_until([&] { return std::filesystem::exists(wrote); }));
+  relay.restore();
+  REQUIRE(next_kind() == "node_joined");
+  CHECK(next_piece(s) == piece("stdout", "while-cut-off\n"));
+  std::ofstream{gate2} << "go";
+  CHECK(next_piece(s) == piece("stdout", "after\n"));
+  CHECK(next_piece(s)["type"] == "end");
+  CHECK(f.orch->task(id)["output"] == "before\nwhile-cut-off\nafter\n");
+  CHECK(relay.relayed() >= 2);
+}
+
+TEST_CASE("nodes: an attempt lost with its worker keeps the output relayed before the loss",
+          "[nodes][output]") {
+  e2e_fixture f{coordinator_args()};
+  auto w1 = start_worker(f.dir, f.orch->node_port(), "w1", 1);
+  REQUIRE(joined(*f.orch, "w1", *w1));
+  auto id = f.orch->submit({{"command", "sh"},
+                            {"args", {"-c", "echo step-1-done; echo oops >&2; sleep 60"}},
+                            {"max_retries", 0}})["id"]
+              .get<std::string>();
+  REQUIRE(wait_until([&] { return f.orch->task(id)["status"] == "Running"; }));
+  sse_client s{f.orch->port(), "/tasks/" + id + "/output?follow=1"};
+  CHECK(next_piece(s)["live"] == true);
+  std::vector<json> relayed{next_piece(s), next_piece(s)};
+  w1->kill9();
+  REQUIRE(wait_until([&] { return f.orch->task(id)["status"] == "Failed"; },
+                     std::chrono::seconds(20)));
+  auto t = f.orch->task(id);
+  CHECK(t["output"] == "step-1-done\n");
+  CHECK(t["stderr"] == "oops\n");
+  CHECK(t["error"].get<std::string>().find("worker node 'w1' was lost") != std::string::npos);
 }
