@@ -59,6 +59,8 @@ void persist_snapshot(metrics_ptr self) {
     m.time = now;
     m.name = v.name;
     m.labels = parse_labels(v.labels);
+    if (!st.cfg.instance.empty())
+      m.labels["instance"] = st.cfg.instance;
     m.value = v.value;
     b.ops.push_back({record_op::put, to_record(m)});
   }

@@ -16,6 +16,10 @@ namespace orch {
 struct metrics_config {
   std::chrono::seconds interval{60};         // between snapshots; 0: none
   std::chrono::seconds storage_timeout{30};  // writing one
+  /// Each persisted sample's `instance` label: on shared storage several
+  /// orchestrators write samples of the same names, and a chart of a
+  /// counter needs each one's own series to take differences.
+  std::string instance;
 };
 
 /// The figures are `registry`'s: they begin at 0 with the process, as

@@ -8,6 +8,7 @@ const state = {
   me: null,
   query: '',
   status: '',
+  offset: 0,               // of the task list's page (newest first)
   rows: new Map(),         // task id -> its <tr>
   events: null,            // the EventSource
   lastEventId: '',
@@ -18,6 +19,7 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
+const pageSize = 100;     // tasks per page of the list
 const show = (el, on) => el.classList.toggle('hidden', !on);
 
 class ApiError extends Error {
@@ -134,7 +136,8 @@ function rowOf(t) {
 }
 
 async function loadTasks() {
-  const params = new URLSearchParams({ limit: '100', order: 'desc' });
+  const params = new URLSearchParams({ limit: String(pageSize), offset: String(state.offset),
+                                       order: 'desc' });
   if (state.query) params.set('q', state.query);
   if (state.status) params.set('status', state.status);
   try {
@@ -149,10 +152,25 @@ async function loadTasks() {
       body.append(tr);
     }
     $('total').textContent = `${page.total} task${page.total === 1 ? '' : 's'}`;
+    showPager(page);
   } catch (e) {
     if (e.status === 401) return showLogin('Your session ended: sign in again.');
     $('search-error').textContent = e.message;
   }
+}
+
+/// Which tasks of how many are shown, and the way to the others.
+function showPager(page) {
+  const first = page.tasks.length ? page.offset + 1 : 0;
+  $('page-info').textContent = `${first}–${page.offset + page.tasks.length} of ${page.total}`;
+  $('newer').disabled = page.offset === 0;
+  $('older').disabled = page.offset + page.tasks.length >= page.total;
+  show($('pager'), page.total > pageSize || page.offset > 0);
+}
+
+function turnPage(by) {
+  state.offset = Math.max(0, state.offset + by * pageSize);
+  loadTasks();
 }
 
 /// The list again soon: new tasks may match the search (several events in a
@@ -416,33 +434,91 @@ async function history(name) {
   return page.samples.reverse();
 }
 
-/// Per-minute rates of a counter, one series per value of `label`: the
-/// difference between consecutive samples (a restart starts the counter
-/// over: its first sample after one counts from zero).
-function rates(samples, label, keys) {
-  const times = [...new Set(samples.map((s) => s.time))].sort();
-  const at = new Map();  // time -> key -> value
+// Samples come from every instance writing to this storage (a shared
+// SurrealDB holds several), each labelled with its `instance` and taken
+// every --metrics-interval-s on its own clock. A chart puts them in buckets
+// of one interval: a counter's per-minute rate is worked out per instance
+// (the difference between its consecutive samples; a restart starts it
+// over) and then added up; a gauge is each instance's last value, added up.
+
+/// The bucket width in seconds: the shortest gap between one instance's
+/// consecutive samples (its snapshot interval).
+function bucketWidth(samples) {
+  const last = new Map();
+  let width = Infinity;
   for (const s of samples) {
-    if (!at.has(s.time)) at.set(s.time, new Map());
-    at.get(s.time).set(s.labels[label] || '', s.value);
+    const who = s.labels.instance || '';
+    const t = Date.parse(s.time) / 1000;
+    const before = last.get(who);
+    if (before !== undefined && t - before >= 1) width = Math.min(width, t - before);
+    last.set(who, t);
   }
-  const xs = [];
-  const ys = keys.map(() => []);
-  for (let i = 1; i < times.length; i++) {
-    const dt = (Date.parse(times[i]) - Date.parse(times[i - 1])) / 60000;
-    if (dt <= 0) continue;
-    xs.push(Date.parse(times[i]) / 1000);
-    keys.forEach((k, j) => {
-      const now = at.get(times[i]).get(k) || 0;
-      const before = at.get(times[i - 1]).get(k) || 0;
-      ys[j].push((now >= before ? now - before : now) / dt);
-    });
-  }
-  return [xs, ...ys];
+  return Number.isFinite(width) ? Math.round(width) : 60;
 }
 
-function gauge(samples) {
-  return [samples.map((s) => Date.parse(s.time) / 1000), samples.map((s) => s.value)];
+/// bucket start (s) -> key -> number, from `add(bucket, key, value)` calls.
+class Buckets {
+  constructor(width) { this.width = width; this.at = new Map(); }
+  bucket(time) { return Math.floor(Date.parse(time) / 1000 / this.width) * this.width; }
+  add(b, key, value) {
+    if (!this.at.has(b)) this.at.set(b, new Map());
+    const m = this.at.get(b);
+    m.set(key, (m.get(key) || 0) + value);
+  }
+  times() { return [...this.at.keys()].sort((a, b) => a - b); }
+  get(b, key) { return this.at.get(b)?.get(key); }
+}
+
+/// Per-minute rates of a counter per value of `label`, all instances added.
+function rates(samples, label, width) {
+  const perInstance = new Map();  // instance -> time -> key -> value
+  for (const s of samples) {
+    const who = s.labels.instance || '';
+    if (!perInstance.has(who)) perInstance.set(who, new Map());
+    const times = perInstance.get(who);
+    if (!times.has(s.time)) times.set(s.time, new Map());
+    times.get(s.time).set(s.labels[label] || '', s.value);
+  }
+  const out = new Buckets(width);
+  for (const times of perInstance.values()) {
+    const order = [...times.keys()].sort();
+    const seen = new Map();  // bucket -> key -> [sum, n]: an instance's mean in a bucket
+    for (let i = 1; i < order.length; i++) {
+      const minutes = (Date.parse(order[i]) - Date.parse(order[i - 1])) / 60000;
+      if (minutes <= 0) continue;
+      const b = out.bucket(order[i]);
+      const now = times.get(order[i]), before = times.get(order[i - 1]);
+      for (const [key, v] of now) {
+        const was = before.get(key) || 0;
+        const rate = (v >= was ? v - was : v) / minutes;
+        if (!seen.has(b)) seen.set(b, new Map());
+        const [sum, n] = seen.get(b).get(key) || [0, 0];
+        seen.get(b).set(key, [sum + rate, n + 1]);
+      }
+    }
+    for (const [b, keys] of seen)
+      for (const [key, [sum, n]] of keys) out.add(b, key, sum / n);
+  }
+  return out;
+}
+
+/// A gauge per bucket: each instance's last value in it, added up (`combine`
+/// 'max' for a figure every instance reports whole, like the queue's depth).
+function gauges(samples, width, combine = 'sum') {
+  const last = new Map();  // bucket -> instance -> [time, value]
+  const out = new Buckets(width);
+  for (const s of samples) {
+    const b = out.bucket(s.time);
+    if (!last.has(b)) last.set(b, new Map());
+    const who = s.labels.instance || '';
+    const had = last.get(b).get(who);
+    if (!had || had[0] <= s.time) last.get(b).set(who, [s.time, s.value]);
+  }
+  for (const [b, byInstance] of last) {
+    const values = [...byInstance.values()].map(([, v]) => v);
+    out.add(b, '', combine === 'max' ? Math.max(...values) : values.reduce((a, v) => a + v, 0));
+  }
+  return out;
 }
 
 const charts = {};
@@ -460,6 +536,23 @@ function draw(id, data, series) {
   }, data, el);
 }
 
+/// Where this orchestrator keeps its records, from GET /health.
+function showStorage(health) {
+  const st = health.storage;
+  const rows = [['backend', st.backend], ['location', st.location]];
+  if (st.namespace) rows.push(['namespace', st.namespace], ['database', st.database]);
+  rows.push(['shared', st.shared ? 'yes: several orchestrators may use it' : 'no: this process only'],
+            ['instance', health.instance], ['version', health.version]);
+  $('storage-fields').replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = String(v ?? '');
+    dd.dataset.field = k;
+    return [dt, dd];
+  }));
+}
+
 async function loadOverview() {
   try {
     const [counts, health, nodes] = await Promise.all([
@@ -467,6 +560,7 @@ async function loadOverview() {
       api('GET', '/health'),
       api('GET', '/nodes'),
     ]);
+    showStorage(health);
     const cards = statuses.map((s, i) => countCard(counts[i], s));
     cards.push(countCard(`${health.running} / ${health.slots}`, 'running / slots here'));
     cards.push(countCard(nodes.nodes.length, 'nodes'));
@@ -488,11 +582,21 @@ async function loadOverview() {
       history('orchestrator_tasks_running'),
       history('orchestrator_queue_depth'),
     ]);
-    draw('chart-finished', rates(finished, 'status', ['Completed', 'Failed']),
+    const width = bucketWidth([...finished, ...running]);
+    const done = rates(finished, 'status', width);
+    const xs = done.times();
+    const per = (key) => xs.map((b) => done.get(b, key) ?? 0);
+    const completed = per('Completed'), failed = per('Failed');
+    draw('chart-finished', [xs, completed, failed],
          [['Completed', '#1f7a3f'], ['Failed', '#b42318']]);
-    const r = gauge(running);
-    const d = new Map(gauge(depth)[0].map((x, i) => [x, depth[i].value]));
-    draw('chart-running', [r[0], r[1], r[0].map((x) => d.get(x) ?? null)],
+    draw('chart-failure', [xs, xs.map((b, i) => {
+      const all = completed[i] + failed[i];
+      return all > 0 ? (100 * failed[i]) / all : null;
+    })], [['failed, % of finished', '#b42318']]);
+    const run = gauges(running, width), queued = gauges(depth, width, 'max');
+    const ts = [...new Set([...run.times(), ...queued.times()])].sort((a, b) => a - b);
+    draw('chart-running', [ts, ts.map((b) => run.get(b, '') ?? null),
+                           ts.map((b) => queued.get(b, '') ?? null)],
          [['running', '#175cd3'], ['queued', '#a15c00']]);
   } catch (e) {
     if (e.status === 401) return showLogin('Your session ended: sign in again.');
@@ -552,10 +656,16 @@ function init() {
   $('back').addEventListener('click', () => { location.hash = ''; });
   $('cancel-task').addEventListener('click', () => act('cancel'));
   $('retry-task').addEventListener('click', () => act('retry'));
+  $('newer').addEventListener('click', () => turnPage(-1));
+  $('older').addEventListener('click', () => turnPage(1));
   let typing = 0;
   $('search').addEventListener('input', () => {
     clearTimeout(typing);
-    typing = setTimeout(() => { state.query = $('search').value.trim(); loadTasks(); }, 250);
+    typing = setTimeout(() => {
+      state.query = $('search').value.trim();
+      state.offset = 0;
+      loadTasks();
+    }, 250);
   });
   let auditTyping = 0;
   $('audit-action').addEventListener('input', () => {
@@ -564,6 +674,7 @@ function init() {
   });
   $('status-filter').addEventListener('change', () => {
     state.status = $('status-filter').value;
+    state.offset = 0;
     loadTasks();
   });
   window.addEventListener('hashchange', route);

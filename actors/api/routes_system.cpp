@@ -23,11 +23,22 @@ namespace {
 
 using nlohmann::json;
 
+/// The backend and where it keeps its records; namespace and database on
+/// the SurrealDB backends only.
+json storage_json(const storage_info& info) {
+  json j{{"backend", info.backend}, {"location", info.location}, {"shared", info.shared}};
+  if (!info.ns.empty()) {
+    j["namespace"] = info.ns;
+    j["database"] = info.db;
+  }
+  return j;
+}
+
 json health_json(const context& ctx, const storage_info& info, const runtime_stats& s) {
   return {{"status", s.draining ? "draining" : "ok"},
           {"version", ctx.cfg->version},
           {"instance", s.instance},
-          {"storage", {{"backend", info.backend}, {"location", info.location}, {"shared", info.shared}}},
+          {"storage", storage_json(info)},
           {"running", s.running},
           {"slots", s.slots},
           {"attempts_started", s.started},

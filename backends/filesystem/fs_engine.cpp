@@ -164,7 +164,7 @@ std::vector<std::string> fs_engine::do_renew(const std::string& worker,
 }
 
 storage_info fs_engine::do_info() {
-  return {"filesystem", root_, false, notes_};
+  return {"filesystem", root_, {}, {}, false, notes_};
 }
 
 std::string fs_engine::do_backup(const std::string& to) {

@@ -195,8 +195,7 @@ std::vector<std::string> rocks_engine::do_renew(const std::string& worker,
 
 storage_info rocks_engine::do_info() {
   check_open();
-  return {"surrealdb-embedded",
-          path_ + " (namespace " + opts_.ns + ", database " + opts_.db + ")", false, notes_};
+  return {"surrealdb-embedded", path_, opts_.ns, opts_.db, false, notes_};
 }
 
 std::string rocks_engine::do_backup(const std::string& to) {
@@ -266,7 +265,7 @@ std::unique_ptr<storage_engine> open_rocksdb_engine(const rocks_options& opts) {
   if (!std::filesystem::exists(path + "/CURRENT", ec)) {
     if (!is_valid_ns_name(opts.ns) || !is_valid_ns_name(opts.db))
       return std::make_unique<rocks::rocks_engine>(opts);  // throws the message for the name
-    return make_read_only(nullptr, what, {"surrealdb-embedded", path, false, {}});
+    return make_read_only(nullptr, what, {"surrealdb-embedded", path, opts.ns, opts.db, false, {}});
   }
   return make_read_only(std::make_unique<rocks::rocks_engine>(opts), what);
 }

@@ -276,7 +276,8 @@ void count(pointer self, record_kind kind, caf::typed_response_promise<uint64_t>
 
 /// A round trip, so that GET /health says whether the database answers.
 void info(pointer self, caf::typed_response_promise<storage_info> rp) {
-  auto info = storage_info{"surrealdb-server", where(self->state.opts), true, {}};
+  auto& o = self->state.opts;
+  auto info = storage_info{"surrealdb-server", o.url, o.ns, o.db, true, {}};
   run(self, {"RETURN true", json::object()}, [rp, info](query_outcome o) mutable {
     if (deliver_failure(rp, o))
       return;

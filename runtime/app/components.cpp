@@ -78,7 +78,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   c.events = supervise<events_actor>(
     sys, "events actor", [&sys, subscribers] { return spawn_events(sys, subscribers); });
   metrics_config mc{std::chrono::seconds(s.metrics_interval_s),
-                    std::chrono::seconds(s.storage_timeout_s)};
+                    std::chrono::seconds(s.storage_timeout_s), instance};
   c.metrics = supervise<metrics_actor>(sys, "metrics actor",
                                        [&sys, storage, figures = c.metric_figures, mc] {
                                          return spawn_metrics(sys, storage, figures, mc);

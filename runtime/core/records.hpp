@@ -159,6 +159,7 @@ struct claim_result {
 struct storage_info {
   std::string backend;                       // filesystem, surrealdb-embedded, surrealdb-server
   std::string location;                      // directory or URL (no credentials)
+  std::string ns, db;                        // SurrealDB's namespace and database
   bool shared = false;                       // several processes may use it at once
   std::vector<std::string> notes;            // start-up findings: quarantined files, repairs
 };

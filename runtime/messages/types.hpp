@@ -139,7 +139,8 @@ typename Inspector::result_type inspect(Inspector& f, claim_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, storage_info& x) {
-  return f(caf::meta::type_name("orch::storage_info"), x.backend, x.location, x.shared, x.notes);
+  return f(caf::meta::type_name("orch::storage_info"), x.backend, x.location, x.ns, x.db,
+           x.shared, x.notes);
 }
 
 template <class Inspector>

@@ -121,9 +121,41 @@ try {
     () => document.getElementById('detail-events').children.length >= 3, { timeout: 10000 });
   await page.screenshot({ path: path.join(out, 'detail.png') });
 
-  step('cancel another');
+  step('page through more tasks than one page holds');
   await page.click('#back');
   await page.waitForFunction(visible('#tasks-view'), { timeout: 10000 });
+  const pageName = `dash-page-${tag}`;
+  await page.evaluate(async (n) => {
+    const tasks = Array.from({ length: 120 }, (_, i) => ({ name: `${n}-${i}`, command: 'true' }));
+    const r = await fetch('/tasks/batch', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
+                 'Content-Type': 'application/json' },
+      body: JSON.stringify({ tasks }) });
+    if (r.status !== 201) throw new Error(`batch: ${r.status}`);
+  }, pageName);
+  await page.$eval('#search', (el) => { el.value = ''; });
+  await page.type('#search', `name:${pageName}`);
+  const names = () => page.$$eval('#task-rows tr', (rows) => rows.map((tr) => tr.children[0].textContent));
+  await page.waitForFunction(() => document.getElementById('page-info').textContent === '1–100 of 120'
+    && document.querySelectorAll('#task-rows tr').length === 100, { timeout: 10000 });
+  const first = await names();
+  if (!(await page.evaluate(() => document.getElementById('newer').disabled)))
+    throw new Error('the first page offers newer tasks');
+  await page.click('#older');
+  await page.waitForFunction(() => document.getElementById('page-info').textContent === '101–120 of 120'
+    && document.querySelectorAll('#task-rows tr').length === 20, { timeout: 10000 });
+  if (!(await page.evaluate(() => document.getElementById('older').disabled)))
+    throw new Error('the last page offers older tasks');
+  // The two pages together: each of the 120 once.
+  const all = new Set([...first, ...(await names())]);
+  if (all.size !== 120 || ![...all].every((n) => n.startsWith(pageName)))
+    throw new Error(`the two pages hold ${all.size} distinct tasks of the 120`);
+  await page.click('#newer');
+  await page.waitForFunction(() => document.getElementById('page-info').textContent === '1–100 of 120',
+                             { timeout: 10000 });
+
+  step('cancel another');
   await page.$eval('#search', (el) => { el.value = ''; el.dispatchEvent(new Event('input')); });
   const victim = `dash-cancel-${tag}`;
   await submit(page, victim, 'sleep', ['600']);
@@ -183,6 +215,18 @@ try {
     }
     return true;
   }, { timeout: 20000, polling: 1500 });
+  await page.waitForFunction(() => document.querySelector('#chart-failure .uplot') !== null,
+                             { timeout: 10000 });
+  const storage = await page.evaluate(async () => {
+    const shown = Object.fromEntries([...document.querySelectorAll('#storage-fields dd')]
+      .map((d) => [d.dataset.field, d.textContent]));
+    const health = (await (await fetch('/health')).json()).data;
+    return { shown, health };
+  });
+  if (storage.shown.backend !== storage.health.storage.backend
+      || storage.shown.location !== storage.health.storage.location
+      || storage.shown.instance !== storage.health.instance)
+    throw new Error(`the storage card shows ${JSON.stringify(storage.shown)}`);
   await page.screenshot({ path: path.join(out, 'overview.png') });
 
   if (!(await page.evaluate(() => window.stillThisPage === true)))

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/support/backend_under_test.hpp"
 #include "tests/support/skip.hpp"
 
 using namespace orch;
@@ -21,7 +22,17 @@ TEST_CASE("e2e: health reports the storage and the scheduler", "[e2e]") {
   auto j = r.json();
   CHECK(j["success"] == true);
   CHECK(j["data"]["status"] == "ok");
-  CHECK(j["data"]["storage"]["backend"].is_string());
+  auto storage = j["data"]["storage"];
+  CHECK(storage["backend"] == selected_backend());
+  CHECK(storage["location"].is_string());
+  if (selected_backend() == "filesystem") {
+    CHECK_FALSE(storage.contains("namespace"));
+  } else {
+    // Where the records are, each part on its own (the dashboard shows them).
+    CHECK(storage["namespace"].is_string());
+    CHECK(storage["database"].is_string());
+    CHECK(storage["location"].get<std::string>().find("namespace") == std::string::npos);
+  }
   CHECK(j["data"]["slots"].get<int>() > 0);
 }
 
@@ -157,6 +168,9 @@ TEST_CASE("e2e: GET /metrics/history gives the persisted samples of a metric, th
     return !samples.empty() && samples[0]["value"].get<double>() >= 3;
   }, std::chrono::seconds(20)));
   CHECK(samples[0]["name"] == "orchestrator_queue_depth");
+  // Each sample names the instance that wrote it (shared storage holds several).
+  auto instance = f.orch->http().get("/health").json()["data"]["instance"];
+  CHECK(samples[0]["labels"]["instance"] == instance);
   write_text(gate, "");
   auto bad = f.orch->http().get("/metrics/history");
   CHECK(bad.status == 400);
