@@ -1,0 +1,301 @@
+# orchestrator.nu: drive an orchestrator from Nushell, with structured values.
+#
+#   use scripts/orchestrator.nu *
+#   orch login admin                         # asks for the password, keeps the token
+#   let t = (orch submit sh -c 'echo hello' --name greet --label {team: infra})
+#   orch wait $t.id | get output             # blocks on the event stream, not by polling
+#   orch tasks -q 'label:team=infra status:failed' | select id name status
+#   orch events --kind [failed] | each {|e| $"($e.task_id) failed" }
+#
+# Every command speaks the REST API of the orchestrator at $env.ORCHESTRATOR_URL
+# (default http://127.0.0.1:8080) with $env.ORCHESTRATOR_TOKEN, or else the url
+# and token `orch login` saved in the client file ($env.ORCHESTRATOR_CONFIG, by
+# default ~/.config/orchestrator/client.nuon). Commands return what the API
+# returns under `data`: a task is a record, a list of tasks a table. A refusal
+# is an error whose message is the orchestrator's own (what is wrong, what to
+# do), prefixed with the request.
+
+const TERMINAL = [Completed Failed Cancelled]
+# The event kinds after which a task is terminal.
+const TERMINAL_KINDS = [completed failed cancelled]
+# An event id before every other: a stream from it replays everything stored.
+const FIRST_EVENT = "00000000-0000-7000-8000-000000000000"
+
+# Where `orch login` keeps the url and token.
+def client-file [] {
+  $env.ORCHESTRATOR_CONFIG? | default ($nu.home-dir | path join .config orchestrator client.nuon)
+}
+
+def saved [] {
+  let file = (client-file)
+  if ($file | path exists) { open $file } else { {} }
+}
+
+# The orchestrator to talk to and the token to show it.
+def connection [] {
+  let file = (saved)
+  let url = ($env.ORCHESTRATOR_URL? | default ($file.url? | default "http://127.0.0.1:8080"))
+  {
+    url: ($url | str trim --right --char '/')
+    token: ($env.ORCHESTRATOR_TOKEN? | default ($file.token? | default ""))
+  }
+}
+
+def auth-headers [c: record] {
+  if ($c.token | is-empty) { {} } else { {Authorization: $"Bearer ($c.token)"} }
+}
+
+# Only the characters a query value may hold unescaped.
+def encode [value: any] {
+  $value | into string | url encode --all
+  | str replace --all "%2D" "-" | str replace --all "%2E" "." | str replace --all "%5F" "_"
+}
+
+# `?a=1&b=x`, from a record of the parameters that are set.
+def query-string [params: record] {
+  let set = ($params | transpose key value | where {|p| $p.value != null and $p.value != "" and $p.value != [] })
+  if ($set | is-empty) { return "" }
+  let pairs = ($set | each {|p|
+    let v = if ($p.value | describe | str starts-with "list") { $p.value | str join "," } else { $p.value }
+    $"($p.key)=(encode $v)"
+  })
+  "?" + ($pairs | str join "&")
+}
+
+# One request; its `data`, or an error that says what the orchestrator said.
+def call [method: string, path: string, body?: any] {
+  let c = (connection)
+  let url = $"($c.url)($path)"
+  let headers = (auth-headers $c)
+  let response = try {
+    match $method {
+      "GET" => (http get --full --allow-errors --headers $headers $url)
+      "POST" => (http post --full --allow-errors --headers $headers --content-type application/json $url ($body | default {} | to json))
+      "PATCH" => (http patch --full --allow-errors --headers $headers --content-type application/json $url ($body | default {} | to json))
+      "DELETE" => (http delete --full --allow-errors --headers $headers $url)
+    }
+  } catch {|e|
+    error make {msg: $"cannot reach the orchestrator at ($c.url) \(($e.msg)\): start it, or set ORCHESTRATOR_URL"}
+  }
+  let body = $response.body
+  let parsed = if ($body | describe | str starts-with "record") { $body } else {
+    try { $body | from json } catch { {error: ($body | into string)} }
+  }
+  if $response.status >= 400 {
+    let why = ($parsed.error? | default $"HTTP ($response.status)")
+    let hint = if $response.status == 401 { " (sign in with `orch login`, or set ORCHESTRATOR_TOKEN)" } else { "" }
+    error make {msg: $"($method) ($path): ($response.status) ($why)($hint)"}
+  }
+  $parsed.data?
+}
+
+# The Server-Sent Events of `path`, each message's data as a record, as they
+# come. Not inside `try`, which would wait for the stream's end: a refusal is
+# Nushell's HTTP error, which carries the orchestrator's message.
+def stream [path: string, --max-time: duration] {
+  let c = (connection)
+  let url = $"($c.url)($path)"
+  # Piped on, never bound by `let`, which would read it to its end.
+  let limit = ($max_time | default 3650day)
+  http get --raw --max-time $limit --headers (auth-headers $c) $url
+  | lines | where {|l| $l | str starts-with "data:" } | each {|l| $l | str substring 5.. | str trim | from json }
+}
+
+# Signs in: keeps the session's token in this shell ($env.ORCHESTRATOR_TOKEN) and,
+# unless --no-save, in the client file (readable by you only) with the url.
+export def --env "orch login" [
+  username: string
+  --password (-p): string   # asked for (not echoed) when not given
+  --url (-u): string        # the orchestrator (else ORCHESTRATOR_URL, the client file, or http://127.0.0.1:8080)
+  --no-save                 # keep the token in this shell only
+] {
+  if $url != null { $env.ORCHESTRATOR_URL = $url }
+  let secret = if $password != null { $password } else { input --suppress-output "Password: " }
+  hide-env -i ORCHESTRATOR_TOKEN
+  let session = (call POST /auth/login {username: $username, password: $secret})
+  $env.ORCHESTRATOR_TOKEN = $session.token
+  if not $no_save {
+    let file = (client-file)
+    mkdir ($file | path dirname)
+    {url: (connection).url, token: $session.token} | to nuon | save --force $file
+    chmod 600 $file
+  }
+  {user: $username, roles: ($session.roles? | default []), expires_at: ($session.expires_at? | default null)}
+}
+
+# Who the token is.
+export def "orch whoami" [] {
+  call GET /auth/me
+}
+
+# The orchestrator's health: version, instance, storage, running tasks and slots.
+export def "orch health" [] {
+  call GET /health
+}
+
+# Submits a task; returns it as stored (a record). With --wait, returns it once terminal.
+export def --wrapped "orch submit" [
+  command?: any                  # the program (omit with --script); `true` is the program, not a boolean
+  ...args: string                # its arguments
+  --name (-n): string
+  --priority (-p): int
+  --max-retries (-r): int
+  --timeout (-t): duration       # how long an attempt may run
+  --label (-l): record           # e.g. {team: infra}
+  --environment (-e): record     # extra environment variables of the process
+  --after (-a): list<string>     # ids of the tasks it waits for
+  --node-label: record           # runs only on a worker node with all of these
+  --workdir (-w): string
+  --script (-s): string          # a Nushell script to run instead of a command
+  --id: string                   # your own id (a UUID): submitting it again is refused, not doubled
+  --wait                         # return the task once it has ended
+] {
+  if $command == null and $script == null {
+    error make {msg: "orch submit: give a COMMAND (and its arguments) or --script"}
+  }
+  let fields = {
+    id: $id
+    name: $name
+    command: (if $command == null { null } else { $command | into string })
+    args: (if ($args | is-empty) { null } else { $args | each { into string } })
+    script: $script
+    priority: $priority
+    max_retries: $max_retries
+    timeout_s: (if $timeout == null { null } else { ($timeout / 1sec) | math ceil })
+    labels: $label
+    env: $environment
+    dependencies: $after
+    node_labels: $node_label
+    workdir: $workdir
+  }
+  let body = ($fields | transpose key value | where value != null | transpose -r -d)
+  let task = (call POST /tasks $body)
+  if $wait { orch wait $task.id } else { $task }
+}
+
+# One task, as a record.
+export def "orch task" [id: string] {
+  call GET $"/tasks/(encode $id)"
+}
+
+# Tasks, newest first: searched (-q, see the README's search), filtered, paged.
+export def "orch tasks" [
+  --query (-q): string            # e.g. 'label:team=infra status:failed backup'
+  --status: list<string>          # e.g. [Failed Cancelled]
+  --depends-on: string            # the tasks that wait for this one
+  --since: string                 # created at or after (RFC 3339 or a date)
+  --until: string
+  --limit: int = 100
+  --offset: int = 0
+  --oldest-first
+  --all                           # every page (of --limit each), not only the first
+] {
+  # Several statuses are a search term (status= takes one).
+  let statuses = if ($status | is-empty) { "" } else { $"status:($status | str join ',')" }
+  let params = {
+    q: ([($query | default "") $statuses] | where {|t| $t != "" } | str join " ")
+    depends_on: $depends_on
+    since: $since
+    until: $until
+    order: (if $oldest_first { "asc" } else { "desc" })
+  }
+  if not $all {
+    return (call GET $"/tasks(query-string ($params | merge {limit: $limit, offset: $offset}))").tasks
+  }
+  generate {|offset|
+    let page = (call GET $"/tasks(query-string ($params | merge {limit: $limit, offset: $offset}))")
+    let next = $offset + ($page.tasks | length)
+    if ($page.tasks | is-empty) or $next >= $page.total {
+      {out: $page.tasks}
+    } else {
+      {out: $page.tasks, next: $next}
+    }
+  } $offset | flatten
+}
+
+# Blocks until the task is terminal (Completed, Failed or Cancelled); returns it.
+# It listens to the event stream from the task's last stored event, so an end
+# that comes between the look and the listening is not missed.
+export def "orch wait" [
+  id: string
+  --timeout (-t): duration        # give up (an error) after this long
+] {
+  let seen = (call GET $"/tasks/(encode $id)/events").events
+  let task = (orch task $id)
+  if $task.status in $TERMINAL { return $task }
+  let after = ($seen | last | get id? | default $FIRST_EVENT)
+  let path = $"/events(query-string {task: $id, after: $after})"
+  if $timeout == null {
+    stream $path | where {|e| $e.kind? in $TERMINAL_KINDS } | first | ignore
+    return (orch task $id)
+  }
+  # A stream's error escapes `try` once it flows, and `http get --max-time`
+  # bounds the whole request: a job listens, this thread waits for its word.
+  let listener = (job spawn {
+    try {
+      stream $path | where {|e| $e.kind? in $TERMINAL_KINDS } | first | job send 0
+    } catch {|e|
+      {error: $e.msg} | job send 0
+    }
+  })
+  let heard = try { job recv --timeout $timeout } catch {
+    try { job kill $listener }
+    error make {msg: $"orch wait: task ($id) has not ended within ($timeout) \(it is (orch task $id | get status)\)"}
+  }
+  if ($heard.error? != null) {
+    error make {msg: $"orch wait: the event stream failed: ($heard.error)"}
+  }
+  orch task $id
+}
+
+# Cancels a Pending, Queued or Running task; returns it.
+export def "orch cancel" [id: string] {
+  call POST $"/tasks/(encode $id)/cancel"
+}
+
+# Queues a Failed or Cancelled task again with a fresh retry budget; returns it.
+export def "orch retry" [id: string] {
+  call POST $"/tasks/(encode $id)/retry"
+}
+
+# A task's stored output (stdout, or stderr with --stderr), as text.
+export def "orch output" [id: string, --stderr] {
+  let c = (connection)
+  let stream_name = if $stderr { "stderr" } else { "stdout" }
+  let url = $"($c.url)/tasks/(encode $id)/output?stream=($stream_name)"
+  let r = (http get --full --allow-errors --raw --headers (auth-headers $c) $url)
+  if $r.status >= 400 {
+    let why = (try { ($r.body | from json).error } catch { $r.body })
+    error make {msg: $"GET /tasks/($id)/output: ($r.status) ($why)"}
+  }
+  $r.body
+}
+
+# The stored state changes of one task, oldest first.
+export def "orch history" [id: string] {
+  (call GET $"/tasks/(encode $id)/events").events
+}
+
+# The live event stream as records, for a pipeline: every task state change and
+# node event as it commits. --after ID first replays the stored events after
+# that one (--replay: all of them). Ends when the pipeline stops reading.
+export def "orch events" [
+  --task: list<string>
+  --status: list<string>
+  --kind: list<string>            # created queued started completed failed retry_scheduled requeued cancelled retried node_joined node_disconnected node_lost node_left
+  --node: list<string>
+  --label: record                 # tasks with all of these labels
+  --after: string
+  --replay                        # from the first stored event
+] {
+  let labels = if $label == null { null } else {
+    $label | transpose k v | each {|p| $"($p.k)=($p.v)" }
+  }
+  let from = if $replay { $FIRST_EVENT } else { $after }
+  stream $"/events(query-string {task: $task, status: $status, kind: $kind, node: $node, label: $labels, after: $from})"
+}
+
+# Where tasks run: this orchestrator's slots and each worker node, as a table.
+export def "orch nodes" [] {
+  (call GET /nodes).nodes
+}

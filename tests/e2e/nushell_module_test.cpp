@@ -1,0 +1,225 @@
+// scripts/orchestrator.nu through a real `nu` against a real orchestrator:
+// each test runs a Nushell program that uses the module and prints what it
+// got as JSON (`to json`), with the value's Nushell type beside it, so the
+// commands are held to returning structured values, not text.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <sys/stat.h>
+
+#include "tests/e2e/e2e_support.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/skip.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+const std::string module_path = ORCH_SOURCE_DIR "/scripts/orchestrator.nu";
+
+bool have_nu() {
+  return std::system("command -v nu >/dev/null 2>&1") == 0;
+}
+
+struct nu_run {
+  int code = -1;
+  std::string out, err;
+  json value() const {
+    INFO(err);
+    return json::parse(out);
+  }
+};
+
+/// Runs `program` after `use scripts/orchestrator.nu *`, talking to `port`;
+/// the client file lives in `dir`.
+nu_run run_nu(const temp_dir& dir, uint16_t port, const std::string& program,
+              std::map<std::string, std::string> env = {}) {
+  static int runs = 0;
+  env.emplace("ORCHESTRATOR_URL", "http://127.0.0.1:" + std::to_string(port));
+  env.emplace("ORCHESTRATOR_CONFIG", dir / "client.nuon");
+  // No user config: the module is what is tested, not this machine's nu set-up.
+  child c{{"nu", "--no-config-file", "-c", "use " + module_path + " *\n" + program},
+          dir / ("nu-" + std::to_string(runs++)), env};
+  auto code = c.wait_exit(std::chrono::seconds(60));
+  return {code, c.out(), c.err()};
+}
+
+#define REQUIRE_NU()                                                                   \
+  if (!have_nu()) {                                                                    \
+    ORCH_SKIP("Nushell (nu) is not installed: scripts/setup.sh installs it");          \
+    return;                                                                            \
+  }
+
+} // namespace
+
+TEST_CASE("nushell module: orch submit returns the stored task as a record and orch wait "
+          "returns it once it has ended", "[e2e][nushell]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let t = (orch submit sh -c 'sleep 0.3; echo "$GREETING from nu"' --name greet
+               --label {team: infra} --environment {GREETING: hello} --priority 5
+               --max-retries 2 --timeout 1min)
+    let done = (orch wait $t.id)
+    {submitted: $t, submitted_type: ($t | describe), done: $done, done_type: ($done | describe)}
+    | to json -r
+  )nu");
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["submitted_type"].get<std::string>().rfind("record", 0) == 0);
+  CHECK(v["submitted"]["name"] == "greet");
+  CHECK(v["submitted"]["command"] == "sh");
+  CHECK(v["submitted"]["labels"] == json{{"team", "infra"}});
+  CHECK(v["submitted"]["priority"] == 5);
+  CHECK(v["submitted"]["max_retries"] == 2);
+  CHECK(v["submitted"]["timeout_s"] == 60);
+  CHECK(v["submitted"]["status"] != "Completed");
+  CHECK(v["done"]["id"] == v["submitted"]["id"]);
+  CHECK(v["done"]["status"] == "Completed");
+  CHECK(v["done"]["output"] == "hello from nu\n");
+  CHECK(v["done_type"].get<std::string>().rfind("record", 0) == 0);
+}
+
+TEST_CASE("nushell module: orch tasks searches and pages into a table, orch cancel, orch retry, "
+          "orch history and orch output", "[e2e][nushell]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let ids = (0..4 | each {|i| (orch submit echo $"item-($i)" --label {batch: nu-test}).id })
+    $ids | each {|id| orch wait $id } | ignore
+    let sleeper = (orch submit sleep 60 --name sleeper --label {batch: other})
+    let all = (orch tasks -q 'label:batch=nu-test')
+    let paged = (orch tasks -q 'label:batch=nu-test' --limit 2 --all)
+    let first_page = (orch tasks -q 'label:batch=nu-test' --limit 2)
+    let cancelled = (orch cancel $sleeper.id)
+    let retried = (orch retry $sleeper.id)
+    let after_retry = (orch cancel $sleeper.id)
+    let by_status = (orch tasks --status [Cancelled Failed])
+    {
+      all_type: ($all | describe), all: ($all | get id | sort), ids: ($ids | sort),
+      paged: ($paged | get id | sort), first_page: ($first_page | length),
+      cancelled: $cancelled.status, retried: $retried.status, by_status: ($by_status | get id),
+      sleeper: $sleeper.id,
+      history: (orch history $sleeper.id | get kind),
+      output: (orch output ($ids | first)),
+      nodes: (orch nodes | describe)
+    } | to json -r
+  )nu");
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["all_type"].get<std::string>().rfind("table", 0) == 0);
+  CHECK(v["all"] == v["ids"]);
+  CHECK(v["paged"] == v["ids"]);  // three pages of two, then one
+  CHECK(v["first_page"] == 2);
+  CHECK(v["cancelled"] == "Cancelled");
+  CHECK(v["retried"] != "Cancelled");
+  CHECK(v["by_status"] == json::array({v["sleeper"]}));
+  auto history = v["history"];
+  CHECK(history.front() == "created");
+  CHECK(std::count(history.begin(), history.end(), "cancelled") == 2);
+  CHECK(std::count(history.begin(), history.end(), "retried") == 1);
+  CHECK(v["output"] == "item-0\n");
+  CHECK(v["nodes"].get<std::string>().rfind("table", 0) == 0);
+}
+
+TEST_CASE("nushell module: orch events is a stream of records a pipeline takes what it needs "
+          "from", "[e2e][nushell]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let a = (orch submit true --wait)
+    let b = (orch submit false --wait)
+    let replayed = (orch events --replay --kind [completed failed] | first 2)
+    # Live: a listener in a job from the last event so far (what commits
+    # before it connects is replayed), then a task to hear of.
+    let mark = (orch history $b.id | last | get id)
+    let listener = (job spawn { orch events --kind [completed] --after $mark | first | job send 0 })
+    let c = (orch submit true)
+    let heard = (job recv --timeout 20sec)
+    {
+      type: ($replayed | describe),
+      replayed: ($replayed | select task_id kind status),
+      a: $a.id, b: $b.id, c: $c.id, heard: $heard.task_id
+    } | to json -r
+  )nu");
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["type"].get<std::string>().rfind("table", 0) == 0);
+  CHECK(v["replayed"] == json::parse(R"([{"task_id":)" + v["a"].dump()
+                                     + R"(,"kind":"completed","status":"Completed"},{"task_id":)"
+                                     + v["b"].dump() + R"(,"kind":"failed","status":"Failed"}])"));
+  CHECK(v["heard"] == v["c"]);
+}
+
+TEST_CASE("nushell module: refusals and failures are errors that say what is wrong",
+          "[e2e][nushell]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto timed_out = run_nu(f.dir, f.orch->port(), R"nu(
+    let t = (orch submit sleep 30)
+    try { orch wait $t.id --timeout 500ms; "returned" } catch {|e| $e.msg } | to json -r
+  )nu");
+  REQUIRE(timed_out.code == 0);
+  CHECK_THAT(timed_out.value().get<std::string>(),
+             Catch::Contains("has not ended within") && Catch::Contains("it is "));
+
+  auto missing = run_nu(f.dir, f.orch->port(),
+                        "try { orch task 00000000-0000-4000-8000-000000000000 } catch {|e| $e.msg }"
+                        " | to json -r");
+  CHECK_THAT(missing.value().get<std::string>(), Catch::Contains("404") && Catch::Contains("task"));
+
+  auto bad = run_nu(f.dir, f.orch->port(), "orch submit");
+  CHECK(bad.code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("give a COMMAND"));
+
+  auto refused = run_nu(f.dir, f.orch->port(),
+                        "try { orch tasks -q 'since:yesterday-ish' } catch {|e| $e.msg } | to json -r");
+  CHECK_THAT(refused.value().get<std::string>(), Catch::Contains("400"));
+
+  auto unreachable = run_nu(f.dir, f.orch->port(), "orch tasks",
+                            {{"ORCHESTRATOR_URL", "http://127.0.0.1:1"}});
+  CHECK(unreachable.code != 0);
+  CHECK_THAT(unreachable.err, Catch::Contains("cannot reach the orchestrator at http://127.0.0.1:1"));
+}
+
+TEST_CASE("nushell module: orch login keeps the session's token in a client file only its owner "
+          "reads, which the next commands use", "[e2e][nushell][auth]") {
+  REQUIRE_NU();
+  const std::string password = "nu-admin-password-1";
+  temp_dir dir{"orch-nu-auth"};
+  auto storage = fresh_storage(dir);
+  orchestrator_process orch{instance_args({"--auth", "required", "--log-level", "warn"}, storage),
+                            dir / "orch", std::vector<std::string>{},
+                            std::map<std::string, std::string>{
+                              {"ORCHESTRATOR_ADMIN_PASSWORD", password}}};
+
+  auto anonymous = run_nu(dir, orch.port(), "try { orch tasks } catch {|e| $e.msg } | to json -r");
+  CHECK_THAT(anonymous.value().get<std::string>(),
+             Catch::Contains("401") && Catch::Contains("orch login"));
+
+  auto wrong = run_nu(dir, orch.port(),
+                      "try { orch login admin --password nope } catch {|e| $e.msg } | to json -r");
+  CHECK_THAT(wrong.value().get<std::string>(), Catch::Contains("401"));
+  CHECK_FALSE(std::filesystem::exists(dir / "client.nuon"));
+
+  auto login = run_nu(dir, orch.port(),
+                      "orch login admin --password " + password + " | to json -r");
+  REQUIRE(login.code == 0);
+  CHECK(login.value()["user"] == "admin");
+  CHECK(login.value()["roles"] == json::array({"admin"}));
+  struct stat st{};
+  REQUIRE(::stat((dir / "client.nuon").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  // A new nu process: the token comes from the client file.
+  auto later = run_nu(dir, orch.port(), R"nu(
+    let t = (orch submit echo signed-in --wait)
+    {status: $t.status, owner: $t.owner, me: (orch whoami | get username)} | to json -r
+  )nu");
+  REQUIRE(later.code == 0);
+  CHECK(later.value()["status"] == "Completed");
+  CHECK(later.value()["me"] == "admin");
+}
