@@ -464,7 +464,8 @@ void scheduler_impl::on_outcome_stored(const task& t) {
     resolve_dependants(t.id);
   } else if (t.status == task_status::queued) {
     if (t.not_before != 0) {
-      count("orchestrator_task_retries_total");
+      if (t.attempts > 0)  // a backoff; else a retried task's run_at
+        count("orchestrator_task_retries_total");
       send(queue_, wake_at_atom_v, t.not_before);
     } else {
       fill();

@@ -57,7 +57,9 @@ void scheduler_impl::after_submitted(const std::vector<task>& created) {
   };
   bool queued = false;
   for (auto& t : created) {
-    if (t.status == task_status::queued)
+    if (t.status == task_status::queued && t.not_before != 0)
+      send(queue_, wake_at_atom_v, t.not_before);  // its run_at
+    else if (t.status == task_status::queued)
       queued = true;
     else if (t.status == task_status::pending && waits_outside(t))
       check_pending(t);

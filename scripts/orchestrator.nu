@@ -147,6 +147,7 @@ export def --wrapped "orch submit" [
   --node-label: record           # runs only on a worker node with all of these
   --workdir (-w): string
   --script (-s): string          # a Nushell script to run instead of a command
+  --run-at: any                  # no start before then: a datetime, or RFC 3339 text
   --id: string                   # your own id (a UUID): submitting it again is refused, not doubled
   --wait                         # return the task once it has ended
 ] {
@@ -167,6 +168,9 @@ export def --wrapped "orch submit" [
     dependencies: $after
     node_labels: $node_label
     workdir: $workdir
+    run_at: (if $run_at == null { null } else if ($run_at | describe) == "datetime" {
+      $run_at | format date "%+"
+    } else { $run_at | into string })
   }
   let body = ($fields | transpose key value | where value != null | transpose -r -d)
   let task = (call POST /tasks $body)

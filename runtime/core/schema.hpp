@@ -111,6 +111,7 @@ struct of<task> {
     value_field{"owner", &task::owner},
     value_field{"priority", &task::priority, origin::client},
     value_field{"revision", &task::revision},
+    time_field{"run_at", &task::run_at, origin::client},
     value_field{"script", &task::script, origin::client},
     value_field{"script_file", &task::script_file, origin::client},
     time_field{"started_at", &task::started_at},

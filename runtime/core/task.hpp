@@ -40,7 +40,8 @@ struct task {
   micros created_at = 0;
   micros started_at = 0;
   micros completed_at = 0;
-  micros not_before = 0;                     // earliest start (retry backoff)
+  micros not_before = 0;                     // earliest start (run_at, retry backoff)
+  micros run_at = 0;                         // asked: no first start before it (0: at once)
   uint32_t attempts = 0;                     // attempts started so far
   uint32_t max_retries = 0;                  // retries after the first attempt
   uint32_t timeout_s = 0;                    // 0: no timeout

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "runtime/core/clock.hpp"
 #include "tests/e2e/e2e_support.hpp"
 
 using namespace orch;
@@ -238,4 +239,28 @@ TEST_CASE("e2e: with no task slots an instance stores and serves - the next one 
   CHECK(f.orch->wait_terminal(later["id"])["status"] == "Completed");
   CHECK(f.orch->wait_terminal(batch.json()["data"]["tasks"][0]["id"])["status"] == "Completed");
   CHECK(std::filesystem::exists(marker));
+}
+
+TEST_CASE("e2e: a task with run_at waits in the queue until then, across a restart too, and "
+          "one whose run_at is past runs at once", "[e2e][run_at]") {
+  e2e_fixture f;
+  auto at = now_us() + 2'500'000;
+  auto later = f.orch->submit({{"command", "true"}, {"run_at", format_rfc3339(at)}});
+  CHECK(later["status"] == "Queued");
+  micros asked = 0, waits = 0;
+  REQUIRE(parse_rfc3339(later["run_at"].get<std::string>(), asked));
+  REQUIRE(parse_rfc3339(later["not_before"].get<std::string>(), waits));
+  CHECK(asked == at);
+  CHECK(waits == at);
+  auto soon = f.orch->submit({{"command", "true"}, {"run_at", "2020-01-01T00:00:00Z"}});
+  CHECK(f.orch->wait_terminal(soon["id"])["status"] == "Completed");
+  // Still waiting after a task submitted later has run; then a restart.
+  CHECK(f.orch->task(later["id"])["status"] == "Queued");
+  CHECK(f.orch->proc().terminate(std::chrono::seconds(60)) == 0);
+  f.start();
+  auto done = f.orch->wait_terminal(later["id"]);
+  CHECK(done["status"] == "Completed");
+  micros started = 0;
+  REQUIRE(parse_rfc3339(done["started_at"].get<std::string>(), started));
+  CHECK(started >= at);
 }

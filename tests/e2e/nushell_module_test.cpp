@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "runtime/core/clock.hpp"
 #include "tests/e2e/e2e_support.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/skip.hpp"
@@ -64,7 +65,10 @@ TEST_CASE("nushell module: orch submit returns the stored task as a record and o
                --label {team: infra} --environment {GREETING: hello} --priority 5
                --max-retries 2 --timeout 1min)
     let done = (orch wait $t.id)
-    {submitted: $t, submitted_type: ($t | describe), done: $done, done_type: ($done | describe)}
+    let later = (orch submit true --run-at ((date now) + 1hr))
+    orch cancel $later.id | ignore
+    {submitted: $t, submitted_type: ($t | describe), done: $done, done_type: ($done | describe),
+     later: $later}
     | to json -r
   )nu");
   REQUIRE(r.code == 0);
@@ -81,6 +85,13 @@ TEST_CASE("nushell module: orch submit returns the stored task as a record and o
   CHECK(v["done"]["status"] == "Completed");
   CHECK(v["done"]["output"] == "hello from nu\n");
   CHECK(v["done_type"].get<std::string>().rfind("record", 0) == 0);
+  // A datetime for --run-at goes over as RFC 3339: an hour from now.
+  micros run_at = 0, created = 0;
+  REQUIRE(parse_rfc3339(v["later"]["run_at"].get<std::string>(), run_at));
+  REQUIRE(parse_rfc3339(v["later"]["created_at"].get<std::string>(), created));
+  CHECK(run_at - created > 3500LL * 1'000'000);
+  CHECK(run_at - created < 3700LL * 1'000'000);
+  CHECK(v["later"]["status"] == "Queued");
 }
 
 TEST_CASE("nushell module: orch tasks searches and pages into a table, orch cancel, orch retry, "

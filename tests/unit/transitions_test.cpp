@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
+#include "runtime/core/clock.hpp"
 #include "runtime/core/codec.hpp"
+#include "runtime/core/submission.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/transitions.hpp"
 
@@ -162,4 +164,74 @@ TEST_CASE("retrying a task with dependencies sends it back to Pending", "[retry]
   auto tr2 = retry_transition(d, {"test", 1});
   CHECK(d.status == task_status::pending);
   CHECK_FALSE(has_op(tr2.batch, record_kind::queue, record_op::put));
+}
+
+namespace {
+
+/// The queue entry a batch writes, if it writes one.
+const record* queue_put(const write_batch& b) {
+  for (auto& op : b.ops)
+    if (op.rec.kind == record_kind::queue && op.op == record_op::put)
+      return &op.rec;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("run_at: a task asked to run later waits in the queue until then, and a run_at "
+          "already past starts it at once", "[run_at]") {
+  actor_context ctx{"test", 10'000'000};
+  task later;
+  later.id = new_uuid_v4();
+  later.command = "true";
+  later.run_at = 70'000'000;
+  auto tr = submit_transition(later, task_status::queued, "", ctx);
+  CHECK(later.not_before == 70'000'000);
+  auto* e = queue_put(tr.batch);
+  REQUIRE(e);
+  queue_entry entry;
+  REQUIRE(decode(e->json, entry));
+  CHECK(entry.not_before == 70'000'000);
+  CHECK_THAT(tr.events.at(0).details, Catch::Contains("to start at 1970-01-01T00:01:10"));
+
+  task past;
+  past.id = new_uuid_v4();
+  past.command = "true";
+  past.run_at = 5'000'000;
+  submit_transition(past, task_status::queued, "", ctx);
+  CHECK(past.not_before == 0);
+}
+
+TEST_CASE("run_at: a task that waited for its dependencies still waits for its run_at, and so "
+          "does a retried one while it is to come", "[run_at]") {
+  task t;
+  t.id = new_uuid_v4();
+  t.command = "true";
+  t.dependencies = {new_uuid_v4()};
+  t.run_at = 90'000'000;
+  submit_transition(t, task_status::pending, "", {"test", 10'000'000});
+  CHECK(t.not_before == 0);  // Pending: no queue entry yet
+  dependency_transition(t, true, "", {"test", 20'000'000});
+  CHECK(t.status == task_status::queued);
+  CHECK(t.not_before == 90'000'000);
+
+  cancel_transition(t, {"test", 30'000'000});
+  t.dependencies.clear();
+  retry_transition(t, {"test", 40'000'000});
+  CHECK(t.not_before == 90'000'000);
+  cancel_transition(t, {"test", 95'000'000});
+  retry_transition(t, {"test", 100'000'000});
+  CHECK(t.not_before == 0);
+}
+
+TEST_CASE("run_at: a client may send it as RFC 3339 with an offset, and a wrong one is refused "
+          "saying the form", "[run_at]") {
+  auto t = parse_submission(R"({"command":"true","run_at":"2030-01-02T03:04:05+02:00"})");
+  REQUIRE(t.ok());
+  micros expected = 0;
+  REQUIRE(parse_rfc3339("2030-01-02T01:04:05Z", expected));
+  CHECK(t.value().run_at == expected);
+  auto bad = parse_submission(R"({"command":"true","run_at":"tomorrow"})");
+  CHECK_FALSE(bad.ok());
+  CHECK_THAT(bad.message(), Catch::Contains("RFC 3339"));
 }
