@@ -41,7 +41,9 @@ struct scheduler_fixture {
     storage = open_or_throw(env.sys(), s);
     db = std::make_unique<storage_client>(env.sys(), storage);
     events = spawn_events(env.sys());
-    metrics = spawn_metrics(env.sys(), storage, figures, {std::chrono::seconds(0)});
+    metrics_config mc;
+    mc.interval = std::chrono::seconds(0);
+    metrics = spawn_metrics(env.sys(), storage, figures, mc);
     scheduler_config sc;
     sc.instance = "test-instance";
     sc.max_concurrent = 1;
