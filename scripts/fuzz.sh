@@ -17,7 +17,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build/fuzz}"
-all_targets=(http_gateway http_gateway_auth submission batch_submission query_string record_file segment_file commit_log journal config surreal_rpc bearer_token)
+all_targets=(http_gateway http_gateway_auth submission batch_submission query_string record_file segment_file commit_log journal config surreal_rpc bearer_token cron)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
