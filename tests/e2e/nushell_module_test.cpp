@@ -234,3 +234,30 @@ TEST_CASE("nushell module: orch login keeps the session's token in a client file
   CHECK(later.value()["status"] == "Completed");
   CHECK(later.value()["me"] == "admin");
 }
+
+TEST_CASE("nushell examples: fan-out-fan-in.nu submits one task per number, waits for them all "
+          "and combines their outputs", "[e2e][nushell][examples]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  std::map<std::string, std::string> env{
+    {"ORCHESTRATOR_URL", "http://127.0.0.1:" + std::to_string(f.orch->port())},
+    {"ORCHESTRATOR_CONFIG", f.dir / "client.nuon"}};
+  // Run through its shebang, from another directory: it finds the module itself.
+  child c{{"env", "-C", "/", ORCH_SOURCE_DIR "/scripts/examples/fan-out-fan-in.nu", "--json",
+           "1", "2", "3", "4", "5", "6"},
+          f.dir / "fan-out", env};
+  REQUIRE(c.wait_exit(std::chrono::seconds(60)) == 0);
+  INFO(c.err());
+  auto result = json::parse(c.out());
+  CHECK(result["tasks"] == 6);
+  CHECK(result["squares"] == json::array({1, 4, 9, 16, 25, 36}));
+  CHECK(result["sum"] == 91);
+  auto found = f.orch->http()
+                 .get("/tasks?q=label:batch=" + result["batch"].get<std::string>())
+                 .json()["data"];
+  CHECK(found["total"] == 6);
+
+  child none{{ORCH_SOURCE_DIR "/scripts/examples/fan-out-fan-in.nu"}, f.dir / "fan-out-none", env};
+  CHECK(none.wait_exit(std::chrono::seconds(60)) != 0);
+  CHECK_THAT(none.err(), Catch::Contains("give the numbers to square"));
+}
