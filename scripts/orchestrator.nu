@@ -62,8 +62,9 @@ def query-string [params: record] {
   "?" + ($pairs | str join "&")
 }
 
-# One request; its `data`, or an error that says what the orchestrator said.
-def call [method: string, path: string, body?: any] {
+# One request; its `data` (--text: the body as text), or an error that says what
+# the orchestrator said.
+def call [method: string, path: string, body?: any, --text] {
   let c = (connection)
   let url = $"($c.url)($path)"
   let headers = (auth-headers $c)
@@ -86,7 +87,7 @@ def call [method: string, path: string, body?: any] {
     let hint = if $response.status == 401 { " (sign in with `orch login`, or set ORCHESTRATOR_TOKEN)" } else { "" }
     error make {msg: $"($method) ($path): ($response.status) ($why)($hint)"}
   }
-  $parsed.data?
+  if $text { $body | into string } else { $parsed.data? }
 }
 
 # The Server-Sent Events of `path`, each message's data as a record, as they
@@ -264,15 +265,8 @@ export def "orch retry" [id: string] {
 
 # A task's stored output (stdout, or stderr with --stderr), as text.
 export def "orch output" [id: string, --stderr] {
-  let c = (connection)
   let stream_name = if $stderr { "stderr" } else { "stdout" }
-  let url = $"($c.url)/tasks/(encode $id)/output?stream=($stream_name)"
-  let r = (http get --full --allow-errors --raw --headers (auth-headers $c) $url)
-  if $r.status >= 400 {
-    let why = (try { ($r.body | from json).error } catch { $r.body })
-    error make {msg: $"GET /tasks/($id)/output: ($r.status) ($why)"}
-  }
-  $r.body
+  call GET $"/tasks/(encode $id)/output?stream=($stream_name)" --text
 }
 
 # The stored state changes of one task, oldest first.

@@ -29,6 +29,10 @@ constexpr std::array<field_spec, 5> fields{{
   {"day-of-week", 0, 7, {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}},
 }};
 
+bool all_digits(std::string_view v) {
+  return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 status field_error(const field_spec& f, std::string_view text, const std::string& why) {
   return invalid_input("cron " + std::string{f.name} + " field '" + std::string{text} + "': " + why
                        + " (" + std::to_string(f.lo) + "-" + std::to_string(f.hi)
@@ -39,7 +43,7 @@ status field_error(const field_spec& f, std::string_view text, const std::string
 result<int> value_of(const field_spec& f, std::string_view field_text, std::string_view v) {
   if (v.empty())
     return field_error(f, field_text, "a value is missing");
-  if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (all_digits(v)) {
     if (v.size() > 2)
       return field_error(f, field_text, std::string{v} + " is out of range");
     int n = std::stoi(std::string{v});
@@ -72,8 +76,7 @@ status parse_field(const field_spec& f, std::string_view text, std::bitset<N>& b
     if (auto slash = item.find('/'); slash != std::string_view::npos) {
       stepped = true;
       auto s = item.substr(slash + 1);
-      if (s.empty() || s.size() > 2
-          || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      if (s.empty() || s.size() > 2 || !all_digits(s))
         return field_error(f, text, "the step after '/' must be a number from 1");
       step = std::stoi(std::string{s});
       if (step == 0)

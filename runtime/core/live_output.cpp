@@ -15,7 +15,7 @@ void live_output::append(output_stream s, const char* data, size_t n) {
 
 bool live_output::append_at(output_stream s, uint64_t offset, std::string_view piece) {
   std::lock_guard<std::mutex> g{m_};
-  auto have = (s == output_stream::out ? out_ : err_).size();
+  auto have = kept(s).size();
   if (offset > have)
     return false;
   auto known = static_cast<size_t>(have - offset);
@@ -25,11 +25,11 @@ bool live_output::append_at(output_stream s, uint64_t offset, std::string_view p
 }
 
 void live_output::append_locked(output_stream s, const char* data, size_t n) {
-  auto& kept = s == output_stream::out ? out_ : err_;
-  auto take = static_cast<size_t>(std::min<uint64_t>(n, limit_ > kept.size() ? limit_ - kept.size() : 0));
+  auto& text = kept(s);
+  auto take = static_cast<size_t>(std::min<uint64_t>(n, limit_ > text.size() ? limit_ - text.size() : 0));
   if (take == 0)
     return;
-  kept.append(data, take);
+  text.append(data, take);
   std::string_view piece{data, take};
   followers_.erase(std::remove_if(followers_.begin(), followers_.end(),
                                   [&](auto& f) { return !f.first(s, piece); }),
@@ -61,7 +61,7 @@ void live_output::finish() {
 
 std::string live_output::text(output_stream s) {
   std::lock_guard<std::mutex> g{m_};
-  return s == output_stream::out ? out_ : err_;
+  return kept(s);
 }
 
 } // namespace orch

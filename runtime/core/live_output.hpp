@@ -52,6 +52,7 @@ public:
 
 private:
   void append_locked(output_stream s, const char* data, size_t n);
+  std::string& kept(output_stream s) { return s == output_stream::out ? out_ : err_; }
 
   std::mutex m_;
   uint64_t limit_;

@@ -63,13 +63,6 @@ transition finish_batch(task& t, write_batch b, const std::string& event_kind,
   return {std::move(b), {std::move(ev)}};
 }
 
-/// A task ready for its first attempt waits for its run_at, if that is
-/// still to come.
-micros first_start(task& t, micros now) {
-  t.not_before = t.run_at > now ? t.run_at : 0;
-  return t.not_before;
-}
-
 queue_entry ready_entry(const task& t, micros now, micros not_before) {
   queue_entry e;
   e.task_id = t.id;
@@ -79,6 +72,18 @@ queue_entry ready_entry(const task& t, micros now, micros not_before) {
   e.attempt = t.attempts;
   e.node_labels = t.node_labels;
   return e;
+}
+
+/// The queue entry of a task ready for its first attempt: it waits for its
+/// run_at, if that is still to come.
+queue_entry first_entry(task& t, micros now) {
+  t.not_before = t.run_at > now ? t.run_at : 0;
+  return ready_entry(t, now, t.not_before);
+}
+
+/// "; to start at ..." when the task waits for its run_at; else nothing.
+std::string start_note(const task& t) {
+  return t.not_before ? "; to start at " + format_rfc3339(t.not_before) : "";
 }
 
 } // namespace
@@ -91,15 +96,14 @@ transition submit_transition(task& t, task_status initial, const std::string& re
   write_batch b;
   b.expect.push_back({precondition::absent, record_kind::task, t.id, {}, {}});
   if (initial == task_status::queued)
-    put(b, to_record(ready_entry(t, ctx.now, first_start(t, ctx.now))));
+    put(b, to_record(first_entry(t, ctx.now)));
   if (initial == task_status::failed) {
     t.error = reason;
     t.completed_at = ctx.now;
   }
   return finish_batch(t, std::move(b), event_kind::created, audit_action::task_submit,
                       std::string{"status "} + to_string(initial)
-                        + (reason.empty() ? "" : ": " + reason)
-                        + (t.not_before ? "; to start at " + format_rfc3339(t.not_before) : ""),
+                        + (reason.empty() ? "" : ": " + reason) + start_note(t),
                       ctx);
 }
 
@@ -221,7 +225,7 @@ transition retry_transition(task& t, const actor_context& ctx) {
   t.error_output.clear();
   t.error.clear();
   if (t.status == task_status::queued)  // a run_at still to come holds again
-    put(b, to_record(ready_entry(t, ctx.now, first_start(t, ctx.now))));
+    put(b, to_record(first_entry(t, ctx.now)));
   return finish_batch(t, std::move(b), event_kind::retried, audit_action::task_retry, "was " + was, ctx);
 }
 
@@ -248,11 +252,9 @@ transition dependency_transition(task& t, bool ready, const std::string& reason,
   b.expect.push_back(expect_revision(t));
   if (ready) {
     t.status = task_status::queued;
-    put(b, to_record(ready_entry(t, ctx.now, first_start(t, ctx.now))));
+    put(b, to_record(first_entry(t, ctx.now)));
     return finish_batch(t, std::move(b), event_kind::queued, audit_action::task_queue,
-                        "dependencies completed"
-                          + (t.not_before ? "; to start at " + format_rfc3339(t.not_before) : ""),
-                        ctx);
+                        "dependencies completed" + start_note(t), ctx);
   }
   t.status = task_status::failed;
   t.error = reason;

@@ -29,11 +29,12 @@ def main [
   if not ($failed | is-empty) {
     error make {msg: $"tasks that did not complete: ($failed | each {|t| $'($t.name) ($t.id): ($t.status) ($t.error)' } | str join '; ')"}
   }
+  let squares = ($ended | each {|t| $t.output | str trim | into int })
   let result = {
     batch: $batch
     tasks: ($ended | length)
-    squares: ($ended | each {|t| $t.output | str trim | into int })
-    sum: ($ended | each {|t| $t.output | str trim | into int } | math sum)
+    squares: $squares
+    sum: ($squares | math sum)
     nodes: ($ended | get node | uniq)
   }
   if $json { $result | to json -r } else { $result }
