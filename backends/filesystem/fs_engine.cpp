@@ -28,8 +28,9 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
                                           read_only_ ? fs::lock_file::shared
                                                      : fs::lock_file::exclusive);
   if (!read_only_)
-    for (auto k : {record_kind::task, record_kind::queue, record_kind::user})
-      fs::make_dirs(dir_of(k));
+    for (auto k : all_record_kinds)
+      if (is_file_kind(k))
+        fs::make_dirs(dir_of(k));
   auto corrupted = root_ + "/corrupted";
   // What the last crash cut off is settled by the commit log: rounds after
   // its last line never happened, the last one is finished.
@@ -53,6 +54,7 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
     load_file_kind(record_kind::task, committed);
     load_file_kind(record_kind::queue, committed);
     load_file_kind(record_kind::user, committed);
+    load_file_kind(record_kind::schedule, committed);
   } catch (...) {
     segments.wait();
     throw;
@@ -75,6 +77,7 @@ std::string fs_engine::dir_of(record_kind k) const {
     case record_kind::audit: return root_ + "/audit";
     case record_kind::metric: return root_ + "/metrics";
     case record_kind::event: return root_ + "/events";
+    case record_kind::schedule: return root_ + "/schedules";
   }
   return root_;
 }

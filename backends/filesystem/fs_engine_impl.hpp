@@ -23,8 +23,15 @@
 namespace orch::fs {
 
 
+/// Kinds stored one record per file (the others are segment logs).
 inline bool is_file_kind(record_kind k) {
-  return k == record_kind::task || k == record_kind::queue || k == record_kind::user;
+  return k == record_kind::task || k == record_kind::queue || k == record_kind::user
+         || k == record_kind::schedule;
+}
+
+/// File kinds indexed by their names alone (users, schedules).
+inline bool is_named_kind(record_kind k) {
+  return k == record_kind::user || k == record_kind::schedule;
 }
 
 /// A task in a secondary index: its creation time and its id, which is the
@@ -142,6 +149,14 @@ private:
   queue_index queue_;
 
   std::set<std::string> users_;
+  std::set<std::string> schedules_;
+  /// users_ or schedules_ (is_named_kind).
+  std::set<std::string>& names_of(record_kind k) {
+    return k == record_kind::schedule ? schedules_ : users_;
+  }
+  const std::set<std::string>& names_of(record_kind k) const {
+    return k == record_kind::schedule ? schedules_ : users_;
+  }
 
   std::unique_ptr<segment_log> audit_;
   std::unique_ptr<segment_log> metrics_;

@@ -192,7 +192,7 @@ void fs_engine::index_files(record_kind k, std::vector<loaded_file>& files) {
         queue_.put(f.sum.entry);
         break;
       default:
-        users_.insert(key);
+        names_of(k).insert(key);
         break;
     }
   }

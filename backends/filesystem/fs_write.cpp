@@ -226,10 +226,11 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
         queue_.put(s.entry);
       break;
     case record_kind::user:
+    case record_kind::schedule:
       if (s.removed)
-        users_.erase(key);
+        names_of(kind).erase(key);
       else
-        users_.insert(key);
+        names_of(kind).insert(key);
       break;
     default:
       break;

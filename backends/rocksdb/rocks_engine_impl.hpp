@@ -48,13 +48,15 @@ enum cf_id : size_t {
   cf_idx_event_task,  // prefix | task id | 0 | event id
   cf_idx_time,        // prefix | kind | be64(time) | key
   cf_meta,            // prefix | "count/<kind>" or "status/<n>" -> be64 counter
+  cf_schedules,
   cf_count
 };
 
 inline constexpr std::array<const char*, cf_count> cf_names{
   "default",     "tasks",          "task_queue",     "users",
   "audit_log",   "metrics",        "task_events",    "idx_task_status",
-  "idx_task_deps", "idx_event_task", "idx_time",     "meta"};
+  "idx_task_deps", "idx_event_task", "idx_time",     "meta",
+  "schedules"};
 
 inline cf_id cf_of(record_kind k) {
   switch (k) {
@@ -64,6 +66,7 @@ inline cf_id cf_of(record_kind k) {
     case record_kind::audit: return cf_audit;
     case record_kind::metric: return cf_metrics;
     case record_kind::event: return cf_events;
+    case record_kind::schedule: return cf_schedules;
   }
   return cf_default;
 }
@@ -138,6 +141,9 @@ private:
       throw status_error{errc::unavailable, "the embedded database has been closed"};
   }
   rocksdb::ColumnFamilyHandle* cf(cf_id id) const { return handles_[id]; }
+  /// A read-only open of a database made before a column family existed
+  /// has no handle for it: it reads as empty.
+  bool has_cf(cf_id id) const { return handles_[id] != nullptr; }
   bool read(cf_id id, const std::string& key, std::string& out) const;
   /// Committed text of a record, remembered for the rest of the round.
   using read_cache = std::map<record_id, std::optional<std::string>>;
@@ -224,6 +230,8 @@ private:
 template <class F>
 void rocks_engine::walk(cf_id id, const std::string& begin, const std::string& end, bool backward,
                         F fn) {
+  if (!has_cf(id))
+    return;
   std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(rocksdb::ReadOptions{}, cf(id))};
   if (!backward) {
     for (it->Seek(begin); it->Valid() && it->key().compare(end) < 0; it->Next())

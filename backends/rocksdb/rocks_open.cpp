@@ -163,7 +163,28 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   if (opts.read_only) {
     lock_shared();
     dbo.info_log = std::make_shared<silent_logger>();  // no LOG file either
-    st = rocksdb::DB::OpenForReadOnly(dbo, path_, descriptors, &handles_, &db_);
+    // A database made by an earlier version lacks the column families of
+    // later record kinds (schedules); a read-only open cannot create them,
+    // so it opens those there are and reads the others as empty.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(dbo, path_, &existing).ok()) {
+      std::vector<size_t> opened;
+      std::vector<rocksdb::ColumnFamilyDescriptor> present;
+      for (size_t i = 0; i < cf_count; ++i)
+        if (std::find(existing.begin(), existing.end(), cf_names[i]) != existing.end()) {
+          opened.push_back(i);
+          present.push_back(descriptors[i]);
+        }
+      std::vector<rocksdb::ColumnFamilyHandle*> got;
+      st = rocksdb::DB::OpenForReadOnly(dbo, path_, present, &got, &db_);
+      if (st.ok()) {
+        handles_.assign(cf_count, nullptr);
+        for (size_t j = 0; j < opened.size(); ++j)
+          handles_[opened[j]] = got[j];
+      }
+    } else {
+      st = rocksdb::DB::OpenForReadOnly(dbo, path_, descriptors, &handles_, &db_);
+    }
   } else {
     st = rocksdb::DB::Open(dbo, path_, descriptors, &handles_, &db_);
   }

@@ -9,6 +9,8 @@ namespace orch::rocks {
 // -- reading ------------------------------------------------------------------------
 
 bool rocks_engine::read(cf_id id, const std::string& key, std::string& out) const {
+  if (!has_cf(id))
+    return false;
   auto st = db_->Get(rocksdb::ReadOptions{}, cf(id), key, &out);
   if (st.IsNotFound())
     return false;

@@ -233,7 +233,8 @@ void rocks_engine::do_close() {
       log_warn("rocksdb", "flushing " + path_ + " before closing: " + fst.ToString());
   }
   for (auto* h : handles_)
-    db_->DestroyColumnFamilyHandle(h);
+    if (h)
+      db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   auto st = db_->Close();
   delete db_;

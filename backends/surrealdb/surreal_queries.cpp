@@ -32,6 +32,10 @@ std::optional<ftype> filter_type(const schema::value_field<C, V>&) {
   else
     return ftype::scalar;
 }
+template <class C>
+std::optional<ftype> filter_type(const schema::json_field<C>&) {
+  return std::nullopt;
+}
 template <class D>
 std::optional<ftype> filter_type(const D& d) {
   if constexpr (requires { d.present; })
@@ -130,6 +134,7 @@ DEFINE TABLE IF NOT EXISTS users SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS audit_log SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS metrics SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS task_events SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS schedules SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS depends_on TYPE RELATION IN tasks OUT tasks SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS tasks_status_created ON TABLE tasks FIELDS status, created_at;
 DEFINE INDEX IF NOT EXISTS tasks_created ON TABLE tasks FIELDS created_at;

@@ -60,6 +60,15 @@ void write_field(json_writer& w, const schema::status_field<C>& d, const X& x) {
 }
 
 template <class C, class X>
+void write_field(json_writer& w, const schema::json_field<C>& d, const X& x) {
+  const std::string& text = x.*d.member;
+  if (text.empty())
+    w.key(d.name).null();
+  else
+    w.key(d.name).raw_json(text);
+}
+
+template <class C, class X>
 void write_field(json_writer& w, const schema::nullable_int_field<C>& d, const X& x) {
   if (x.*d.present)
     w.key(d.name).value(x.*d.member);
@@ -99,6 +108,7 @@ ORCH_CODEC_FOR(task_event)
 ORCH_CODEC_FOR(audit_record)
 ORCH_CODEC_FOR(metric_sample)
 ORCH_CODEC_FOR(user)
+ORCH_CODEC_FOR(schedule)
 
 #undef ORCH_CODEC_FOR
 

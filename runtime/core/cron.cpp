@@ -20,6 +20,8 @@ struct field_spec {
   std::array<const char*, 12> names;         // by value from lo; empty where none
 };
 
+constexpr field_spec second_field{"second", 0, 59, {}};
+
 constexpr std::array<field_spec, 5> fields{{
   {"minute", 0, 59, {}},
   {"hour", 0, 23, {}},
@@ -170,14 +172,22 @@ result<cron_expression> parse_cron(std::string_view text) {
       parts.push_back(body.substr(i, j - i));
     i = j;
   }
-  if (parts.size() != 5)
+  if (parts.size() != 5 && parts.size() != 6)
     return invalid_input("a cron expression has 5 fields (minute hour day-of-month month "
-                         "day-of-week, such as '*/5 * * * *'), got " + std::to_string(parts.size())
+                         "day-of-week, such as '*/5 * * * *'), or 6 with a leading second "
+                         "field ('*/10 * * * * *'), got " + std::to_string(parts.size())
                          + " in '" + std::string{text} + "'");
   for (char ch : body)
     if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t')
       return invalid_input("a cron expression may not hold control characters");
   status st;
+  if (parts.size() == 6) {
+    if (!(st = parse_field(second_field, parts[0], c.seconds)))
+      return st;
+    parts.erase(parts.begin());
+  } else {
+    c.seconds.set(0);
+  }
   if (!(st = parse_field(fields[0], parts[0], c.minutes)) || !(st = parse_field(fields[1], parts[1], c.hours))
       || !(st = parse_field(fields[2], parts[2], c.days_of_month))
       || !(st = parse_field(fields[3], parts[3], c.months))
@@ -217,7 +227,8 @@ result<micros> next_firing(const cron_expression& cron, const date::time_zone* z
   using std::chrono::seconds;
   const auto after_sys = date::sys_time<microseconds>{microseconds{after}};
   auto local_now = zone->to_local(date::floor<seconds>(after_sys));
-  auto t = date::floor<minutes>(local_now) + minutes{1};
+  // The minute of `after` itself may still hold a later second.
+  auto t = date::floor<minutes>(local_now);
   const auto limit = t + date::days{366 * years_searched};
   while (t < limit) {
     auto day = date::floor<date::days>(t);
@@ -242,17 +253,21 @@ result<micros> next_firing(const cron_expression& cron, const date::time_zone* z
       t += minutes{1};
       continue;
     }
-    // The wall-clock time as an instant: a skipped one at the jump, a
-    // doubled one the first time.
-    auto local = date::local_seconds{t.time_since_epoch()};
-    auto info = zone->get_info(local);
-    date::sys_seconds at;
-    if (info.result == date::local_info::nonexistent)
-      at = info.first.end;
-    else
-      at = date::sys_seconds{local.time_since_epoch()} - info.first.offset;
-    if (at > after_sys)
-      return static_cast<micros>(duration_cast<microseconds>(at.time_since_epoch()).count());
+    for (size_t s = 0; s < cron.seconds.size(); ++s) {
+      if (!cron.seconds[s])
+        continue;
+      // The wall-clock time as an instant: a skipped one at the jump, a
+      // doubled one the first time.
+      auto local = date::local_seconds{t.time_since_epoch()} + seconds{static_cast<long long>(s)};
+      auto info = zone->get_info(local);
+      date::sys_seconds at;
+      if (info.result == date::local_info::nonexistent)
+        at = info.first.end;
+      else
+        at = date::sys_seconds{local.time_since_epoch()} - info.first.offset;
+      if (at > after_sys)
+        return static_cast<micros>(duration_cast<microseconds>(at.time_since_epoch()).count());
+    }
     t += minutes{1};
   }
   return invalid_input("the cron expression '" + cron.text + "' never fires (within "

@@ -6,7 +6,9 @@
 // `*`, numbers, ranges `a-b`, steps `*/n` `a-b/n` `a/n`, lists `a,b-c`,
 // month names JAN-DEC and day names SUN-SAT (any case), 0 or 7 for Sunday;
 // and the shorthands @yearly (@annually), @monthly, @weekly, @daily
-// (@midnight), @hourly. As in Vixie cron, when both day fields are
+// (@midnight), @hourly. A sixth field in front gives the seconds (0-59),
+// as in Quartz and the cron parsers of BullMQ and node-cron: '*/10 * * * * *'
+// fires every ten seconds. As in Vixie cron, when both day fields are
 // restricted a day matches if either does.
 //
 // Times are the zone's wall clock. Across daylight-saving changes: a time
@@ -30,6 +32,7 @@ class time_zone;
 namespace orch {
 
 struct cron_expression {
+  std::bitset<60> seconds;                   // {0} unless a sixth field gave them
   std::bitset<60> minutes;
   std::bitset<24> hours;
   std::bitset<32> days_of_month;             // 1-31

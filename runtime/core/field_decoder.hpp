@@ -240,6 +240,19 @@ status read_field(const status_field<C>& d, json_tokens& in, tok t, X& x, bool s
 }
 
 template <class C, class X>
+status read_field(const json_field<C>& d, json_tokens& in, tok t, X& x, bool store,
+                  const decode_rules&) {
+  if (t != tok::begin_object && t != tok::begin_array)
+    return wrong_type(d.name, "an object or an array", t);
+  auto from = in.offset() - 1;  // the '{' or '['
+  if (!skip_value(in, t))
+    return invalid(in.error());
+  if (store)
+    x.*d.member = std::string{in.slice(from, in.offset())};
+  return {};
+}
+
+template <class C, class X>
 status read_field(const nullable_int_field<C>& d, json_tokens& in, tok t, X& x, bool store,
                   const decode_rules& rules) {
   auto st = read_integer<int32_t>(in, t, d.name, store ? &(x.*d.member) : nullptr, rules);

@@ -49,6 +49,8 @@ public:
   /// Byte offset just past the current token (after '{' for begin_object,
   /// after '}' for end_object): slices a nested value out of the input.
   size_t offset() const { return pos_; }
+  /// The input from byte `from` to byte `to`.
+  std::string_view slice(size_t from, size_t to) const { return s_.substr(from, to - from); }
 
 private:
   tok fail(const std::string& what);

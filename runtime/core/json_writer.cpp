@@ -106,6 +106,12 @@ json_writer& json_writer::value(double v) {
   return *this;
 }
 
+json_writer& json_writer::raw_json(std::string_view text) {
+  separate();
+  out_ += text;
+  return *this;
+}
+
 json_writer& json_writer::null() {
   separate();
   out_ += "null";

@@ -29,6 +29,9 @@ public:
   json_writer& value(bool v);
   json_writer& value(double v);
   json_writer& null();
+  /// A value given as JSON text that is already canonical (a nested record
+  /// value kept as text, schema::json_field), written as it is.
+  json_writer& raw_json(std::string_view text);
   json_writer& value(const std::vector<std::string>& xs);
   json_writer& value(const std::map<std::string, std::string>& xs);
 

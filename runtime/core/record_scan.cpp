@@ -28,6 +28,19 @@ status scan_id_and_time(std::string_view text, record_summary& out) {
   return st;
 }
 
+/// Records keyed by a name and listed by their creation time (users,
+/// schedules).
+template <class T>
+status scan_name_and_created(std::string_view text, record_summary& out) {
+  using of = schema::of<T>;
+  static const auto keep = fields_named<T>({of::key_name, "created_at"});
+  T x;
+  auto st = scan_as(text, x, keep);
+  out.key = std::move(x.*of::key);
+  out.time = out.created_at = x.created_at;
+  return st;
+}
+
 } // namespace
 
 status scan_record(record_kind kind, std::string_view text, record_summary& out) {
@@ -74,14 +87,10 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
     }
     case record_kind::metric:
       return scan_id_and_time<metric_sample>(text, out);
-    case record_kind::user: {
-      static const auto keep = fields_named<user>({"username", "created_at"});
-      user u;
-      auto st = scan_as(text, u, keep);
-      out.key = std::move(u.username);
-      out.time = out.created_at = u.created_at;
-      return st;
-    }
+    case record_kind::schedule:
+      return scan_name_and_created<schedule>(text, out);
+    case record_kind::user:
+      return scan_name_and_created<user>(text, out);
   }
   return {errc::invalid, "unknown record kind"};
 }

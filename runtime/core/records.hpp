@@ -15,24 +15,25 @@
 
 namespace orch {
 
-enum class record_kind : uint8_t { task, queue, user, audit, metric, event };
+enum class record_kind : uint8_t { task, queue, user, audit, metric, event, schedule };
 
-constexpr std::array<record_kind, 6> all_record_kinds{record_kind::task,  record_kind::queue,
-                                                      record_kind::user,  record_kind::audit,
-                                                      record_kind::metric, record_kind::event};
-static_assert(static_cast<size_t>(record_kind::event) + 1 == all_record_kinds.size(),
+constexpr std::array<record_kind, 7> all_record_kinds{
+  record_kind::task,   record_kind::queue, record_kind::user,    record_kind::audit,
+  record_kind::metric, record_kind::event, record_kind::schedule};
+static_assert(static_cast<size_t>(record_kind::schedule) + 1 == all_record_kinds.size(),
               "a new record kind belongs in all_record_kinds (and in schema::visit_kind)");
 
 /// Table / column family / folder name: tasks, task_queue, users, audit_log,
-/// metrics, task_events.
+/// metrics, task_events, schedules.
 const char* to_string(record_kind k);
 
 /// Accepts the table names above and short forms (task, queue, user, audit,
-/// metric, event). False on anything else.
+/// metric, event, schedule). False on anything else.
 bool parse_record_kind(std::string_view text, record_kind& out);
 
 /// Is `key` acceptable as the key of a record of this kind (UUID for tasks,
-/// queue entries and the time-ordered kinds, a username for users)?
+/// queue entries and the time-ordered kinds, a name of A-Z a-z 0-9 . _ - for
+/// users and schedules)?
 bool is_valid_key(record_kind k, std::string_view key);
 
 /// One stored record. `json` is the canonical JSON text (sorted keys, no

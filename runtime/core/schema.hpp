@@ -56,6 +56,16 @@ struct status_field {
   origin from = origin::server;
 };
 
+/// A nested JSON object or array (a schedule's task, a workflow's nodes),
+/// kept as its canonical text in a string member; "" is null. Its own
+/// content is checked by whoever builds it (the REST layer), not here.
+template <class C>
+struct json_field {
+  std::string_view name;
+  std::string C::*member;
+  origin from = origin::server;
+};
+
 /// An integer that may be absent: null unless `present`.
 template <class C>
 struct nullable_int_field {
@@ -71,6 +81,8 @@ template <class C>
 time_field(std::string_view, micros C::*, origin = origin::server) -> time_field<C>;
 template <class C>
 status_field(std::string_view, task_status C::*, origin = origin::server) -> status_field<C>;
+template <class C>
+json_field(std::string_view, std::string C::*, origin = origin::server) -> json_field<C>;
 template <class C>
 nullable_int_field(std::string_view, bool C::*, int32_t C::*, origin = origin::server)
   -> nullable_int_field<C>;
@@ -217,6 +229,34 @@ struct of<user> {
     value_field{"username", &user::username});
 };
 
+template <>
+struct of<schedule> {
+  static constexpr record_kind kind = record_kind::schedule;
+  static constexpr const char* type_name = "orch::schedule";
+  static constexpr const char* described = "a schedule";
+  static constexpr auto key = &schedule::name;
+  static constexpr std::string_view key_name = "name";
+  static constexpr key_rule rule = key_rule::username;
+  static constexpr auto time = &schedule::created_at;
+  static constexpr auto fields = std::make_tuple(
+    value_field{"catch_up", &schedule::catch_up, origin::client},
+    time_field{"created_at", &schedule::created_at},
+    value_field{"cron", &schedule::cron, origin::client},
+    value_field{"firings", &schedule::firings},
+    time_field{"last_firing", &schedule::last_firing},
+    value_field{"last_task", &schedule::last_task},
+    value_field{"name", &schedule::name, origin::client},
+    time_field{"next_firing", &schedule::next_firing},
+    value_field{"overlap", &schedule::overlap, origin::client},
+    value_field{"owner", &schedule::owner},
+    value_field{"paused", &schedule::paused, origin::client},
+    value_field{"revision", &schedule::revision},
+    value_field{"skipped", &schedule::skipped},
+    json_field{"task", &schedule::task, origin::client},
+    value_field{"timezone", &schedule::timezone, origin::client},
+    time_field{"updated_at", &schedule::updated_at});
+};
+
 /// Calls f(type_tag<T>{}) for the record struct T of a kind: from a kind
 /// known at run time to code written once for every struct.
 template <class T>
@@ -234,6 +274,7 @@ decltype(auto) visit_kind(record_kind k, F&& f) {
     case record_kind::audit: return f(type_tag<audit_record>{});
     case record_kind::metric: return f(type_tag<metric_sample>{});
     case record_kind::event: return f(type_tag<task_event>{});
+    case record_kind::schedule: return f(type_tag<schedule>{});
   }
   // Only a value outside the enum (a corrupted byte) gets here.
   std::abort();
@@ -269,6 +310,10 @@ constexpr auto members_of(const time_field<C>& d, X& x) {
 }
 template <class C, class X>
 constexpr auto members_of(const status_field<C>& d, X& x) {
+  return std::tie(x.*d.member);
+}
+template <class C, class X>
+constexpr auto members_of(const json_field<C>& d, X& x) {
   return std::tie(x.*d.member);
 }
 template <class C, class X>
@@ -332,6 +377,7 @@ ORCH_SCHEMA_COVERS(task_event);
 ORCH_SCHEMA_COVERS(audit_record);
 ORCH_SCHEMA_COVERS(metric_sample);
 ORCH_SCHEMA_COVERS(user);
+ORCH_SCHEMA_COVERS(schedule);
 
 #undef ORCH_SCHEMA_COVERS
 

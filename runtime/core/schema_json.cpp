@@ -47,6 +47,11 @@ json field_schema(const schema::status_field<C>&) {
 }
 
 template <class C>
+json field_schema(const schema::json_field<C>&) {
+  return {{"type", json::array({"object", "array", "null"})}};
+}
+
+template <class C>
 json field_schema(const schema::nullable_int_field<C>&) {
   return {{"type", json::array({"integer", "null"})}};
 }

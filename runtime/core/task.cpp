@@ -22,9 +22,12 @@ bool iequals(std::string_view a, std::string_view b) {
 constexpr const char* status_names[] = {"Pending", "Queued",  "Running",
                                         "Completed", "Failed", "Cancelled"};
 
-constexpr const char* kind_names[] = {"tasks", "task_queue", "users",
-                                      "audit_log", "metrics", "task_events"};
-constexpr const char* kind_short_names[] = {"task", "queue", "user", "audit", "metric", "event"};
+constexpr const char* kind_names[] = {"tasks",   "task_queue",  "users",    "audit_log",
+                                      "metrics", "task_events", "schedules"};
+constexpr const char* kind_short_names[] = {"task",  "queue", "user",    "audit",
+                                            "metric", "event", "schedule"};
+static_assert(std::size(kind_names) == all_record_kinds.size());
+static_assert(std::size(kind_short_names) == all_record_kinds.size());
 
 } // namespace
 
@@ -63,7 +66,8 @@ precondition expect_revision(record_kind kind, std::string key, uint64_t revisio
 }
 
 bool is_valid_key(record_kind k, std::string_view key) {
-  return k == record_kind::user ? is_valid_username(key) : is_uuid(key);
+  return k == record_kind::user || k == record_kind::schedule ? is_valid_username(key)
+                                                               : is_uuid(key);
 }
 
 } // namespace orch

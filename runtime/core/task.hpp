@@ -117,4 +117,27 @@ struct user {
   micros updated_at = 0;
 };
 
+/// A recurring schedule (POST /schedules): at each firing of `cron` in
+/// `timezone` it creates one task from `task`, with an id derived from the
+/// schedule and the firing time, so that several orchestrators sharing the
+/// storage create it once (runtime/core/schedule_plan.hpp says when and what).
+struct schedule {
+  std::string name;                          // the key: 1-64 of A-Z a-z 0-9 . _ -
+  std::string cron;                          // runtime/core/cron.hpp
+  std::string timezone;                      // an IANA name
+  std::string task;                          // the task each firing creates: a JSON object
+  std::string overlap;                       // skip | queue | allow: while the last one runs
+  std::string catch_up;                      // once | skip: firings missed while none ran
+  bool paused = false;
+  micros next_firing = 0;                    // the earliest firing not made yet
+  micros last_firing = 0;                    // the time of the latest firing made
+  std::string last_task;                     // the task it created
+  uint64_t firings = 0;                      // tasks created so far
+  uint64_t skipped = 0;                      // firings passed over (overlap, catch_up)
+  std::string owner;
+  micros created_at = 0;
+  micros updated_at = 0;
+  uint64_t revision = 0;
+};
+
 } // namespace orch

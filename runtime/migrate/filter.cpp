@@ -1,5 +1,6 @@
 #include "runtime/migrate/filter.hpp"
 
+#include <array>
 #include <sstream>
 #include <stdexcept>
 
@@ -9,8 +10,13 @@ namespace orch::migration {
 
 std::vector<record_kind> migration_order(const std::set<record_kind>& chosen) {
   std::vector<record_kind> order;
-  for (auto k : {record_kind::task, record_kind::queue, record_kind::event, record_kind::user,
-                 record_kind::audit, record_kind::metric})
+  static constexpr std::array order_of_kinds{record_kind::task,  record_kind::queue,
+                                             record_kind::event, record_kind::user,
+                                             record_kind::schedule, record_kind::audit,
+                                             record_kind::metric};
+  static_assert(order_of_kinds.size() == all_record_kinds.size(),
+                "a new record kind needs its place in a migration's order");
+  for (auto k : order_of_kinds)
     if (chosen.count(k))
       order.push_back(k);
   return order;
@@ -26,7 +32,7 @@ record_filter::record_filter(const filter_options& s) {
       if (!parse_record_kind(k, kind))
         throw std::invalid_argument("--kinds: unknown record kind '" + k
                                     + "' (use tasks, task_queue, users, audit_log, metrics, "
-                                      "task_events)");
+                                      "task_events, schedules)");
       kinds_.insert(kind);
     }
   }

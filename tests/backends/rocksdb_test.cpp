@@ -168,8 +168,10 @@ namespace {
 
 /// Makes the database look as one written before an index: no entries of
 /// `index_cf` behind the byte `tag`, no `marker` in meta.
-void drop_index(const std::string& data_dir, const std::string& index_cf, char tag,
-                const std::string& marker) {
+/// Opens the database in `data_dir` with RocksDB alone (every column family
+/// it has) and calls fn(db, handle_of_family_named).
+template <class F>
+void with_raw_db(const std::string& data_dir, F fn) {
   std::vector<std::string> names;
   auto path = rocksdb_path(data_dir);
   REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, path, &names).ok());
@@ -187,9 +189,17 @@ void drop_index(const std::string& data_dir, const std::string& index_cf, char t
     FAIL("no column family " << name);
     return handles[0];
   };
+  fn(*db, handle);
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+}
+
+void drop_index(const std::string& data_dir, const std::string& index_cf, char tag,
+                const std::string& marker) {
+  with_raw_db(data_dir, [&](rocksdb::DB& db, auto handle) {
   std::string prefix = std::string{"orchestrator"} + '\0' + "main" + '\0';
   rocksdb::WriteBatch wb;
-  std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, handle(index_cf))};
+  std::unique_ptr<rocksdb::Iterator> it{db.NewIterator({}, handle(index_cf))};
   size_t dropped = 0;
   for (it->Seek(prefix + tag); it->Valid() && it->key().starts_with(prefix + tag); it->Next()) {
     wb.Delete(handle(index_cf), it->key());
@@ -198,9 +208,8 @@ void drop_index(const std::string& data_dir, const std::string& index_cf, char t
   it.reset();
   CHECK(dropped > 0);
   wb.Delete(handle("meta"), prefix + marker);
-  REQUIRE(db->Write(rocksdb::WriteOptions{}, &wb).ok());
-  for (auto* h : handles)
-    db->DestroyColumnFamilyHandle(h);
+  REQUIRE(db.Write(rocksdb::WriteOptions{}, &wb).ok());
+  });
 }
 
 } // namespace
@@ -329,4 +338,38 @@ TEST_CASE("embedded: a search beside a term of thousands of tasks reads the few 
   CHECK(total("common label:half=odd status:failed") == 1000);  // i % 6 == 3
   CHECK(total("rare status:completed") == 2);          // 2000, 4000
   CHECK(total("common nomatch") == 0);
+}
+
+TEST_CASE("embedded: a database made before the schedules column family existed opens read-only "
+          "with no schedules, and gets the family at its first writable open", "[rocksdb]") {
+  temp_dir dir;
+  actor_env env;
+  auto open = [&](bool read_only) { return open_main(env, dir, read_only); };
+  auto t = a_task("kept");
+  {
+    auto db = open(false);
+    REQUIRE(db->put({t}).ok());
+    REQUIRE(db->close().ok());
+  }
+  {
+    // What an earlier version left: every family but schedules.
+    with_raw_db(dir.path(), [](rocksdb::DB& db, auto handle) {
+      REQUIRE(db.DropColumnFamily(handle("schedules")).ok());
+    });
+  }
+  {
+    auto ro = open(true);
+    CHECK(ro->count(record_kind::schedule).value() == 0);
+    CHECK(ro->scan(record_kind::schedule, "", 10).value().empty());
+    CHECK(ro->get(record_kind::schedule, "nightly").code() == errc::not_found);
+    CHECK(ro->get(record_kind::task, t.key).value().key == t.key);
+    REQUIRE(ro->close().ok());
+  }
+  auto db = open(false);
+  schedule s;
+  s.name = "nightly";
+  s.cron = "0 2 * * *";
+  s.created_at = now_us();
+  REQUIRE(db->put({to_record(s)}).ok());
+  CHECK(db->get(record_kind::schedule, "nightly").value().key == "nightly");
 }

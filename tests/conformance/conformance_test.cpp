@@ -64,6 +64,23 @@ record make_record(record_kind kind, int i, micros t = base_time) {
     case record_kind::event:
       return to_record(task_event{new_uuid_v7(t), t, "6f1c2c5e-0d4f-4b8a-9a3e-2b1c0d9e8f7a",
                                   "started", "Running", 1, std::to_string(i), ""});
+    case record_kind::schedule: {
+      schedule x;
+      char name[32];
+      std::snprintf(name, sizeof name, "nightly-%04d", i);
+      x.name = name;
+      x.cron = std::to_string(i % 60) + " 2 * * *";
+      x.timezone = "Europe/Berlin";
+      // A nested object, kept as canonical JSON text: every backend must
+      // give it back as it was.
+      x.task = R"({"args":["-c","echo )" + std::to_string(i)
+               + R"("],"command":"sh","env":{"A":"1"},"priority":3})";
+      x.overlap = "skip";
+      x.catch_up = "once";
+      x.next_firing = t + 3'600'000'000;
+      x.created_at = t;
+      return to_record(x);
+    }
   }
   return {};
 }
@@ -78,6 +95,7 @@ record changed(const record& r) {
     case record_kind::audit:
     case record_kind::event: j["details"] = "changed"; break;
     case record_kind::metric: j["value"] = 99.5; break;
+    case record_kind::schedule: j["task"]["priority"] = 9; break;
   }
   return {r.kind, r.key, canonical(j)};
 }

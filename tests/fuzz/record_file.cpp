@@ -31,6 +31,7 @@ orch::status decode_kind(orch::record_kind k, std::string_view text, std::string
     case orch::record_kind::audit: return decode_as<orch::audit_record>(text, key);
     case orch::record_kind::metric: return decode_as<orch::metric_sample>(text, key);
     case orch::record_kind::event: return decode_as<orch::task_event>(text, key);
+    case orch::record_kind::schedule: return decode_as<orch::schedule>(text, key);
   }
   return {};
 }

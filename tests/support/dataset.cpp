@@ -62,7 +62,8 @@ std::map<record_kind, size_t> expected_counts(const dataset_spec& spec) {
           {record_kind::user, spec.users},
           {record_kind::audit, spec.audit},
           {record_kind::metric, spec.metrics},
-          {record_kind::event, spec.tasks * spec.events_per_task}};
+          {record_kind::event, spec.tasks * spec.events_per_task},
+          {record_kind::schedule, spec.schedules}};
 }
 
 void fill(caf::actor_system& sys, const storage_settings& where, const dataset_spec& spec) {
@@ -159,6 +160,23 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
       m.labels = {{"instance", "i-" + std::to_string(i % 2)}};
       m.value = static_cast<double>(i) * 0.5;
       out.add(to_record(m));
+    }
+    for (size_t i = 0; i < spec.schedules; ++i) {
+      schedule s;
+      s.name = "schedule-" + std::to_string(i);
+      s.cron = i % 2 ? "*/5 * * * *" : "0 3 * * MON-FRI";
+      s.timezone = i % 3 ? "UTC" : "Europe/Berlin";
+      s.task = R"({"args":["-c","echo \"ünï\" )" + std::to_string(i)
+               + R"("],"command":"sh","labels":{"team":"blue"},"max_retries":2})";
+      s.overlap = i % 3 == 0 ? "skip" : i % 3 == 1 ? "queue" : "allow";
+      s.catch_up = i % 2 ? "once" : "skip";
+      s.paused = i % 4 == 3;
+      s.created_at = spec.first_created + static_cast<micros>(i) * 60000000;
+      s.next_firing = s.created_at + 300000000;
+      s.firings = i;
+      s.owner = "user-0";
+      s.revision = 1 + i;
+      out.add(to_record(s));
     }
   }
   must(db.close(), "closing after the data set");

@@ -116,6 +116,42 @@ TEST_CASE("every record kind survives a JSON round trip", "[codec]") {
   REQUIRE(decode(to_record(u).json, u2));
   CHECK(same_members(u2, u));
   CHECK(to_record(u).key == "alice");
+
+  schedule s;
+  s.name = "nightly.backup";
+  s.cron = "0 2 * * *";
+  s.timezone = "Europe/Berlin";
+  s.task = R"({"args":["a b","{\"x\":[1,2]}"],"command":"sh","env":{"K":"v"}})";
+  s.overlap = "skip";
+  s.catch_up = "once";
+  s.next_firing = now_us();
+  s.firings = 3;
+  schedule s2;
+  auto text = to_record(s).json;
+  REQUIRE(decode(text, s2));
+  CHECK(same_members(s2, s));
+  CHECK(to_record(s).key == "nightly.backup");
+  // The nested task is JSON in the record, not a string holding JSON.
+  auto j = json::parse(text);
+  CHECK(j["task"]["env"]["K"] == "v");
+  CHECK(j["task"]["args"][1] == R"({"x":[1,2]})");
+  CHECK(encode(s2) == text);
+}
+
+TEST_CASE("a nested JSON field is an object or an array, and must be valid JSON", "[codec]") {
+  auto refusal = [](const std::string& text) {
+    schedule x;
+    auto st = decode(text, x);
+    return st ? std::string{"accepted"} : st.message();
+  };
+  CHECK(refusal(R"({"name":"a","task":"echo"})")
+        == "field 'task' must be an object or an array, got string");
+  CHECK(refusal(R"({"name":"a","task":{"x":[1,}})").find("not valid JSON") == 0);
+  CHECK(refusal(R"({"name":"a","task":[1,{"y":null}]})") == "accepted");
+  CHECK(refusal(R"({"name":"a/b","task":{}})").find("field 'name' must be 1-64") == 0);
+  schedule unset;
+  unset.name = "a";
+  CHECK(json::parse(encode(unset))["task"].is_null());
 }
 
 TEST_CASE("stored records with wrong types are reported with the field name", "[codec]") {

@@ -138,3 +138,18 @@ TEST_CASE("cron: time zones by IANA name, anything else refused", "[cron]") {
     CHECK_THAT(z.message(), Catch::Contains("IANA name"));
   }
 }
+
+TEST_CASE("cron: a sixth, leading field gives the seconds", "[cron]") {
+  auto c = parsed("*/20 * * * * *");
+  CHECK(c.seconds.count() == 3);
+  CHECK(parsed("* * * * *").seconds.count() == 1);  // five fields: second 0
+  CHECK(cron_firings("*/20 * * * * *", "UTC", "2026-12-07T13:02:30Z", 4)
+        == "2026-12-07T13:02:40Z 2026-12-07T13:03:00Z 2026-12-07T13:03:20Z 2026-12-07T13:03:40Z");
+  // The minute of `after` itself still holds later seconds.
+  CHECK(cron_firings("15,45 * * * * *", "UTC", "2026-12-07T13:02:15Z", 2)
+        == "2026-12-07T13:02:45Z 2026-12-07T13:03:15Z");
+  CHECK(cron_firings("30 0 12 * * *", "UTC", "2026-12-07T12:00:30Z", 1)
+        == "2026-12-08T12:00:30Z");
+  CHECK_THAT(cron_refusal("60 * * * * *"), Catch::Contains("second field '60'"));
+  CHECK_THAT(cron_refusal("* * * * * * *"), Catch::Contains("got 7"));
+}
