@@ -7,7 +7,7 @@ namespace orch {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 15> catalog{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> catalog{{
   {"orchestrator_http_requests_total", "HTTP requests answered, by status code"},
   {"orchestrator_http_request_duration_seconds",
    "Time from a request's arrival to its answer (streams: to their first byte)"},
@@ -28,6 +28,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 15> catalog{
   {"orchestrator_node_attempts_finished_total", "Attempts a node finished, by outcome"},
   {"orchestrator_event_streams_cut_total",
    "Event streams cut off because their client read slower than events came"},
+  {"orchestrator_schedule_firings_total",
+   "Due schedule firings this orchestrator decided, by outcome: made (it created the task), "
+   "lost (another orchestrator had, or the schedule changed first), skipped, failed"},
 }};
 
 } // namespace

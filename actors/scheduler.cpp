@@ -53,7 +53,7 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
     guarded("scheduler",
             [this](submit_atom, submit_request& req) -> caf::result<task> {
               auto rp = make_response_promise<task>();
-              submit(std::move(req.submitted), std::move(req.principal), rp);
+              submit(std::move(req.submitted), std::move(req.principal), std::move(req.with), rp);
               return rp;
             }),
     guarded("scheduler",

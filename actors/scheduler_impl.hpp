@@ -98,7 +98,8 @@ private:
   transition new_task_transition(task& t, const std::map<std::string, task>& found,
                                  const actor_context& c);
   void after_submitted(const std::vector<task>& created);
-  void submit(task t, std::string principal, task_promise rp);
+  /// A new task, committed with `with` (a schedule's advance), all or none.
+  void submit(task t, std::string principal, write_batch with, task_promise rp);
   void submit_batch(std::vector<task> ts, std::string principal, batch_promise rp);
   void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
   void cancel(std::string id, std::string principal, task_promise rp, int attempt);

@@ -70,7 +70,7 @@ void scheduler_impl::after_submitted(const std::vector<task>& created) {
     fill();
 }
 
-void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
+void scheduler_impl::submit(task t, std::string principal, write_batch with, task_promise rp) {
   if (t.id.empty())
     t.id = new_uuid_v4();
   t.owner = principal;
@@ -85,6 +85,7 @@ void scheduler_impl::submit(task t, std::string principal, task_promise rp) {
       return;
     }
     auto tr = new_task_transition(t, found, ctx(principal));
+    append(tr.batch, std::move(with));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
       .then(guarded("scheduler",
                     [=, this, asked_at = now_us()](uint64_t) mutable {

@@ -23,7 +23,8 @@ const std::vector<route>& route_table() {
   static const std::vector<route> table = [] {
     std::vector<route> all;
     for (auto group : {dashboard_routes, system_routes, openapi_routes, node_routes, event_routes,
-                       session_routes, token_routes, task_routes, output_routes, user_routes})
+                       session_routes, token_routes, task_routes, output_routes, user_routes,
+                       schedule_routes})
       for (auto& r : group())
         all.push_back(r);
     return all;
@@ -115,6 +116,8 @@ std::string audit_target(const route& r, const route_args& args) {
     return "user:" + args.user + (args.token.empty() ? "" : "/token:" + args.token);
   if (!args.name.empty())
     return "component:" + args.name;
+  if (!args.schedule.empty())
+    return "schedule:" + args.schedule;
   return path_text(r.pattern);
 }
 

@@ -62,6 +62,7 @@ struct gateway_peers {
   metrics_actor metrics;
   audit_actor audit;                           // the records of refusals and backups; GET /audit
   events_actor events;                         // GET /events subscribes its streams here
+  schedules_actor schedules;                   // told of each change to a schedule
 };
 
 gateway_actor spawn_gateway(caf::actor_system& sys, gateway_peers peers, gateway_config cfg);

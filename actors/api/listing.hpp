@@ -28,4 +28,22 @@ void list_records(const context& ctx, reply rp, record_query q, const char* item
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
+/// Answers with the page of `q` read from storage, each record shown as
+/// `show(record)` gives it (a user without its hash, a schedule with its
+/// next firings); a record `show` cannot show ("") is left out.
+template <class Show>
+void list_shown(const context& ctx, reply rp, record_query q, const char* items_name, Show show) {
+  ctx.ask_storage(query_atom_v, q)
+    .then(guarded("gateway",
+                  [=](record_page page) mutable {
+                    std::vector<record> shown;
+                    for (auto& r : page.items)
+                      if (auto text = show(r); !text.empty())
+                        shown.push_back({r.kind, r.key, std::move(text)});
+                    page.items = std::move(shown);
+                    rp.deliver(json_ok(200, page_json(page, items_name, q)));
+                  }),
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
 } // namespace orch::api

@@ -40,6 +40,7 @@ std::vector<route> session_routes();         // routes_sessions.cpp: /auth/login
 std::vector<route> token_routes();           // routes_tokens.cpp: named API tokens
 std::vector<route> task_routes();            // routes_tasks.cpp: /tasks...
 std::vector<route> user_routes();            // routes_users.cpp: /users... (admin)
+std::vector<route> schedule_routes();        // routes_schedules.cpp: /schedules...
 std::vector<route> system_routes();          // routes_system.cpp: health, metrics, audit, backup
 std::vector<route> node_routes();            // routes_nodes.cpp: /nodes
 std::vector<route> event_routes();           // routes_events.cpp: /events (a stream)

@@ -58,6 +58,13 @@ fit match(const path_pattern& pattern, const std::vector<std::string>& parts, pa
       if (!is_valid_username(part))
         return fit::no;
       (pattern[i] == "{user}" ? args.user : args.token) = part;
+    } else if (pattern[i] == "{schedule}") {
+      if (!is_valid_username(part)) {
+        problem = "invalid schedule name '" + part.substr(0, 80)
+                  + "': 1-64 of A-Z a-z 0-9 . _ - (not starting with '.')";
+        return fit::bad_id;
+      }
+      args.schedule = part;
     } else if (pattern[i] == "{file}") {
       if (!is_plain_file_name(part))
         return fit::no;

@@ -16,9 +16,10 @@ namespace orch::api {
 /// The path's parameters, already validated: {id} a task id (a lower-case
 /// UUID), {name} a lower-case word, {user} a username, {token} a token name,
 /// {file} a file name of lower-case letters, digits, '.', '-' and '_' that
-/// does not start with a dot.
+/// does not start with a dot, {schedule} a schedule's name (as a username).
 struct path_args {
   std::string id;
+  std::string schedule;
   std::string name;
   std::string user;
   std::string token;

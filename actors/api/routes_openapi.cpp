@@ -130,6 +130,18 @@ const std::map<std::string, route_doc>& docs() {
     {"POST /users/{user}/enable", {"Enable a user", {}, nullptr, "User"}},
     {"POST /users/{user}/password", {"Set a user's password (its sessions end)", {}, "Password", "User"}},
     {"POST /users/{user}/roles", {"Set a user's roles (its sessions end)", {}, "Roles", "User"}},
+    {"GET /schedules", {"Recurring schedules with their next firings, paged", paging, nullptr,
+                        "SchedulePage"}},
+    {"POST /schedules",
+     {"Create a recurring schedule: a cron expression in a time zone that creates a task at "
+      "each firing, once however many orchestrators share the storage",
+      {}, "ScheduleRequest", "Schedule", 201}},
+    {"GET /schedules/{schedule}", {"One schedule and its next firings", {}, nullptr, "Schedule"}},
+    {"PATCH /schedules/{schedule}",
+     {"Change a schedule: pause or resume it, a new cron, zone, task or policy", {},
+      "ScheduleChange", "Schedule"}},
+    {"DELETE /schedules/{schedule}",
+     {"Delete a schedule (the tasks it created stay)", {}, nullptr, "Schedule"}},
   };
   return table;
 }
@@ -181,6 +193,20 @@ json components() {
   s["TokenRequest"] = object_of({{"name", str}, {"user", str}, {"ttl_s", {{"type", "integer"}, {"minimum", 0}}}}, {"name"});
   s["StreamTicket"] = object_of({{"ticket", str}, {"expires_in", {{"type", "integer"}}}, {"use", str}});
   s["BackupRequest"] = object_of({{"name", str}});
+  s["Schedule"] = record_json_schema(record_kind::schedule);
+  s["Schedule"]["properties"]["next_firings"] = {
+    {"type", "array"}, {"items", {{"type", "string"}, {"format", "date-time"}}}};
+  s["SchedulePage"] = page_schema("schedules", "Schedule");
+  json overlap{{"type", "string"}, {"enum", {"skip", "queue", "allow"}}};
+  json catch_up{{"type", "string"}, {"enum", {"once", "skip"}}};
+  json change_props = {{"cron", str}, {"timezone", str}, {"task", ref("TaskSubmission")},
+                       {"overlap", overlap}, {"catch_up", catch_up},
+                       {"paused", {{"type", "boolean"}}}};
+  s["ScheduleChange"] = {{"type", "object"}, {"properties", change_props}};
+  change_props["name"] = str;
+  s["ScheduleRequest"] = {{"type", "object"},
+                          {"properties", change_props},
+                          {"required", {"name", "cron", "task"}}};
   s["Object"] = {{"type", "object"}};
   s["Error"] = object_of({{"success", {{"type", "boolean"}, {"const", false}}}, {"error", str}},
                          {"success", "error"});

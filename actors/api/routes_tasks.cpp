@@ -60,7 +60,7 @@ void submit(const context& ctx, const http_request& req, const route_args& args,
   auto t = parse_submission(req.body);
   if (!t)
     return rp.deliver(json_error(400, t.message()));
-  ctx.ask_scheduler(submit_atom_v, submit_request{std::move(*t), principal_of(args)})
+  ctx.ask_scheduler(submit_atom_v, submit_request{std::move(*t), principal_of(args), {}})
     .then(guarded("gateway",
                   [=](const task& created) mutable { rp.deliver(json_ok(201, encode(created))); }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });

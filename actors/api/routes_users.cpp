@@ -7,6 +7,7 @@
 
 #include "actors/api/authentication.hpp"
 #include "actors/api/envelope.hpp"
+#include "actors/api/listing.hpp"
 #include "actors/api/route.hpp"
 #include "actors/api/user_store.hpp"
 #include "runtime/auth/passwords.hpp"
@@ -29,20 +30,10 @@ void list_users(const context& ctx, const http_request& req, const route_args&, 
   q.kind = record_kind::user;
   if (auto st = paging_params(req.query, q); !st)
     return rp.deliver(json_error(400, st.message()));
-  ctx.ask_storage(query_atom_v, q)
-    .then(guarded("gateway",
-                  [=](const record_page& page) mutable {
-                    std::string items;
-                    auto now = now_us();
-                    for (auto& r : page.items)
-                      if (auto u = decode<user>(r.json))
-                        items += (items.empty() ? "" : ",") + auth::public_json(*u, now);
-                    rp.deliver(json_ok(200, "{\"users\":[" + items + "],\"total\":"
-                                              + std::to_string(page.total) + ",\"limit\":"
-                                              + std::to_string(q.limit) + ",\"offset\":"
-                                              + std::to_string(q.offset) + "}"));
-                  }),
-          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+  list_shown(ctx, rp, q, "users", [now = now_us()](const record& r) {
+    auto u = decode<user>(r.json);
+    return u ? auth::public_json(*u, now) : std::string{};
+  });
 }
 
 void get_user(const context& ctx, const http_request&, const route_args& args, reply rp) {

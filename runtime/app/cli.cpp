@@ -353,6 +353,11 @@ void add_server_options(CLI::App& app, server_settings& s) {
   app.add_option("--metrics-interval-s", s.metrics_interval_s,
                  "Seconds between persisted metric snapshots (0: never)")
     ->capture_default_str();
+  app.add_option("--schedule-misfire-grace-s", s.schedule_misfire_grace_s,
+                 "Seconds after which a schedule's firing that was not made (no orchestrator "
+                 "ran) counts as missed: schedules with catch_up=skip pass it over")
+    ->check(CLI::Range(1u, 86400u))
+    ->capture_default_str();
   app.add_option("--nu-path", s.nu_path,
                  "Nushell binary for script tasks (default: `nu` on PATH)");
   app.add_option("--log-level", s.log_level, "debug, info, warn, error or off")

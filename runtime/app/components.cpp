@@ -7,6 +7,7 @@
 #include "actors/api/gateway.hpp"
 #include "actors/metrics.hpp"
 #include "actors/node_coordinator.hpp"
+#include "actors/schedules.hpp"
 #include "runtime/app/access.hpp"
 #include "runtime/app/version.hpp"
 
@@ -96,6 +97,14 @@ components start_components(caf::actor_system& sys, const server_settings& s,
                          auth_required(s), storage, std::chrono::seconds(s.storage_timeout_s),
                          orchestrator_version});
   caf::anon_send(c.events.front, subscribe_atom_v, c.scheduler.events);
+  // Schedules are few: read again every few seconds where other instances
+  // may change them, rarely where only this process does (it is told).
+  schedules_config sched;
+  sched.refresh = std::chrono::seconds(info.shared ? 5 : 60);
+  sched.misfire_grace = static_cast<micros>(s.schedule_misfire_grace_s) * us_per_second;
+  sched.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  c.schedules = spawn_schedules(sys, storage, c.scheduler.api, c.metric_figures, sched);
+  caf::anon_send(c.events.front, subscribe_atom_v, event_sink_actor{c.schedules});
   gateway_config gc;
   gc.version = orchestrator_version;
   gc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
@@ -108,7 +117,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   c.gateway = supervise<gateway_actor>(
     sys, "gateway",
     [&sys, peers = gateway_peers{storage, c.scheduler.api, c.metrics.front, c.audit.front,
-                                  c.events.front}, gc] {
+                                  c.events.front, c.schedules}, gc] {
       return spawn_gateway(sys, peers, gc);
     });
   *gateway_control = c.gateway.control;
@@ -122,6 +131,7 @@ void stop_actors(const components& c) {
                  caf::actor_cast<caf::actor>(c.metrics.front),
                  caf::actor_cast<caf::actor>(c.audit.front),
                  caf::actor_cast<caf::actor>(c.events.front),
+                 caf::actor_cast<caf::actor>(c.schedules),
                  caf::actor_cast<caf::actor>(c.coordinator)})
     if (a)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -134,6 +144,7 @@ void watch(watchdog& dog, const components& c) {
   dog.watch("events actor", caf::actor_cast<caf::actor>(c.events.front));
   dog.watch("metrics actor", caf::actor_cast<caf::actor>(c.metrics.front));
   dog.watch("gateway", caf::actor_cast<caf::actor>(c.gateway.front));
+  dog.watch("schedules actor", caf::actor_cast<caf::actor>(c.schedules));
   if (c.coordinator)
     dog.watch("node coordinator", caf::actor_cast<caf::actor>(c.coordinator));
 }

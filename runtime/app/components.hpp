@@ -26,6 +26,7 @@ struct components {
   scheduler_handles scheduler;
   supervised<gateway_actor> gateway;
   node_coordinator_actor coordinator;          // with --node-port only
+  schedules_actor schedules;                   // fires recurring schedules
   std::chrono::seconds gateway_longest{};      // its longest request
 };
 

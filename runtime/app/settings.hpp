@@ -41,6 +41,8 @@ struct server_settings {
   uint32_t idle_timeout_s = 60;              // keep-alive connections waiting for a request
   uint64_t stream_buffer_bytes = 1 << 20;    // an event stream's unread bytes before it is cut
   uint32_t metrics_interval_s = 60;
+  /// A schedule's firing later than this is missed: catch_up=skip passes it over.
+  uint32_t schedule_misfire_grace_s = 60;
   std::string nu_path;
   std::string log_level = "info";
   bool dry_run = false;

@@ -42,6 +42,11 @@ inline constexpr const char* node_join = "node.join";            // a worker nod
 inline constexpr const char* node_loss = "node.loss";            // ... and was lost
 inline constexpr const char* node_leave = "node.leave";          // ... or left (SIGTERM)
 inline constexpr const char* node_result_discarded = "node.result_discarded";  // fenced
+inline constexpr const char* schedule_create = "schedule.create";
+inline constexpr const char* schedule_update = "schedule.update";
+inline constexpr const char* schedule_delete = "schedule.delete";
+inline constexpr const char* schedule_fire = "schedule.fire";    // a firing created its task
+inline constexpr const char* schedule_skip = "schedule.skip";    // ... or was passed over
 } // namespace audit_action
 
 } // namespace orch

@@ -39,6 +39,23 @@ std::string new_uuid_v4() {
   return format_uuid(hi, lo);
 }
 
+std::string derived_uuid(micros t, std::string_view name) {
+  // Two FNV-1a hashes of the name with different offsets: 128 bits, of
+  // which 74 fill rand_a and rand_b. Not a secret, only a stable name.
+  auto fnv = [&](uint64_t h) {
+    for (unsigned char c : name) {
+      h ^= c;
+      h *= 0x100000001b3ULL;
+    }
+    return h;
+  };
+  uint64_t a = fnv(0xcbf29ce484222325ULL), b = fnv(0x84222325cbf29ce4ULL);
+  uint64_t ms = static_cast<uint64_t>(t < 0 ? 0 : t / 1000) & 0xffffffffffffULL;
+  uint64_t hi = (ms << 16) | 0x8000ULL | (a & 0xfff);           // version 8
+  uint64_t lo = (b & ~(0xc000ULL << 48)) | (0x8000ULL << 48);   // variant 10
+  return format_uuid(hi, lo);
+}
+
 std::string new_uuid_v7(micros t) {
   // 48 bits of milliseconds, then 12 bits (rand_a) holding a monotonic
   // sub-millisecond sequence so that IDs made in the same millisecond still

@@ -19,6 +19,12 @@ std::string new_uuid_v7(micros t);
 /// Lower-case canonical 8-4-4-4-12 hex form only.
 bool is_uuid(std::string_view s);
 
+/// A UUID (version 8, RFC 9562) that is the same every time for the same
+/// (t, name): the time's milliseconds first, as in version 7 (ids sort by
+/// it), then bits of a hash of the name. What makes a schedule's firing at
+/// `t` one task however many orchestrators try to create it.
+std::string derived_uuid(micros t, std::string_view name);
+
 /// 1-64 characters of [A-Za-z0-9._-], not starting with '.'.
 bool is_valid_username(std::string_view s);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/records.hpp"
 #include "runtime/core/task.hpp"
 
 namespace orch {
@@ -16,6 +17,9 @@ namespace orch {
 struct submit_request {
   task submitted;
   std::string principal;                     // "api:127.0.0.1", ...
+  /// Writes committed with the new task, all or none: a schedule's firing
+  /// advances the schedule in the task's commit.
+  write_batch with;
 };
 
 /// Several new tasks from one principal, stored together or not at all.

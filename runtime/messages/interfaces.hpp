@@ -106,6 +106,16 @@ using scheduler_actor = caf::typed_actor<
   caf::replies_to<output_atom, std::string>::with<output_tap>,
   caf::replies_to<drain_atom, uint32_t>::with<bool>>;
 
+// -- schedules -------------------------------------------------------------------
+
+/// Fires recurring schedules (actors/schedules.hpp). It is an event sink too:
+/// the end of a task a held firing waits for lets that firing go.
+using schedules_actor = caf::typed_actor<
+  caf::reacts_to<task_event>,
+  caf::reacts_to<schedule_changed_atom, std::string>,  // read this schedule again
+  caf::reacts_to<fire_due_atom, uint64_t>,             // own: the timer of this generation
+  caf::reacts_to<reload_atom>>;                        // own: read every schedule again
+
 // -- gateway ---------------------------------------------------------------------
 
 /// Routes REST requests.

@@ -180,7 +180,7 @@ typename Inspector::result_type inspect(Inspector& f, renew_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, submit_request& x) {
-  return f(caf::meta::type_name("orch::submit_request"), x.submitted, x.principal);
+  return f(caf::meta::type_name("orch::submit_request"), x.submitted, x.principal, x.with);
 }
 
 template <class Inspector>
@@ -308,4 +308,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_ATOM(orch, orch, audit_atom, "audit")              // store this audit record
   // supervision
   CAF_ADD_ATOM(orch, orch, fail_atom, "fail")                // fault injection: die as in a crash
+  // schedules
+  CAF_ADD_ATOM(orch, orch, schedule_changed_atom, "schedchg") // the API wrote this schedule
+  CAF_ADD_ATOM(orch, orch, fire_due_atom, "firedue")         // own: a firing's time has come
+  CAF_ADD_ATOM(orch, orch, reload_atom, "reload")            // own: read every schedule again
 CAF_END_TYPE_ID_BLOCK(orch)

@@ -130,6 +130,7 @@ sample request_for(const std::string& route, const std::string& task_id) {
   path = std::regex_replace(path, std::regex{"\\{token\\}"}, "nightly");
   path = std::regex_replace(path, std::regex{"\\{name\\}"}, "roles");
   path = std::regex_replace(path, std::regex{"\\{file\\}"}, "app.js");
+  path = std::regex_replace(path, std::regex{"\\{schedule\\}"}, "matrix");
   if (route == "GET /metrics/history")
     path += "?name=orchestrator_tasks_running";
   if (route == "POST /tasks")
@@ -144,6 +145,10 @@ sample request_for(const std::string& route, const std::string& task_id) {
     body = R"({"password":"victim-password"})";
   else if (route == "POST /auth/tokens")
     body = R"({"name":"made-by-test","user":"victim"})";
+  else if (route == "POST /schedules")
+    body = R"({"name":"made-by-test","cron":"0 0 1 1 *","task":{"command":"true"}})";
+  else if (route == "PATCH /schedules/{schedule}")
+    body = R"({"paused":true})";
   else if (route == "POST /admin/backup")
     body = R"({"name":"matrix"})";
   else if (route == "POST /auth/login")
@@ -187,6 +192,9 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
   }
   // The victim of user changes, with a token to revoke.
   REQUIRE(f.as("admin").post("/users", R"({"username":"victim","password":"victim-password","roles":["viewer"]})").status == 201);
+  // The schedule the schedule routes read, change and delete.
+  const std::string matrix_schedule = R"({"name":"matrix","cron":"0 0 1 1 *","task":{"command":"true"}})";
+  REQUIRE(f.as("admin").post("/schedules", matrix_schedule).status == 201);
   for (auto& [route, allowed] : table) {
     for (auto who : {"", "admin", "operator", "viewer", "worker"}) {
       std::string role = who;
@@ -231,6 +239,10 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
       // Keep the victim present for the next role.
       if (route == "DELETE /users/{user}" && r.status == 200)
         REQUIRE(f.as("admin").post("/users", R"({"username":"victim","password":"victim-password","roles":["viewer"]})").status == 201);
+      if (route == "DELETE /schedules/{schedule}" && r.status == 200)
+        REQUIRE(f.as("admin").post("/schedules", matrix_schedule).status == 201);
+      if (route == "POST /schedules" && r.status == 201)
+        REQUIRE(f.as("admin").request("DELETE", "/schedules/made-by-test", "").status == 200);
       if (route == "POST /users" && r.status == 201)
         REQUIRE(f.as("admin").request("DELETE", "/users/made-by-test", "").status == 200);
       if (route == "POST /auth/tokens" && r.status == 201)

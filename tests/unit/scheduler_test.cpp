@@ -68,7 +68,7 @@ struct scheduler_fixture {
     t.args.assign(argv.begin() + 1, argv.end());
     caf::scoped_actor self{env.sys()};
     task created;
-    self->request(scheduler.api, std::chrono::seconds(30), submit_atom_v, submit_request{t, "test"})
+    self->request(scheduler.api, std::chrono::seconds(30), submit_atom_v, submit_request{t, "test", {}})
       .receive([&](task& x) { created = x; }, [](caf::error& e) { FAIL(error_text(e)); });
     return created;
   }
