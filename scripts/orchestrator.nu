@@ -90,6 +90,14 @@ def call [method: string, path: string, body?: any, --text] {
   if $text { $body | into string } else { $parsed.data? }
 }
 
+# An event id before every event committed at or after `t`: event ids are
+# UUIDv7, whose first 48 bits are the commit's milliseconds.
+def event-id-at [t: datetime] {
+  let ms = ($t | into int) // 1_000_000
+  let hex = ($ms | format number | get lowerhex | str substring 2.. | fill --alignment right --character '0' --width 12)
+  $"($hex | str substring 0..7)-($hex | str substring 8..11)-7000-8000-000000000000"
+}
+
 # The Server-Sent Events of `path`, each message's data as a record, as they
 # come. Not inside `try`, which would wait for the stream's end: a refusal is
 # Nushell's HTTP error, which carries the orchestrator's message.
@@ -284,16 +292,114 @@ export def "orch events" [
   --node: list<string>
   --label: record                 # tasks with all of these labels
   --after: string
+  --since: datetime               # the stored events from then on, then live ones
   --replay                        # from the first stored event
 ] {
   let labels = if $label == null { null } else {
     $label | transpose k v | each {|p| $"($p.k)=($p.v)" }
   }
-  let from = if $replay { $FIRST_EVENT } else { $after }
+  let from = if $replay { $FIRST_EVENT } else if $since != null { event-id-at $since } else { $after }
   stream $"/events(query-string {task: $task, status: $status, kind: $kind, node: $node, label: $labels, after: $from})"
 }
 
 # Where tasks run: this orchestrator's slots and each worker node, as a table.
 export def "orch nodes" [] {
   (call GET /nodes).nodes
+}
+
+# -- schedules ----------------------------------------------------------------
+
+# The task of a schedule from a command line or a script, with the task flags.
+def schedule-task [command: any, args: list<string>, script: any, task: any, fields: record] {
+  if $task != null { return $task }
+  if $command == null and $script == null {
+    error make {msg: "orch schedule create: give a COMMAND (and its arguments), --script or --task"}
+  }
+  {
+    command: (if $command == null { null } else { $command | into string })
+    args: (if ($args | is-empty) { null } else { $args })
+    script: $script
+  } | merge $fields | transpose key value | where value != null | transpose -r -d
+}
+
+# A schedule as Nushell values: its firing times as datetimes.
+def schedule-value [s: record] {
+  let when = {|t| if $t == null { null } else { $t | into datetime } }
+  $s
+  | update next_firings { each { into datetime } }
+  | update created_at { into datetime }
+  | update updated_at { into datetime }
+  | update next_firing { do $when $in }
+  | update last_firing { do $when $in }
+}
+
+# Creates a recurring schedule: at each firing of CRON (five fields, or six
+# with seconds first; @daily, @hourly, ...) in --timezone it creates one task
+# from COMMAND ARGS (or --script, or a whole --task record). Returns it with
+# its next firings.
+#   orch schedule create nightly '0 2 * * *' backup.sh --full --timezone Europe/Berlin
+export def --wrapped "orch schedule create" [
+  name: string
+  cron: string
+  command?: any                  # the program each firing runs
+  ...args: string                # its arguments
+  --script (-s): string          # a Nushell script to run instead
+  --task: record                 # the whole task, as POST /tasks takes it
+  --timezone (-z): string        # an IANA name (default UTC)
+  --overlap: string              # while the last firing's task runs: skip (default), queue or allow
+  --catch-up: string             # firings missed while no orchestrator ran: once (default) or skip
+  --paused                       # made paused: no firing until `orch schedule resume`
+  --task-name (-n): string
+  --label (-l): record
+  --max-retries (-r): int
+  --timeout (-t): duration
+  --priority (-p): int
+] {
+  let task = (schedule-task $command $args $script $task {
+    name: $task_name
+    labels: $label
+    max_retries: $max_retries
+    timeout_s: (if $timeout == null { null } else { ($timeout / 1sec) | math ceil })
+    priority: $priority
+  })
+  let body = ({name: $name, cron: $cron, task: $task, timezone: $timezone, overlap: $overlap,
+               catch_up: $catch_up, paused: (if $paused { true } else { null })}
+              | transpose key value | where value != null | transpose -r -d)
+  schedule-value (call POST /schedules $body)
+}
+
+# The schedules, as a table with their next firings.
+export def "orch schedule list" [] {
+  (call GET "/schedules?limit=1000").schedules | each {|s| schedule-value $s }
+}
+
+# One schedule.
+export def "orch schedule show" [name: string] {
+  schedule-value (call GET $"/schedules/(encode $name)")
+}
+
+# Changes a schedule: any of cron, timezone, task, overlap, catch_up, paused.
+#   orch schedule update nightly {cron: '30 2 * * *'}
+export def "orch schedule update" [name: string, changes: record] {
+  schedule-value (call PATCH $"/schedules/(encode $name)" $changes)
+}
+
+# No firings until resumed.
+export def "orch schedule pause" [name: string] {
+  orch schedule update $name {paused: true}
+}
+
+# Fires again, from the next firing after now (what was missed while paused is not made).
+export def "orch schedule resume" [name: string] {
+  orch schedule update $name {paused: false}
+}
+
+# Deletes a schedule; the tasks it created stay.
+export def "orch schedule delete" [name: string] {
+  schedule-value (call DELETE $"/schedules/(encode $name)")
+}
+
+# The tasks a schedule created, newest first.
+export def "orch schedule tasks" [name: string, --limit: int = 100] {
+  orch tasks --query $"label:schedule=($name)" --limit $limit
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <sys/stat.h>
 
@@ -260,4 +261,95 @@ TEST_CASE("nushell examples: fan-out-fan-in.nu submits one task per number, wait
   child none{{ORCH_SOURCE_DIR "/scripts/examples/fan-out-fan-in.nu"}, f.dir / "fan-out-none", env};
   CHECK(none.wait_exit(std::chrono::seconds(60)) != 0);
   CHECK_THAT(none.err(), Catch::Contains("give the numbers to square"));
+}
+
+TEST_CASE("nushell module: orch schedule creates, lists, shows, pauses, resumes, changes and "
+          "deletes schedules as records, with datetimes", "[e2e][nushell][schedules]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let made = (orch schedule create ticker '* * * * * *' sh -c 'echo tick' --overlap allow
+                  --label {team: infra} --task-name tick --max-retries 1)
+    # Its first task, from the stored events on: none slips by.
+    let first = (orch events --label {schedule: ticker} --kind [completed] --since $made.created_at
+                 | first)
+    let paused = (orch schedule pause ticker)
+    let tasks = (orch schedule tasks ticker)
+    let resumed = (orch schedule resume ticker)
+    let changed = (orch schedule update ticker {cron: '0 3 * * *', timezone: 'Europe/Berlin'})
+    let listed = (orch schedule list)
+    let refused = (try { orch schedule create ticker '* * * * *' true; "accepted" } catch {|e| $e.msg })
+    let gone = (orch schedule delete ticker)
+    let missing = (try { orch schedule show ticker; "found" } catch {|e| $e.msg })
+    {made: $made, made_type: ($made | describe), firings_type: ($made.next_firings | describe),
+     first: $first, paused: $paused, tasks: $tasks, tasks_type: ($tasks | describe),
+     resumed: $resumed, changed: $changed, listed: $listed, refused: $refused, gone: $gone.name,
+     missing: $missing}
+    | to json -r
+  )nu");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["made_type"].get<std::string>().rfind("record", 0) == 0);
+  CHECK(v["firings_type"] == "list<datetime>");
+  CHECK(v["made"]["task"]["name"] == "tick");
+  CHECK(v["made"]["task"]["labels"] == json{{"team", "infra"}});
+  CHECK(v["made"]["task"]["max_retries"] == 1);
+  CHECK(v["made"]["next_firings"].size() == 5);
+  CHECK(v["paused"]["paused"] == true);
+  CHECK(v["paused"]["next_firings"].empty());
+  CHECK(v["tasks_type"].get<std::string>().rfind("table", 0) == 0);
+  REQUIRE_FALSE(v["tasks"].empty());
+  bool first_listed = false;
+  for (auto& t : v["tasks"]) {
+    CHECK(t["labels"]["schedule"] == "ticker");
+    first_listed = first_listed || t["id"] == v["first"]["task_id"];
+  }
+  CHECK(first_listed);
+  CHECK(v["resumed"]["paused"] == false);
+  CHECK(v["changed"]["cron"] == "0 3 * * *");
+  CHECK(v["changed"]["timezone"] == "Europe/Berlin");
+  REQUIRE(v["listed"].size() == 1);
+  CHECK(v["listed"][0]["name"] == "ticker");
+  CHECK_THAT(v["refused"].get<std::string>(), Catch::Contains("409") && Catch::Contains("exists already"));
+  CHECK(v["gone"] == "ticker");
+  CHECK_THAT(v["missing"].get<std::string>(), Catch::Contains("404"));
+}
+
+TEST_CASE("nushell examples: nightly-report.nu makes its schedule once, changes it when run "
+          "again, and --watch prints the next firing's report", "[e2e][nushell][examples]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  const std::string watched_dir = f.dir / "watched";
+  std::filesystem::create_directories(watched_dir);
+  for (auto [name, bytes] : {std::pair{"large", 5000}, std::pair{"medium", 300}, std::pair{"tiny", 1}}) {
+    std::ofstream out{watched_dir + "/" + name};
+    out << std::string(static_cast<size_t>(bytes), 'x');
+  }
+  std::map<std::string, std::string> env{
+    {"ORCHESTRATOR_URL", "http://127.0.0.1:" + std::to_string(f.orch->port())},
+    {"ORCHESTRATOR_CONFIG", f.dir / "client.nuon"}};
+  const std::string script = ORCH_SOURCE_DIR "/scripts/examples/nightly-report.nu";
+  child watched{{"env", "-C", "/", script, "--json", "--watch", "--cron", "* * * * * *", "--dir",
+                 watched_dir, "--top", "2"},
+                f.dir / "nightly", env};
+  REQUIRE(watched.wait_exit(std::chrono::seconds(60)) == 0);
+  INFO(watched.err());
+  auto result = json::parse(watched.out());
+  CHECK(result["schedule"]["name"] == "nightly-disk-report");
+  auto files = result["report"]["files"];
+  REQUIRE(files.size() == 2);
+  CHECK(files[0]["name"] == watched_dir + "/large");
+  CHECK(files[0]["size"] == 5000);
+  CHECK(files[1]["size"] == 300);
+
+  // Run again with the defaults: the same schedule, now nightly at 02:00 in Berlin.
+  child again{{script, "--json", "--timezone", "Europe/Berlin"}, f.dir / "nightly-again", env};
+  REQUIRE(again.wait_exit(std::chrono::seconds(60)) == 0);
+  auto shown = json::parse(again.out())["schedule"];
+  CHECK(shown["cron"] == "0 2 * * *");
+  auto next = shown["next_firings"][0].get<std::string>();
+  CHECK((next.find("T01:00:00") != std::string::npos || next.find("T00:00:00") != std::string::npos));
+  auto all = f.orch->http().get("/schedules").json()["data"];
+  CHECK(all["total"] == 1);
 }
