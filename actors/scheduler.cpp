@@ -59,7 +59,7 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
     guarded("scheduler",
             [this](submit_atom, submit_batch_request& req) -> caf::result<std::vector<task>> {
               auto rp = make_response_promise<std::vector<task>>();
-              submit_batch(std::move(req.submitted), std::move(req.principal), rp);
+              submit_batch(std::move(req.submitted), std::move(req.principal), std::move(req.with), rp);
               return rp;
             }),
     guarded("scheduler",

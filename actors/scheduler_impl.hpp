@@ -100,7 +100,8 @@ private:
   void after_submitted(const std::vector<task>& created);
   /// A new task, committed with `with` (a schedule's advance), all or none.
   void submit(task t, std::string principal, write_batch with, task_promise rp);
-  void submit_batch(std::vector<task> ts, std::string principal, batch_promise rp);
+  void submit_batch(std::vector<task> ts, std::string principal, write_batch with,
+                    batch_promise rp);
   void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
   void cancel(std::string id, std::string principal, task_promise rp, int attempt);
   void retry(std::string id, std::string principal, task_promise rp, int attempt);

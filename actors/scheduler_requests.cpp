@@ -102,7 +102,7 @@ void scheduler_impl::submit(task t, std::string principal, write_batch with, tas
   });
 }
 
-void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
+void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal, write_batch with,
                                   batch_promise rp) {
   std::set<std::string> inside;
   for (size_t i = 0; i < ts.size(); ++i) {
@@ -137,6 +137,7 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal,
       append(all, std::move(tr.batch));
       found.emplace(ts[i].id, ts[i]);
     }
+    append(all, std::move(with));
     request(storage_, cfg_.storage_timeout, commit_atom_v, std::move(all))
       .then(guarded("scheduler",
                     [=, this, asked_at = now_us()](uint64_t) mutable {

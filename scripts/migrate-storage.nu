@@ -76,7 +76,7 @@ Migration (not with validate):
   --since TIME                   Only tasks created at or after this RFC 3339 time
   --until TIME                   Only tasks created before this RFC 3339 time
   --kinds a,b                    Only these record kinds: tasks, task_queue, users, audit_log,
-                                 metrics, task_events, schedules
+                                 metrics, task_events, schedules, workflows
   --progress MODE                auto (a bar on a terminal), bar, lines or none (default auto)
 
 Both:

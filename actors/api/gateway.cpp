@@ -24,7 +24,7 @@ const std::vector<route>& route_table() {
     std::vector<route> all;
     for (auto group : {dashboard_routes, system_routes, openapi_routes, node_routes, event_routes,
                        session_routes, token_routes, task_routes, output_routes, user_routes,
-                       schedule_routes})
+                       schedule_routes, workflow_routes})
       for (auto& r : group())
         all.push_back(r);
     return all;
@@ -111,7 +111,7 @@ gateway_actor::behavior_type gateway_fn(pointer self, gateway_peers peers, gatew
 
 std::string audit_target(const route& r, const route_args& args) {
   if (!args.id.empty())
-    return "task:" + args.id;
+    return (r.pattern.front() == "workflows" ? "workflow:" : "task:") + args.id;
   if (!args.user.empty())
     return "user:" + args.user + (args.token.empty() ? "" : "/token:" + args.token);
   if (!args.name.empty())

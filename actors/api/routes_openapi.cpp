@@ -140,6 +140,17 @@ const std::map<std::string, route_doc>& docs() {
     {"PATCH /schedules/{schedule}",
      {"Change a schedule: pause or resume it, a new cron, zone, task or policy", {},
       "ScheduleChange", "Schedule"}},
+    {"GET /workflows", {"Workflows, paged (each task's status: GET /workflows/{id})", paging,
+                        nullptr, "WorkflowPage"}},
+    {"POST /workflows",
+     {"Submit a workflow: tasks with keys and the keys each comes after, validated as a whole "
+      "(no cycle, every key known) and stored in one commit, all or none",
+      {}, "WorkflowRequest", "WorkflowView", 201}},
+    {"GET /workflows/{id}",
+     {"A workflow with its status rolled up from its tasks' and each node's task and status", {},
+      nullptr, "WorkflowView"}},
+    {"POST /workflows/{id}/cancel",
+     {"Cancel every task of the workflow not ended yet", {}, nullptr, "WorkflowView"}},
     {"DELETE /schedules/{schedule}",
      {"Delete a schedule (the tasks it created stay)", {}, nullptr, "Schedule"}},
   };
@@ -197,6 +208,29 @@ json components() {
   s["Schedule"]["properties"]["next_firings"] = {
     {"type", "array"}, {"items", {{"type", "string"}, {"format", "date-time"}}}};
   s["SchedulePage"] = page_schema("schedules", "Schedule");
+  s["Workflow"] = record_json_schema(record_kind::workflow);
+  s["WorkflowPage"] = page_schema("workflows", "Workflow");
+  s["WorkflowRequest"] = object_of(
+    {{"name", str},
+     {"on_failure", {{"type", "string"}, {"enum", {"cancel-dependants"}}}},
+     {"tasks",
+      {{"type", "array"},
+       {"minItems", 1},
+       {"maxItems", 10000},
+       {"items",
+        {{"type", "object"},
+         {"description", "a task as POST /tasks takes it (without id and dependencies), with "
+                         "its key and the keys of the nodes it comes after"},
+         {"properties", {{"key", str}, {"after", {{"type", "array"}, {"items", str}}}}},
+         {"required", {"key"}}}}}}},
+    {"tasks"});
+  s["WorkflowView"] = object_of(
+    {{"id", str}, {"name", str}, {"on_failure", str}, {"owner", str},
+     {"status", {{"type", "string"}, {"enum", {"Queued", "Running", "Completed", "Failed", "Cancelled", "Damaged"}}}},
+     {"counts", {{"type", "object"}, {"additionalProperties", {{"type", "integer"}}}}},
+     {"tasks", {{"type", "array"},
+                {"items", object_of({{"key", str}, {"id", str}, {"status", str},
+                                     {"after", {{"type", "array"}, {"items", str}}}})}}}});
   json overlap{{"type", "string"}, {"enum", {"skip", "queue", "allow"}}};
   json catch_up{{"type", "string"}, {"enum", {"once", "skip"}}};
   json change_props = {{"cron", str}, {"timezone", str}, {"task", ref("TaskSubmission")},

@@ -6,6 +6,7 @@
 
 #include "actors/api/envelope.hpp"
 #include "actors/api/listing.hpp"
+#include "actors/api/record_read.hpp"
 #include "actors/api/route.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/event_kinds.hpp"
@@ -50,19 +51,7 @@ void store(const context& ctx, reply rp, write_batch b, const schedule& shown, i
 /// Reads the schedule named in the path, then calls f(schedule).
 template <class F>
 void with_schedule(const context& ctx, const route_args& args, reply rp, F f) {
-  ctx.ask_storage(caf::get_atom_v, record_kind::schedule, args.schedule)
-    .then(guarded("gateway",
-                  [=](const record& r) mutable {
-                    schedule s;
-                    if (auto st = decode(r.json, s); !st)
-                      return rp.deliver(internal_error("schedule " + args.schedule
-                                                       + " cannot be read: " + st.message()));
-                    f(std::move(s));
-                  }),
-          [=](caf::error& e) mutable {
-            rp.deliver(error_code(e) == errc::not_found ? no_such_schedule(args.schedule)
-                                                        : from_error(e));
-          });
+  with_record<schedule>(ctx, args.schedule, rp, no_such_schedule(args.schedule), std::move(f));
 }
 
 void list_schedules(const context& ctx, const http_request& req, const route_args&, reply rp) {

@@ -84,7 +84,7 @@ void submit_batch(const context& ctx, const http_request& req, const route_args&
               {"errors", std::move(errors)}};
     return rp.deliver(http_response{400, "application/json", canonical(body)});
   }
-  ctx.ask_scheduler(submit_atom_v, submit_batch_request{std::move(b.tasks), principal_of(args)})
+  ctx.ask_scheduler(submit_atom_v, submit_batch_request{std::move(b.tasks), principal_of(args), {}})
     .then(guarded("gateway",
                   [=](const std::vector<task>& created) mutable {
                     std::string data = "{\"count\":" + std::to_string(created.size())

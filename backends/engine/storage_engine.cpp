@@ -17,6 +17,7 @@ std::string not_found_message(record_kind kind, const std::string& key) {
     case record_kind::queue: return "task " + key + " has no queue entry";
     case record_kind::user: return "user '" + key + "' does not exist";
     case record_kind::schedule: return "schedule '" + key + "' does not exist";
+    case record_kind::workflow: return "workflow " + key + " does not exist";
     default: return std::string{to_string(kind)} + " record " + key + " does not exist";
   }
 }

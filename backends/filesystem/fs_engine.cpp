@@ -55,6 +55,7 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
     load_file_kind(record_kind::queue, committed);
     load_file_kind(record_kind::user, committed);
     load_file_kind(record_kind::schedule, committed);
+    load_file_kind(record_kind::workflow, committed);
   } catch (...) {
     segments.wait();
     throw;
@@ -78,6 +79,7 @@ std::string fs_engine::dir_of(record_kind k) const {
     case record_kind::metric: return root_ + "/metrics";
     case record_kind::event: return root_ + "/events";
     case record_kind::schedule: return root_ + "/schedules";
+    case record_kind::workflow: return root_ + "/workflows";
   }
   return root_;
 }

@@ -26,12 +26,7 @@ namespace orch::fs {
 /// Kinds stored one record per file (the others are segment logs).
 inline bool is_file_kind(record_kind k) {
   return k == record_kind::task || k == record_kind::queue || k == record_kind::user
-         || k == record_kind::schedule;
-}
-
-/// File kinds indexed by their names alone (users, schedules).
-inline bool is_named_kind(record_kind k) {
-  return k == record_kind::user || k == record_kind::schedule;
+         || k == record_kind::schedule || k == record_kind::workflow;
 }
 
 /// A task in a secondary index: its creation time and its id, which is the
@@ -148,14 +143,14 @@ private:
 
   queue_index queue_;
 
-  std::set<std::string> users_;
-  std::set<std::string> schedules_;
-  /// users_ or schedules_ (is_named_kind).
-  std::set<std::string>& names_of(record_kind k) {
-    return k == record_kind::schedule ? schedules_ : users_;
-  }
+  /// The keys of the file kinds indexed by their keys alone: users,
+  /// schedules, workflows.
+  std::map<record_kind, std::set<std::string>> keys_;
+  std::set<std::string>& names_of(record_kind k) { return keys_[k]; }
   const std::set<std::string>& names_of(record_kind k) const {
-    return k == record_kind::schedule ? schedules_ : users_;
+    static const std::set<std::string> none;
+    auto it = keys_.find(k);
+    return it == keys_.end() ? none : it->second;
   }
 
   std::unique_ptr<segment_log> audit_;

@@ -17,7 +17,8 @@ bool fs_engine::exists(record_kind k, const std::string& key) const {
     case record_kind::task: return tasks_.count(key) > 0;
     case record_kind::queue: return queue_.find(key) != nullptr;
     case record_kind::user:
-    case record_kind::schedule: return names_of(k).count(key) > 0;
+    case record_kind::schedule:
+    case record_kind::workflow: return names_of(k).count(key) > 0;
     case record_kind::audit: return audit_->index().count(key) > 0;
     case record_kind::metric: return metrics_->index().count(key) > 0;
     case record_kind::event: return events_->index().count(key) > 0;
@@ -104,6 +105,7 @@ std::vector<std::pair<micros, std::string>> fs_engine::candidates(const record_q
       break;
     case record_kind::user:
     case record_kind::schedule:
+    case record_kind::workflow:
       for (auto& name : names_of(q.kind))
         cand.emplace_back(0, name);
       content_filter = content_filter || q.since != 0 || q.until != 0;
@@ -182,7 +184,8 @@ std::vector<record> fs_engine::do_scan(record_kind kind, const std::string& afte
     case record_kind::task: walk(tasks_, [](auto& p) { return p.first; }); break;
     case record_kind::queue: walk(queue_.entries(), [](auto& p) { return p.first; }); break;
     case record_kind::user:
-    case record_kind::schedule: walk(names_of(kind), [](auto& k) { return k; }); break;
+    case record_kind::schedule:
+    case record_kind::workflow: walk(names_of(kind), [](auto& k) { return k; }); break;
     default: walk(log_of(kind).index(), [](auto& p) { return p.first; }); break;
   }
   return out;
@@ -193,7 +196,8 @@ uint64_t fs_engine::do_count(record_kind kind) {
     case record_kind::task: return tasks_.size();
     case record_kind::queue: return queue_.entries().size();
     case record_kind::user:
-    case record_kind::schedule: return names_of(kind).size();
+    case record_kind::schedule:
+    case record_kind::workflow: return names_of(kind).size();
     default: return log_of(kind).index().size();
   }
 }

@@ -227,6 +227,7 @@ void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {
       break;
     case record_kind::user:
     case record_kind::schedule:
+    case record_kind::workflow:
       if (s.removed)
         names_of(kind).erase(key);
       else

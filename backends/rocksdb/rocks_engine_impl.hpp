@@ -49,6 +49,7 @@ enum cf_id : size_t {
   cf_idx_time,        // prefix | kind | be64(time) | key
   cf_meta,            // prefix | "count/<kind>" or "status/<n>" -> be64 counter
   cf_schedules,
+  cf_workflows,
   cf_count
 };
 
@@ -56,7 +57,7 @@ inline constexpr std::array<const char*, cf_count> cf_names{
   "default",     "tasks",          "task_queue",     "users",
   "audit_log",   "metrics",        "task_events",    "idx_task_status",
   "idx_task_deps", "idx_event_task", "idx_time",     "meta",
-  "schedules"};
+  "schedules",   "workflows"};
 
 inline cf_id cf_of(record_kind k) {
   switch (k) {
@@ -67,6 +68,7 @@ inline cf_id cf_of(record_kind k) {
     case record_kind::metric: return cf_metrics;
     case record_kind::event: return cf_events;
     case record_kind::schedule: return cf_schedules;
+    case record_kind::workflow: return cf_workflows;
   }
   return cf_default;
 }

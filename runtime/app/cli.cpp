@@ -156,7 +156,7 @@ CLI::App* add_migrate_options(CLI::App& cmd, migrate_settings& m, endpoint_optio
   cmd.add_option("--until", m.filter.until, "Only tasks created before this RFC 3339 time");
   cmd.add_option("--kinds", m.filter.kinds,
                  "Only these record kinds, comma-separated: tasks, task_queue, users, "
-                 "audit_log, metrics, task_events, schedules");
+                 "audit_log, metrics, task_events, schedules, workflows");
   cmd.add_option("--progress", m.progress, "auto (a bar on a terminal), bar, lines or none")
     ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))
     ->capture_default_str();

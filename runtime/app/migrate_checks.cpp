@@ -99,7 +99,8 @@ uint64_t estimate_bytes(storage_client& src, const storage_settings& target,
     double avg = static_cast<double>(bytes) / static_cast<double>(sample->size());
     bool one_file_each = target.type == "filesystem"
                          && (kind == record_kind::task || kind == record_kind::queue
-                             || kind == record_kind::user || kind == record_kind::schedule);
+                             || kind == record_kind::user || kind == record_kind::schedule
+                             || kind == record_kind::workflow);
     // Pretty-printed files take a block each; RocksDB and segments compress or pack.
     double per_record = one_file_each ? std::max(4096.0, avg * 1.5) : avg * 1.5;
     total += static_cast<uint64_t>(per_record * n);

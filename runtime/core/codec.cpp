@@ -109,6 +109,7 @@ ORCH_CODEC_FOR(audit_record)
 ORCH_CODEC_FOR(metric_sample)
 ORCH_CODEC_FOR(user)
 ORCH_CODEC_FOR(schedule)
+ORCH_CODEC_FOR(workflow)
 
 #undef ORCH_CODEC_FOR
 

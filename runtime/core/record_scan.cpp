@@ -28,8 +28,7 @@ status scan_id_and_time(std::string_view text, record_summary& out) {
   return st;
 }
 
-/// Records keyed by a name and listed by their creation time (users,
-/// schedules).
+/// Records listed by their creation time (users, schedules, workflows).
 template <class T>
 status scan_name_and_created(std::string_view text, record_summary& out) {
   using of = schema::of<T>;
@@ -89,6 +88,8 @@ status scan_record(record_kind kind, std::string_view text, record_summary& out)
       return scan_id_and_time<metric_sample>(text, out);
     case record_kind::schedule:
       return scan_name_and_created<schedule>(text, out);
+    case record_kind::workflow:
+      return scan_name_and_created<workflow>(text, out);
     case record_kind::user:
       return scan_name_and_created<user>(text, out);
   }

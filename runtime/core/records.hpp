@@ -15,20 +15,20 @@
 
 namespace orch {
 
-enum class record_kind : uint8_t { task, queue, user, audit, metric, event, schedule };
+enum class record_kind : uint8_t { task, queue, user, audit, metric, event, schedule, workflow };
 
-constexpr std::array<record_kind, 7> all_record_kinds{
-  record_kind::task,   record_kind::queue, record_kind::user,    record_kind::audit,
-  record_kind::metric, record_kind::event, record_kind::schedule};
-static_assert(static_cast<size_t>(record_kind::schedule) + 1 == all_record_kinds.size(),
+constexpr std::array<record_kind, 8> all_record_kinds{
+  record_kind::task,   record_kind::queue, record_kind::user,     record_kind::audit,
+  record_kind::metric, record_kind::event, record_kind::schedule, record_kind::workflow};
+static_assert(static_cast<size_t>(record_kind::workflow) + 1 == all_record_kinds.size(),
               "a new record kind belongs in all_record_kinds (and in schema::visit_kind)");
 
 /// Table / column family / folder name: tasks, task_queue, users, audit_log,
-/// metrics, task_events, schedules.
+/// metrics, task_events, schedules, workflows.
 const char* to_string(record_kind k);
 
 /// Accepts the table names above and short forms (task, queue, user, audit,
-/// metric, event, schedule). False on anything else.
+/// metric, event, schedule, workflow). False on anything else.
 bool parse_record_kind(std::string_view text, record_kind& out);
 
 /// Is `key` acceptable as the key of a record of this kind (UUID for tasks,

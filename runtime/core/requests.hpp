@@ -26,6 +26,8 @@ struct submit_request {
 struct submit_batch_request {
   std::vector<task> submitted;
   std::string principal;
+  /// Writes committed with the tasks, all or none: a workflow's record.
+  write_batch with;
 };
 
 /// Cancel or retry one task, on behalf of `principal`.

@@ -257,6 +257,25 @@ struct of<schedule> {
     time_field{"updated_at", &schedule::updated_at});
 };
 
+template <>
+struct of<workflow> {
+  static constexpr record_kind kind = record_kind::workflow;
+  static constexpr const char* type_name = "orch::workflow";
+  static constexpr const char* described = "a workflow";
+  static constexpr auto key = &workflow::id;
+  static constexpr std::string_view key_name = "id";
+  static constexpr key_rule rule = key_rule::uuid;
+  static constexpr auto time = &workflow::created_at;
+  static constexpr auto fields = std::make_tuple(
+    time_field{"created_at", &workflow::created_at},
+    value_field{"id", &workflow::id},
+    value_field{"name", &workflow::name, origin::client},
+    json_field{"nodes", &workflow::nodes},
+    value_field{"on_failure", &workflow::on_failure, origin::client},
+    value_field{"owner", &workflow::owner},
+    value_field{"revision", &workflow::revision});
+};
+
 /// Calls f(type_tag<T>{}) for the record struct T of a kind: from a kind
 /// known at run time to code written once for every struct.
 template <class T>
@@ -275,6 +294,7 @@ decltype(auto) visit_kind(record_kind k, F&& f) {
     case record_kind::metric: return f(type_tag<metric_sample>{});
     case record_kind::event: return f(type_tag<task_event>{});
     case record_kind::schedule: return f(type_tag<schedule>{});
+    case record_kind::workflow: return f(type_tag<workflow>{});
   }
   // Only a value outside the enum (a corrupted byte) gets here.
   std::abort();
@@ -378,6 +398,7 @@ ORCH_SCHEMA_COVERS(audit_record);
 ORCH_SCHEMA_COVERS(metric_sample);
 ORCH_SCHEMA_COVERS(user);
 ORCH_SCHEMA_COVERS(schedule);
+ORCH_SCHEMA_COVERS(workflow);
 
 #undef ORCH_SCHEMA_COVERS
 

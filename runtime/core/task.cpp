@@ -22,10 +22,10 @@ bool iequals(std::string_view a, std::string_view b) {
 constexpr const char* status_names[] = {"Pending", "Queued",  "Running",
                                         "Completed", "Failed", "Cancelled"};
 
-constexpr const char* kind_names[] = {"tasks",   "task_queue",  "users",    "audit_log",
-                                      "metrics", "task_events", "schedules"};
-constexpr const char* kind_short_names[] = {"task",  "queue", "user",    "audit",
-                                            "metric", "event", "schedule"};
+constexpr const char* kind_names[] = {"tasks",   "task_queue",  "users",     "audit_log",
+                                      "metrics", "task_events", "schedules", "workflows"};
+constexpr const char* kind_short_names[] = {"task",  "queue", "user",     "audit",
+                                            "metric", "event", "schedule", "workflow"};
 static_assert(std::size(kind_names) == all_record_kinds.size());
 static_assert(std::size(kind_short_names) == all_record_kinds.size());
 

@@ -140,4 +140,19 @@ struct schedule {
   uint64_t revision = 0;
 };
 
+/// A workflow (POST /workflows): a graph of tasks stored together. Its tasks
+/// are ordinary tasks whose dependencies are the ids of the nodes they come
+/// after, labelled workflow=<id>; the workflow keeps which task is which
+/// node. Its status is rolled up from its tasks' when it is read.
+struct workflow {
+  std::string id;                            // UUID
+  std::string name;
+  /// [{"key", "task_id", "after": [keys]}], dependencies before dependants.
+  std::string nodes;
+  std::string on_failure;                    // cancel-dependants
+  std::string owner;
+  micros created_at = 0;
+  uint64_t revision = 0;
+};
+
 } // namespace orch

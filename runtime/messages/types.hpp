@@ -185,7 +185,7 @@ typename Inspector::result_type inspect(Inspector& f, submit_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, submit_batch_request& x) {
-  return f(caf::meta::type_name("orch::submit_batch_request"), x.submitted, x.principal);
+  return f(caf::meta::type_name("orch::submit_batch_request"), x.submitted, x.principal, x.with);
 }
 
 template <class Inspector>

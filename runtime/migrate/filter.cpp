@@ -12,8 +12,8 @@ std::vector<record_kind> migration_order(const std::set<record_kind>& chosen) {
   std::vector<record_kind> order;
   static constexpr std::array order_of_kinds{record_kind::task,  record_kind::queue,
                                              record_kind::event, record_kind::user,
-                                             record_kind::schedule, record_kind::audit,
-                                             record_kind::metric};
+                                             record_kind::schedule, record_kind::workflow,
+                                             record_kind::audit,    record_kind::metric};
   static_assert(order_of_kinds.size() == all_record_kinds.size(),
                 "a new record kind needs its place in a migration's order");
   for (auto k : order_of_kinds)
@@ -32,7 +32,7 @@ record_filter::record_filter(const filter_options& s) {
       if (!parse_record_kind(k, kind))
         throw std::invalid_argument("--kinds: unknown record kind '" + k
                                     + "' (use tasks, task_queue, users, audit_log, metrics, "
-                                      "task_events, schedules)");
+                                      "task_events, schedules, workflows)");
       kinds_.insert(kind);
     }
   }

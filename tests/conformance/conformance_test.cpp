@@ -81,6 +81,16 @@ record make_record(record_kind kind, int i, micros t = base_time) {
       x.created_at = t;
       return to_record(x);
     }
+    case record_kind::workflow: {
+      workflow x;
+      x.id = new_uuid_v4();
+      x.name = "workflow " + std::to_string(i);
+      x.nodes = R"([{"after":[],"key":"fetch","task_id":")" + new_uuid_v4()
+                + R"("},{"after":["fetch"],"key":"build","task_id":")" + new_uuid_v4() + R"("}])";
+      x.on_failure = "cancel-dependants";
+      x.created_at = t;
+      return to_record(x);
+    }
   }
   return {};
 }
@@ -96,6 +106,7 @@ record changed(const record& r) {
     case record_kind::event: j["details"] = "changed"; break;
     case record_kind::metric: j["value"] = 99.5; break;
     case record_kind::schedule: j["task"]["priority"] = 9; break;
+    case record_kind::workflow: j["nodes"][1]["after"] = json::array(); break;
   }
   return {r.kind, r.key, canonical(j)};
 }

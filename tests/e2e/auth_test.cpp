@@ -149,6 +149,8 @@ sample request_for(const std::string& route, const std::string& task_id) {
     body = R"({"name":"made-by-test","cron":"0 0 1 1 *","task":{"command":"true"}})";
   else if (route == "PATCH /schedules/{schedule}")
     body = R"({"paused":true})";
+  else if (route == "POST /workflows")
+    body = R"({"tasks":[{"key":"a","command":"true"}]})";
   else if (route == "POST /admin/backup")
     body = R"({"name":"matrix"})";
   else if (route == "POST /auth/login")
@@ -195,13 +197,19 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
   // The schedule the schedule routes read, change and delete.
   const std::string matrix_schedule = R"({"name":"matrix","cron":"0 0 1 1 *","task":{"command":"true"}})";
   REQUIRE(f.as("admin").post("/schedules", matrix_schedule).status == 201);
+  std::string workflow_id;
+  {
+    auto r = f.as("operator").post("/workflows", R"({"tasks":[{"key":"a","command":"true"}]})");
+    REQUIRE(r.status == 201);
+    workflow_id = r.json()["data"]["id"].get<std::string>();
+  }
   for (auto& [route, allowed] : table) {
     for (auto who : {"", "admin", "operator", "viewer", "worker"}) {
       std::string role = who;
       if (route == "DELETE /users/{user}/tokens/{token}" && role == "admin")
         REQUIRE(f.as("admin").post("/auth/tokens", R"({"name":"nightly","user":"victim"})").status == 201);
       // A cancel or a retry gets a task in a state that allows it.
-      auto id = task_id;
+      auto id = route.find("/workflows/") != std::string::npos ? workflow_id : task_id;
       if (route == "POST /tasks/{id}/cancel" || route == "POST /tasks/{id}/retry") {
         auto made = f.as("operator").post("/tasks", R"({"command":"sleep","args":["600"]})");
         REQUIRE(made.status == 201);

@@ -32,6 +32,7 @@ orch::status decode_kind(orch::record_kind k, std::string_view text, std::string
     case orch::record_kind::metric: return decode_as<orch::metric_sample>(text, key);
     case orch::record_kind::event: return decode_as<orch::task_event>(text, key);
     case orch::record_kind::schedule: return decode_as<orch::schedule>(text, key);
+    case orch::record_kind::workflow: return decode_as<orch::workflow>(text, key);
   }
   return {};
 }

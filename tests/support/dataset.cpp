@@ -63,7 +63,9 @@ std::map<record_kind, size_t> expected_counts(const dataset_spec& spec) {
           {record_kind::audit, spec.audit},
           {record_kind::metric, spec.metrics},
           {record_kind::event, spec.tasks * spec.events_per_task},
-          {record_kind::schedule, spec.schedules}};
+          {record_kind::schedule, spec.schedules},
+          // Each workflow takes two tasks of the set.
+          {record_kind::workflow, std::min(spec.workflows, spec.tasks > 0 ? spec.tasks - 1 : 0)}};
 }
 
 void fill(caf::actor_system& sys, const storage_settings& where, const dataset_spec& spec) {
@@ -177,6 +179,17 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
       s.owner = "user-0";
       s.revision = 1 + i;
       out.add(to_record(s));
+    }
+    for (size_t i = 0; i < spec.workflows && i + 1 < ids.size(); ++i) {
+      workflow w;
+      w.id = new_uuid_v4();
+      w.name = "workflow-" + std::to_string(i) + (i % 3 ? "" : " ünïcode");
+      w.nodes = R"([{"after":[],"key":"a","task_id":")" + ids[i] + R"("},{"after":["a"],"key":"b","task_id":")"
+                + ids[i + 1] + R"("}])";
+      w.on_failure = "cancel-dependants";
+      w.owner = "user-0";
+      w.created_at = spec.first_created + static_cast<micros>(i) * 120000000;
+      out.add(to_record(w));
     }
   }
   must(db.close(), "closing after the data set");

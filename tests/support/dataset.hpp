@@ -26,6 +26,7 @@ struct dataset_spec {
   size_t audit = 600;
   size_t metrics = 300;
   size_t schedules = 12;
+  size_t workflows = 10;
   size_t events_per_task = 2;
   micros first_created = 1767225600000000;   // 2026-01-01T00:00:00Z
   micros spacing = 3600000000;               // one hour between tasks

@@ -1,0 +1,151 @@
+// Workflows: a graph of tasks submitted as one (validated whole, stored in
+// one commit with the workflow's record, all or none), listed, read with its
+// status rolled up from its tasks', and cancelled as one.
+#include <memory>
+
+#include "caf/all.hpp"
+
+#include "actors/api/envelope.hpp"
+#include "actors/api/listing.hpp"
+#include "actors/api/record_read.hpp"
+#include "actors/api/route.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/query_params.hpp"
+#include "runtime/core/task_search.hpp"
+#include "runtime/core/workflow_spec.hpp"
+#include "runtime/messages/guarded.hpp"
+
+namespace orch::api {
+
+namespace {
+
+constexpr uint32_t task_page = 1000;
+
+using tasks_by_id = std::map<std::string, task>;
+
+/// The workflow's tasks (found by their workflow label, a page at a time),
+/// then done(tasks) or failed(error).
+template <class Done>
+void read_tasks(const context& ctx, reply rp, std::string workflow_id,
+                std::shared_ptr<tasks_by_id> got, uint64_t offset, Done done) {
+  record_query q;
+  q.kind = record_kind::task;
+  q.search = "label:workflow=" + workflow_id;
+  q.limit = task_page;
+  q.offset = offset;
+  if (auto st = apply_search(q); !st)
+    return rp.deliver(internal_error("the workflow's search: " + st.message()));
+  ctx.ask_storage(query_atom_v, q)
+    .then(guarded("gateway",
+                  [=](const record_page& page) mutable {
+                    for (auto& r : page.items) {
+                      task t;
+                      if (decode(r.json, t))
+                        got->emplace(t.id, std::move(t));
+                    }
+                    auto next = offset + page.items.size();
+                    if (!page.items.empty() && next < page.total)
+                      return read_tasks(ctx, rp, workflow_id, got, next, done);
+                    done(*got);
+                  }),
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
+/// Reads the workflow named by the path, then f(workflow).
+template <class F>
+void with_workflow(const context& ctx, const route_args& args, reply rp, F f) {
+  with_record<workflow>(ctx, args.id, rp,
+                        json_error(404, "workflow " + args.id
+                                          + " does not exist (GET /workflows lists them)"),
+                        std::move(f));
+}
+
+void show(const context& ctx, reply rp, const workflow& w, int status) {
+  read_tasks(ctx, rp, w.id, std::make_shared<tasks_by_id>(), 0,
+             [=](const tasks_by_id& tasks) mutable {
+               rp.deliver(json_ok(status, workflow_view(w, tasks)));
+             });
+}
+
+void submit_workflow(const context& ctx, const http_request& req, const route_args& args,
+                     reply rp) {
+  auto now = now_us();
+  auto plan = parse_workflow(req.body, now);
+  if (!plan)
+    return rp.deliver(json_error(400, plan.message()));
+  auto& wf = plan->wf;
+  wf.owner = principal_of(args);
+  rp.audit_as(principal_of(args), "workflow.submit", "workflow:" + wf.id);
+  write_batch with;
+  with.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
+  put(with, to_record(wf));
+  put(with, to_record(audit_record{new_uuid_v7(now), now, principal_of(args), "workflow.submit",
+                                   "workflow:" + wf.id, "ok",
+                                   std::to_string(plan->tasks.size()) + " tasks"
+                                     + (wf.name.empty() ? "" : ", " + wf.name)}));
+  ctx.ask_scheduler(submit_atom_v,
+                    submit_batch_request{std::move(plan->tasks), principal_of(args), std::move(with)})
+    .then(guarded("gateway",
+                  [=](const std::vector<task>& created) mutable {
+                    tasks_by_id tasks;
+                    for (auto& t : created)
+                      tasks.emplace(t.id, t);
+                    rp.deliver(json_ok(201, workflow_view(wf, tasks)));
+                  }),
+          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
+void list_workflows(const context& ctx, const http_request& req, const route_args&, reply rp) {
+  record_query q;
+  q.kind = record_kind::workflow;
+  if (auto st = paging_params(req.query, q); !st)
+    return rp.deliver(json_error(400, st.message()));
+  list_shown(ctx, rp, q, "workflows", [](const record& r) { return r.json; });
+}
+
+void get_workflow(const context& ctx, const http_request&, const route_args& args, reply rp) {
+  with_workflow(ctx, args, rp, [=](workflow w) mutable { show(ctx, rp, w, 200); });
+}
+
+/// Cancels every task of the workflow not ended yet, then shows it.
+void cancel_workflow(const context& ctx, const http_request&, const route_args& args, reply rp) {
+  rp.audit_as(principal_of(args), "workflow.cancel", "workflow:" + args.id);
+  with_workflow(ctx, args, rp, [=](workflow w) mutable {
+    read_tasks(ctx, rp, w.id, std::make_shared<tasks_by_id>(), 0,
+               [=](const tasks_by_id& tasks) mutable {
+                 std::vector<std::string> open;
+                 for (auto& [id, t] : tasks)
+                   if (!is_terminal(t.status))
+                     open.push_back(id);
+                 if (open.empty())
+                   return show(ctx, rp, w, 200);
+                 auto left = std::make_shared<size_t>(open.size());
+                 for (auto& id : open)
+                   ctx.ask_scheduler(cancel_atom_v, task_action{id, principal_of(args)})
+                     .then(
+                       [=](const task&) mutable {
+                         if (--*left == 0)
+                           show(ctx, rp, w, 200);
+                       },
+                       // Ended meanwhile (a dependency's failure ended it): fine.
+                       [=](caf::error&) mutable {
+                         if (--*left == 0)
+                           show(ctx, rp, w, 200);
+                       });
+               });
+  });
+}
+
+} // namespace
+
+std::vector<route> workflow_routes() {
+  return {
+    {"GET", {"workflows"}, list_workflows, readers},
+    {"POST", {"workflows"}, submit_workflow, operators, "workflow.submit"},
+    {"GET", {"workflows", "{id}"}, get_workflow, readers},
+    {"POST", {"workflows", "{id}", "cancel"}, cancel_workflow, operators, "workflow.cancel"},
+  };
+}
+
+} // namespace orch::api

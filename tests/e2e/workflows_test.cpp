@@ -1,0 +1,149 @@
+// Workflows end to end, on every backend: a graph runs in dependency order
+// and its status rolls up; a bad graph is refused whole and stores nothing;
+// a failure stops the nodes after it; a workflow is cancelled as one.
+#include <catch2/catch.hpp>
+
+#include "runtime/core/clock.hpp"
+#include "runtime/core/ids.hpp"
+#include "tests/e2e/e2e_support.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using nlohmann::json;
+
+namespace {
+
+json wf_node(const std::string& key, const std::string& script,
+             std::vector<std::string> after = {}) {
+  json n{{"key", key}, {"command", "sh"}, {"args", {"-c", script}}};
+  if (!after.empty())
+    n["after"] = after;
+  return n;
+}
+
+json submit_workflow(orchestrator_process& o, const json& body) {
+  auto r = o.http().post("/workflows", body.dump());
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  return r.json()["data"];
+}
+
+json workflow_of(orchestrator_process& o, const std::string& id) {
+  auto r = o.http().get("/workflows/" + id);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  return r.json()["data"];
+}
+
+/// The workflow once its status is one of the ends.
+json wait_workflow(orchestrator_process& o, const std::string& id) {
+  json last;
+  REQUIRE(wait_until(
+    [&] {
+      last = workflow_of(o, id);
+      auto s = last["status"].get<std::string>();
+      return s == "Completed" || s == "Failed" || s == "Cancelled";
+    },
+    std::chrono::seconds(60)));
+  return last;
+}
+
+std::map<std::string, json> nodes_by_key(orchestrator_process& o, const json& wf) {
+  std::map<std::string, json> out;
+  for (auto& n : wf["tasks"])
+    out[n["key"].get<std::string>()] = o.task(n["id"].get<std::string>());
+  return out;
+}
+
+micros at(const json& v) {
+  micros t = 0;
+  REQUIRE(parse_rfc3339(v.get<std::string>(), t));
+  return t;
+}
+
+uint64_t total_of(orchestrator_process& o, const std::string& path) {
+  return o.http().get(path).json()["data"]["total"].get<uint64_t>();
+}
+
+} // namespace
+
+TEST_CASE("workflows: a diamond runs in dependency order and its status rolls up to Completed",
+          "[e2e][workflows]") {
+  e2e_fixture f;
+  auto& o = *f.orch;
+  auto made = submit_workflow(
+    o, {{"name", "release"},
+        {"tasks", {wf_node("join", "echo joined", {"left", "right"}),
+                   wf_node("left", "sleep 0.2; echo left", {"fetch"}),
+                   wf_node("right", "echo right", {"fetch"}), wf_node("fetch", "sleep 0.2; echo fetched")}}});
+  CHECK(made["name"] == "release");
+  CHECK(made["tasks"].size() == 4);
+  CHECK(made["status"] == "Queued");
+  auto id = made["id"].get<std::string>();
+  auto done = wait_workflow(o, id);
+  CHECK(done["status"] == "Completed");
+  CHECK(done["counts"] == json{{"Completed", 4}});
+  auto n = nodes_by_key(o, done);
+  for (auto& [key, t] : n) {
+    CHECK(t["labels"]["workflow"] == id);
+    CHECK(t["labels"]["workflow_key"] == key);
+    CHECK(t["name"] == "release/" + key);
+  }
+  CHECK(n["left"]["output"] == "left\n");
+  // Each started only once those it comes after had completed.
+  CHECK(at(n["left"]["started_at"]) >= at(n["fetch"]["completed_at"]));
+  CHECK(at(n["right"]["started_at"]) >= at(n["fetch"]["completed_at"]));
+  CHECK(at(n["join"]["started_at"]) >= at(n["left"]["completed_at"]));
+  CHECK(at(n["join"]["started_at"]) >= at(n["right"]["completed_at"]));
+  CHECK(total_of(o, "/tasks?q=label:workflow=" + id) == 4);
+  CHECK(total_of(o, "/workflows") == 1);
+  // The graph's edges both ways: the dependants of fetch.
+  CHECK(total_of(o, "/tasks?depends_on=" + n["fetch"]["id"].get<std::string>()) == 2);
+}
+
+TEST_CASE("workflows: a graph with a cycle, an unknown or a doubled key is refused whole, naming "
+          "the keys, and nothing is stored", "[e2e][workflows]") {
+  e2e_fixture f;
+  auto& o = *f.orch;
+  auto refusal = [&](const json& body) {
+    auto r = o.http().post("/workflows", body.dump());
+    return std::to_string(r.status) + " " + r.json().value("error", std::string{});
+  };
+  CHECK_THAT(refusal({{"tasks", {wf_node("a", "true", {"c"}), wf_node("b", "true", {"a"}),
+                                 wf_node("c", "true", {"b"}), wf_node("d", "true")}}}),
+             Catch::StartsWith("400 the tasks form a cycle: ") && Catch::Contains(" -> ")
+               && Catch::Contains("a") && Catch::Contains("b") && Catch::Contains("c"));
+  CHECK_THAT(refusal({{"tasks", {wf_node("a", "true", {"x"})}}}),
+             Catch::Contains("after names 'x'"));
+  CHECK_THAT(refusal({{"tasks", {wf_node("a", "true"), wf_node("a", "true")}}}),
+             Catch::Contains("used by tasks[0] too"));
+  CHECK_THAT(refusal({{"tasks", {wf_node("a", "true"), json{{"key", "b"}, {"priority", "high"}}}}}),
+             Catch::StartsWith("400 tasks[1] (b): "));
+  CHECK(total_of(o, "/tasks") == 0);
+  CHECK(total_of(o, "/workflows") == 0);
+}
+
+TEST_CASE("workflows: a failed node's dependants do not run, the others go on, cancel ends "
+          "the rest, and the workflow is Failed", "[e2e][workflows]") {
+  e2e_fixture f;
+  auto& o = *f.orch;
+  auto made = submit_workflow(
+    o, {{"tasks", {wf_node("broken", "exit 3"), wf_node("after-broken", "echo never", {"broken"}),
+                   wf_node("slow", "sleep 600")}}});
+  auto id = made["id"].get<std::string>();
+  json now;
+  REQUIRE(wait_until([&] {
+    now = workflow_of(o, id);
+    return now["counts"].value("Failed", 0) == 2 && now["counts"].value("Running", 0) == 1;
+  }));
+  CHECK(now["status"] == "Running");  // slow still runs
+  auto n = nodes_by_key(o, now);
+  CHECK(n["after-broken"]["attempts"] == 0);
+  CHECK_THAT(n["after-broken"]["error"].get<std::string>(), Catch::Contains("Failed"));
+  auto cancelled = o.http().post("/workflows/" + id + "/cancel", "{}");
+  REQUIRE(cancelled.status == 200);
+  auto done = wait_workflow(o, id);
+  CHECK(done["status"] == "Failed");
+  CHECK(done["counts"] == json{{"Failed", 2}, {"Cancelled", 1}});
+  CHECK(o.http().get("/workflows/" + new_uuid_v4()).status == 404);
+}
