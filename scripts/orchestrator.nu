@@ -403,3 +403,48 @@ export def "orch schedule delete" [name: string] {
 export def "orch schedule tasks" [name: string, --limit: int = 100] {
   orch tasks --query $"label:schedule=($name)" --limit $limit
 }
+
+# -- workflows ----------------------------------------------------------------
+
+# Submits a workflow: tasks with their keys and the keys each comes after,
+# checked as a whole (a cycle is refused, naming it) and stored as one.
+#   orch workflow submit [{key: fetch, command: git, args: [pull]}
+#                         {key: build, after: [fetch], command: make}] --name release --wait
+export def "orch workflow submit" [
+  tasks: list<record>            # each a task as `orch submit` makes it, with `key` and `after`
+  --name (-n): string
+  --wait                         # return it once every task has ended
+] {
+  let body = if $name == null { {tasks: $tasks} } else { {name: $name, tasks: $tasks} }
+  let wf = (call POST /workflows $body)
+  if $wait { orch workflow wait $wf.id } else { $wf }
+}
+
+# A workflow: its status rolled up from its tasks', and each node's key, task id, status, after.
+export def "orch workflow show" [id: string] {
+  call GET $"/workflows/(encode $id)"
+}
+
+# The workflows, as a table.
+export def "orch workflow list" [] {
+  (call GET "/workflows?limit=1000").workflows
+}
+
+# Cancels every task of the workflow that has not ended.
+export def "orch workflow cancel" [id: string] {
+  call POST $"/workflows/(encode $id)/cancel"
+}
+
+# Runs the Failed and Cancelled tasks again; the Completed ones stay.
+export def "orch workflow retry" [id: string] {
+  call POST $"/workflows/(encode $id)/retry"
+}
+
+# Blocks until every task of the workflow has ended (on the event stream, as
+# `orch wait`); returns the workflow.
+export def "orch workflow wait" [id: string, --timeout: duration] {
+  (orch workflow show $id).tasks | par-each {|t|
+    if $timeout == null { orch wait $t.id } else { orch wait $t.id --timeout $timeout }
+  } | ignore
+  orch workflow show $id
+}

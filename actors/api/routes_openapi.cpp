@@ -151,6 +151,10 @@ const std::map<std::string, route_doc>& docs() {
       nullptr, "WorkflowView"}},
     {"POST /workflows/{id}/cancel",
      {"Cancel every task of the workflow not ended yet", {}, nullptr, "WorkflowView"}},
+    {"POST /workflows/{id}/retry",
+     {"Run the workflow's Failed and Cancelled tasks again (dependencies first); the Completed "
+      "ones stay",
+      {}, nullptr, "WorkflowView"}},
     {"DELETE /schedules/{schedule}",
      {"Delete a schedule (the tasks it created stay)", {}, nullptr, "Schedule"}},
   };

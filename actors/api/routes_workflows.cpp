@@ -1,6 +1,7 @@
 // Workflows: a graph of tasks submitted as one (validated whole, stored in
 // one commit with the workflow's record, all or none), listed, read with its
-// status rolled up from its tasks', and cancelled as one.
+// status rolled up from its tasks', cancelled as one, and retried (the
+// nodes that did not complete run again, the completed ones stay).
 #include <memory>
 
 #include "caf/all.hpp"
@@ -137,6 +138,44 @@ void cancel_workflow(const context& ctx, const http_request&, const route_args& 
   });
 }
 
+/// Retries ids[next..] one after another, in the workflow's order (a node's
+/// dependencies before it), so that a dependant is queued again only once
+/// what it waits for is: it then waits (Pending) instead of failing again.
+void retry_in_order(const context& ctx, reply rp, const route_args& args, workflow w,
+                    std::shared_ptr<std::vector<std::string>> ids, size_t next) {
+  if (next == ids->size())
+    return show(ctx, rp, w, 200);
+  ctx.ask_scheduler(retry_atom_v, task_action{(*ids)[next], principal_of(args)})
+    .then([=](const task&) mutable { retry_in_order(ctx, rp, args, w, ids, next + 1); },
+          [=](caf::error& e) mutable {
+            rp.deliver(json_error(409, "retrying task " + (*ids)[next] + " of the workflow: "
+                                         + error_text(e) + " (" + std::to_string(next)
+                                         + " of its tasks were queued again before it)"));
+          });
+}
+
+/// Runs the Failed and Cancelled nodes again (with those that failed
+/// because a dependency did); the Completed ones stay.
+void retry_workflow(const context& ctx, const http_request&, const route_args& args, reply rp) {
+  rp.audit_as(principal_of(args), "workflow.retry", "workflow:" + args.id);
+  with_workflow(ctx, args, rp, [=](workflow w) mutable {
+    read_tasks(ctx, rp, w.id, std::make_shared<tasks_by_id>(), 0,
+               [=](const tasks_by_id& tasks) mutable {
+                 auto ids = std::make_shared<std::vector<std::string>>();
+                 for (auto& id : workflow_task_ids(w))
+                   if (auto t = tasks.find(id); t != tasks.end()
+                                                && (t->second.status == task_status::failed
+                                                    || t->second.status == task_status::cancelled))
+                     ids->push_back(id);
+                 if (ids->empty())
+                   return rp.deliver(json_error(409, "workflow " + w.id
+                                                       + " has no Failed or Cancelled task to run "
+                                                         "again"));
+                 retry_in_order(ctx, rp, args, w, ids, 0);
+               });
+  });
+}
+
 } // namespace
 
 std::vector<route> workflow_routes() {
@@ -145,6 +184,7 @@ std::vector<route> workflow_routes() {
     {"POST", {"workflows"}, submit_workflow, operators, "workflow.submit"},
     {"GET", {"workflows", "{id}"}, get_workflow, readers},
     {"POST", {"workflows", "{id}", "cancel"}, cancel_workflow, operators, "workflow.cancel"},
+    {"POST", {"workflows", "{id}", "retry"}, retry_workflow, operators, "workflow.retry"},
   };
 }
 

@@ -199,7 +199,8 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
   REQUIRE(f.as("admin").post("/schedules", matrix_schedule).status == 201);
   std::string workflow_id;
   {
-    auto r = f.as("operator").post("/workflows", R"({"tasks":[{"key":"a","command":"true"}]})");
+    // It fails: a retry has something to run again (and fails again).
+    auto r = f.as("operator").post("/workflows", R"({"tasks":[{"key":"a","command":"false"}]})");
     REQUIRE(r.status == 201);
     workflow_id = r.json()["data"]["id"].get<std::string>();
   }
@@ -210,6 +211,15 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
         REQUIRE(f.as("admin").post("/auth/tokens", R"({"name":"nightly","user":"victim"})").status == 201);
       // A cancel or a retry gets a task in a state that allows it.
       auto id = route.find("/workflows/") != std::string::npos ? workflow_id : task_id;
+      // A retry needs the workflow failed (again, after the role before's retry).
+      if (route == "POST /workflows/{id}/retry") {
+        std::string seen;
+        if (!wait_until([&] {
+              seen = f.as("admin").get("/workflows/" + workflow_id).body;
+              return json::parse(seen)["data"]["status"] == "Failed";
+            }))
+          FAIL("the workflow before a retry as " << role << ": " << seen);
+      }
       if (route == "POST /tasks/{id}/cancel" || route == "POST /tasks/{id}/retry") {
         auto made = f.as("operator").post("/tasks", R"({"command":"sleep","args":["600"]})");
         REQUIRE(made.status == 201);
@@ -247,6 +257,10 @@ TEST_CASE("e2e auth: every route answers every role as the README's table says",
       // Keep the victim present for the next role.
       if (route == "DELETE /users/{user}" && r.status == 200)
         REQUIRE(f.as("admin").post("/users", R"({"username":"victim","password":"victim-password","roles":["viewer"]})").status == 201);
+      // A retried `sleep 600` would hold a slot for good: the workflow's
+      // retry below needs one.
+      if (route == "POST /tasks/{id}/retry" && r.status == 200)
+        REQUIRE(f.as("operator").post("/tasks/" + id + "/cancel", "{}").status == 200);
       if (route == "DELETE /schedules/{schedule}" && r.status == 200)
         REQUIRE(f.as("admin").post("/schedules", matrix_schedule).status == 201);
       if (route == "POST /schedules" && r.status == 201)

@@ -353,3 +353,36 @@ TEST_CASE("nushell examples: nightly-report.nu makes its schedule once, changes 
   auto all = f.orch->http().get("/schedules").json()["data"];
   CHECK(all["total"] == 1);
 }
+
+TEST_CASE("nushell module: orch workflow submits a graph, waits for it, retries it, and says "
+          "why a cycle is refused", "[e2e][nushell][workflows]") {
+  REQUIRE_NU();
+  e2e_fixture f;
+  auto marker = f.dir / "ready";
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let marker = $env.MARKER
+    let wf = (orch workflow submit --name release --wait [
+      {key: fetch, command: sh, args: [-c 'echo fetched']}
+      {key: build, after: [fetch], command: sh, args: [-c $"test -e ($marker) && echo built"]}
+    ])
+    touch $marker
+    orch workflow retry $wf.id | ignore
+    let again = (orch workflow wait $wf.id)
+    let cycle = (try {
+      orch workflow submit [{key: a, after: [b], command: 'true'} {key: b, after: [a], command: 'true'}]
+      "accepted"
+    } catch {|e| $e.msg })
+    {first: $wf, first_type: ($wf | describe), again: $again, listed: (orch workflow list | length),
+     cycle: $cycle}
+    | to json -r
+  )nu", {{"MARKER", marker}});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["first_type"].get<std::string>().rfind("record", 0) == 0);
+  CHECK(v["first"]["status"] == "Failed");
+  CHECK(v["first"]["counts"] == json{{"Completed", 1}, {"Failed", 1}});
+  CHECK(v["again"]["status"] == "Completed");
+  CHECK(v["listed"] == 1);
+  CHECK_THAT(v["cycle"].get<std::string>(), Catch::Contains("400") && Catch::Contains("cycle"));
+}

@@ -3,6 +3,8 @@
 // a failure stops the nodes after it; a workflow is cancelled as one.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "runtime/core/clock.hpp"
 #include "runtime/core/ids.hpp"
 #include "tests/e2e/e2e_support.hpp"
@@ -146,4 +148,37 @@ TEST_CASE("workflows: a failed node's dependants do not run, the others go on, c
   CHECK(done["status"] == "Failed");
   CHECK(done["counts"] == json{{"Failed", 2}, {"Cancelled", 1}});
   CHECK(o.http().get("/workflows/" + new_uuid_v4()).status == 404);
+}
+
+TEST_CASE("workflows: a retry runs the failed node and its dependants again and keeps the "
+          "completed ones", "[e2e][workflows]") {
+  e2e_fixture f;
+  auto& o = *f.orch;
+  // `flaky` fails until a marker file exists; the retry comes after it is made.
+  auto marker = f.dir / "fixed";
+  auto made = submit_workflow(
+    o, {{"tasks", {wf_node("first", "echo one"),
+                   wf_node("flaky", "test -e '" + marker + "' && echo fixed", {"first"}),
+                   wf_node("last", "echo last", {"flaky"})}}});
+  auto id = made["id"].get<std::string>();
+  auto failed = wait_workflow(o, id);
+  REQUIRE(failed["status"] == "Failed");
+  auto before = nodes_by_key(o, failed);
+  CHECK(before["last"]["attempts"] == 0);  // never ran: its dependency failed
+  CHECK(o.http().post("/workflows/" + id + "/cancel", "{}").status == 200);  // nothing left open
+  { std::ofstream{marker} << "x"; }
+  auto retried = o.http().post("/workflows/" + id + "/retry", "{}");
+  INFO(retried.body);
+  REQUIRE(retried.status == 200);
+  auto done = wait_workflow(o, id);
+  CHECK(done["status"] == "Completed");
+  auto after = nodes_by_key(o, done);
+  CHECK(after["first"]["attempts"] == 1);  // kept, not run again
+  CHECK(after["first"]["completed_at"] == before["first"]["completed_at"]);
+  CHECK(after["flaky"]["output"] == "fixed\n");
+  CHECK(after["last"]["output"] == "last\n");
+  CHECK(at(after["last"]["started_at"]) >= at(after["flaky"]["completed_at"]));
+  auto again = o.http().post("/workflows/" + id + "/retry", "{}");
+  CHECK(again.status == 409);
+  CHECK_THAT(again.json().value("error", std::string{}), Catch::Contains("nothing") || Catch::Contains("no Failed"));
 }
