@@ -173,6 +173,7 @@ private:
     std::function<void(rocksdb::WriteBatch&, const std::string& key, const staged_record&)>;
   uint64_t build_index(record_kind kind, const std::string& marker_key, const index_writer& add);
   [[noreturn]] void fail_open(const rocksdb::Status& st);
+  void abandon_open();
   status write_round(rocksdb::WriteBatch& wb);
   void load_counters();
   void load_queue();

@@ -190,18 +190,43 @@ rocks_engine::rocks_engine(const rocks_options& opts) : opts_(opts) {
   }
   if (!st.ok())
     fail_open(st);
-  load_counters();
-  std::string marker;
-  audit_targets_indexed_ = read(cf_meta, meta_audit_indexed_key(), marker);
-  if (!audit_targets_indexed_ && !opts.read_only)
-    index_audit_targets();
-  tasks_search_indexed_ = read(cf_meta, meta_search_indexed_key(), marker);
-  if (!tasks_search_indexed_ && !opts.read_only)
-    index_task_search();
-  // The claim index serves claims only, which a read-only open refuses: a
-  // migration's source need not hold every queue entry in memory.
-  if (!opts.read_only)
-    load_queue();
+  try {
+    load_counters();
+    std::string marker;
+    audit_targets_indexed_ = read(cf_meta, meta_audit_indexed_key(), marker);
+    if (!audit_targets_indexed_ && !opts.read_only)
+      index_audit_targets();
+    tasks_search_indexed_ = read(cf_meta, meta_search_indexed_key(), marker);
+    if (!tasks_search_indexed_ && !opts.read_only)
+      index_task_search();
+    // The claim index serves claims only, which a read-only open refuses: a
+    // migration's source need not hold every queue entry in memory.
+    if (!opts.read_only)
+      load_queue();
+  } catch (const status_error& e) {
+    // Damage the open did not see (a table file read only now) is told the
+    // way the open tells it: where, and what to do.
+    abandon_open();
+    if (e.code() != errc::corrupted)
+      throw;
+    throw status_error{errc::corrupted, "the embedded database " + path_ + " is damaged: "
+                                          + e.message()
+                                          + ". Restore it from a backup (orchestrator restore)"};
+  }
+}
+
+/// Lets go of a database whose start-up failed after it opened: nothing is
+/// flushed into a database that may be damaged.
+void rocks_engine::abandon_open() {
+  for (auto* h : handles_)
+    if (h)
+      db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  delete db_;
+  db_ = nullptr;
+  if (shared_lock_fd_ >= 0)
+    ::close(shared_lock_fd_);
+  shared_lock_fd_ = -1;
 }
 
 /// Record counts, status counts and the greatest key of each kind.

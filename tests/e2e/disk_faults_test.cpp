@@ -284,33 +284,39 @@ TEST_CASE("disk faults: filesystem - a full disk refuses submissions with 507 an
 
 TEST_CASE("disk faults: a damaged RocksDB directory stops start-up with the path and what to do",
           "[disk-faults]") {
-  temp_dir d;
-  {
-    orchestrator_process o{{"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
-                           d / "first"};
-    for (int i = 0; i < 50; ++i)
-      o.submit({{"command", "true"}});
-    REQUIRE(o.proc().terminate() == 0);
+  // The manifest and the table files damaged (the open sees it), or the
+  // table files alone (the open succeeds; reading them at start-up fails).
+  for (bool manifest_too : {true, false}) {
+    INFO((manifest_too ? "manifest and table files" : "table files only"));
+    temp_dir d;
+    {
+      orchestrator_process o{{"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
+                             d / "first"};
+      for (int i = 0; i < 50; ++i)
+        o.submit({{"command", "true"}});
+      REQUIRE(o.proc().terminate() == 0);
+    }
+    // Damage them in the middle, as a bad disk would.
+    int damaged = 0;
+    for (auto& e : std::filesystem::directory_iterator(d / "data/orchestrator.db")) {
+      auto name = e.path().filename().string();
+      bool manifest = name.rfind("MANIFEST", 0) == 0;
+      if (!(manifest && manifest_too) && e.path().extension() != ".sst")
+        continue;
+      std::fstream f{e.path(), std::ios::in | std::ios::out | std::ios::binary};
+      f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(e.path()) / 2));
+      f.write("garbage!garbage!", 16);
+      ++damaged;
+    }
+    REQUIRE(damaged > 0);
+    auto r = run_orchestrator({"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
+                              d / "second");
+    INFO(r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find(d.path() + "/data/orchestrator.db") != std::string::npos);
+    CHECK(r.err.find("damaged") != std::string::npos);
+    CHECK(r.err.find("Restore it from a backup") != std::string::npos);
   }
-  // Damage every table file and the manifest in the middle, as a bad disk would.
-  int damaged = 0;
-  for (auto& e : std::filesystem::directory_iterator(d / "data/orchestrator.db")) {
-    auto name = e.path().filename().string();
-    if (name.rfind("MANIFEST", 0) != 0 && e.path().extension() != ".sst")
-      continue;
-    std::fstream f{e.path(), std::ios::in | std::ios::out | std::ios::binary};
-    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(e.path()) / 2));
-    f.write("garbage!garbage!", 16);
-    ++damaged;
-  }
-  REQUIRE(damaged > 0);
-  auto r = run_orchestrator({"--storage-type", "surrealdb-embedded", "--data-dir", d / "data"},
-                            d / "second");
-  INFO(r.err);
-  CHECK(r.exit_code != 0);
-  CHECK(r.err.find(d.path() + "/data/orchestrator.db") != std::string::npos);
-  CHECK(r.err.find("damaged") != std::string::npos);
-  CHECK(r.err.find("Restore it from a backup") != std::string::npos);
 }
 
 TEST_CASE("disk faults: embedded - a full disk refuses submissions with 507 and the path, "
