@@ -9,9 +9,9 @@
 #include "caf/all.hpp"
 
 #include "actors/metric_registry.hpp"
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/event_kinds.hpp"
-#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/schedule_plan.hpp"
 #include "runtime/messages/guarded.hpp"
@@ -52,14 +52,19 @@ void count_firing(schedules_ptr self, const char* outcome) {
   self->state.figures->count(firings_metric, std::string{"outcome=\""} + outcome + "\"");
 }
 
+/// The entry of the schedule called `name`, or null (deleted meanwhile).
+entry* find_entry(schedules_ptr self, const std::string& name) {
+  auto it = self->state.entries.find(name);
+  return it == self->state.entries.end() ? nullptr : &it->second;
+}
+
 std::string principal_of(const schedule& s) {
   return "schedule:" + s.name;
 }
 
-audit_record schedule_audit(const schedule& s, const char* action, std::string details,
+audit_record schedule_audit(const schedule& s, const char* action, const std::string& details,
                             micros now, const char* outcome = "ok") {
-  return {new_uuid_v7(now), now, principal_of(s), action, "schedule:" + s.name, outcome,
-          std::move(details)};
+  return auth::audit_entry({principal_of(s), now}, action, "schedule:" + s.name, outcome, details);
 }
 
 /// When an entry next needs a look: its firing, or its retry after a failure.
@@ -91,10 +96,9 @@ void arm(schedules_ptr self) {
 /// the schedule is looked at again a little later.
 void try_later(schedules_ptr self, const std::string& name, const std::string& why) {
   log_warn("schedules", "schedule " + name + ": " + why + "; trying again");
-  auto& entries = self->state.entries;
-  if (auto it = entries.find(name); it != entries.end()) {
-    it->second.busy = false;
-    it->second.retry_at = now_us() + retry_after;
+  if (auto* e = find_entry(self, name)) {
+    e->busy = false;
+    e->retry_at = now_us() + retry_after;
   }
   arm(self);
 }
@@ -116,7 +120,7 @@ void take_in(schedules_ptr self, const record& r) {
   auto& e = self->state.entries[s.name];
   if (e.busy && e.s.revision >= s.revision)
     return;  // its own decision is out; the answer says what it is now
-  if (e.s.last_task != s.last_task || e.s.revision == 0)
+  if (e.s.last_task != s.last_task)
     e.held = false;
   e.s = std::move(s);
   e.clock = std::move(*clock);
@@ -130,8 +134,8 @@ void reread(schedules_ptr self, const std::string& name) {
   self->request(st.storage, st.cfg.storage_timeout, caf::get_atom_v, record_kind::schedule, name)
     .then(guarded("schedules",
                   [=](const record& r) {
-                    if (auto it = self->state.entries.find(name); it != self->state.entries.end())
-                      it->second.busy = false;
+                    if (auto* e = find_entry(self, name))
+                      e->busy = false;
                     take_in(self, r);
                     evaluate(self, name);
                     arm(self);
@@ -154,12 +158,11 @@ void settle(schedules_ptr self, Pending pending, const std::string& name, schedu
   pending.then(guarded("schedules",
                        [=](const Answer&) {
                          count_firing(self, outcome);
-                         auto& entries = self->state.entries;
-                         if (auto it = entries.find(name); it != entries.end()) {
-                           it->second.s = after;
-                           it->second.busy = false;
-                           it->second.held = false;
-                           it->second.retry_at = 0;
+                         if (auto* e = find_entry(self, name)) {
+                           e->s = after;
+                           e->busy = false;
+                           e->held = false;
+                           e->retry_at = 0;
                          }
                          arm(self);
                        }),
@@ -207,10 +210,10 @@ void commit_skip(schedules_ptr self, const schedule& s, const firing_plan& plan,
 
 void decide(schedules_ptr self, const std::string& name, bool previous_running) {
   auto& st = self->state;
-  auto it = st.entries.find(name);
-  if (it == st.entries.end())
+  auto* found = find_entry(self, name);
+  if (!found)
     return;
-  auto& e = it->second;
+  auto& e = *found;
   auto now = now_us();
   auto plan = plan_firing(e.s, e.clock, {now, previous_running, e.held, st.cfg.misfire_grace});
   switch (plan.action) {
@@ -259,10 +262,10 @@ void decide(schedules_ptr self, const std::string& name, bool previous_running) 
 /// matters (overlap skip or queue), then decides.
 void evaluate(schedules_ptr self, const std::string& name) {
   auto& st = self->state;
-  auto it = st.entries.find(name);
-  if (it == st.entries.end())
+  auto* found = find_entry(self, name);
+  if (!found)
     return;
-  auto& e = it->second;
+  auto& e = *found;
   auto now = now_us();
   if (e.busy || e.s.paused || e.s.next_firing == 0 || now < e.s.next_firing || now < e.retry_at)
     return;

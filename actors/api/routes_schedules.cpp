@@ -8,9 +8,9 @@
 #include "actors/api/listing.hpp"
 #include "actors/api/record_read.hpp"
 #include "actors/api/route.hpp"
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/event_kinds.hpp"
-#include "runtime/core/ids.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/schedule_spec.hpp"
 #include "runtime/messages/guarded.hpp"
@@ -24,9 +24,8 @@ http_response no_such_schedule(const std::string& name) {
 }
 
 audit_record change_record(const route_args& args, const char* action, const std::string& name,
-                           std::string details, micros now) {
-  return {new_uuid_v7(now), now, principal_of(args), action, "schedule:" + name, "ok",
-          std::move(details)};
+                           const std::string& details, micros now) {
+  return auth::audit_entry({principal_of(args), now}, action, "schedule:" + name, "ok", details);
 }
 
 /// Commits `b`, tells the schedules actor, and answers with `shown`; a

@@ -10,8 +10,9 @@
 #include "actors/api/listing.hpp"
 #include "actors/api/record_read.hpp"
 #include "actors/api/route.hpp"
+#include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
-#include "runtime/core/ids.hpp"
+#include "runtime/core/event_kinds.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/task_search.hpp"
 #include "runtime/core/workflow_spec.hpp"
@@ -77,14 +78,14 @@ void submit_workflow(const context& ctx, const http_request& req, const route_ar
     return rp.deliver(json_error(400, plan.message()));
   auto& wf = plan->wf;
   wf.owner = principal_of(args);
-  rp.audit_as(principal_of(args), "workflow.submit", "workflow:" + wf.id);
+  rp.audit_as(principal_of(args), audit_action::workflow_submit, "workflow:" + wf.id);
   write_batch with;
   with.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
   put(with, to_record(wf));
-  put(with, to_record(audit_record{new_uuid_v7(now), now, principal_of(args), "workflow.submit",
-                                   "workflow:" + wf.id, "ok",
-                                   std::to_string(plan->tasks.size()) + " tasks"
-                                     + (wf.name.empty() ? "" : ", " + wf.name)}));
+  put(with, to_record(auth::audit_entry({principal_of(args), now}, audit_action::workflow_submit,
+                                        "workflow:" + wf.id, "ok",
+                                        std::to_string(plan->tasks.size()) + " tasks"
+                                          + (wf.name.empty() ? "" : ", " + wf.name))));
   ctx.ask_scheduler(submit_atom_v,
                     submit_batch_request{std::move(plan->tasks), principal_of(args), std::move(with)})
     .then(guarded("gateway",
@@ -111,7 +112,7 @@ void get_workflow(const context& ctx, const http_request&, const route_args& arg
 
 /// Cancels every task of the workflow not ended yet, then shows it.
 void cancel_workflow(const context& ctx, const http_request&, const route_args& args, reply rp) {
-  rp.audit_as(principal_of(args), "workflow.cancel", "workflow:" + args.id);
+  rp.audit_as(principal_of(args), audit_action::workflow_cancel, "workflow:" + args.id);
   with_workflow(ctx, args, rp, [=](workflow w) mutable {
     read_tasks(ctx, rp, w.id, std::make_shared<tasks_by_id>(), 0,
                [=](const tasks_by_id& tasks) mutable {
@@ -122,18 +123,15 @@ void cancel_workflow(const context& ctx, const http_request&, const route_args& 
                  if (open.empty())
                    return show(ctx, rp, w, 200);
                  auto left = std::make_shared<size_t>(open.size());
+                 auto one_done = [=]() mutable {
+                   if (--*left == 0)
+                     show(ctx, rp, w, 200);
+                 };
                  for (auto& id : open)
                    ctx.ask_scheduler(cancel_atom_v, task_action{id, principal_of(args)})
-                     .then(
-                       [=](const task&) mutable {
-                         if (--*left == 0)
-                           show(ctx, rp, w, 200);
-                       },
-                       // Ended meanwhile (a dependency's failure ended it): fine.
-                       [=](caf::error&) mutable {
-                         if (--*left == 0)
-                           show(ctx, rp, w, 200);
-                       });
+                     .then([=](const task&) mutable { one_done(); },
+                           // Ended meanwhile (a dependency's failure ended it): fine.
+                           [=](caf::error&) mutable { one_done(); });
                });
   });
 }
@@ -157,7 +155,7 @@ void retry_in_order(const context& ctx, reply rp, const route_args& args, workfl
 /// Runs the Failed and Cancelled nodes again (with those that failed
 /// because a dependency did); the Completed ones stay.
 void retry_workflow(const context& ctx, const http_request&, const route_args& args, reply rp) {
-  rp.audit_as(principal_of(args), "workflow.retry", "workflow:" + args.id);
+  rp.audit_as(principal_of(args), audit_action::workflow_retry, "workflow:" + args.id);
   with_workflow(ctx, args, rp, [=](workflow w) mutable {
     read_tasks(ctx, rp, w.id, std::make_shared<tasks_by_id>(), 0,
                [=](const tasks_by_id& tasks) mutable {
@@ -181,10 +179,11 @@ void retry_workflow(const context& ctx, const http_request&, const route_args& a
 std::vector<route> workflow_routes() {
   return {
     {"GET", {"workflows"}, list_workflows, readers},
-    {"POST", {"workflows"}, submit_workflow, operators, "workflow.submit"},
+    {"POST", {"workflows"}, submit_workflow, operators, audit_action::workflow_submit},
     {"GET", {"workflows", "{id}"}, get_workflow, readers},
-    {"POST", {"workflows", "{id}", "cancel"}, cancel_workflow, operators, "workflow.cancel"},
-    {"POST", {"workflows", "{id}", "retry"}, retry_workflow, operators, "workflow.retry"},
+    {"POST", {"workflows", "{id}", "cancel"}, cancel_workflow, operators,
+     audit_action::workflow_cancel},
+    {"POST", {"workflows", "{id}", "retry"}, retry_workflow, operators, audit_action::workflow_retry},
   };
 }
 

@@ -47,6 +47,9 @@ inline constexpr const char* schedule_update = "schedule.update";
 inline constexpr const char* schedule_delete = "schedule.delete";
 inline constexpr const char* schedule_fire = "schedule.fire";    // a firing created its task
 inline constexpr const char* schedule_skip = "schedule.skip";    // ... or was passed over
+inline constexpr const char* workflow_submit = "workflow.submit";
+inline constexpr const char* workflow_cancel = "workflow.cancel";
+inline constexpr const char* workflow_retry = "workflow.retry";
 } // namespace audit_action
 
 } // namespace orch

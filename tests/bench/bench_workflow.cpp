@@ -18,6 +18,7 @@
 #include "tests/support/child.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/proc_status.hpp"
+#include "tests/support/stopwatch.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -35,10 +36,6 @@ struct options {
   int slots = 4;
   std::string server_url;
 };
-
-double seconds_since(clock_type::time_point t) {
-  return std::chrono::duration<double>(clock_type::now() - t).count();
-}
 
 json layered_graph(int nodes, int width) {
   json tasks = json::array();
