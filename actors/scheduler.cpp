@@ -23,7 +23,6 @@ std::string node_label(const std::string& name) {
   return "node=\"" + name + "\"";
 }
 
-constexpr auto pending_check_interval = std::chrono::seconds(15);
 constexpr auto poll_interval = std::chrono::seconds(1);
 constexpr auto store_again_delay = std::chrono::seconds(1);
 
@@ -113,15 +112,8 @@ scheduler_impl::behavior_type scheduler_impl::make_behavior() {
     guarded("scheduler", [this](const task_event& ev) { on_event(ev); }),
     guarded("scheduler", [this](store_again_atom, uint64_t token) { store_again(token); }),
     guarded("scheduler",
-            [this](pending_check_atom) {
-              delayed_send(this, pending_check_interval, pending_check_atom_v);
-              check_pending_tasks();
-            }),
-    guarded("scheduler",
-            [this](pending_check_atom, bool) {
-              pending_recheck_ = false;
-              check_pending_tasks();
-            }),
+            [this](pending_check_atom) { sweep_pending(); }),
+    guarded("scheduler", [this](pending_check_atom, bool) { recheck_now(); }),
   };
 }
 
@@ -184,6 +176,8 @@ void scheduler_impl::interrupt_running() {
 /// A task event, from this process or (through the storage's live feed)
 /// another one sharing the storage.
 void scheduler_impl::on_event(const task_event& ev) {
+  if (ev.status != to_string(task_status::pending))
+    dependency_cursors_.erase(ev.task_id);  // released or ended, maybe elsewhere
   if (ev.kind == event_kind::cancelled) {
     // Cancelled elsewhere while it runs here: the cancel is already stored.
     if (auto i = running_.find(ev.task_id); i != running_.end() && !i->second.cancelled) {
@@ -196,8 +190,8 @@ void scheduler_impl::on_event(const task_event& ev) {
     fill();  // new or returned work, maybe submitted to another instance
   else if (ev.kind == event_kind::failed)
     // Failed outside this scheduler's own attempts too (the queue's recovery
-    // of an attempt cut short, another instance): its dependants fail now,
-    // not at the next periodic check. A second look is harmless.
+    // of an attempt cut short, another instance): its dependants fail now.
+    // A second look is harmless.
     resolve_dependants(ev.task_id);
 }
 

@@ -31,8 +31,8 @@ using scheduler_impl_actor = scheduler_actor::extend_with<wake_listener_actor>
   ::extend_with<node_listener_actor>
   ::extend<caf::reacts_to<drain_over_atom>,             // the drain's grace period ended
            caf::reacts_to<store_again_atom, uint64_t>,  // retry storing an outcome
-           caf::reacts_to<pending_check_atom>,          // look at Pending tasks now and then
-           caf::reacts_to<pending_check_atom, bool>,    // once, soon: a lookup failed
+           caf::reacts_to<pending_check_atom>,          // look at every Pending task (start-up)
+           caf::reacts_to<pending_check_atom, bool>,    // look again: a lookup failed
            caf::reacts_to<poll_atom>>;                  // look for work (shared storage)
 
 class scheduler_impl : public scheduler_impl_actor::base {
@@ -109,11 +109,14 @@ private:
   // -- scheduler_dependencies.cpp ----------------------------------------------------
   using found_tasks = std::function<void(std::map<std::string, task>, caf::error)>;
   void fetch_tasks(const std::vector<std::string>& ids, found_tasks done);
-  void check_pending(const task& t);
-  void resolve_dependants(const std::string& id);
-  void check_pending_tasks();
-  void check_pending_where(const std::string& field, const std::string& value,
-                           const std::string& what);
+  void check_pending(const task& t, const std::string& ended = {});
+  void decide_pending(const task& t, bool ready, const std::string& reason);
+  void store_decision(const task& t, bool ready, const std::string& reason);
+  void resolve_dependants(const std::string& id, uint64_t offset = 0);
+  /// `end`: where the pages still to read end; UINT64_MAX: count them first.
+  void sweep_pending(uint64_t end = UINT64_MAX);
+  void recheck_later(const std::string& task_id, const std::string& ended);
+  void recheck_now();
 
   storage_actor storage_;
   std::shared_ptr<metric_registry> metrics_;
@@ -127,7 +130,12 @@ private:
   std::set<std::string> round_done_;         // nodes this round of claims has asked
   micros round_next_ready_ = 0;              // earliest delayed work the round saw
   bool draining_ = false;
-  bool pending_recheck_ = false;             // a one-off look at Pending tasks is due
+  /// Per Pending task being checked: how many of its first dependencies are
+  /// known to be Completed, so no later check reads them again.
+  std::map<std::string, size_t> dependency_cursors_;
+  std::set<std::string> recheck_tasks_;      // Pending tasks to look at again
+  std::set<std::string> recheck_dependants_; // ended tasks whose dependants to look up again
+  bool recheck_armed_ = false;
   bool drain_requested_ = false;
   caf::typed_response_promise<bool> drain_promise_;
   int inflight_ = 0;
@@ -142,5 +150,13 @@ enum class dependency_state { ready, waiting, failed };
 
 dependency_state evaluate_dependencies(const task& t, const std::map<std::string, task>& deps,
                                        std::string& reason);
+
+/// Why `t`'s {{tasks.KEY.output}} references cannot be filled from `deps`
+/// (one names no dependency, or sits outside args and env), or "".
+std::string unresolved_output_reference(const task& t, const std::map<std::string, task>& deps);
+
+/// Fills `t`'s {{tasks.KEY.output}} references from its dependencies as
+/// found; "" if done, else why it cannot be (`t` is then unchanged).
+std::string fill_outputs(task& t, const std::map<std::string, task>& deps);
 
 } // namespace orch

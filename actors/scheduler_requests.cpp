@@ -34,6 +34,9 @@ transition scheduler_impl::new_task_transition(task& t, const std::map<std::stri
                                                const actor_context& c) {
   std::string reason;
   auto state = evaluate_dependencies(t, found, reason);
+  if (state == dependency_state::ready)
+    if (reason = fill_outputs(t, found); !reason.empty())
+      state = dependency_state::failed;
   auto initial = state == dependency_state::ready     ? task_status::queued
                  : state == dependency_state::waiting ? task_status::pending
                                                       : task_status::failed;
@@ -84,6 +87,8 @@ void scheduler_impl::submit(task t, std::string principal, write_batch with, tas
       rp.deliver(make_error(errc::invalid, "dependency " + d + " does not exist (submit it first)"));
       return;
     }
+    if (auto why = unresolved_output_reference(t, found); !why.empty())
+      return void(rp.deliver(make_error(errc::invalid, why)));
     auto tr = new_task_transition(t, found, ctx(principal));
     append(tr.batch, std::move(with));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
@@ -133,6 +138,9 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal, w
           errc::invalid, "tasks[" + std::to_string(i) + "]: dependency " + d
                            + " does not exist (submit it first, or earlier in this batch); "
                              "nothing was stored")));
+      if (auto why = unresolved_output_reference(ts[i], found); !why.empty())
+        return void(rp.deliver(make_error(
+          errc::invalid, "tasks[" + std::to_string(i) + "]: " + why + "; nothing was stored")));
       auto tr = new_task_transition(ts[i], found, c);
       append(all, std::move(tr.batch));
       found.emplace(ts[i].id, ts[i]);

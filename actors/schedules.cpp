@@ -14,6 +14,7 @@
 #include "runtime/core/event_kinds.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/schedule_plan.hpp"
+#include "runtime/core/task_search.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch {
@@ -27,8 +28,9 @@ constexpr micros retry_after = 5 * us_per_second;
 struct entry {
   schedule s;
   schedule_clock clock;
-  bool held = false;                         // overlap=queue: waits for s.last_task to end
+  bool held = false;                         // overlap=queue: waits for its last task or workflow
   bool busy = false;                         // a decision is on its way to storage
+  bool look_again = false;                   // a task ended while it was busy deciding
   micros retry_at = 0;                       // not before this after a failure
 };
 
@@ -120,7 +122,7 @@ void take_in(schedules_ptr self, const record& r) {
   auto& e = self->state.entries[s.name];
   if (e.busy && e.s.revision >= s.revision)
     return;  // its own decision is out; the answer says what it is now
-  if (e.s.last_task != s.last_task)
+  if (e.s.last_task != s.last_task || e.s.last_workflow != s.last_workflow)
     e.held = false;
   e.s = std::move(s);
   e.clock = std::move(*clock);
@@ -208,6 +210,52 @@ void commit_skip(schedules_ptr self, const schedule& s, const firing_plan& plan,
                    [](const std::string&) { return false; });
 }
 
+/// What a firing's commit says besides the schedule's advance: its audit.
+std::string firing_details(const schedule& s, const firing_plan& plan, const std::string& made) {
+  std::string details = made + " for the firing at " + format_rfc3339(plan.firing);
+  if (plan.passed_over > 0)
+    details += "; " + std::to_string(plan.passed_over) + " earlier due firing(s) "
+               + (s.catch_up == catch_up_policy::skip ? "passed over (catch_up: skip)"
+                                                      : "folded into it (catch_up: once)");
+  return details;
+}
+
+/// A workflow schedule's firing: the workflow's record (under `absent` on
+/// its derived id) and the schedule's advance (under its revision) are
+/// committed with the workflow's tasks, all or none.
+void make_workflow(schedules_ptr self, entry& e, const firing_plan& plan, micros now) {
+  auto& st = self->state;
+  auto made = firing_workflow(e.s, plan.firing, now);
+  if (!made)
+    return commit_skip(self, e.s, plan, made.message(), true);
+  auto& wf = made->wf;
+  auto next = advanced(e.s, plan, now);
+  next.last_firing = plan.firing;
+  next.last_workflow = wf.id;
+  next.last_task.clear();
+  ++next.firings;
+  write_batch with;
+  with.expect.push_back(expect_revision(record_kind::schedule, e.s.name, e.s.revision));
+  with.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
+  put(with, to_record(next));
+  put(with, to_record(wf));
+  put(with, to_record(schedule_audit(
+              e.s, audit_action::schedule_fire,
+              firing_details(e.s, plan, "workflow " + wf.id + " (" + std::to_string(made->tasks.size())
+                                          + " tasks)"),
+              now)));
+  auto before = e.s;
+  auto name = e.s.name;
+  settle<std::vector<task>>(
+    self,
+    self->request(st.scheduler, st.cfg.storage_timeout * 2, submit_atom_v,
+                  submit_batch_request{std::move(made->tasks), principal_of(e.s), std::move(with)}),
+    name, next, "made", [=](const std::string& why) {
+      commit_skip(self, before, plan, "its workflow was refused: " + why, true);
+      return true;
+    });
+}
+
 void decide(schedules_ptr self, const std::string& name, bool previous_running) {
   auto& st = self->state;
   auto* found = find_entry(self, name);
@@ -223,25 +271,25 @@ void decide(schedules_ptr self, const std::string& name, bool previous_running) 
         log_info("schedules", "schedule " + name + " " + plan.reason);
       e.held = plan.action == firing_action::wait;
       e.busy = false;
+      if (e.held && std::exchange(e.look_again, false))
+        return evaluate(self, name);  // what ended meanwhile may have been the last of it
       return arm(self);
     case firing_action::skip:
       return commit_skip(self, e.s, plan, plan.reason, false);
     case firing_action::make:
       break;
   }
+  if (!e.s.workflow.empty())
+    return make_workflow(self, e, plan, now);
   auto t = firing_task(e.s, plan.firing);
   if (!t)
     return commit_skip(self, e.s, plan, t.message(), true);
   auto next = advanced(e.s, plan, now);
+  next.last_workflow.clear();
   next.last_firing = plan.firing;
   next.last_task = t->id;
   ++next.firings;
-  std::string details = "task " + t->id + " for the firing at " + format_rfc3339(plan.firing);
-  if (plan.passed_over > 0)
-    details += "; " + std::to_string(plan.passed_over) + " earlier due firing(s) "
-               + (e.s.catch_up == catch_up_policy::skip
-                    ? "passed over (catch_up: skip)"
-                    : "folded into it (catch_up: once)");
+  auto details = firing_details(e.s, plan, "task " + t->id);
   write_batch with;
   with.expect.push_back(expect_revision(record_kind::schedule, name, e.s.revision));
   put(with, to_record(next));
@@ -258,6 +306,23 @@ void decide(schedules_ptr self, const std::string& name, bool previous_running) 
                });
 }
 
+/// Whether a task of the previous firing's workflow is still to end, then decides.
+void ask_workflow_running(schedules_ptr self, const std::string& name, const std::string& id) {
+  auto& st = self->state;
+  record_query q;
+  q.kind = record_kind::task;
+  q.search = "label:workflow=" + id + " status:pending,queued,running";
+  q.limit = 1;
+  if (auto parsed = apply_search(q); !parsed)
+    return try_later(self, name, "looking up its previous workflow: " + parsed.message());
+  self->request(st.storage, st.cfg.storage_timeout, query_atom_v, q)
+    .then(guarded("schedules",
+                  [=](const record_page& page) { decide(self, name, page.total > 0); }),
+          guarded("schedules", [=](caf::error& err) {
+            try_later(self, name, "looking up its previous workflow: " + error_text(err));
+          }));
+}
+
 /// A due schedule: asks whether its previous task still runs where that
 /// matters (overlap skip or queue), then decides.
 void evaluate(schedules_ptr self, const std::string& name) {
@@ -270,8 +335,10 @@ void evaluate(schedules_ptr self, const std::string& name) {
   if (e.busy || e.s.paused || e.s.next_firing == 0 || now < e.s.next_firing || now < e.retry_at)
     return;
   e.busy = true;
-  if (e.s.overlap == overlap_policy::allow || e.s.last_task.empty())
+  if (e.s.overlap == overlap_policy::allow || (e.s.last_task.empty() && e.s.last_workflow.empty()))
     return decide(self, name, false);
+  if (!e.s.last_workflow.empty())
+    return ask_workflow_running(self, name, e.s.last_workflow);
   self->request(st.storage, st.cfg.storage_timeout, caf::get_atom_v, record_kind::task,
                 e.s.last_task)
     .then(guarded("schedules",
@@ -338,9 +405,20 @@ schedules_actor::behavior_type schedules_fn(schedules_ptr self, storage_actor st
               task_status s;
               if (!parse_status(ev.status, s) || !is_terminal(s))
                 return;
-              for (auto& [name, e] : self->state.entries)
+              std::vector<std::string> look;
+              for (auto& [name, e] : self->state.entries) {
                 if (e.held && e.s.last_task == ev.task_id)
-                  evaluate(self, name);
+                  look.push_back(name);
+                // A workflow's tasks are not known here: any end may be its last.
+                else if (e.s.overlap == overlap_policy::queue && !e.s.last_workflow.empty()) {
+                  if (e.busy)
+                    e.look_again = true;
+                  else if (e.held)
+                    look.push_back(name);
+                }
+              }
+              for (auto& name : look)
+                evaluate(self, name);
             }),
     guarded("schedules", [=](schedule_changed_atom, std::string& name) { reread(self, name); }),
     guarded("schedules",

@@ -153,6 +153,7 @@ export def --wrapped "orch submit" [
   --label (-l): record           # e.g. {team: infra}
   --environment (-e): record     # extra environment variables of the process
   --after (-a): list<string>     # ids of the tasks it waits for
+  --run-after-failure            # run once they ended, even if one failed (else it fails with it)
   --node-label: record           # runs only on a worker node with all of these
   --workdir (-w): string
   --script (-s): string          # a Nushell script to run instead of a command
@@ -175,6 +176,7 @@ export def --wrapped "orch submit" [
     labels: $label
     env: $environment
     dependencies: $after
+    on_dependency_failure: (if $run_after_failure { "run" } else { null })
     node_labels: $node_label
     workdir: $workdir
     run_at: (if $run_at == null { null } else if ($run_at | describe) == "datetime" {
@@ -345,6 +347,7 @@ export def --wrapped "orch schedule create" [
   ...args: string                # its arguments
   --script (-s): string          # a Nushell script to run instead
   --task: record                 # the whole task, as POST /tasks takes it
+  --workflow: record             # a workflow instead, as POST /workflows takes it ({tasks: [...]})
   --timezone (-z): string        # an IANA name (default UTC)
   --overlap: string              # while the last firing's task runs: skip (default), queue or allow
   --catch-up: string             # firings missed while no orchestrator ran: once (default) or skip
@@ -355,14 +358,17 @@ export def --wrapped "orch schedule create" [
   --timeout (-t): duration
   --priority (-p): int
 ] {
-  let task = (schedule-task $command $args $script $task {
-    name: $task_name
-    labels: $label
-    max_retries: $max_retries
-    timeout_s: (if $timeout == null { null } else { ($timeout / 1sec) | math ceil })
-    priority: $priority
-  })
-  let body = ({name: $name, cron: $cron, task: $task, timezone: $timezone, overlap: $overlap,
+  let task = if $workflow != null { null } else {
+    schedule-task $command $args $script $task {
+      name: $task_name
+      labels: $label
+      max_retries: $max_retries
+      timeout_s: (if $timeout == null { null } else { ($timeout / 1sec) | math ceil })
+      priority: $priority
+    }
+  }
+  let body = ({name: $name, cron: $cron, task: $task, workflow: $workflow, timezone: $timezone,
+               overlap: $overlap,
                catch_up: $catch_up, paused: (if $paused { true } else { null })}
               | transpose key value | where value != null | transpose -r -d)
   schedule-value (call POST /schedules $body)
@@ -413,9 +419,12 @@ export def "orch schedule tasks" [name: string, --limit: int = 100] {
 export def "orch workflow submit" [
   tasks: list<record>            # each a task as `orch submit` makes it, with `key` and `after`
   --name (-n): string
+  --keep-going                   # a node runs after a failed dependency too (on_failure: continue)
   --wait                         # return it once every task has ended
 ] {
-  let body = if $name == null { {tasks: $tasks} } else { {name: $name, tasks: $tasks} }
+  let body = {tasks: $tasks}
+    | if $name == null { $in } else { $in | insert name $name }
+    | if $keep_going { $in | insert on_failure continue } else { $in }
   let wf = (call POST /workflows $body)
   if $wait { orch workflow wait $wf.id } else { $wf }
 }
@@ -438,6 +447,24 @@ export def "orch workflow cancel" [id: string] {
 # Runs the Failed and Cancelled tasks again; the Completed ones stay.
 export def "orch workflow retry" [id: string] {
   call POST $"/workflows/(encode $id)/retry"
+}
+
+# The orchestrator's workflow templates (--workflow-templates): name,
+# description, kind (workflow or script) and params.
+export def "orch workflow templates" [] {
+  (call GET /workflows/templates).templates
+}
+
+# Starts a workflow from a template with these parameter values; returns it
+# (with --wait, once every task has ended).
+#   orch workflow run provision-host {host: web-7, role: db} --wait
+export def "orch workflow run" [
+  template: string               # its name (orch workflow templates)
+  params: record = {}            # the parameters' values
+  --wait                         # return it once every task has ended
+] {
+  let wf = (call POST $"/workflows/templates/(encode $template)/run" {params: $params})
+  if $wait { orch workflow wait $wf.id } else { $wf }
 }
 
 # Blocks until every task of the workflow has ended (on the event stream, as

@@ -44,6 +44,7 @@ struct gateway_config {
   /// (on this instance, at once).
   std::chrono::milliseconds token_recheck{1000};
   std::string backup_dir;                      // POST /admin/backup writes only here
+  std::string workflow_templates;              // --workflow-templates; "" none
   uint32_t max_hashing = 8;                    // password checks at once; more get 503
   /// GET /events writes a comment this often when nothing else comes.
   std::chrono::milliseconds stream_keepalive{15000};

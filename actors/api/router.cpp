@@ -3,6 +3,7 @@
 #include "actors/api/envelope.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/query_params.hpp"
+#include "runtime/core/workflow_template.hpp"
 
 namespace orch::api {
 
@@ -65,6 +66,12 @@ fit match(const path_pattern& pattern, const std::vector<std::string>& parts, pa
         return fit::bad_id;
       }
       args.schedule = part;
+    } else if (pattern[i] == "{template}") {
+      if (!is_template_name(part)) {
+        problem = "invalid template name '" + part.substr(0, 80) + "': 1-64 of A-Z a-z 0-9 _ -";
+        return fit::bad_id;
+      }
+      args.template_name = part;
     } else if (pattern[i] == "{file}") {
       if (!is_plain_file_name(part))
         return fit::no;

@@ -16,10 +16,12 @@ namespace orch::api {
 /// The path's parameters, already validated: {id} a task id (a lower-case
 /// UUID), {name} a lower-case word, {user} a username, {token} a token name,
 /// {file} a file name of lower-case letters, digits, '.', '-' and '_' that
-/// does not start with a dot, {schedule} a schedule's name (as a username).
+/// does not start with a dot, {schedule} a schedule's name (as a username),
+/// {template} a workflow template's name (1-64 of A-Z a-z 0-9 _ -).
 struct path_args {
   std::string id;
   std::string schedule;
+  std::string template_name;
   std::string name;
   std::string user;
   std::string token;

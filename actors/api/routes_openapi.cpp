@@ -155,6 +155,14 @@ const std::map<std::string, route_doc>& docs() {
      {"Run the workflow's Failed and Cancelled tasks again (dependencies first); the Completed "
       "ones stay",
       {}, nullptr, "WorkflowView"}},
+    {"GET /workflows/templates",
+     {"The workflow templates of --workflow-templates: name, description, kind (workflow or "
+      "script) and parameters",
+      {}, nullptr, "TemplateList"}},
+    {"POST /workflows/templates/{template}/run",
+     {"Start a workflow from a template: its {{params.NAME}} filled with the values given "
+      "(checked against the template's required, default and pattern), then as POST /workflows",
+      {}, "TemplateRun", "WorkflowView", 201}},
     {"DELETE /schedules/{schedule}",
      {"Delete a schedule (the tasks it created stay)", {}, nullptr, "Schedule"}},
   };
@@ -216,7 +224,7 @@ json components() {
   s["WorkflowPage"] = page_schema("workflows", "Workflow");
   s["WorkflowRequest"] = object_of(
     {{"name", str},
-     {"on_failure", {{"type", "string"}, {"enum", {"cancel-dependants"}}}},
+     {"on_failure", {{"type", "string"}, {"enum", {"cancel-dependants", "continue"}}}},
      {"tasks",
       {{"type", "array"},
        {"minItems", 1},
@@ -228,6 +236,17 @@ json components() {
          {"properties", {{"key", str}, {"after", {{"type", "array"}, {"items", str}}}}},
          {"required", {"key"}}}}}}},
     {"tasks"});
+  s["TemplateRun"] = object_of(
+    {{"params", {{"type", "object"},
+                 {"additionalProperties", {{"type", {"string", "number", "boolean"}}}}}}});
+  s["TemplateList"] = object_of(
+    {{"templates",
+      {{"type", "array"},
+       {"items", object_of({{"name", str},
+                            {"description", str},
+                            {"kind", {{"type", "string"}, {"enum", {"workflow", "script"}}}},
+                            {"params", {{"type", "object"}}}})}}},
+     {"total", {{"type", "integer"}}}});
   s["WorkflowView"] = object_of(
     {{"id", str}, {"name", str}, {"on_failure", str}, {"owner", str},
      {"status", {{"type", "string"}, {"enum", {"Queued", "Running", "Completed", "Failed", "Cancelled", "Damaged"}}}},

@@ -16,6 +16,7 @@
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/task_search.hpp"
 #include "runtime/core/workflow_spec.hpp"
+#include "runtime/core/workflow_template.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::api {
@@ -70,10 +71,11 @@ void show(const context& ctx, reply rp, const workflow& w, int status) {
              });
 }
 
-void submit_workflow(const context& ctx, const http_request& req, const route_args& args,
-                     reply rp) {
+/// Checks a POST /workflows body as a whole and stores it all or none.
+void submit_workflow_body(const context& ctx, std::string_view body, const route_args& args,
+                          reply rp) {
   auto now = now_us();
-  auto plan = parse_workflow(req.body, now);
+  auto plan = parse_workflow(body, now);
   if (!plan)
     return rp.deliver(json_error(400, plan.message()));
   auto& wf = plan->wf;
@@ -96,6 +98,59 @@ void submit_workflow(const context& ctx, const http_request& req, const route_ar
                     rp.deliver(json_ok(201, workflow_view(wf, tasks)));
                   }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+}
+
+void submit_workflow(const context& ctx, const http_request& req, const route_args& args,
+                     reply rp) {
+  submit_workflow_body(ctx, req.body, args, rp);
+}
+
+std::string no_templates_text() {
+  return "this orchestrator has no workflow templates: start it with --workflow-templates DIR "
+         "(e.g. config/workflows)";
+}
+
+void list_templates(const context& ctx, const http_request&, const route_args&, reply rp) {
+  if (ctx.cfg->workflow_templates.empty())
+    return rp.deliver(json_ok(200, R"({"templates":[],"total":0})"));
+  auto all = load_workflow_templates(ctx.cfg->workflow_templates);
+  if (!all)
+    return rp.deliver(json_error(500, all.message()));
+  std::string items;
+  for (auto& t : *all)
+    items += (items.empty() ? "" : ",") + template_summary(t);
+  rp.deliver(json_ok(200, "{\"templates\":[" + items + "],\"total\":"
+                            + std::to_string(all->size()) + "}"));
+}
+
+/// POST /workflows/templates/{template}/run {"params": {...}}: the template's
+/// graph with the values filled in, then as POST /workflows.
+void run_template(const context& ctx, const http_request& req, const route_args& args,
+                  reply rp) {
+  rp.audit_as(principal_of(args), audit_action::workflow_submit,
+              "workflow-template:" + args.template_name);
+  if (ctx.cfg->workflow_templates.empty())
+    return rp.deliver(json_error(404, no_templates_text()));
+  auto t = load_workflow_template(ctx.cfg->workflow_templates, args.template_name);
+  if (!t)
+    return rp.deliver(t.code() == errc::not_found ? json_error(404, t.message())
+                                                  : json_error(500, t.message() + "; fix the file"));
+  std::string params;
+  if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return rp.deliver(json_error(400, "send {\"params\": {\"NAME\": \"value\", ...}}"));
+    for (auto& [k, v] : body.items())
+      if (k != "params")
+        return rp.deliver(json_error(400, "unknown field '" + k.substr(0, 40)
+                                            + "' (send {\"params\": {...}})"));
+    if (auto p = body.find("params"); p != body.end() && !p->is_null())
+      params = p->dump();
+  }
+  auto made = instantiate_template(*t, params);
+  if (!made)
+    return rp.deliver(json_error(400, "template '" + t->name + "': " + made.message()));
+  submit_workflow_body(ctx, *made, args, rp);
 }
 
 void list_workflows(const context& ctx, const http_request& req, const route_args&, reply rp) {
@@ -180,6 +235,9 @@ std::vector<route> workflow_routes() {
   return {
     {"GET", {"workflows"}, list_workflows, readers},
     {"POST", {"workflows"}, submit_workflow, operators, audit_action::workflow_submit},
+    {"GET", {"workflows", "templates"}, list_templates, readers},
+    {"POST", {"workflows", "templates", "{template}", "run"}, run_template, operators,
+     audit_action::workflow_submit},
     {"GET", {"workflows", "{id}"}, get_workflow, readers},
     {"POST", {"workflows", "{id}", "cancel"}, cancel_workflow, operators,
      audit_action::workflow_cancel},

@@ -12,6 +12,7 @@
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/task_search.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::surreal {
@@ -200,11 +201,15 @@ void get(pointer self, record_kind kind, const std::string& key,
   });
 }
 
-/// The tasks that depend on one: a graph query; small sets, paged here.
-void dependants(pointer self, const record_query& q, caf::typed_response_promise<record_page> rp) {
+/// The tasks that depend on one: a graph query, searched (GET
+/// /tasks?depends_on=&q=) and paged here, as the other backends do.
+void dependants(pointer self, record_query q, caf::typed_response_promise<record_page> rp) {
   if (!is_uuid(q.value))
     return void(rp.deliver(record_page{}));
-  run(self, dependants_statement(q.value), [rp, q](query_outcome o) mutable {
+  auto search = apply_search(q);
+  if (!search)
+    return void(rp.deliver(to_error(search.error())));
+  run(self, dependants_statement(q.value), [rp, q, s = *search](query_outcome o) mutable {
     if (deliver_failure(rp, o))
       return;
     std::vector<std::pair<micros, record>> found;
@@ -213,8 +218,11 @@ void dependants(pointer self, const record_query& q, caf::typed_response_promise
         if (!doc.is_object())
           continue;
         auto t = time_of(doc.value("created_at", json{}));
-        if ((q.since == 0 || t >= q.since) && (q.until == 0 || t < q.until))
-          found.emplace_back(t, to_record(record_kind::task, doc));
+        if ((q.since != 0 && t < q.since) || (q.until != 0 && t >= q.until))
+          continue;
+        auto r = to_record(record_kind::task, doc);
+        if (q.search.empty() || search_matches_json(s, r.json))
+          found.emplace_back(t, std::move(r));
       }
     std::sort(found.begin(), found.end(), [](auto& a, auto& b) {
       return a.first != b.first ? a.first < b.first : a.second.key < b.second.key;

@@ -395,6 +395,10 @@ void add_server_options(CLI::App& app, server_settings& s) {
                "TLS): passwords and tokens would otherwise cross the network in clear");
   app.add_option("--backup-dir", s.backup_dir,
                  "Where POST /admin/backup writes its copies (default: <data-dir>/backups)");
+  app.add_option("--workflow-templates", s.workflow_templates,
+                 "Directory of workflow templates (NAME.json: a parameterised graph or Nushell "
+                 "script) that POST /workflows/templates/{name}/run starts, e.g. "
+                 "config/workflows; each is checked at start-up");
   app.add_option("--node-port", s.node_port,
                  "Port worker nodes (`orchestrator worker --connect`) register on (0: any free "
                  "port; default: no worker nodes)")

@@ -111,6 +111,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   gc.auth_required = auth_required(s);
   gc.token_ttl = std::chrono::seconds(s.token_ttl_s);
   gc.backup_dir = s.backup_dir;
+  gc.workflow_templates = s.workflow_templates;
   auto gateway_control = std::make_shared<supervisor_control_actor>();
   if (s.fault_injection)
     gc.fail_component = fault_hook(c, gateway_control);

@@ -27,6 +27,7 @@
 #include "runtime/app/version.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/workflow_template.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "runtime/platform/http/http_server.hpp"
 #include "runtime/platform/process/child_process.hpp"
@@ -140,6 +141,12 @@ server_settings effective(const server_settings& settings) {
     s.max_concurrent_tasks = std::max(2u, 2 * std::thread::hardware_concurrency());
   if (s.backup_dir.empty())
     s.backup_dir = (s.storage.data_dir.empty() ? std::string{"."} : s.storage.data_dir) + "/backups";
+  if (!s.workflow_templates.empty()) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(s.workflow_templates, ec);
+    if (!ec)
+      s.workflow_templates = absolute.lexically_normal().string();
+  }
   return s;
 }
 
@@ -162,6 +169,11 @@ int run_server(const server_settings& settings) {
     std::cerr << "error: " << refusal << "\n";
     return 2;
   }
+  if (!s.workflow_templates.empty())
+    if (auto loaded = load_workflow_templates(s.workflow_templates); !loaded) {
+      std::cerr << "error: --workflow-templates: " << loaded.message() << "\n";
+      return 2;
+    }
   auto nu_path = resolve_nu_path(s.nu_path);
   if (!s.nu_path.empty() && nu_path.empty()) {
     std::cerr << "error: --nu-path '" << s.nu_path << "' does not exist or is not executable\n";

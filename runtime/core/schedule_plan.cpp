@@ -1,5 +1,7 @@
 #include "runtime/core/schedule_plan.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/core/ids.hpp"
 #include "runtime/core/submission.hpp"
 
@@ -90,6 +92,22 @@ result<task> firing_task(const schedule& s, micros firing) {
   if (t->name.empty())
     t->name = s.name;
   return t;
+}
+
+result<workflow_plan> firing_workflow(const schedule& s, micros firing, micros now) {
+  // Named after the schedule unless the graph has a name (its tasks too).
+  auto body = nlohmann::json::parse(s.workflow, nullptr, false);
+  if (body.is_object() && !body.contains("name"))
+    body["name"] = s.name;
+  auto plan = parse_workflow(body.is_discarded() ? s.workflow : body.dump(), now,
+                             schedule_task_id(s, firing));
+  if (!plan)
+    return status{errc::invalid, "schedule '" + s.name
+                                   + "' has a workflow that is no longer valid: " + plan.message()};
+  plan->wf.owner = "schedule:" + s.name;
+  for (auto& t : plan->tasks)
+    t.labels["schedule"] = s.name;
+  return plan;
 }
 
 } // namespace orch

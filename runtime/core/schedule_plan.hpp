@@ -23,6 +23,7 @@
 #include "runtime/core/cron.hpp"
 #include "runtime/core/status.hpp"
 #include "runtime/core/task.hpp"
+#include "runtime/core/workflow_spec.hpp"
 
 namespace orch {
 
@@ -84,6 +85,11 @@ firing_plan plan_firing(const schedule& s, const schedule_clock& clock, const fi
 /// its name unless the task has one. errc::invalid if the stored task is not
 /// a valid submission.
 result<task> firing_task(const schedule& s, micros firing);
+
+/// The workflow a workflow schedule's firing creates: its id derived as a
+/// task's is (schedule_task_id), each task labelled schedule=<name>, named
+/// after the schedule unless its graph has a name; owned by schedule:<name>.
+result<workflow_plan> firing_workflow(const schedule& s, micros firing, micros now);
 
 /// The id of the task of `s`'s firing at `firing`: the same on every
 /// orchestrator, different for a schedule of the same name made anew.

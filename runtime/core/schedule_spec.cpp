@@ -6,6 +6,7 @@
 #include "runtime/core/ids.hpp"
 #include "runtime/core/schedule_plan.hpp"
 #include "runtime/core/submission.hpp"
+#include "runtime/core/workflow_spec.hpp"
 
 namespace orch {
 
@@ -70,26 +71,55 @@ status task_member(const json& j, std::string& out) {
   return {};
 }
 
-/// The fields both POST and PATCH take, checked and set on `s`.
+/// The workflow each firing creates, checked as POST /workflows checks one.
+status workflow_member(const json& j, std::string& out) {
+  auto it = j.find("workflow");
+  if (it == j.end() || it->is_null())
+    return {};
+  if (!it->is_object())
+    return bad("field 'workflow' must be an object: a workflow as POST /workflows takes it, such "
+               "as {\"tasks\": [{\"key\": \"fetch\", \"command\": \"git\"}]}");
+  for (auto& node : it->value("tasks", json::array()))
+    if (node.is_object() && node.contains("run_at"))
+      return bad("workflow: leave out 'run_at': the schedule says when its workflows run");
+  auto text = canonical(*it);
+  if (auto w = parse_workflow(text, 0); !w)
+    return bad("workflow: " + w.message());
+  out = std::move(text);
+  return {};
+}
+
+bool given(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && !it->is_null();
+}
+
+/// The fields both POST and PATCH take, checked and set on `s`. A schedule
+/// creates a task or a workflow: giving one replaces the other.
 status apply_fields(schedule& s, const json& j) {
-  static const std::initializer_list<const char*> known = {"name",     "cron",     "timezone",
-                                                           "task",     "overlap",  "catch_up",
-                                                           "paused"};
+  static const std::initializer_list<const char*> known = {
+    "name", "cron", "timezone", "task", "workflow", "overlap", "catch_up", "paused"};
   for (auto& [key, value] : j.items()) {
     bool ok = false;
     for (auto k : known)
       ok = ok || key == k;
-    if (key == "workflow")
-      return bad("field 'workflow': schedules run a task for now; workflows are to come");
     if (!ok)
       return bad("unknown field '" + key.substr(0, 40)
-                 + "' (a schedule has name, cron, timezone, task, overlap, catch_up, paused)");
+                 + "' (a schedule has name, cron, timezone, task or workflow, overlap, catch_up, "
+                   "paused)");
   }
+  if (given(j, "task") && given(j, "workflow"))
+    return bad("give 'task' or 'workflow', not both: each firing creates one of them");
   status st;
   if (!(st = text_member(j, "cron", s.cron)) || !(st = text_member(j, "timezone", s.timezone))
       || !(st = text_member(j, "overlap", s.overlap))
-      || !(st = text_member(j, "catch_up", s.catch_up)) || !(st = task_member(j, s.task)))
+      || !(st = text_member(j, "catch_up", s.catch_up)) || !(st = task_member(j, s.task))
+      || !(st = workflow_member(j, s.workflow)))
     return st;
+  if (given(j, "task"))
+    s.workflow.clear();
+  if (given(j, "workflow"))
+    s.task.clear();
   if (auto it = j.find("paused"); it != j.end() && !it->is_null()) {
     if (!it->is_boolean())
       return bad("field 'paused' must be true or false");
@@ -135,9 +165,9 @@ result<schedule> parse_new_schedule(std::string_view body, micros now) {
     return st;
   if (s.cron.empty())
     return bad("field 'cron' is missing: when it fires, such as \"*/5 * * * *\" or \"@daily\"");
-  if (s.task.empty())
+  if (s.task.empty() && s.workflow.empty())
     return bad("field 'task' is missing: the task each firing creates, such as "
-               "{\"command\": \"backup.sh\"}");
+               "{\"command\": \"backup.sh\"} (or 'workflow': the workflow it creates)");
   if (auto st = restart_firings(s, now); !st)
     return st;
   s.created_at = s.updated_at = now;
@@ -149,7 +179,8 @@ status apply_schedule_patch(schedule& s, std::string_view body, micros now) {
   if (!j)
     return j.error();
   if (j->empty())
-    return bad("send the fields to change: cron, timezone, task, overlap, catch_up or paused");
+    return bad("send the fields to change: cron, timezone, task or workflow, overlap, catch_up or "
+               "paused");
   if (auto it = j->find("name"); it != j->end() && *it != s.name)
     return bad("a schedule's name cannot change: create one under the new name and delete this");
   auto before = s;

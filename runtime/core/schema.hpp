@@ -119,6 +119,7 @@ struct of<task> {
     value_field{"node", &task::node},
     value_field{"node_labels", &task::node_labels, origin::client},
     time_field{"not_before", &task::not_before},
+    value_field{"on_dependency_failure", &task::on_dependency_failure, origin::client},
     value_field{"output", &task::output},
     value_field{"owner", &task::owner},
     value_field{"priority", &task::priority, origin::client},
@@ -245,6 +246,7 @@ struct of<schedule> {
     value_field{"firings", &schedule::firings},
     time_field{"last_firing", &schedule::last_firing},
     value_field{"last_task", &schedule::last_task},
+    value_field{"last_workflow", &schedule::last_workflow},
     value_field{"name", &schedule::name, origin::client},
     time_field{"next_firing", &schedule::next_firing},
     value_field{"overlap", &schedule::overlap, origin::client},
@@ -254,7 +256,8 @@ struct of<schedule> {
     value_field{"skipped", &schedule::skipped},
     json_field{"task", &schedule::task, origin::client},
     value_field{"timezone", &schedule::timezone, origin::client},
-    time_field{"updated_at", &schedule::updated_at});
+    time_field{"updated_at", &schedule::updated_at},
+    json_field{"workflow", &schedule::workflow, origin::client});
 };
 
 template <>

@@ -98,6 +98,11 @@ status check_rules(const task& x) {
     if (d == x.id)
       return invalid_input("a task cannot depend on itself");
   }
+  if (!x.on_dependency_failure.empty() && x.on_dependency_failure != "fail"
+      && x.on_dependency_failure != "run")
+    return invalid_input("field 'on_dependency_failure' must be \"fail\" (the task fails without "
+                         "running when a dependency fails or is cancelled) or \"run\" (it runs "
+                         "once every dependency ended, however)");
   return check_required_labels(x.node_labels);
 }
 
@@ -122,6 +127,8 @@ result<task> parse_submission(std::string_view body) {
   }
   if (auto rule = check_rules(x); !rule)
     return rule;
+  if (x.on_dependency_failure.empty())
+    x.on_dependency_failure = "fail";
   return x;
 }
 

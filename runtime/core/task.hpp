@@ -36,6 +36,10 @@ struct task {
   std::string script_file;                   // path of a .nu file
   int32_t priority = 0;
   std::vector<std::string> dependencies;
+  /// What a failed or cancelled dependency does to this task: "fail" (it
+  /// fails too, without running; "" in records made before the field) or
+  /// "run" (it runs once every dependency ended, however it ended).
+  std::string on_dependency_failure;
   task_status status = task_status::pending;
   micros created_at = 0;
   micros started_at = 0;
@@ -57,6 +61,9 @@ struct task {
   std::map<std::string, std::string> node_labels;
   std::string node;                          // the node that runs or ran the latest attempt
 };
+
+/// Its on_dependency_failure is "run": a failed dependency does not fail it.
+inline bool runs_after_failure(const task& t) { return t.on_dependency_failure == "run"; }
 
 struct queue_entry {
   std::string task_id;
@@ -125,14 +132,16 @@ struct schedule {
   std::string name;                          // the key: 1-64 of A-Z a-z 0-9 . _ -
   std::string cron;                          // runtime/core/cron.hpp
   std::string timezone;                      // an IANA name
-  std::string task;                          // the task each firing creates: a JSON object
+  std::string task;                          // the task each firing creates: a JSON object; or
+  std::string workflow;                      // the workflow it creates (as POST /workflows)
   std::string overlap;                       // skip | queue | allow: while the last one runs
   std::string catch_up;                      // once | skip: firings missed while none ran
   bool paused = false;
   micros next_firing = 0;                    // the earliest firing not made yet
   micros last_firing = 0;                    // the time of the latest firing made
-  std::string last_task;                     // the task it created
-  uint64_t firings = 0;                      // tasks created so far
+  std::string last_task;                     // the task it created (a task schedule)
+  std::string last_workflow;                 // the workflow it created (a workflow schedule)
+  uint64_t firings = 0;                      // tasks or workflows created so far
   uint64_t skipped = 0;                      // firings passed over (overlap, catch_up)
   std::string owner;
   micros created_at = 0;
@@ -149,7 +158,7 @@ struct workflow {
   std::string name;
   /// [{"key", "task_id", "after": [keys]}], dependencies before dependants.
   std::string nodes;
-  std::string on_failure;                    // cancel-dependants
+  std::string on_failure;                    // cancel-dependants or continue
   std::string owner;
   micros created_at = 0;
   uint64_t revision = 0;

@@ -8,6 +8,7 @@
 
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
+#include "runtime/core/output_refs.hpp"
 #include "runtime/core/submission.hpp"
 
 namespace orch {
@@ -98,7 +99,7 @@ std::string a_cycle(const std::vector<node>& nodes, const std::map<std::string, 
 
 } // namespace
 
-result<workflow_plan> parse_workflow(std::string_view body, micros now) {
+result<workflow_plan> parse_workflow(std::string_view body, micros now, const std::string& id) {
   auto j = json::parse(body, nullptr, false);
   if (j.is_discarded())
     return bad("the body is not valid JSON");
@@ -118,10 +119,10 @@ result<workflow_plan> parse_workflow(std::string_view body, micros now) {
   wf.on_failure = "cancel-dependants";
   if (auto f = j.find("on_failure"); f != j.end() && !f->is_null()) {
     if (!f->is_string() || (*f != "cancel-dependants" && *f != "continue"))
-      return bad("field 'on_failure' must be cancel-dependants or continue");
-    if (*f == "continue")
-      return bad("on_failure 'continue' (dependants run after a failure) is not supported yet: "
-                 "use cancel-dependants, where a node whose dependency failed does not run");
+      return bad("field 'on_failure' must be cancel-dependants (a node whose dependency failed "
+                 "or was cancelled fails without running) or continue (it runs once its "
+                 "dependencies ended, however)");
+    wf.on_failure = f->get<std::string>();
   }
   auto tasks = j.find("tasks");
   if (tasks == j.end() || !tasks->is_array() || tasks->empty())
@@ -179,7 +180,7 @@ result<workflow_plan> parse_workflow(std::string_view body, micros now) {
     return bad("the tasks form a cycle: " + a_cycle(nodes, index, left)
                + " (each must come after the ones before it, never after itself)");
   }
-  wf.id = new_uuid_v4();
+  wf.id = id.empty() ? new_uuid_v4() : id;
   wf.created_at = now;
   std::map<std::string, std::string> id_of;
   json shown = json::array();
@@ -188,8 +189,19 @@ result<workflow_plan> parse_workflow(std::string_view body, micros now) {
     auto t = parse_submission(canonical(n.task));
     if (!t)
       return bad(where(i, n.key) + ": " + t.message());
+    if (auto field = misplaced_output_reference(*t); !field.empty())
+      return bad(where(i, n.key) + ": {{tasks.KEY.output}} goes only in args and env values, "
+                 "not in " + field);
+    for (auto& ref : output_references(*t))
+      if (std::find(n.after.begin(), n.after.end(), ref) == n.after.end())
+        return bad(where(i, n.key) + ": {{tasks." + ref.substr(0, 64) + ".output}} names '"
+                   + ref.substr(0, 64) + "', which this node does not come after (add it to "
+                   "\"after\")");
     t->id = new_uuid_v4();
     id_of[n.key] = t->id;
+    // The workflow's on_failure is each node's default; a node may say otherwise.
+    if (wf.on_failure == "continue" && !n.task.contains("on_dependency_failure"))
+      t->on_dependency_failure = "run";
     for (auto& a : n.after)
       if (std::find(t->dependencies.begin(), t->dependencies.end(), id_of[a])
           == t->dependencies.end())

@@ -32,8 +32,9 @@ struct workflow_plan {
 
 /// The workflow and its tasks, or errc::invalid naming the node and what is
 /// wrong: a missing, malformed or doubled key, an `after` naming no node, a
-/// cycle (its keys in order), a task POST /tasks would refuse.
-result<workflow_plan> parse_workflow(std::string_view body, micros now);
+/// cycle (its keys in order), a task POST /tasks would refuse. `id`: the
+/// workflow's id (a schedule's firing derives it); "" for a new one.
+result<workflow_plan> parse_workflow(std::string_view body, micros now, const std::string& id = {});
 
 /// The whole from its parts: Completed when every task is; Failed or
 /// Cancelled once none is still to run and one ended so; Queued while none

@@ -3,14 +3,16 @@
 // run to the end on S slots; the time to store it, to run it, to read its
 // rolled-up view, and the orchestrator's CPU. Sizes 1,000 and 10,000 by
 // default: a per-node cost that grows with the graph shows as a rate that
-// falls between them. Built by the test command, run by hand.
+// falls between them. The end is awaited on the event stream (N terminal
+// events), not by reading the workflow's view over and over: each view reads
+// every node, so polling it would add a cost that grows with the graph.
+// Built by the test command, run by hand.
 //
 //   bench_workflow [--backend B] [--nodes 1000,10000] [--width 100] [--slots 4]
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "tests/support/child.hpp"
 #include "tests/support/orchestrator_process.hpp"
 #include "tests/support/proc_status.hpp"
+#include "tests/support/sse_client.hpp"
 #include "tests/support/stopwatch.hpp"
 #include "tests/support/surreal_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -61,6 +64,12 @@ void run_size(const options& o, temp_dir& dir, int nodes) {
   orchestrator_process orch{args, dir / name};
   auto pid = orch.proc().pid();
   auto body = layered_graph(nodes, o.width).dump();
+  // Only this workflow runs: every terminal event is one of its nodes'.
+  sse_client ends{orch.port(), "/events?kind=completed,failed,cancelled"};
+  if (ends.status() != 200) {
+    std::fprintf(stderr, "GET /events: %d\n", ends.status());
+    std::exit(1);
+  }
   auto cpu0 = proc_cpu_seconds(pid);
   auto t0 = clock_type::now();
   auto r = orch.http().post("/workflows", body);
@@ -73,18 +82,17 @@ void run_size(const options& o, temp_dir& dir, int nodes) {
   auto cpu_stored = proc_cpu_seconds(pid);
   auto id = r.json()["data"]["id"].get<std::string>();
   auto t1 = clock_type::now();
-  std::string status;
-  for (;;) {
-    auto v = orch.http().get("/workflows/" + id).json()["data"];
-    status = v["status"].get<std::string>();
-    if (status == "Completed" || status == "Failed" || status == "Cancelled")
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int ended = 0; ended < nodes;) {
+    if (!ends.next(std::chrono::seconds(60))) {
+      std::fprintf(stderr, "no task ended for 60 s after %d of %d\n", ended, nodes);
+      std::exit(1);
+    }
+    ++ended;
   }
   double ran = seconds_since(t1);
   auto cpu_ran = proc_cpu_seconds(pid);
   auto t2 = clock_type::now();
-  (void) orch.http().get("/workflows/" + id);
+  auto status = orch.http().get("/workflows/" + id).json()["data"]["status"].get<std::string>();
   double viewed = seconds_since(t2);
   std::printf("%-20s %6d nodes  stored %7.2f s (%7.0f nodes/s, %5.0f us CPU/node)  ran %7.1f s "
               "(%6.0f tasks/s, %6.0f us CPU/task)  view %5.2f s  %s\n",

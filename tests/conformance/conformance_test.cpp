@@ -383,6 +383,8 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
     t.dependencies = {dep.id};
     if (i % 2)
       t.dependencies.push_back(new_uuid_v4());
+    if (i == 0)
+      t.status = task_status::queued;  // released: a search tells it apart
     dependants.insert(t.id);
     rs.push_back(to_record(t));
   }
@@ -411,6 +413,12 @@ TEST_CASE("conformance: dependants, events by task, audit by principal, users", 
     found.insert(r.key);
   CHECK(found == dependants);
   CHECK(d.value().total == 5);
+  // Searched, as GET /tasks?depends_on=ID&q=status:pending asks.
+  q.search = "status:pending";
+  auto waiting = b.db().query(q);
+  REQUIRE(waiting.ok());
+  CHECK(waiting.value().total == 4);
+  CHECK(waiting.value().items.size() == 4);
 
   q = {};
   q.kind = record_kind::event;

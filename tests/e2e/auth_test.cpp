@@ -131,6 +131,7 @@ sample request_for(const std::string& route, const std::string& task_id) {
   path = std::regex_replace(path, std::regex{"\\{name\\}"}, "roles");
   path = std::regex_replace(path, std::regex{"\\{file\\}"}, "app.js");
   path = std::regex_replace(path, std::regex{"\\{schedule\\}"}, "matrix");
+  path = std::regex_replace(path, std::regex{"\\{template\\}"}, "disk-report");
   if (route == "GET /metrics/history")
     path += "?name=orchestrator_tasks_running";
   if (route == "POST /tasks")
@@ -151,6 +152,8 @@ sample request_for(const std::string& route, const std::string& task_id) {
     body = R"({"paused":true})";
   else if (route == "POST /workflows")
     body = R"({"tasks":[{"key":"a","command":"true"}]})";
+  else if (route == "POST /workflows/templates/{template}/run")
+    body = R"({"params":{"dir":"/tmp","top":1}})";  // reads only
   else if (route == "POST /admin/backup")
     body = R"({"name":"matrix"})";
   else if (route == "POST /auth/login")
@@ -176,7 +179,7 @@ http_result stream_answer(auth_fixture& f, const std::string& role, const std::s
 } // namespace
 
 TEST_CASE("e2e auth: every route answers every role as the README's table says", "[e2e][auth]") {
-  auth_fixture f;
+  auth_fixture f{{"--workflow-templates", ORCH_SOURCE_DIR "/config/workflows"}};
   auto table = readme_roles();
   // The table names every route the gateway serves, and only those.
   std::set<std::string> served, documented;

@@ -136,7 +136,7 @@ TEST_CASE("e2e: a task does not outlive an orchestrator killed with kill -9", "[
 }
 
 TEST_CASE("e2e: after kill -9, a task whose last attempt was cut short fails, and its dependants "
-          "fail with it at once (not at the periodic check)", "[e2e][crash]") {
+          "fail with it at once", "[e2e][crash]") {
   // A short lease: on the server backend the restarted process takes the
   // attempt over only once the lease of the killed one has expired.
   e2e_fixture f{{"--lease-s", "3"}};
@@ -150,7 +150,7 @@ TEST_CASE("e2e: after kill -9, a task whose last attempt was cut short fails, an
   auto failed = f.orch->wait_terminal(a["id"], std::chrono::seconds(30));
   CHECK(failed["status"] == "Failed");
   CHECK(failed["error"].get<std::string>().find("no retries left") != std::string::npos);
-  // The periodic check of Pending tasks runs every 15 s: well within that.
+  // No periodic look at Pending tasks: the failed event releases it.
   auto dependant = f.orch->wait_terminal(b["id"], std::chrono::seconds(8));
   CHECK(dependant["status"] == "Failed");
   CHECK(dependant["error"] == "dependency " + a["id"].get<std::string>() + " is Failed");

@@ -372,8 +372,17 @@ TEST_CASE("nushell module: orch workflow submits a graph, waits for it, retries 
       orch workflow submit [{key: a, after: [b], command: 'true'} {key: b, after: [a], command: 'true'}]
       "accepted"
     } catch {|e| $e.msg })
+    let kept = (orch workflow submit --keep-going --wait [
+      {key: bad, command: 'false'}
+      {key: tidy, after: [bad], command: 'true'}
+    ])
+    let bad_id = ($kept.tasks | where key == bad | first | get id)
+    let plain = (orch submit true --after [$bad_id] --run-after-failure --wait)
+    let sched = (orch schedule create wf-nightly '0 2 * * *' --paused
+                   --workflow {tasks: [{key: a, command: 'true'}]})
     {first: $wf, first_type: ($wf | describe), again: $again, listed: (orch workflow list | length),
-     cycle: $cycle}
+     cycle: $cycle, kept: $kept.counts, plain: $plain.status,
+     scheduled: ($sched.workflow.tasks | first | get key), sched_task: $sched.task}
     | to json -r
   )nu", {{"MARKER", marker}});
   INFO(r.err);
@@ -383,6 +392,69 @@ TEST_CASE("nushell module: orch workflow submits a graph, waits for it, retries 
   CHECK(v["first"]["status"] == "Failed");
   CHECK(v["first"]["counts"] == json{{"Completed", 1}, {"Failed", 1}});
   CHECK(v["again"]["status"] == "Completed");
-  CHECK(v["listed"] == 1);
+  CHECK(v["listed"] == 2);
+  // --keep-going: the node after the failed one ran; --run-after-failure likewise.
+  CHECK(v["kept"] == json{{"Completed", 1}, {"Failed", 1}});
+  CHECK(v["plain"] == "Completed");
+  CHECK(v["scheduled"] == "a");
+  CHECK(v["sched_task"].is_null());
   CHECK_THAT(v["cycle"].get<std::string>(), Catch::Contains("400") && Catch::Contains("cycle"));
+}
+
+TEST_CASE("nushell examples: provision.nu runs the provision-host template for each host at once "
+          "and shows each one's verified configuration, and a refused host name says why",
+          "[e2e][nushell][examples][templates]") {
+  REQUIRE_NU();
+  e2e_fixture f{{"--workflow-templates", ORCH_SOURCE_DIR "/config/workflows"}};
+  std::map<std::string, std::string> env{
+    {"ORCHESTRATOR_URL", "http://127.0.0.1:" + std::to_string(f.orch->port())},
+    {"ORCHESTRATOR_CONFIG", f.dir / "client.nuon"}};
+  auto root = f.dir / "hosts";
+  child c{{ORCH_SOURCE_DIR "/scripts/examples/provision.nu", "DB-2", "db-1", "--role", "db",
+           "--root", root, "--json"},
+          f.dir / "provision", env};
+  REQUIRE(c.wait_exit(std::chrono::seconds(120)) == 0);
+  INFO(c.err());
+  auto result = json::parse(c.out());
+  REQUIRE(result.size() == 2);
+  CHECK(result[0]["host"] == "DB-2");
+  CHECK(result[0]["status"] == "Completed");
+  CHECK(result[0]["config"] == json{"host=db-2", "role=db"});
+  CHECK(result[1]["config"] == json{"host=db-1", "role=db"});
+  CHECK(slurp(root + "/db-1/host.conf") == "host=db-1\nrole=db\n");
+  CHECK(f.orch->http().get("/workflows").json()["data"]["total"] == 2);
+
+  child bad{{ORCH_SOURCE_DIR "/scripts/examples/provision.nu", "bad;host"}, f.dir / "bad", env};
+  CHECK(bad.wait_exit(std::chrono::seconds(60)) != 0);
+  CHECK_THAT(bad.err(), Catch::Contains("parameter 'host' is 'bad;host', which does not match"));
+}
+
+TEST_CASE("nushell module: orch workflow templates lists the templates and orch workflow run "
+          "starts the disk-report script template with its parameters as flags",
+          "[e2e][nushell][templates]") {
+  REQUIRE_NU();
+  e2e_fixture f{{"--workflow-templates", ORCH_SOURCE_DIR "/config/workflows"}};
+  auto files = f.dir / "files";
+  std::filesystem::create_directories(files);
+  write_text(files + "/big", std::string(5000, 'x'));
+  write_text(files + "/small", "x");
+  write_text(files + "/mid", std::string(300, 'x'));
+  auto r = run_nu(f.dir, f.orch->port(), R"nu(
+    let templates = (orch workflow templates)
+    let wf = (orch workflow run disk-report {dir: $env.FILES, top: 2} --wait)
+    let report = (orch task ($wf.tasks | first | get id))
+    {names: ($templates | get name), type: ($templates | describe), status: $wf.status,
+     args: $report.args, files: ($report.output | from json)}
+    | to json -r
+  )nu", {{"FILES", files}});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto v = r.value();
+  CHECK(v["names"] == json{"disk-report", "provision-host"});
+  CHECK(v["type"].get<std::string>().rfind("table", 0) == 0);
+  CHECK(v["status"] == "Completed");
+  CHECK(v["args"] == json{"--dir", files, "--top", "2"});
+  REQUIRE(v["files"].size() == 2);
+  CHECK(v["files"][0]["size"] == 5000);
+  CHECK(v["files"][1]["size"] == 300);
 }

@@ -326,3 +326,59 @@ TEST_CASE("schedules: two orchestrators on one store create each firing once",
   CHECK(counted(*f.orch, "made") + counted(second, "made") == static_cast<double>(tasks.size()));
   CHECK(counted(*f.orch, "lost") + counted(second, "lost") > 0);
 }
+
+TEST_CASE("schedules: a workflow schedule makes one workflow per firing, its tasks labelled, "
+          "never two at once with overlap queue, held until the last of its tasks ends",
+          "[e2e][schedules][workflows]") {
+  e2e_fixture f;
+  auto& o = *f.orch;
+  // Two nodes, the second after the first, 1.2 s in all: about one firing in
+  // two is held, and made as soon as the workflow before has ended.
+  json graph{{"tasks",
+              {{{"key", "first"}, {"command", "sleep"}, {"args", {"0.6"}}},
+               {{"key", "second"}, {"command", "sleep"}, {"args", {"0.6"}}, {"after", {"first"}}}}}};
+  json body{{"name", "wf-queue"}, {"cron", "* * * * * *"}, {"workflow", graph}, {"overlap", "queue"}};
+  auto made = create_schedule(o, body);
+  CHECK(made["task"].is_null());
+  CHECK(made["workflow"]["tasks"].size() == 2);
+  REQUIRE(wait_until([&] { return firings_of(o, "wf-queue") >= 3; }, std::chrono::seconds(30)));
+  REQUIRE(o.http().request("PATCH", "/schedules/wf-queue", R"({"paused": true})").status == 200);
+  auto s = schedule_named(o, "wf-queue");
+  auto firings = s["firings"].get<uint64_t>();
+  // Workflows, oldest first, each with both tasks labelled with the schedule.
+  auto listed = o.http().get("/workflows?limit=100").json();
+  std::vector<json> workflows;
+  for (auto& w : listed["data"]["workflows"])
+    workflows.push_back(w);
+  REQUIRE(workflows.size() == firings);
+  std::sort(workflows.begin(), workflows.end(),
+            [](const json& a, const json& b) { return a["created_at"] < b["created_at"]; });
+  CHECK(s["last_workflow"] == workflows.back()["id"]);
+  CHECK(workflows[0]["name"] == "wf-queue");
+  CHECK(workflows[0]["owner"] == "schedule:wf-queue");
+  CHECK(tasks_of_schedule(o, "wf-queue").size() == 2 * firings);
+  micros previous_end = 0;
+  for (auto& w : workflows) {
+    json view;
+    REQUIRE(wait_until([&] {
+      view = o.http().get("/workflows/" + w["id"].get<std::string>()).json()["data"];
+      return view["status"] == "Completed";
+    }));
+    micros start = INT64_MAX, end = 0;
+    for (auto& n : view["tasks"]) {
+      auto t = o.task(n["id"]);
+      CHECK(t["labels"]["schedule"] == "wf-queue");
+      start = std::min(start, time_of(t["created_at"]));
+      end = std::max(end, time_of(t["completed_at"]));
+    }
+    INFO("workflow " << w["id"]);
+    // Made only once the whole workflow before had ended.
+    CHECK(start >= previous_end);
+    previous_end = end;
+  }
+  CHECK_FALSE(schedule_audit(o, "wf-queue", "schedule.fire").empty());
+  // A task given by a change replaces the workflow.
+  auto changed = o.http().request("PATCH", "/schedules/wf-queue", R"({"task": {"command": "true"}})");
+  REQUIRE(changed.status == 200);
+  CHECK(changed.json()["data"]["workflow"].is_null());
+}

@@ -160,8 +160,39 @@ TEST_CASE("schedule spec: what is refused, and why", "[schedules]") {
              Catch::Contains("'paused' must be true or false"));
   CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","task":{"command":"x"},"catch_up":"all"})"),
              Catch::Contains("'catch_up' must be once | skip"));
-  CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","task":{"command":"x"},"workflow":"w"})"),
-             Catch::Contains("workflows are to come"));
+  CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","task":{"command":"x"},"workflow":{"tasks":[]}})"),
+             Catch::Contains("give 'task' or 'workflow', not both"));
+  CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","workflow":"w"})"),
+             Catch::Contains("'workflow' must be an object"));
+  CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","workflow":{"tasks":[{"key":"a","command":"x","after":["a"]}]}})"),
+             Catch::StartsWith("workflow: tasks[0] (a) comes after itself"));
+  CHECK_THAT(refusal_of_new(R"({"name":"a","cron":"* * * * *","workflow":{"tasks":[{"key":"a","command":"x","run_at":"2027-01-01T00:00:00Z"}]}})"),
+             Catch::Contains("leave out 'run_at'"));
+}
+
+TEST_CASE("schedule spec: a workflow schedule's firing makes the workflow under the firing's "
+          "derived id, named after the schedule, its tasks labelled, and a task given by a change "
+          "replaces the workflow",
+          "[schedules][workflows]") {
+  auto s = parse_new_schedule(
+    R"({"name":"nightly","cron":"0 2 * * *","workflow":{"tasks":[{"key":"a","command":"x"},{"key":"b","command":"y","after":["a"]}]}})",
+    at_utc("2026-12-07T12:00:00Z"));
+  REQUIRE(s.ok());
+  CHECK(s->task.empty());
+  auto firing = at_utc("2026-12-08T02:00:00Z");
+  auto plan = firing_workflow(*s, firing, firing + 5);
+  REQUIRE(plan.ok());
+  CHECK(plan->wf.id == schedule_task_id(*s, firing));
+  CHECK(plan->wf.name == "nightly");
+  CHECK(plan->wf.owner == "schedule:nightly");
+  REQUIRE(plan->tasks.size() == 2);
+  CHECK(plan->tasks[1].name == "nightly/b");
+  CHECK(plan->tasks[1].labels.at("schedule") == "nightly");
+  CHECK(plan->tasks[1].labels.at("workflow") == plan->wf.id);
+  CHECK(plan->tasks[1].dependencies == std::vector<std::string>{plan->tasks[0].id});
+  REQUIRE(apply_schedule_patch(*s, R"({"task":{"command":"z"}})", firing).ok());
+  CHECK(s->workflow.empty());
+  CHECK_FALSE(s->task.empty());
 }
 
 TEST_CASE("schedule spec: a change keeps what it does not name, a new cron or a resume starts "

@@ -94,7 +94,24 @@ TEST_CASE("workflow spec: a cycle is refused naming its keys in order, and every
              Catch::StartsWith("tasks[0] (a): field 'command' must be a string"));
   CHECK_THAT(workflow_refusal({{"tasks", json::array()}}), Catch::Contains("non-empty list"));
   CHECK_THAT(workflow_refusal({{"tasks", {node("a")}}, {"on_failure", "explode"}}),
-             Catch::Contains("cancel-dependants or continue"));
+             Catch::Contains("must be cancel-dependants (a node whose dependency failed"));
+  CHECK_THAT(workflow_refusal({{"tasks", {json{{"key", "a"}, {"command", "true"},
+                                               {"on_dependency_failure", "maybe"}}}}}),
+             Catch::Contains("field 'on_dependency_failure' must be \"fail\""));
+  CHECK_THAT(workflow_refusal({{"tasks", {node("fetch"), node("build"),
+                                          json{{"key", "ship"}, {"command", "true"},
+                                               {"after", {"build"}},
+                                               {"args", {"{{tasks.fetch.output}}"}}}}}}),
+             Catch::Contains("tasks[2] (ship): {{tasks.fetch.output}} names 'fetch', which this "
+                             "node does not come after"));
+  CHECK_THAT(workflow_refusal({{"tasks", {node("fetch"),
+                                          json{{"key", "ship"}, {"after", {"fetch"}},
+                                               {"command", "{{tasks.fetch.output}}"}}}}}),
+             Catch::Contains("goes only in args and env values, not in command"));
+  CHECK(workflow_refusal({{"tasks", {node("fetch"),
+                                     json{{"key", "ship"}, {"command", "true"}, {"after", {"fetch"}},
+                                          {"env", {{"SHA", "{{tasks.fetch.output}}"}}}}}}})
+        == "accepted");
   CHECK_THAT(workflow_refusal({{"tasks", {node("a")}}, {"extra", 1}}),
              Catch::Contains("unknown field 'extra'"));
   CHECK_THAT(workflow_refusal(json::array()), Catch::StartsWith("send {"));
@@ -103,6 +120,27 @@ TEST_CASE("workflow spec: a cycle is refused naming its keys in order, and every
   for (size_t i = 0; i <= max_workflow_nodes; ++i)
     many["tasks"].push_back(node("n" + std::to_string(i)));
   CHECK_THAT(workflow_refusal(many), Catch::Contains("at most 10000 tasks"));
+}
+
+TEST_CASE("workflow spec: on_failure continue makes each node run after a failed dependency, "
+          "unless the node says otherwise, and cancel-dependants makes it fail",
+          "[workflows]") {
+  json nodes{node("fetch"), node("build", {"fetch"}),
+             json{{"key", "notify"}, {"command", "true"}, {"after", {"build"}},
+                  {"on_dependency_failure", "fail"}}};
+  auto cont = parse_workflow(json{{"tasks", nodes}, {"on_failure", "continue"}}.dump(), 1);
+  REQUIRE(cont.ok());
+  CHECK(cont->wf.on_failure == "continue");
+  std::map<std::string, std::string> rule;
+  for (auto& t : cont->tasks)
+    rule[t.labels.at("workflow_key")] = t.on_dependency_failure;
+  CHECK(rule == std::map<std::string, std::string>{{"fetch", "run"}, {"build", "run"},
+                                                   {"notify", "fail"}});
+  auto stop = parse_workflow(json{{"tasks", nodes}}.dump(), 1);
+  REQUIRE(stop.ok());
+  CHECK(stop->wf.on_failure == "cancel-dependants");
+  for (auto& t : stop->tasks)
+    CHECK(t.on_dependency_failure == "fail");
 }
 
 TEST_CASE("workflow spec: the status rolls up from the tasks'", "[workflows]") {
