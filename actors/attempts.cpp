@@ -11,6 +11,9 @@ result<exec_spec> make_exec_spec(const task& t, const attempt_settings& s) {
   spec.env = t.env;
   spec.env["ORCHESTRATOR_TASK_ID"] = t.id;
   spec.env["ORCHESTRATOR_ATTEMPT"] = std::to_string(t.attempts);
+  if (s.api)
+    if (auto url = s.api->get(); !url.empty())
+      spec.env["ORCHESTRATOR_URL"] = url;
   spec.workdir = t.workdir;
   spec.timeout_s = t.timeout_s;
   spec.max_output_bytes = s.max_output_bytes;

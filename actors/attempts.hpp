@@ -3,6 +3,8 @@
 // its end means for the task (success, an error to record, a retry).
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "runtime/core/exec_types.hpp"
@@ -12,9 +14,30 @@
 
 namespace orch {
 
+/// How a task reaches the orchestrator's API (ORCHESTRATOR_URL in its
+/// environment): known at start-up from --public-url or --bind and --port,
+/// or once the HTTP server listens when the port is chosen then (--port 0),
+/// after the scheduler has started; hence set, and read, under a lock.
+class api_address {
+public:
+  void set(std::string url) {
+    std::lock_guard lock{m_};
+    url_ = std::move(url);
+  }
+  std::string get() const {
+    std::lock_guard lock{m_};
+    return url_;
+  }
+
+private:
+  mutable std::mutex m_;
+  std::string url_;
+};
+
 struct attempt_settings {
   std::string nu_path;                       // "" if Nushell was not found
   uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
+  std::shared_ptr<const api_address> api;    // ORCHESTRATOR_URL; null: none
 };
 
 /// The process of the task's next attempt (t.attempts is that attempt):

@@ -34,7 +34,7 @@ scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
     storage_(std::move(storage)),
     metrics_(std::move(metrics)),
     cfg_(std::move(config)),
-    attempts_{cfg_.nu_path, cfg_.max_output_bytes},
+    attempts_{cfg_.nu_path, cfg_.max_output_bytes, cfg_.api},
     pool_(cfg_.max_concurrent, cfg_.instance, cfg_.labels, now_us()) {}
 
 scheduler_impl::behavior_type scheduler_impl::make_behavior() {
@@ -186,13 +186,16 @@ void scheduler_impl::on_event(const task_event& ev) {
     }
     return;
   }
-  if (ev.status == to_string(task_status::queued))
+  if (ev.status == to_string(task_status::queued)) {
     fill();  // new or returned work, maybe submitted to another instance
-  else if (ev.kind == event_kind::failed)
+  } else if (ev.kind == event_kind::failed) {
     // Failed outside this scheduler's own attempts too (the queue's recovery
     // of an attempt cut short, another instance): its dependants fail now.
-    // A second look is harmless.
+    // A second look is harmless. Every failure's event comes here, this
+    // process's own too: its children are cancelled from here alone.
     resolve_dependants(ev.task_id);
+    cancel_children(ev.task_id, self_principal());
+  }
 }
 
 void scheduler_impl::on_lost(const std::vector<std::string>& ids) {

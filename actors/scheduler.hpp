@@ -12,6 +12,7 @@
 
 #include "caf/typed_actor.hpp"
 
+#include "actors/attempts.hpp"
 #include "runtime/messages/interfaces.hpp"
 #include "runtime/messages/node_types.hpp"
 #include "runtime/messages/storage_actor.hpp"
@@ -32,6 +33,7 @@ struct scheduler_config {
   std::string nu_path;                       // "" if Nushell was not found
   uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
   std::chrono::seconds storage_timeout{30};  // for each request to storage
+  std::shared_ptr<const api_address> api;    // ORCHESTRATOR_URL of the tasks
 };
 
 /// The scheduler and the role it plays towards the events actor (it wants

@@ -1,7 +1,8 @@
 // The scheduler's actor class, shared by the files that implement it:
 // scheduler.cpp (the work loop: claims, attempts, outcomes, the drain),
-// scheduler_requests.cpp (submit, cancel, retry) and
-// scheduler_dependencies.cpp (Pending tasks and their dependencies).
+// scheduler_requests.cpp (submit, cancel, retry),
+// scheduler_dependencies.cpp (Pending tasks and their dependencies) and
+// scheduler_children.cpp (a parent's end cancels its children).
 // Internal to actors/: everyone else uses scheduler.hpp.
 #pragma once
 
@@ -105,6 +106,11 @@ private:
   void with_task(const std::string& id, task_promise rp, std::function<void(task)> then);
   void cancel(std::string id, std::string principal, task_promise rp, int attempt);
   void retry(std::string id, std::string principal, task_promise rp, int attempt);
+
+  // -- scheduler_children.cpp --------------------------------------------------------
+  /// Cancels the children of a task that was cancelled or failed.
+  void cancel_children(const std::string& parent_id, const std::string& principal);
+  void cancel_if_orphaned(const task& child);
 
   // -- scheduler_dependencies.cpp ----------------------------------------------------
   using found_tasks = std::function<void(std::map<std::string, task>, caf::error)>;

@@ -25,6 +25,29 @@ std::string missing_dependency(const task& t, const std::map<std::string, task>&
   return {};
 }
 
+/// Why `t` cannot be a child of its parent as found: it does not exist, or
+/// it has ended (a child outliving the cancel of its parent would run on).
+caf::error parent_refusal(const task& t, const std::map<std::string, task>& found) {
+  if (t.parent.empty())
+    return {};
+  auto p = found.find(t.parent);
+  if (p == found.end())
+    return make_error(errc::invalid, "parent " + t.parent + " does not exist");
+  if (is_terminal(p->second.status))
+    return make_error(errc::conflict, "parent " + t.parent + " has ended ("
+                                        + to_string(p->second.status)
+                                        + "): children are submitted while their parent has not");
+  return {};
+}
+
+/// The tasks a submission reads first: its dependencies and its parent.
+std::vector<std::string> lookups_of(const task& t) {
+  auto ids = t.dependencies;
+  if (!t.parent.empty())
+    ids.push_back(t.parent);
+  return ids;
+}
+
 } // namespace
 
 /// Where a new task starts, given its dependencies as found: Queued when
@@ -60,6 +83,8 @@ void scheduler_impl::after_submitted(const std::vector<task>& created) {
   };
   bool queued = false;
   for (auto& t : created) {
+    if (!t.parent.empty())
+      cancel_if_orphaned(t);
     if (t.status == task_status::queued && t.not_before != 0)
       send(queue_, wake_at_atom_v, t.not_before);  // its run_at
     else if (t.status == task_status::queued)
@@ -77,8 +102,8 @@ void scheduler_impl::submit(task t, std::string principal, write_batch with, tas
   if (t.id.empty())
     t.id = new_uuid_v4();
   t.owner = principal;
-  fetch_tasks(t.dependencies, [=, this](std::map<std::string, task> found,
-                                         caf::error failure) mutable {
+  fetch_tasks(lookups_of(t), [=, this](std::map<std::string, task> found,
+                                        caf::error failure) mutable {
     if (failure) {
       rp.deliver(failure);
       return;
@@ -89,6 +114,8 @@ void scheduler_impl::submit(task t, std::string principal, write_batch with, tas
     }
     if (auto why = unresolved_output_reference(t, found); !why.empty())
       return void(rp.deliver(make_error(errc::invalid, why)));
+    if (auto refused = parent_refusal(t, found))
+      return void(rp.deliver(refused));
     auto tr = new_task_transition(t, found, ctx(principal));
     append(tr.batch, std::move(with));
     request(storage_, cfg_.storage_timeout, commit_atom_v, tr.batch)
@@ -120,7 +147,7 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal, w
   }
   std::set<std::string> outside;
   for (auto& t : ts)
-    for (auto& d : t.dependencies)
+    for (auto& d : lookups_of(t))
       if (!inside.count(d))
         outside.insert(d);
   std::vector<std::string> lookups(outside.begin(), outside.end());
@@ -141,6 +168,10 @@ void scheduler_impl::submit_batch(std::vector<task> ts, std::string principal, w
       if (auto why = unresolved_output_reference(ts[i], found); !why.empty())
         return void(rp.deliver(make_error(
           errc::invalid, "tasks[" + std::to_string(i) + "]: " + why + "; nothing was stored")));
+      if (auto refused = parent_refusal(ts[i], found))
+        return void(rp.deliver(make_error(
+          error_code(refused),
+          "tasks[" + std::to_string(i) + "]: " + error_text(refused) + "; nothing was stored")));
       auto tr = new_task_transition(ts[i], found, c);
       append(all, std::move(tr.batch));
       found.emplace(ts[i].id, ts[i]);
@@ -196,6 +227,7 @@ void scheduler_impl::cancel(std::string id, std::string principal, task_promise 
                       }
                       count("orchestrator_tasks_finished_total", "status=\"Cancelled\"");
                       resolve_dependants(id);
+                      cancel_children(id, principal);
                       rp.deliver(t);
                     }),
             [=, this](caf::error& e) mutable {

@@ -159,6 +159,8 @@ export def --wrapped "orch submit" [
   --script (-s): string          # a Nushell script to run instead of a command
   --run-at: any                  # no start before then: a datetime, or RFC 3339 text
   --id: string                   # your own id (a UUID): submitting it again is refused, not doubled
+  --parent: string               # the task it is a child of (default: the task this runs in, if any)
+  --detached                     # no parent, even inside a task
   --wait                         # return the task once it has ended
 ] {
   if $command == null and $script == null {
@@ -182,6 +184,10 @@ export def --wrapped "orch submit" [
     run_at: (if $run_at == null { null } else if ($run_at | describe) == "datetime" {
       $run_at | format date "%+"
     } else { $run_at | into string })
+    # Inside a task, what it submits is its child: listed under it, and
+    # cancelled with it.
+    parent: (if $detached { null } else if $parent != null { $parent } else {
+      $env.ORCHESTRATOR_TASK_ID? })
   }
   let body = ($fields | transpose key value | where value != null | transpose -r -d)
   let task = (call POST /tasks $body)
@@ -198,6 +204,7 @@ export def "orch tasks" [
   --query (-q): string            # e.g. 'label:team=infra status:failed backup'
   --status: list<string>          # e.g. [Failed Cancelled]
   --depends-on: string            # the tasks that wait for this one
+  --parent: string                # the children of this task
   --since: string                 # created at or after (RFC 3339 or a date)
   --until: string
   --limit: int = 100
@@ -210,6 +217,7 @@ export def "orch tasks" [
   let params = {
     q: ([($query | default "") $statuses] | where {|t| $t != "" } | str join " ")
     depends_on: $depends_on
+    parent: $parent
     since: $since
     until: $until
     order: (if $oldest_first { "asc" } else { "desc" })

@@ -106,7 +106,8 @@ const std::map<std::string, route_doc>& docs() {
                     "search: words (prefix of a word of the name, command, arguments), id:, "
                     "name:, cmd:, label:k=v, status:, node:, owner:, since:, until:"},
                    {"status", "string", "Pending, Queued, Running, Completed, Failed or Cancelled"},
-                   {"depends_on", "string", "a task id: the tasks that depend on it"}}),
+                   {"depends_on", "string", "a task id: the tasks that depend on it"},
+                   {"parent", "string", "a task id: its children (tasks submitted with that parent)"}}),
       nullptr, "TaskPage"}},
     {"POST /tasks", {"Submit a task", {}, "TaskSubmission", "Task", 201}},
     {"POST /tasks/batch",

@@ -47,9 +47,17 @@ void list_tasks(const context& ctx, const http_request& req, const route_args&, 
     q.field = "dependencies";
     q.value = i->second;
   }
-  if (auto i = req.query.find("q"); i != req.query.end() && !i->second.empty()) {
+  if (auto i = req.query.find("parent"); i != req.query.end() && !i->second.empty()) {
+    // A task's children carry the label parent=<id> (set from their field).
+    if (!is_uuid(i->second))
+      return rp.deliver(json_error(400, "parent '" + i->second.substr(0, 40)
+                                          + "' is not a task id (a UUID)"));
+    q.search = "label:parent=" + i->second;
+  }
+  if (auto i = req.query.find("q"); i != req.query.end() && !i->second.empty())
+    q.search += (q.search.empty() ? "" : " ") + i->second;
+  if (!q.search.empty()) {
     // Checked here so a bad search is refused before the storage is asked.
-    q.search = i->second;
     if (auto s = apply_search(q); !s)
       return rp.deliver(json_error(400, s.message()));
   }

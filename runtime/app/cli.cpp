@@ -395,6 +395,15 @@ void add_server_options(CLI::App& app, server_settings& s) {
                "TLS): passwords and tokens would otherwise cross the network in clear");
   app.add_option("--backup-dir", s.backup_dir,
                  "Where POST /admin/backup writes its copies (default: <data-dir>/backups)");
+  app.add_option("--public-url", s.public_url,
+                 "How tasks reach this orchestrator's API: ORCHESTRATOR_URL in each task's "
+                 "environment, also on worker nodes (default: http(s)://<--bind>:<--port>, a "
+                 "wildcard --bind as loopback)")
+    ->check([](const std::string& v) {
+      return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0
+               ? std::string{}
+               : std::string{"--public-url must start with http:// or https://"};
+    });
   app.add_option("--workflow-templates", s.workflow_templates,
                  "Directory of workflow templates (NAME.json: a parameterised graph or Nushell "
                  "script) that POST /workflows/templates/{name}/run starts, e.g. "

@@ -16,7 +16,8 @@ namespace orch {
 namespace {
 
 scheduler_config scheduler_settings(const server_settings& s, const storage_info& info,
-                                    const std::string& instance, const std::string& nu_path) {
+                                    const std::string& instance, const std::string& nu_path,
+                                    std::shared_ptr<const api_address> api) {
   scheduler_config sc;
   sc.instance = instance;
   sc.max_concurrent = s.max_concurrent_tasks;
@@ -29,6 +30,7 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
   sc.nu_path = nu_path;
   sc.max_output_bytes = s.max_output_bytes;
   sc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  sc.api = std::move(api);
   return sc;
 }
 
@@ -61,7 +63,8 @@ std::function<bool(const std::string&)> fault_hook(
 
 components start_components(caf::actor_system& sys, const server_settings& s,
                             storage_actor storage, const storage_info& info,
-                            const std::string& instance, const std::string& nu_path) {
+                            const std::string& instance, const std::string& nu_path,
+                            std::shared_ptr<const api_address> api) {
   components c;
   c.storage = storage;
   c.metric_figures = std::make_shared<metric_registry>();
@@ -89,7 +92,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   // processes' through its live queries. Subscribed before anything commits.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
   c.scheduler = spawn_scheduler(sys, storage, c.metric_figures,
-                                scheduler_settings(s, info, instance, nu_path));
+                                scheduler_settings(s, info, instance, nu_path, std::move(api)));
   if (s.node_port >= 0)
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,

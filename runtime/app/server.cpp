@@ -86,13 +86,26 @@ void shut_down(caf::actor_system& sys, const server_settings& s, const component
   std::_Exit(exit_component_failed);
 }
 
+/// The API's address on this machine: the --bind address (a wildcard one
+/// as loopback) and `port`.
+std::string local_api_url(const server_settings& s, uint16_t port) {
+  auto host = s.bind == "0.0.0.0" ? std::string{"127.0.0.1"} : s.bind == "::" ? std::string{"::1"} : s.bind;
+  if (host.find(':') != std::string::npos)
+    host = "[" + host + "]";
+  return (s.tls_cert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port);
+}
+
+/// ORCHESTRATOR_URL of the tasks: --public-url (worker nodes on other
+/// machines need it), else the local address.
+std::string task_api_url(const server_settings& s, uint16_t port) {
+  return s.public_url.empty() ? local_api_url(s, port) : s.public_url;
+}
+
 void write_url_file(const server_settings& s, uint16_t port) {
   // Tools (orchestrator backup) find the running server through this file.
   if (s.storage.type == "surrealdb-server")
     return;
-  std::ofstream{admin_url_file(s.storage)}
-    << (s.tls_cert.empty() ? "http://" : "https://") << (s.bind == "0.0.0.0" ? "127.0.0.1" : s.bind)
-    << ":" << port << "\n";
+  std::ofstream{admin_url_file(s.storage)} << local_api_url(s, port) << "\n";
 }
 
 /// --max-connections within what the process may open: the soft limit on
@@ -226,7 +239,11 @@ int run_server(const server_settings& settings) {
     for (auto& note : reconcile_queue(sys, *storage))
       log_warn("recovery", note);
   auto instance = make_instance_id();
-  auto c = start_components(sys, s, *storage, *info, instance, nu_path);
+  // Known now unless the port is chosen when the server listens (--port 0).
+  auto api = std::make_shared<api_address>();
+  if (s.port != 0 || !s.public_url.empty())
+    api->set(task_api_url(s, static_cast<uint16_t>(s.port)));
+  auto c = start_components(sys, s, *storage, *info, instance, nu_path, api);
   watchdog dog{sys, [&stop](std::string why) { stop.fail(why); }};
   watch(dog, c);
   http_server_config hc;
@@ -264,6 +281,7 @@ int run_server(const server_settings& settings) {
   std::cout << "listening on " << (s.tls_cert.empty() ? "http" : "https") << "://" << s.bind << ":"
             << *port << std::endl;
   write_url_file(s, *port);
+  api->set(task_api_url(s, *port));
   auto why = stop.wait();
   for (; why.signal == SIGHUP; why = stop.wait()) {
     // SIGHUP: the certificate was renewed. New connections get the new one;

@@ -55,6 +55,7 @@ struct server_settings {
   uint32_t token_ttl_s = 12 * 3600;          // how long a sign-in lasts
   std::string backup_dir;                    // default <data-dir>/backups
   std::string workflow_templates;            // templates' directory; "" none
+  std::string public_url;                    // tasks' ORCHESTRATOR_URL; "" from --bind/--port
   std::string tls_cert;                      // PEM chain: serve HTTPS (reloaded on SIGHUP)
   std::string tls_key;
   bool insecure_http = false;                // plain HTTP on a non-loopback --bind

@@ -122,6 +122,7 @@ struct of<task> {
     value_field{"on_dependency_failure", &task::on_dependency_failure, origin::client},
     value_field{"output", &task::output},
     value_field{"owner", &task::owner},
+    value_field{"parent", &task::parent, origin::client},
     value_field{"priority", &task::priority, origin::client},
     value_field{"revision", &task::revision},
     time_field{"run_at", &task::run_at, origin::client},

@@ -98,6 +98,14 @@ status check_rules(const task& x) {
     if (d == x.id)
       return invalid_input("a task cannot depend on itself");
   }
+  if (!x.parent.empty() && !is_uuid(x.parent))
+    return invalid_input("field 'parent' must be a task id (a UUID), got '" + x.parent.substr(0, 40)
+                         + "'");
+  if (!x.parent.empty() && x.parent == x.id)
+    return invalid_input("a task cannot be its own parent");
+  if (x.labels.count("parent"))
+    return invalid_input("label 'parent' is set by the orchestrator from the task's 'parent' "
+                         "field: give that instead");
   if (!x.on_dependency_failure.empty() && x.on_dependency_failure != "fail"
       && x.on_dependency_failure != "run")
     return invalid_input("field 'on_dependency_failure' must be \"fail\" (the task fails without "
@@ -129,6 +137,9 @@ result<task> parse_submission(std::string_view body) {
     return rule;
   if (x.on_dependency_failure.empty())
     x.on_dependency_failure = "fail";
+  // Children are found by this label on every backend (the search indexes it).
+  if (!x.parent.empty())
+    x.labels["parent"] = x.parent;
   return x;
 }
 

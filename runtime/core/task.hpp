@@ -56,6 +56,9 @@ struct task {
   std::string error;                         // why the last attempt failed
   std::map<std::string, std::string> labels;
   std::string owner;
+  /// The task that submitted this one (a running script fanning out), or "":
+  /// listed under it (label parent=<id>), cancelled when it fails or is.
+  std::string parent;
   uint64_t revision = 0;                     // bumped by every write (optimistic concurrency)
   /// Labels a node must have for the task to run there (runtime/core/node_labels.hpp).
   std::map<std::string, std::string> node_labels;

@@ -458,3 +458,23 @@ TEST_CASE("nushell module: orch workflow templates lists the templates and orch 
   CHECK(v["files"][0]["size"] == 5000);
   CHECK(v["files"][1]["size"] == 300);
 }
+
+TEST_CASE("nushell module: a Nushell script task fans out children with orch submit, waits for "
+          "them with orch wait and combines their outputs, and they are listed as its children",
+          "[e2e][nushell][children]") {
+  REQUIRE_NU();
+  e2e_fixture f{{"--max-concurrent-tasks", "4"}};
+  // The task's own script: inside a task, orch submit makes children of it.
+  auto script = "use " + module_path + " *\n"
+                "let kids = (1..3 | each {|i| orch submit sh -c $'echo ($i * $i)' })\n"
+                "let squares = ($kids | each {|k| (orch wait $k.id).output | str trim | into int })\n"
+                "print ($squares | math sum)";
+  auto parent = f.orch->submit({{"script", script}, {"timeout_s", 120}});
+  auto done = f.orch->wait_terminal(parent["id"], std::chrono::seconds(90));
+  INFO(done.dump());
+  REQUIRE(done["status"] == "Completed");
+  CHECK(done["output"] == "14\n");
+  auto r = f.orch->http().get("/tasks?parent=" + parent["id"].get<std::string>());
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["data"]["total"] == 3);
+}
