@@ -234,11 +234,9 @@ void make_workflow(schedules_ptr self, entry& e, const firing_plan& plan, micros
   next.last_workflow = wf.id;
   next.last_task.clear();
   ++next.firings;
-  write_batch with;
+  auto with = workflow_record_batch(wf);
   with.expect.push_back(expect_revision(record_kind::schedule, e.s.name, e.s.revision));
-  with.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
   put(with, to_record(next));
-  put(with, to_record(wf));
   put(with, to_record(schedule_audit(
               e.s, audit_action::schedule_fire,
               firing_details(e.s, plan, "workflow " + wf.id + " (" + std::to_string(made->tasks.size())

@@ -81,9 +81,7 @@ void submit_workflow_body(const context& ctx, std::string_view body, const route
   auto& wf = plan->wf;
   wf.owner = principal_of(args);
   rp.audit_as(principal_of(args), audit_action::workflow_submit, "workflow:" + wf.id);
-  write_batch with;
-  with.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
-  put(with, to_record(wf));
+  auto with = workflow_record_batch(wf);
   put(with, to_record(auth::audit_entry({principal_of(args), now}, audit_action::workflow_submit,
                                         "workflow:" + wf.id, "ok",
                                         std::to_string(plan->tasks.size()) + " tasks"

@@ -2,6 +2,8 @@
 
 #include <regex>
 
+#include "runtime/core/text_match.hpp"
+
 namespace orch {
 
 namespace {
@@ -71,15 +73,8 @@ status substitute_outputs(task& t, const std::map<std::string, std::string>& out
     values.emplace(key, std::move(v));
   }
   auto fill = [&](const std::string& text) {
-    std::string out;
-    auto last = text.cbegin();
-    each_reference(text, [&](const std::smatch& m) {
-      out.append(last, m[0].first);
-      out += values.at(m[1].str());
-      last = m[0].second;
-    });
-    out.append(last, text.cend());
-    return out;
+    return replace_matches(text, reference_pattern(),
+                           [&](const std::smatch& m) { return values.at(m[1].str()); });
   };
   for (auto& a : t.args)
     a = fill(a);

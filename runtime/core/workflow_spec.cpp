@@ -217,6 +217,13 @@ result<workflow_plan> parse_workflow(std::string_view body, micros now, const st
   return plan;
 }
 
+write_batch workflow_record_batch(const workflow& wf) {
+  write_batch b;
+  b.expect.push_back({precondition::absent, record_kind::workflow, wf.id, {}, {}});
+  put(b, to_record(wf));
+  return b;
+}
+
 std::string rolled_up_status(const std::vector<task_status>& statuses) {
   size_t completed = 0, failed = 0, cancelled = 0, started = 0, running = 0;
   for (auto s : statuses) {

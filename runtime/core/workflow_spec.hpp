@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/records.hpp"
 #include "runtime/core/status.hpp"
 #include "runtime/core/task.hpp"
 
@@ -35,6 +36,10 @@ struct workflow_plan {
 /// cycle (its keys in order), a task POST /tasks would refuse. `id`: the
 /// workflow's id (a schedule's firing derives it); "" for a new one.
 result<workflow_plan> parse_workflow(std::string_view body, micros now, const std::string& id = {});
+
+/// The workflow's record, put only if no workflow has its id yet: what a
+/// workflow's tasks are committed with (POST /workflows, a schedule's firing).
+write_batch workflow_record_batch(const workflow& wf);
 
 /// The whole from its parts: Completed when every task is; Failed or
 /// Cancelled once none is still to run and one ended so; Queued while none

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/core/text_match.hpp"
+
 namespace orch {
 
 namespace {
@@ -44,15 +46,8 @@ void collect_references(const json& j, std::vector<std::string>& out) {
 void fill_references(json& j, const std::map<std::string, std::string>& values) {
   if (j.is_string()) {
     auto& s = j.get_ref<std::string&>();
-    std::string out;
-    auto last = s.cbegin();
-    for (std::sregex_iterator i{s.begin(), s.end(), param_reference()}, end; i != end; ++i) {
-      out.append(last, (*i)[0].first);
-      out += values.at((*i)[1].str());
-      last = (*i)[0].second;
-    }
-    out.append(last, s.cend());
-    s = std::move(out);
+    s = replace_matches(s, param_reference(),
+                        [&](const std::smatch& m) { return values.at(m[1].str()); });
   } else if (j.is_array() || j.is_object()) {
     for (auto& v : j)
       fill_references(v, values);

@@ -12,6 +12,7 @@
 #include "runtime/core/ids.hpp"
 #include "runtime/messages/actor_env.hpp"
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/workflow_support.hpp"
 #include "tests/support/open.hpp"
 
 using namespace orch;
@@ -19,13 +20,6 @@ using namespace orch::test;
 using nlohmann::json;
 
 namespace {
-
-json posted_workflow(orchestrator_process& o, const json& body) {
-  auto r = o.http().post("/workflows", body.dump());
-  INFO(r.body.substr(0, 500));
-  REQUIRE(r.status == 201);
-  return r.json()["data"];
-}
 
 std::map<std::string, std::string> ids_by_key(const json& wf) {
   std::map<std::string, std::string> out;
@@ -42,13 +36,6 @@ uint64_t dependants_with(orchestrator_process& o, const std::string& id, const s
   return r.json()["data"]["total"].get<uint64_t>();
 }
 
-micros dep_time(const json& v) {
-  micros t = 0;
-  if (v.is_string())
-    parse_rfc3339(v.get<std::string>(), t);
-  return t;
-}
-
 } // namespace
 
 TEST_CASE("e2e: a task after 150 others runs once they all completed", "[e2e][deps]") {
@@ -60,7 +47,7 @@ TEST_CASE("e2e: a task after 150 others runs once they all completed", "[e2e][de
     all.push_back("p" + std::to_string(i));
   }
   nodes.push_back({{"key", "join"}, {"command", "true"}, {"after", all}});
-  auto wf = posted_workflow(*f.orch, {{"name", "fan-in"}, {"tasks", nodes}});
+  auto wf = submit_workflow(*f.orch, {{"name", "fan-in"}, {"tasks", nodes}});
   auto ids = ids_by_key(wf);
   auto join = f.orch->wait_terminal(ids["join"], std::chrono::seconds(120));
   CHECK(join["status"] == "Completed");
@@ -68,9 +55,9 @@ TEST_CASE("e2e: a task after 150 others runs once they all completed", "[e2e][de
   for (auto& key : all) {
     auto t = f.orch->task(ids[key]);
     CHECK(t["status"] == "Completed");
-    last_end = std::max(last_end, dep_time(t["completed_at"]));
+    last_end = std::max(last_end, time_of(t["completed_at"]));
   }
-  CHECK(dep_time(join["started_at"]) >= last_end);
+  CHECK(time_of(join["started_at"]) >= last_end);
 }
 
 TEST_CASE("e2e: a task after 150 others fails as soon as one of them fails, while the rest "
@@ -90,7 +77,7 @@ TEST_CASE("e2e: a task after 150 others fails as soon as one of them fails, whil
     all.push_back("p" + std::to_string(i));
   }
   nodes.push_back({{"key", "join"}, {"command", "true"}, {"after", all}});
-  auto wf = posted_workflow(*f.orch, {{"name", "fan-in-fails"}, {"tasks", nodes}});
+  auto wf = submit_workflow(*f.orch, {{"name", "fan-in-fails"}, {"tasks", nodes}});
   auto ids = ids_by_key(wf);
   auto join = f.orch->wait_terminal(ids["join"], std::chrono::seconds(30));
   CHECK(join["status"] == "Failed");

@@ -9,6 +9,7 @@
 
 #include "runtime/core/clock.hpp"
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/workflow_support.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -66,12 +67,6 @@ std::vector<json> schedule_audit(orchestrator_process& o, const std::string& nam
     if (a["action"] == action)
       out.push_back(a);
   return out;
-}
-
-micros time_of(const json& v) {
-  micros t = 0;
-  REQUIRE(parse_rfc3339(v.get<std::string>(), t));
-  return t;
 }
 
 /// The firing a schedule's task is for: its id begins with the firing

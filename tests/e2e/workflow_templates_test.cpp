@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/workflow_support.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -21,18 +22,6 @@ json run_template(orchestrator_process& o, const std::string& name, const json& 
   INFO(r.body.substr(0, 500));
   REQUIRE(r.status == expect);
   return r.json();
-}
-
-json finished_workflow(orchestrator_process& o, const std::string& id) {
-  json last;
-  REQUIRE(wait_until(
-    [&] {
-      last = o.http().get("/workflows/" + id).json()["data"];
-      auto s = last["status"].get<std::string>();
-      return s == "Completed" || s == "Failed" || s == "Cancelled";
-    },
-    std::chrono::seconds(60)));
-  return last;
 }
 
 } // namespace
@@ -59,7 +48,7 @@ TEST_CASE("workflow templates: the repository's templates are listed, and provis
   auto made = run_template(o, "provision-host",
                            {{"host", "Web-7.example"}, {"role", "db"}, {"root", root}}, 201)["data"];
   CHECK(made["name"] == "provision Web-7.example");
-  auto done = finished_workflow(o, made["id"]);
+  auto done = wait_workflow(o, made["id"]);
   REQUIRE(done["status"] == "Completed");
   std::string verify_id;
   for (auto& n : done["tasks"])
@@ -128,7 +117,7 @@ TEST_CASE("workflow templates: without --workflow-templates there are none, a br
   e2e_fixture f{{"--workflow-templates", dir}};
   auto& o = *f.orch;
   auto first = run_template(o, "broken", json::object(), 201)["data"];
-  auto done = finished_workflow(o, first["id"]);
+  auto done = wait_workflow(o, first["id"]);
   CHECK(o.task(done["tasks"][0]["id"])["output"] == "hello world\n");
   // Changed while it runs: the next run reads the new text.
   write_text(dir + "/broken.json",

@@ -9,6 +9,7 @@
 #include "runtime/core/clock.hpp"
 #include "runtime/core/ids.hpp"
 #include "tests/e2e/e2e_support.hpp"
+#include "tests/e2e/workflow_support.hpp"
 #include "tests/support/raw_socket.hpp"
 
 using namespace orch;
@@ -25,44 +26,11 @@ json wf_node(const std::string& key, const std::string& script,
   return n;
 }
 
-json submit_workflow(orchestrator_process& o, const json& body) {
-  auto r = o.http().post("/workflows", body.dump());
-  INFO(r.body);
-  REQUIRE(r.status == 201);
-  return r.json()["data"];
-}
-
-json workflow_of(orchestrator_process& o, const std::string& id) {
-  auto r = o.http().get("/workflows/" + id);
-  INFO(r.body);
-  REQUIRE(r.status == 200);
-  return r.json()["data"];
-}
-
-/// The workflow once its status is one of the ends.
-json wait_workflow(orchestrator_process& o, const std::string& id) {
-  json last;
-  REQUIRE(wait_until(
-    [&] {
-      last = workflow_of(o, id);
-      auto s = last["status"].get<std::string>();
-      return s == "Completed" || s == "Failed" || s == "Cancelled";
-    },
-    std::chrono::seconds(60)));
-  return last;
-}
-
 std::map<std::string, json> nodes_by_key(orchestrator_process& o, const json& wf) {
   std::map<std::string, json> out;
   for (auto& n : wf["tasks"])
     out[n["key"].get<std::string>()] = o.task(n["id"].get<std::string>());
   return out;
-}
-
-micros at(const json& v) {
-  micros t = 0;
-  REQUIRE(parse_rfc3339(v.get<std::string>(), t));
-  return t;
 }
 
 uint64_t total_of(orchestrator_process& o, const std::string& path) {
@@ -95,10 +63,10 @@ TEST_CASE("workflows: a diamond runs in dependency order and its status rolls up
   }
   CHECK(n["left"]["output"] == "left\n");
   // Each started only once those it comes after had completed.
-  CHECK(at(n["left"]["started_at"]) >= at(n["fetch"]["completed_at"]));
-  CHECK(at(n["right"]["started_at"]) >= at(n["fetch"]["completed_at"]));
-  CHECK(at(n["join"]["started_at"]) >= at(n["left"]["completed_at"]));
-  CHECK(at(n["join"]["started_at"]) >= at(n["right"]["completed_at"]));
+  CHECK(time_of(n["left"]["started_at"]) >= time_of(n["fetch"]["completed_at"]));
+  CHECK(time_of(n["right"]["started_at"]) >= time_of(n["fetch"]["completed_at"]));
+  CHECK(time_of(n["join"]["started_at"]) >= time_of(n["left"]["completed_at"]));
+  CHECK(time_of(n["join"]["started_at"]) >= time_of(n["right"]["completed_at"]));
   CHECK(total_of(o, "/tasks?q=label:workflow=" + id) == 4);
   CHECK(total_of(o, "/workflows") == 1);
   // The graph's edges both ways: the dependants of fetch.
@@ -262,7 +230,7 @@ TEST_CASE("workflows: a retry runs the failed node and its dependants again and 
   CHECK(after["first"]["completed_at"] == before["first"]["completed_at"]);
   CHECK(after["flaky"]["output"] == "fixed\n");
   CHECK(after["last"]["output"] == "last\n");
-  CHECK(at(after["last"]["started_at"]) >= at(after["flaky"]["completed_at"]));
+  CHECK(time_of(after["last"]["started_at"]) >= time_of(after["flaky"]["completed_at"]));
   auto again = o.http().post("/workflows/" + id + "/retry", "{}");
   CHECK(again.status == 409);
   CHECK_THAT(again.json().value("error", std::string{}), Catch::Contains("nothing") || Catch::Contains("no Failed"));
