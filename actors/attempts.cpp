@@ -1,5 +1,6 @@
 #include "actors/attempts.hpp"
 
+#include "runtime/auth/task_tokens.hpp"
 #include "runtime/platform/process/child_process.hpp"
 
 namespace orch {
@@ -14,6 +15,10 @@ result<exec_spec> make_exec_spec(const task& t, const attempt_settings& s) {
   if (s.api)
     if (auto url = s.api->get(); !url.empty())
       spec.env["ORCHESTRATOR_URL"] = url;
+  // Its own token (runtime/auth/task_tokens.hpp), unless the task was
+  // given one: with it the task submits and follows its children.
+  if (!s.task_token_key.empty() && !t.env.count("ORCHESTRATOR_TOKEN"))
+    spec.env["ORCHESTRATOR_TOKEN"] = auth::task_token_text(s.task_token_key, t.id, t.attempts);
   spec.workdir = t.workdir;
   spec.timeout_s = t.timeout_s;
   spec.max_output_bytes = s.max_output_bytes;

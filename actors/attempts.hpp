@@ -38,6 +38,7 @@ struct attempt_settings {
   std::string nu_path;                       // "" if Nushell was not found
   uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
   std::shared_ptr<const api_address> api;    // ORCHESTRATOR_URL; null: none
+  std::string task_token_key;                // signs ORCHESTRATOR_TOKEN; "": none given
 };
 
 /// The process of the task's next attempt (t.attempts is that attempt):

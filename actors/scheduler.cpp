@@ -34,7 +34,7 @@ scheduler_impl::scheduler_impl(caf::actor_config& cfg, storage_actor storage,
     storage_(std::move(storage)),
     metrics_(std::move(metrics)),
     cfg_(std::move(config)),
-    attempts_{cfg_.nu_path, cfg_.max_output_bytes, cfg_.api},
+    attempts_{cfg_.nu_path, cfg_.max_output_bytes, cfg_.api, cfg_.task_token_key},
     pool_(cfg_.max_concurrent, cfg_.instance, cfg_.labels, now_us()) {}
 
 scheduler_impl::behavior_type scheduler_impl::make_behavior() {

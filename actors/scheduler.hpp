@@ -34,6 +34,7 @@ struct scheduler_config {
   uint64_t max_output_bytes = 1 << 20;       // per stream and attempt
   std::chrono::seconds storage_timeout{30};  // for each request to storage
   std::shared_ptr<const api_address> api;    // ORCHESTRATOR_URL of the tasks
+  std::string task_token_key;                // signs their ORCHESTRATOR_TOKEN
 };
 
 /// The scheduler and the role it plays towards the events actor (it wants

@@ -8,7 +8,10 @@
 #include "actors/api/envelope.hpp"
 #include "actors/api/user_store.hpp"
 #include "runtime/auth/sessions.hpp"
+#include "runtime/auth/task_tokens.hpp"
 #include "runtime/auth/tokens.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/messages/guarded.hpp"
 #include "runtime/auth/user_changes.hpp"
 
 namespace orch::api {
@@ -42,7 +45,7 @@ void remember(authentication& a, const std::string& token, const principal& who)
 } // namespace
 
 principal anonymous(const http_request& req) {
-  return {"api:" + req.remote, auth::any_role, {}, 0, {}};
+  return {"api:" + req.remote, auth::any_role, {}, 0, {}, {}};
 }
 
 std::string anonymous_name(const http_request& req) {
@@ -80,10 +83,55 @@ void run_as(const context& ctx, const http_request& req, const route& r, route_a
             reply rp, principal who) {
   args.who = std::move(who);
   rp.audit_by(args.who.name);
+  if (!args.who.task_id.empty()) {
+    if (!r.task_tokens)
+      return rp.deliver(json_error(
+        403, "a running task's token (ORCHESTRATOR_TOKEN) may only submit, read, wait for "
+             "and cancel the task's own children; this needs a user's token with the role "
+               + auth::describe(r.allowed)));
+    return r.handle(ctx, req, args, rp);
+  }
   if (!(args.who.roles & r.allowed))
     return rp.deliver(json_error(403, "this needs the role " + auth::describe(r.allowed)
                                         + " (you have " + auth::describe(args.who.roles) + ")"));
   r.handle(ctx, req, args, rp);
+}
+
+/// A running task's token: signed by this deployment's key for an attempt
+/// that is still the task's running one.
+void authorize_task(const context& ctx, const std::string& text, const auth::task_token& t,
+                    reply rp, std::function<void(principal)> proceed) {
+  if (!auth::task_token_signed(ctx.cfg->task_token_key, t))
+    return rp.deliver(unauthorized(
+      "the task token was not signed by this orchestrator (instances behind one address "
+      "share --task-token-key-file; a restart without it makes a new key)",
+      true));
+  auto ended = [=](const std::string& why) mutable {
+    rp.deliver(unauthorized("the task token of " + t.task_id + " attempt "
+                              + std::to_string(t.attempt) + " is no longer valid: " + why
+                              + " (a task's ORCHESTRATOR_TOKEN lasts as long as its attempt)",
+                            true));
+  };
+  ctx.ask_storage(caf::get_atom_v, record_kind::task, t.task_id)
+    .then(guarded("gateway",
+                  [=](const record& r) mutable {
+                    task found;
+                    if (auto st = decode(r.json, found); !st)
+                      return rp.deliver(json_error(500, "task " + t.task_id
+                                                          + " cannot be read: " + st.message()));
+                    if (found.status != task_status::running)
+                      return ended(std::string{"the task is "} + to_string(found.status));
+                    if (found.attempts != t.attempt)
+                      return ended("the task is on attempt " + std::to_string(found.attempts));
+                    principal who{auth::task_principal(t.task_id), 0, {}, 0, {}, t.task_id};
+                    remember(*ctx.auth, text, who);
+                    proceed(std::move(who));
+                  }),
+          [=](caf::error& e) mutable {
+            if (error_code(e) == errc::not_found)
+              return ended("the task does not exist");
+            rp.deliver(json_error(503, "cannot check the task token now: " + error_text(e)));
+          });
 }
 
 } // namespace
@@ -102,12 +150,6 @@ void authorize(const context& ctx, const http_request& req, const route& r, rout
   }
   auto proceed = [=](principal who) { run_as(ctx, req, r, args, rp, std::move(who)); };
   auto text = bearer_of(req.authorization);
-  auth::token_parts t;
-  if (text.empty() || !auth::parse_token(text, t))
-    return rp.deliver(text.empty() ? unauthorized(std::string{"this endpoint needs a bearer token: "}
-                                                    + sign_in_hint,
-                                                  !req.authorization.empty())
-                                   : bad_token());
   auto now = now_us();
   auto recheck = std::chrono::duration_cast<std::chrono::microseconds>(ctx.cfg->token_recheck).count();
   auto& cache = ctx.auth->tokens;
@@ -117,13 +159,21 @@ void authorize(const context& ctx, const http_request& req, const route& r, rout
       return proceed(c.who);
     cache.erase(i);
   }
+  if (auth::task_token tt; auth::parse_task_token(text, tt))
+    return authorize_task(ctx, text, tt, rp, proceed);
+  auth::token_parts t;
+  if (text.empty() || !auth::parse_token(text, t))
+    return rp.deliver(text.empty() ? unauthorized(std::string{"this endpoint needs a bearer token: "}
+                                                    + sign_in_hint,
+                                                  !req.authorization.empty())
+                                   : bad_token());
   read_user(ctx, t.username, [=](result<user> u) mutable {
     if (!u && u.code() != errc::not_found)
       return rp.deliver(json_error(503, "cannot check the token now: " + u.message()));
     auth::session_entry e;
     if (!u || !auth::check_token(*u, t, now_us(), &e).empty())
       return rp.deliver(bad_token());
-    principal who{u->username, auth::roles_of(u->roles), t.session_id, e.expires, e.name};
+    principal who{u->username, auth::roles_of(u->roles), t.session_id, e.expires, e.name, {}};
     remember(*ctx.auth, text, who);
     proceed(std::move(who));
   });

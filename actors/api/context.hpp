@@ -27,6 +27,9 @@ struct principal {
   std::string session_id;                    // "" when authentication is disabled
   micros expires = 0;                        // the session's end; 0: none
   std::string token_name;                    // a named API token's name, or ""
+  /// A running task's own token (ORCHESTRATOR_TOKEN): the task. It may call
+  /// only the routes marked `task_tokens`, for its own child tasks.
+  std::string task_id;
 };
 
 /// The path's parameters and who asks.

@@ -43,6 +43,8 @@ struct gateway_config {
   /// another instance that shares the storage takes effect within this time
   /// (on this instance, at once).
   std::chrono::milliseconds token_recheck{1000};
+  /// Checks the tokens of running tasks (runtime/auth/task_tokens.hpp).
+  std::string task_token_key;
   std::string backup_dir;                      // POST /admin/backup writes only here
   std::string workflow_templates;              // --workflow-templates; "" none
   uint32_t max_hashing = 8;                    // password checks at once; more get 503

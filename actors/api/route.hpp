@@ -33,6 +33,9 @@ struct route {
   /// header): `?ticket=` from POST /auth/stream-ticket stands in for the
   /// bearer token, once.
   bool stream_ticket = false;
+  /// A running task's token (ORCHESTRATOR_TOKEN) may call it, for the
+  /// task's own children only (actors/api/task_scope.hpp checks which).
+  bool task_tokens = false;
 };
 
 // The groups, in the order the table lists them.

@@ -8,16 +8,32 @@
 #include "actors/api/envelope.hpp"
 #include "actors/api/event_stream.hpp"
 #include "actors/api/route.hpp"
+#include "actors/api/task_scope.hpp"
 #include "runtime/core/event_filter.hpp"
 
 namespace orch::api {
 
 namespace {
 
-void events(const context& ctx, const http_request& req, const route_args&, reply rp) {
+/// The most tasks a running task's token may follow in one stream: each is
+/// read to check that it is the task's child.
+constexpr size_t max_followed_children = 64;
+
+void events(const context& ctx, const http_request& req, const route_args& args, reply rp) {
   auto filter = parse_event_filter(req.query, req.last_event_id);
   if (!filter)
     return rp.deliver(json_error(400, filter.message()));
+  if (!calling_task(args).empty()) {
+    if (filter->tasks.empty() || filter->tasks.size() > max_followed_children)
+      return rp.deliver(json_error(
+        403, "a running task's token follows only its own children: name them with ?task= (1 to "
+               + std::to_string(max_followed_children) + " ids)"));
+    std::vector<std::string> ids{filter->tasks.begin(), filter->tasks.end()};
+    auto checked = args;
+    checked.who.task_id.clear();
+    return when_reached(ctx, args, std::move(ids), rp,
+                        [=] { events(ctx, req, checked, rp); });
+  }
   event_stream_config cfg;
   cfg.events = ctx.peers->events;
   cfg.storage = ctx.peers->storage;
@@ -35,7 +51,7 @@ void events(const context& ctx, const http_request& req, const route_args&, repl
 
 std::vector<route> event_routes() {
   return {
-    {"GET", {"events"}, events, readers, nullptr, false, true},
+    {"GET", {"events"}, events, readers, nullptr, false, true, true},
   };
 }
 

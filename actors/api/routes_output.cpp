@@ -9,6 +9,7 @@
 #include "actors/api/envelope.hpp"
 #include "actors/api/output_stream.hpp"
 #include "actors/api/route.hpp"
+#include "actors/api/task_scope.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/output_text.hpp"
 #include "runtime/messages/guarded.hpp"
@@ -97,6 +98,8 @@ void task_output(const context& ctx, const http_request& req, const route_args& 
                 task t;
                 if (auto ok = decode(r.json, t); !ok)
                   return rp.deliver(internal_error("task " + args.id + ": " + ok.message()));
+                if (!reaches(args, t))
+                  return rp.deliver(not_own_child(calling_task(args), t.id));
                 if (p.follow)
                   return follow(ctx, t, rp);
                 auto stored = p.which == output_stream::out ? t.output : t.error_output;
@@ -117,7 +120,7 @@ void task_output(const context& ctx, const http_request& req, const route_args& 
 
 std::vector<route> output_routes() {
   return {
-    {"GET", {"tasks", "{id}", "output"}, task_output, readers, nullptr, false, true},
+    {"GET", {"tasks", "{id}", "output"}, task_output, readers, nullptr, false, true, true},
   };
 }
 

@@ -1,6 +1,8 @@
 // Tasks: list (paged, by status), submit one or a batch, read one, cancel,
 // retry, and its events. Submissions and actions go to the scheduler,
 // reads to the storage.
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "caf/all.hpp"
@@ -8,6 +10,7 @@
 #include "actors/api/envelope.hpp"
 #include "actors/api/listing.hpp"
 #include "actors/api/route.hpp"
+#include "actors/api/task_scope.hpp"
 #include "runtime/core/batch_submission.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/ids.hpp"
@@ -22,7 +25,11 @@ namespace {
 
 using nlohmann::json;
 
-void list_tasks(const context& ctx, const http_request& req, const route_args&, reply rp) {
+void list_tasks(const context& ctx, const http_request& req, const route_args& args, reply rp) {
+  if (auto& caller = calling_task(args); !caller.empty())
+    if (auto i = req.query.find("parent"); i == req.query.end() || i->second != caller)
+      return rp.deliver(json_error(403, "a running task's token lists only its own children: "
+                                        "GET /tasks?parent=" + caller));
   record_query q;
   q.kind = record_kind::task;
   if (auto st = paging_params(req.query, q); !st)
@@ -64,10 +71,26 @@ void list_tasks(const context& ctx, const http_request& req, const route_args&, 
   list_records(ctx, rp, q, "tasks", ctx.peers->storage);
 }
 
+/// A running task's token submits its own children: `parent` is the task
+/// (filled in when not given); another parent is refused.
+std::optional<http_response> adopt(const route_args& args, task& t) {
+  auto& caller = calling_task(args);
+  if (caller.empty())
+    return std::nullopt;
+  if (t.parent.empty())
+    make_child(t, caller);
+  if (t.parent != caller)
+    return json_error(403, "a running task's token submits only its own children: parent must be "
+                             + caller + " (or left out)");
+  return std::nullopt;
+}
+
 void submit(const context& ctx, const http_request& req, const route_args& args, reply rp) {
   auto t = parse_submission(req.body);
   if (!t)
     return rp.deliver(json_error(400, t.message()));
+  if (auto refused = adopt(args, *t))
+    return rp.deliver(*refused);
   ctx.ask_scheduler(submit_atom_v, submit_request{std::move(*t), principal_of(args), {}})
     .then(guarded("gateway",
                   [=](const task& created) mutable { rp.deliver(json_ok(201, encode(created))); }),
@@ -92,6 +115,9 @@ void submit_batch(const context& ctx, const http_request& req, const route_args&
               {"errors", std::move(errors)}};
     return rp.deliver(http_response{400, "application/json", canonical(body)});
   }
+  for (auto& t : b.tasks)
+    if (auto refused = adopt(args, t))
+      return rp.deliver(*refused);
   ctx.ask_scheduler(submit_atom_v, submit_batch_request{std::move(b.tasks), principal_of(args), {}})
     .then(guarded("gateway",
                   [=](const std::vector<task>& created) mutable {
@@ -106,18 +132,34 @@ void submit_batch(const context& ctx, const http_request& req, const route_args&
 
 void get_task(const context& ctx, const http_request&, const route_args& args, reply rp) {
   ctx.ask_storage(caf::get_atom_v, record_kind::task, args.id)
-    .then(guarded("gateway", [=](const record& r) mutable { rp.deliver(json_ok(200, r.json)); }),
+    .then(guarded("gateway",
+                  [=](const record& r) mutable {
+                    if (!calling_task(args).empty()) {
+                      task t;
+                      if (!decode(r.json, t) || !reaches(args, t))
+                        return rp.deliver(not_own_child(calling_task(args), args.id));
+                    }
+                    rp.deliver(json_ok(200, r.json));
+                  }),
           [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
 }
 
 template <class Atom>
 void task_action(const context& ctx, const http_request&, const route_args& args, reply rp) {
-  ctx.ask_scheduler(Atom{}, orch::task_action{args.id, principal_of(args)})
-    .then(guarded("gateway", [=](const task& t) mutable { rp.deliver(json_ok(200, encode(t))); }),
-          [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+  when_reached(ctx, args, {args.id}, rp, [=] {
+    ctx.ask_scheduler(Atom{}, orch::task_action{args.id, principal_of(args)})
+      .then(guarded("gateway", [=](const task& t) mutable { rp.deliver(json_ok(200, encode(t))); }),
+            [=](caf::error& e) mutable { rp.deliver(from_error(e)); });
+  });
 }
 
 void task_events(const context& ctx, const http_request& req, const route_args& args, reply rp) {
+  if (!calling_task(args).empty()) {
+    auto checked = args;
+    checked.who.task_id.clear();
+    return when_reached(ctx, args, {args.id}, rp,
+                        [=] { task_events(ctx, req, checked, rp); });
+  }
   record_query q;
   q.kind = record_kind::event;
   if (auto st = paging_params(req.query, q); !st)
@@ -131,13 +173,16 @@ void task_events(const context& ctx, const http_request& req, const route_args& 
 
 std::vector<route> task_routes() {
   return {
-    {"GET", {"tasks"}, list_tasks, readers},
-    {"POST", {"tasks"}, submit, operators, "task.submit"},
-    {"POST", {"tasks", "batch"}, submit_batch, operators, "task.submit_batch"},
-    {"GET", {"tasks", "{id}"}, get_task, readers},
-    {"POST", {"tasks", "{id}", "cancel"}, task_action<cancel_atom>, operators, "task.cancel"},
-    {"POST", {"tasks", "{id}", "retry"}, task_action<retry_atom>, operators, "task.retry"},
-    {"GET", {"tasks", "{id}", "events"}, task_events, readers},
+    // The last `true`: a running task's token may call it, for its children.
+    {"GET", {"tasks"}, list_tasks, readers, nullptr, false, false, true},
+    {"POST", {"tasks"}, submit, operators, "task.submit", false, false, true},
+    {"POST", {"tasks", "batch"}, submit_batch, operators, "task.submit_batch", false, false, true},
+    {"GET", {"tasks", "{id}"}, get_task, readers, nullptr, false, false, true},
+    {"POST", {"tasks", "{id}", "cancel"}, task_action<cancel_atom>, operators, "task.cancel", false,
+     false, true},
+    {"POST", {"tasks", "{id}", "retry"}, task_action<retry_atom>, operators, "task.retry", false,
+     false, true},
+    {"GET", {"tasks", "{id}", "events"}, task_events, readers, nullptr, false, false, true},
   };
 }
 

@@ -404,6 +404,10 @@ void add_server_options(CLI::App& app, server_settings& s) {
                ? std::string{}
                : std::string{"--public-url must start with http:// or https://"};
     });
+  app.add_option("--task-token-key-file", s.task_token_key_file,
+                 "The key that signs each running task's ORCHESTRATOR_TOKEN (good only for its "
+                 "own child tasks, while it runs); made here if absent. Instances behind one "
+                 "--public-url share it (default: a random key per process)");
   app.add_option("--workflow-templates", s.workflow_templates,
                  "Directory of workflow templates (NAME.json: a parameterised graph or Nushell "
                  "script) that POST /workflows/templates/{name}/run starts, e.g. "

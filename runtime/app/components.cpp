@@ -64,7 +64,8 @@ std::function<bool(const std::string&)> fault_hook(
 components start_components(caf::actor_system& sys, const server_settings& s,
                             storage_actor storage, const storage_info& info,
                             const std::string& instance, const std::string& nu_path,
-                            std::shared_ptr<const api_address> api) {
+                            std::shared_ptr<const api_address> api,
+                            const std::string& task_token_key) {
   components c;
   c.storage = storage;
   c.metric_figures = std::make_shared<metric_registry>();
@@ -91,8 +92,9 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   // from storage once durable, in commit order, and on shared storage other
   // processes' through its live queries. Subscribed before anything commits.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
-  c.scheduler = spawn_scheduler(sys, storage, c.metric_figures,
-                                scheduler_settings(s, info, instance, nu_path, std::move(api)));
+  auto sc = scheduler_settings(s, info, instance, nu_path, std::move(api));
+  sc.task_token_key = task_token_key;
+  c.scheduler = spawn_scheduler(sys, storage, c.metric_figures, std::move(sc));
   if (s.node_port >= 0)
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,
@@ -115,6 +117,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   gc.token_ttl = std::chrono::seconds(s.token_ttl_s);
   gc.backup_dir = s.backup_dir;
   gc.workflow_templates = s.workflow_templates;
+  gc.task_token_key = task_token_key;
   auto gateway_control = std::make_shared<supervisor_control_actor>();
   if (s.fault_injection)
     gc.fail_component = fault_hook(c, gateway_control);

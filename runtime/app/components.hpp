@@ -32,11 +32,13 @@ struct components {
 
 /// Spawns audit, events, metrics, the scheduler and the gateway around
 /// `storage`.
-/// `api`: the API's address as tasks reach it (ORCHESTRATOR_URL).
+/// `api`: the API's address as tasks reach it (ORCHESTRATOR_URL);
+/// `task_token_key`: what signs their ORCHESTRATOR_TOKEN ("": none).
 components start_components(caf::actor_system& sys, const server_settings& s,
                             storage_actor storage, const storage_info& info,
                             const std::string& instance, const std::string& nu_path,
-                            std::shared_ptr<const api_address> api = nullptr);
+                            std::shared_ptr<const api_address> api = nullptr,
+                            const std::string& task_token_key = {});
 
 /// Asks every actor but storage to stop (storage ends with its close).
 void stop_actors(const components& c);

@@ -24,6 +24,7 @@
 #include "runtime/app/components.hpp"
 #include "runtime/app/dry_run.hpp"
 #include "runtime/app/remote_api.hpp"
+#include "runtime/app/task_token_key.hpp"
 #include "runtime/app/version.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -192,6 +193,11 @@ int run_server(const server_settings& settings) {
     std::cerr << "error: --nu-path '" << s.nu_path << "' does not exist or is not executable\n";
     return 2;
   }
+  auto task_token_key = load_task_token_key(s.task_token_key_file);
+  if (!task_token_key) {
+    std::cerr << "error: --task-token-key-file: " << task_token_key.message() << "\n";
+    return 2;
+  }
   // Declared before the actor system: destroyed after it, when no actor can
   // still hold one of its connections.
   std::unique_ptr<http_server> server;
@@ -243,7 +249,7 @@ int run_server(const server_settings& settings) {
   auto api = std::make_shared<api_address>();
   if (s.port != 0 || !s.public_url.empty())
     api->set(task_api_url(s, static_cast<uint16_t>(s.port)));
-  auto c = start_components(sys, s, *storage, *info, instance, nu_path, api);
+  auto c = start_components(sys, s, *storage, *info, instance, nu_path, api, *task_token_key);
   watchdog dog{sys, [&stop](std::string why) { stop.fail(why); }};
   watch(dog, c);
   http_server_config hc;

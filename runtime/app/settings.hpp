@@ -56,6 +56,7 @@ struct server_settings {
   std::string backup_dir;                    // default <data-dir>/backups
   std::string workflow_templates;            // templates' directory; "" none
   std::string public_url;                    // tasks' ORCHESTRATOR_URL; "" from --bind/--port
+  std::string task_token_key_file;           // signs tasks' ORCHESTRATOR_TOKEN; "" a random key
   std::string tls_cert;                      // PEM chain: serve HTTPS (reloaded on SIGHUP)
   std::string tls_key;
   bool insecure_http = false;                // plain HTTP on a non-loopback --bind

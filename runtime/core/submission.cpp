@@ -137,10 +137,14 @@ result<task> parse_submission(std::string_view body) {
     return rule;
   if (x.on_dependency_failure.empty())
     x.on_dependency_failure = "fail";
-  // Children are found by this label on every backend (the search indexes it).
   if (!x.parent.empty())
-    x.labels["parent"] = x.parent;
+    make_child(x, x.parent);
   return x;
+}
+
+void make_child(task& x, const std::string& parent) {
+  x.parent = parent;
+  x.labels["parent"] = parent;
 }
 
 } // namespace orch

@@ -10,6 +10,10 @@
 
 namespace orch {
 
+/// Makes the task a child of `parent`: its field, and the label `parent`
+/// that finds it on every backend (the search indexes labels).
+void make_child(task& x, const std::string& parent);
+
 /// The task a submission asks for, or errc::invalid with a message naming
 /// the field and saying what is wrong: an empty body, text that is not JSON,
 /// unknown fields, fields the orchestrator sets (status, attempts, ...),

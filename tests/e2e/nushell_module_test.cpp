@@ -263,6 +263,39 @@ TEST_CASE("nushell examples: fan-out-fan-in.nu submits one task per number, wait
   CHECK_THAT(none.err(), Catch::Contains("give the numbers to square"));
 }
 
+TEST_CASE("nushell examples: fan-out-fan-in.nu runs as a task under --auth required, its "
+          "children made, awaited and read with the task's own token",
+          "[e2e][nushell][examples][children][auth]") {
+  REQUIRE_NU();
+  temp_dir dir{"orch-nu-task-token"};
+  const std::string password = "fan-out-admin";
+  orchestrator_process o{
+    instance_args({"--auth", "required", "--max-concurrent-tasks", "4", "--log-level", "warn"},
+                  fresh_storage(dir), {}),
+    dir / "orch", {}, {{"ORCHESTRATOR_ADMIN_PASSWORD", password}}};
+  auto login = o.http().post("/auth/login",
+                             json{{"username", "admin"}, {"password", password}}.dump());
+  REQUIRE(login.status == 200);
+  o.http().set_bearer(login.json()["data"]["token"].get<std::string>());
+  // The task is given no token: the one it gets reaches only its children.
+  auto parent = o.submit({{"script_file", ORCH_SOURCE_DIR "/scripts/examples/fan-out-fan-in.nu"},
+                          {"args", {"--json", "1", "2", "3"}},
+                          {"timeout_s", 120}});
+  auto id = parent["id"].get<std::string>();
+  auto done = o.wait_terminal(id, std::chrono::seconds(90));
+  INFO(done.dump());
+  REQUIRE(done["status"] == "Completed");
+  auto result = json::parse(done["output"].get<std::string>());
+  CHECK(result["squares"] == json::array({1, 4, 9}));
+  CHECK(result["sum"] == 14);
+  auto children = o.http().get("/tasks?parent=" + id).json()["data"];
+  CHECK(children["total"] == 3);
+  for (auto& c : children["tasks"]) {
+    CHECK(c["owner"] == "task:" + id);
+    CHECK(c["labels"]["batch"] == result["batch"]);
+  }
+}
+
 TEST_CASE("nushell module: orch schedule creates, lists, shows, pauses, resumes, changes and "
           "deletes schedules as records, with datetimes", "[e2e][nushell][schedules]") {
   REQUIRE_NU();

@@ -4,6 +4,7 @@
 #include "runtime/auth/passwords.hpp"
 #include "runtime/auth/roles.hpp"
 #include "runtime/auth/sessions.hpp"
+#include "runtime/auth/task_tokens.hpp"
 #include "runtime/auth/tokens.hpp"
 #include "runtime/auth/user_changes.hpp"
 #include "runtime/core/codec.hpp"
@@ -56,6 +57,39 @@ TEST_CASE("auth: a bearer token names its user and session and nothing else pars
   CHECK(constant_time_equal("abc", "abc"));
   CHECK_FALSE(constant_time_equal("abc", "abd"));
   CHECK_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+TEST_CASE("auth: a task token is signed for one task and attempt, and no other text parses as "
+          "one", "[auth]") {
+  auto key = random_bytes(task_token_key_bytes);
+  const std::string id = "0190b6c4-2f2a-7c3e-8a1b-3f4e5d6c7b8a";
+  auto text = task_token_text(key, id, 3);
+  task_token t;
+  REQUIRE(parse_task_token(text, t));
+  CHECK(t.task_id == id);
+  CHECK(t.attempt == 3);
+  CHECK(task_token_signed(key, t));
+  CHECK_FALSE(task_token_signed(random_bytes(task_token_key_bytes), t));
+  CHECK_FALSE(task_token_signed("", t));
+  // The signature covers the id and the attempt: neither can be changed.
+  auto later = t;
+  later.attempt = 4;
+  CHECK_FALSE(task_token_signed(key, later));
+  auto other = t;
+  other.task_id[0] = '1';
+  CHECK_FALSE(task_token_signed(key, other));
+  CHECK(task_token_text(key, id, 3) == text);
+  CHECK(task_principal(id) == "task:" + id);
+  for (const std::string& bad : std::vector<std::string>{"", "task:", "task:" + id, "task:" + id + ":3",
+                          "task:" + id + ":x:" + t.mac, "task:" + id + ":-1:" + t.mac,
+                          "task:" + id + "::" + t.mac, "task:nope:3:" + t.mac,
+                          "task:" + id + ":3:" + t.mac.substr(1), "Task:" + id + ":3:" + t.mac,
+                          text + "0"})
+    CHECK_FALSE(parse_task_token(bad, t));
+  // A user's token is not a task's, nor the other way round.
+  token_parts u;
+  CHECK_FALSE(parse_token(text, u));
+  CHECK_FALSE(parse_task_token(token_text(new_token("alice")), t));
 }
 
 TEST_CASE("auth: sessions in a user record are checked - expire - end and are capped", "[auth]") {
