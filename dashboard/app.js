@@ -15,6 +15,9 @@ const state = {
   reloadTimer: 0,
   overviewTimer: 0,
   detail: '',              // the task shown, if any
+  detailTask: null,        // its record, as last read
+  childRows: new Map(),    // its children's <tr>, by id
+  familyTimer: 0,
   output: null,            // the detail's output EventSource
 };
 
@@ -246,11 +249,16 @@ function onEvent(ev) {
   if (!ev.task_id) return;  // a node event
   const tr = state.rows.get(ev.task_id);
   if (ev.kind === 'created' && !tr) reloadSoon();
-  if (tr) {
-    const cell = tr.children[1];
-    cell.replaceChildren(badge(ev.status));
-    if (ev.node) tr.children[4].textContent = ev.node;
-    if (ev.attempt) tr.children[5].textContent = String(ev.attempt);
+  for (const row of [tr, state.childRows.get(ev.task_id)]) {
+    if (!row) continue;
+    row.children[1].replaceChildren(badge(ev.status));
+    if (ev.node) row.children[4].textContent = ev.node;
+    if (ev.attempt) row.children[5].textContent = String(ev.attempt);
+  }
+  // A new task may be a child of the one shown: look again, once for a burst.
+  if (ev.kind === 'created' && state.detailTask) {
+    clearTimeout(state.familyTimer);
+    state.familyTimer = setTimeout(() => showFamily(state.detailTask), 300);
   }
   if (ev.task_id === state.detail) showDetail(state.detail, true);
 }
@@ -279,6 +287,7 @@ async function showDetail(id, refresh) {
     return;
   }
   $('detail-title').textContent = t.name || t.command || t.id;
+  state.detailTask = t;
   const dl = $('detail-fields');
   dl.replaceChildren();
   for (const k of ['status', 'id', 'command', 'args', 'script_file', 'labels', 'priority',
@@ -297,10 +306,35 @@ async function showDetail(id, refresh) {
                      `${e.details ? ' — ' + e.details : ''}`;
     ol.append(li);
   }
+  await showFamily(t);
   if (!refresh) {
     followOutput(id);
     drawGraph(t).catch((e) => { $('detail-graph').textContent = e.message; });
   }
+}
+
+/// The task's parent (a link) and its children (a task's fan-out through the
+/// API, GET /tasks?parent=), newest last; the card is hidden when it has neither.
+const childrenShown = 100;
+
+async function showFamily(t) {
+  const parent = $('parent-link');
+  parent.textContent = t.parent ? t.parent.slice(0, 8) : '';
+  parent.href = t.parent ? '#task/' + t.parent : '#';
+  show($('detail-parent'), !!t.parent);
+  let page = { tasks: [], total: 0 };
+  try {
+    page = await api('GET', `/tasks?parent=${t.id}&limit=${childrenShown}&order=asc`);
+  } catch (_) { /* shown as none */ }
+  if (state.detailTask?.id !== t.id) return;  // moved on meanwhile
+  const rows = page.tasks.map(rowOf);
+  state.childRows = new Map(rows.map((tr) => [tr.dataset.id, tr]));
+  $('children-rows').replaceChildren(...rows);
+  show($('detail-children'), page.tasks.length > 0);
+  $('children-more').textContent = page.total > page.tasks.length
+    ? `the first ${page.tasks.length} of ${page.total} children` : '';
+  show($('children-more'), page.total > page.tasks.length);
+  show($('family-card'), !!t.parent || page.tasks.length > 0);
 }
 
 // -- a task's dependency graph: what it waits for (up to four levels), then it,
@@ -636,6 +670,7 @@ function route() {
   const audit = location.hash === '#audit' && can('admin');
   if (state.output && !m) { state.output.close(); state.output = null; }
   state.detail = m ? m[1] : '';
+  if (!m || state.detailTask?.id !== m[1]) state.detailTask = null;
   show($('overview-view'), overview);
   show($('audit-view'), audit);
   show($('tasks-view'), !m && !overview && !audit);

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, driven by
 // puppeteer-core): sign in, submit a task and watch it go from waiting to
 // Completed without a reload, search for it, open its detail and output,
-// cancel another; then as a viewer, see no buttons a viewer may not use.
+// cancel another, see a dependency graph and a parent's children (live); then
+// as a viewer, see no buttons a viewer may not use.
 // Screenshots of each view go to --out. Run by tests/e2e/auth_test.cpp
 // against an orchestrator it started; exits 1 with what went wrong.
 //
@@ -191,6 +192,43 @@ try {
     const cur = document.querySelector('#detail-graph .node.current');
     return cur && cur.dataset.id === id && document.querySelectorAll('#detail-graph .node').length === 2;
   }, { timeout: 10000 }, parent);
+
+  step('children under their parent, live, and a link back to it');
+  const [father, kids] = await page.evaluate(async (t) => {
+    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
+                      'Content-Type': 'application/json' };
+    const post = async (body) => (await (await fetch('/tasks', {
+      method: 'POST', headers, body: JSON.stringify(body) })).json()).data.id;
+    const p = await post({ name: `dash-father-${t}`, command: 'sleep', args: ['600'] });
+    const a = await post({ name: `dash-kid-a-${t}`, command: 'sleep', args: ['600'], parent: p });
+    return [p, [a]];
+  }, tag);
+  await page.evaluate((id) => { location.hash = '#task/' + id; }, father);
+  await page.waitForFunction(() => document.querySelectorAll('#children-rows tr').length === 1,
+                             { timeout: 10000 });
+  // One more child while the parent is shown: it appears without a reload.
+  kids.push(await page.evaluate(async (p, t) => {
+    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
+                      'Content-Type': 'application/json' };
+    return (await (await fetch('/tasks', { method: 'POST', headers, body: JSON.stringify(
+      { name: `dash-kid-b-${t}`, command: 'sleep', args: ['600'], parent: p }) })).json()).data.id;
+  }, father, tag));
+  await page.waitForFunction(() => document.querySelectorAll('#children-rows tr').length === 2,
+                             { timeout: 10000 });
+  await page.screenshot({ path: path.join(out, 'children.png') });
+  // Cancelling the parent cancels the children: their rows say so, live.
+  await page.click('#cancel-task');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#children-rows tr')];
+    return rows.length === 2 && rows.every((tr) => tr.children[1].textContent === 'Cancelled');
+  }, { timeout: 15000 });
+  // Clicked in the page: the rows are redrawn as events come.
+  await page.evaluate((id) => document.querySelector(`#children-rows tr[data-id="${id}"]`).click(),
+                      kids[0]);
+  await page.waitForFunction(visible('#detail-parent'), { timeout: 10000 });
+  await page.evaluate(() => document.getElementById('parent-link').click());
+  await page.waitForFunction((id) => location.hash === '#task/' + id
+    && document.querySelectorAll('#children-rows tr').length === 2, { timeout: 10000 }, father);
 
   step('the audit log');
   await page.click('#nav-audit');

@@ -367,7 +367,8 @@ TEST_CASE("e2e auth: GET /openapi.json describes every route and only those, wit
 }
 
 TEST_CASE("e2e auth: the dashboard in a real browser - sign in, a task live from waiting to "
-          "Completed, search, detail and output, cancel, and a viewer without buttons",
+          "Completed, search, detail and output, cancel, a parent's children, and a viewer without "
+          "buttons",
           "[e2e][auth][dashboard][filesystem-only]") {
   auth_fixture f{{"--metrics-interval-s", "1"}};
   auto out = std::string{ORCH_ARTEFACT_DIR} + "/dashboard";
