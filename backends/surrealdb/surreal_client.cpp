@@ -69,7 +69,8 @@ void client::impl::dispatch(const bytes& data) {
   p.done(std::move(frame.outcome));
 }
 
-void client::impl::send(const std::string& method, json params, rpc_callback done) {
+void client::impl::send(const std::string& method, json params, rpc_callback done,
+                        std::chrono::milliseconds allowance) {
   if (!conn) {
     done(status{errc::unavailable, "SurrealDB at " + url.shown + " is not reachable: " + last_error});
     return;
@@ -78,8 +79,9 @@ void client::impl::send(const std::string& method, json params, rpc_callback don
   auto frame = std::make_shared<const bytes>(
     json::to_cbor(json{{"id", id}, {"method", method}, {"params", std::move(params)}}));
   auto timer = std::make_shared<net::steady_timer>(ioc);
-  timer->expires_after(cfg.request_timeout);
-  timer->async_wait([this, self = shared_from_this(), id](beast::error_code ec) {
+  auto limit = cfg.request_timeout + allowance;
+  timer->expires_after(limit);
+  timer->async_wait([this, self = shared_from_this(), id, limit](beast::error_code ec) {
     if (ec)
       return;  // answered (cancelled)
     auto it = pending.find(id);
@@ -89,7 +91,7 @@ void client::impl::send(const std::string& method, json params, rpc_callback don
     pending.erase(it);
     p.done(status{errc::unavailable, "SurrealDB at " + url.shown + " did not answer '" + p.method
                                        + "' within "
-                                       + std::to_string(cfg.request_timeout.count() / 1000)
+                                       + std::to_string(limit.count() / 1000)
                                        + " s"});
   });
   pending.emplace(id, pending_call{method, std::move(done), std::move(timer)});
@@ -164,15 +166,17 @@ void client::stop() {
   self->thread.join();
 }
 
-void client::call(const std::string& method, nlohmann::json params, rpc_callback done) {
+void client::call(const std::string& method, nlohmann::json params, rpc_callback done,
+                  std::chrono::milliseconds allowance) {
   auto self = impl_;
-  net::post(self->ioc, [self, method, params = std::move(params), done = std::move(done)]() mutable {
+  net::post(self->ioc, [self, method, params = std::move(params), done = std::move(done),
+                        allowance]() mutable {
     if (!self->is_ready) {
       done(status{errc::unavailable,
                   "SurrealDB at " + self->url.shown + " is not reachable: " + self->last_error});
       return;
     }
-    self->send(method, std::move(params), std::move(done));
+    self->send(method, std::move(params), std::move(done), allowance);
   });
 }
 

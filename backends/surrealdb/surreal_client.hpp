@@ -66,7 +66,10 @@ public:
   void stop();
 
   /// One RPC call. Fails at once with errc::unavailable while disconnected.
-  void call(const std::string& method, nlohmann::json params, rpc_callback done);
+  /// `allowance`: how much longer than the request timeout it may take (a
+  /// large write batch).
+  void call(const std::string& method, nlohmann::json params, rpc_callback done,
+            std::chrono::milliseconds allowance = {});
 
   /// Like call(), but also while the connection is being set up (for
   /// on_ready's own calls).

@@ -173,7 +173,8 @@ struct client::impl : std::enable_shared_from_this<client::impl> {
   void fail_all(const std::string& why);
   void read_loop(uint64_t gen);
   void dispatch(const bytes& data);
-  void send(const std::string& method, json params, rpc_callback done);
+  void send(const std::string& method, json params, rpc_callback done,
+            std::chrono::milliseconds allowance = {});
   void pump();
 };
 

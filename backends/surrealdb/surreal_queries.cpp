@@ -3,6 +3,7 @@
 #include "backends/surrealdb/surreal_queue_layout.hpp"
 #include "backends/surrealdb/surreal_search.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <map>
@@ -95,11 +96,6 @@ std::string rec(record_kind k, const std::string& var) {
   return "type::record('" + info(k).table + "', $" + var + ")";
 }
 
-/// THROW text of the precondition numbered n.
-std::string precondition_throw(const std::string& n) {
-  return "THROW '" + std::string{precondition_marker} + n + ":'";
-}
-
 std::string time_text(micros t) {
   return t == 0 ? std::string{} : format_rfc3339(t);
 }
@@ -149,74 +145,148 @@ DEFINE INDEX IF NOT EXISTS depends_on_out ON TABLE depends_on FIELDS out;
 )" + queue_layout_schema();
 }
 
+namespace {
+
+// A batch is a few statements over arrays, not statements per record:
+// SurrealDB 3.0.2 copies the variables in scope into every block (an IF's,
+// a FOR's, a closure's), so with variables per record a batch of N records
+// cost O(N^2) (2,000 IF checks 3 s on RocksDB; as arrays 0.3 s, linear).
+
+/// The preconditions of one check on one table (absent, present), or of one
+/// field on one table (field_in), with their numbers in the batch.
+struct check_group {
+  precondition::check_type check;
+  record_kind kind;
+  std::string field;
+  json items = json::array();  // absent/present: keys; field_in: {n, key, values}
+  json numbers = json::array();
+};
+
+std::string group_text(const check_group& g, const std::string& n) {
+  auto table = "type::record('" + info(g.kind).table + "', ";
+  auto bad = "$pb" + n, items = "$pi" + n;
+  std::string text;
+  if (g.check == precondition::field_in) {
+    // Compared as text, null as "" (field_text() semantics).
+    text = "LET " + bad + " = " + items + ".filter(|$p| !record::exists(" + table + "$p.key)) OR "
+           + "<string> (" + table + "$p.key)." + g.field + " ?? '') NOT IN $p.values);\n";
+    return text + "IF array::len(" + bad + ") > 0 { THROW '" + std::string{precondition_marker}
+           + "' + <string> " + bad + "[0].n + ':' };\n";
+  }
+  auto negate = g.check == precondition::present ? "!" : "";
+  text = "LET " + bad + " = " + items + ".filter(|$k| " + negate + "record::exists(" + table
+         + "$k)));\n";
+  return text + "IF array::len(" + bad + ") > 0 { THROW '" + std::string{precondition_marker}
+         + "' + <string> $pn" + n + "[array::find_index(" + items + ", " + bad + "[0])] + ':' };\n";
+}
+
+/// The checks, grouped, adding the variables they use to `vars`; or why a
+/// key or field name is refused.
+result<std::string> checks_text(const std::vector<precondition>& expect, json& vars) {
+  std::vector<check_group> groups;
+  for (size_t i = 0; i < expect.size(); ++i) {
+    auto& p = expect[i];
+    if (!is_valid_key(p.kind, p.key))
+      return status{errc::invalid, "'" + p.key + "' is not a valid key for " + to_string(p.kind)};
+    if (p.check == precondition::field_in && !valid_field_name(p.field))
+      return status{errc::invalid, "'" + p.field + "' is not a valid field name"};
+    auto field = p.check == precondition::field_in ? p.field : std::string{};
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const check_group& x) {
+      return x.check == p.check && x.kind == p.kind && x.field == field;
+    });
+    if (g == groups.end())
+      g = groups.insert(groups.end(), check_group{p.check, p.kind, field});
+    if (p.check == precondition::field_in)
+      g->items.push_back({{"n", i}, {"key", p.key}, {"values", p.values}});
+    else
+      g->items.push_back(p.key);
+    g->numbers.push_back(i);
+  }
+  std::string text;
+  for (size_t j = 0; j < groups.size(); ++j) {
+    auto n = std::to_string(j);
+    vars["pi" + n] = std::move(groups[j].items);
+    if (groups[j].check != precondition::field_in)
+      vars["pn" + n] = std::move(groups[j].numbers);
+    text += group_text(groups[j], n);
+  }
+  return text;
+}
+
+/// Dependencies are graph edges; RELATE is not idempotent, so a task's are
+/// replaced only when its list changed (compared before the UPSERTs that
+/// store the new lists). $tedges: {key, deps} of each task the batch puts.
+std::string edges_text() {
+  return "LET $te = $tedges.filter(|$o| (type::record('tasks', $o.key).dependencies ?? []) != "
+         "$o.deps);\n"
+         "DELETE array::flatten($te.map(|$o| type::record('tasks', $o.key)->depends_on)) "
+         "RETURN NONE;\n"
+         "INSERT RELATION INTO depends_on array::flatten($te.map(|$o| "
+         "array::distinct($o.deps).map(|$d| { in: type::record('tasks', $o.key), out: "
+         "type::record('tasks', $d) }))) RETURN NONE;\n";
+}
+
+} // namespace
+
 result<statement> batch_statement(const write_batch& b) {
   statement s;
-  std::string text = "BEGIN TRANSACTION;\n";
-  for (size_t i = 0; i < b.expect.size(); ++i) {
-    auto& p = b.expect[i];
-    if (!is_valid_key(p.kind, p.key)) {
-      return status{errc::invalid, "'" + p.key + "' is not a valid key for " + to_string(p.kind)};
-    }
-    auto n = std::to_string(i);
-    auto tb = std::string{info(p.kind).table};
-    auto r = rec(p.kind, "pk" + n);
-    s.vars["pk" + n] = p.key;
-    switch (p.check) {
-      case precondition::absent:
-        text += "IF record::exists(" + r + ") { " + precondition_throw(n) + " };\n";
-        break;
-      case precondition::present:
-        text += "IF !record::exists(" + r + ") { " + precondition_throw(n) + " };\n";
-        break;
-      case precondition::field_in:
-        if (!valid_field_name(p.field)) {
-          return status{errc::invalid, "'" + p.field + "' is not a valid field name"};
-        }
-        s.vars["pv" + n] = p.values;
-        // Compared as text, null as "" (field_text() semantics).
-        text += "IF !record::exists(" + r + ") OR <string> (" + r + "." + p.field
-                + " ?? '') NOT IN $pv" + n + " { " + precondition_throw(n) + " };\n";
-        break;
-    }
-  }
-  for (size_t j = 0; j < b.ops.size(); ++j) {
-    auto& op = b.ops[j].rec;
+  auto checks = checks_text(b.expect, s.vars);
+  if (!checks)
+    return checks.error();
+  // The records travel as two arrays walked by FOR, not as variables of
+  // their own: every block (an IF's, a closure's) copies the variables in
+  // scope, so N records as 2N variables made the queue's IFs and the edges'
+  // closures O(N) each (measured on 3.0.2: 500 IFs 24 ms beside 10
+  // variables, 689 ms beside 6,000).
+  json queue_ops = json::array(), record_ops = json::array(), task_edges = json::array();
+  for (auto& o : b.ops) {
+    auto& op = o.rec;
     if (!is_valid_key(op.kind, op.key)) {
       return status{errc::invalid, "'" + op.key + "' is not a valid key for " + to_string(op.kind)};
     }
-    auto n = std::to_string(j);
-    auto r = rec(op.kind, "k" + n);
-    s.vars["k" + n] = op.key;
-    if (b.ops[j].op == record_op::remove && op.kind == record_kind::queue) {
-      text += queue_remove_text(n);
-      continue;
+    json item{{"k", op.key}};
+    if (o.op == record_op::remove) {
+      item["rm"] = true;
+    } else {
+      auto doc = json::parse(op.json, nullptr, false);
+      if (!doc.is_object()) {
+        return status{errc::invalid,
+                      std::string{to_string(op.kind)} + " record " + op.key + " is not a JSON object"};
+      }
+      if (op.kind == record_kind::task) {
+        auto deps = doc.value("dependencies", json::array());
+        task_edges.push_back({{"key", op.key}, {"deps", deps.is_array() ? deps : json::array()}});
+      }
+      item["d"] = std::move(doc);
     }
-    if (b.ops[j].op == record_op::remove) {
-      // Deleting a task also removes its depends_on edges (both directions).
-      text += "DELETE " + r + " RETURN NONE;\n";
-      continue;
+    if (op.kind == record_kind::queue) {
+      queue_ops.push_back(std::move(item));
+    } else {
+      item["t"] = info(op.kind).table;
+      record_ops.push_back(std::move(item));
     }
-    auto doc = json::parse(op.json, nullptr, false);
-    if (!doc.is_object()) {
-      return status{errc::invalid,
-                    std::string{to_string(op.kind)} + " record " + op.key + " is not a JSON object"};
-    }
-    s.vars["d" + n] = std::move(doc);
-    if (op.kind == record_kind::task) {
-      // Dependencies are graph edges; RELATE is not idempotent, so they are
-      // replaced only when the list changed.
-      text += "IF (" + r + ".dependencies ?? []) != ($d" + n + ".dependencies ?? []) {\n  DELETE " + r
-              + "->depends_on RETURN NONE;\n  RELATE (" + r
-              + ")->depends_on->(array::distinct($d" + n
-              + ".dependencies ?? []).map(|$x| type::record('tasks', $x))) RETURN NONE;\n};\n";
-    }
-    if (op.kind == record_kind::queue)
-      text += queue_put_text(n);
-    else
-      text += "UPSERT " + r + " CONTENT $d" + n + " RETURN NONE;\n";
   }
-  text += "COMMIT TRANSACTION;";
-  s.text = std::move(text);
+  std::string text = "BEGIN TRANSACTION;\n" + *checks;
+  if (!queue_ops.empty()) {
+    // First: nothing else in the batch touches the queue's tables.
+    s.vars["qops"] = std::move(queue_ops);
+    text += "FOR $q IN $qops {\nLET $kq = $q.k;\nLET $dq = $q.d;\nIF $q.rm {\n"
+            + queue_remove_text("q") + "} ELSE {\n" + queue_put_text("q") + "};\n};\n";
+  }
+  if (!task_edges.empty()) {
+    s.vars["tedges"] = std::move(task_edges);
+    text += edges_text();
+  }
+  if (!record_ops.empty()) {
+    // In the batch's order. Deleting a task also removes its depends_on
+    // edges (both directions).
+    s.vars["rops"] = std::move(record_ops);
+    text += "FOR $r IN $rops {\nIF $r.rm { DELETE type::record($r.t, $r.k) RETURN NONE }\n"
+            "ELSE { UPSERT type::record($r.t, $r.k) CONTENT $r.d RETURN NONE };\n};\n";
+  }
+  s.text = std::move(text) + "COMMIT TRANSACTION;";
+  // About five times what a record takes on a 2-core machine (0.2 ms).
+  s.allowance = std::chrono::milliseconds(b.ops.size());
   return s;
 }
 

@@ -5,6 +5,7 @@
 // are in tests/surreal-server/README.md and the backend's comments.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ std::string schema_tables();
 struct statement {
   std::string text;
   json vars = json::object();
+  /// Time beyond the client's request timeout it may take: a write batch's
+  /// grows with its records (a 10,000-node workflow is one transaction).
+  std::chrono::milliseconds allowance{0};
 };
 
 /// What a failed precondition throws inside a transaction, followed by its

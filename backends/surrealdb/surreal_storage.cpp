@@ -57,7 +57,7 @@ void issue(pointer self, uint64_t token) {
   if (q.during_setup)
     self->state.conn->call_during_setup("query", std::move(params), std::move(on_reply));
   else
-    self->state.conn->call("query", std::move(params), std::move(on_reply));
+    self->state.conn->call("query", std::move(params), std::move(on_reply), q.st.allowance);
 }
 
 void on_reply(pointer self, uint64_t token, const rpc_result& reply) {

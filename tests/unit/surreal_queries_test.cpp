@@ -27,15 +27,19 @@ TEST_CASE("surrealql: a write batch is one transaction with its preconditions in
   auto& text = st->text;
   CHECK(text.rfind("BEGIN TRANSACTION;", 0) == 0);
   CHECK(text.find("COMMIT TRANSACTION;") != std::string::npos);
-  CHECK(text.find("THROW 'orch-precondition:0:'") != std::string::npos);
-  CHECK(text.find("THROW 'orch-precondition:1:'") != std::string::npos);
-  CHECK(text.find("RELATE") != std::string::npos);  // dependencies as graph edges
+  // One statement per kind of check, naming the failed one's number.
+  CHECK(text.find("THROW 'orch-precondition:' + <string>") != std::string::npos);
+  CHECK(st->vars["pi0"] == json::array({t.id}));
+  CHECK(st->vars["pn0"] == json::array({0}));
+  CHECK(st->vars["pi1"] == json::array({{{"n", 1}, {"key", t.id}, {"values", {"me"}}}}));
+  CHECK(text.find("INSERT RELATION INTO depends_on") != std::string::npos);  // graph edges
+  CHECK(st->vars["tedges"][0]["key"] == t.id);
   // The record and the key travel as variables, not as text.
   CHECK(text.find("DROP TABLE") == std::string::npos);
   CHECK(text.find(t.id) == std::string::npos);
-  CHECK(st->vars["k0"] == t.id);
-  CHECK(st->vars["d0"]["command"] == t.command);
-  CHECK(st->vars["pv1"] == json::array({"me"}));
+  CHECK(st->vars["rops"][0]["k"] == t.id);
+  CHECK(st->vars["rops"][0]["t"] == "tasks");
+  CHECK(st->vars["rops"][0]["d"]["command"] == t.command);
 }
 
 TEST_CASE("surrealql: keys and field names that could break out of the text are refused",
