@@ -15,6 +15,7 @@
 #include "runtime/core/log.hpp"
 #include "runtime/core/schedule_plan.hpp"
 #include "runtime/core/task_search.hpp"
+#include "runtime/core/workflow_template.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch {
@@ -225,7 +226,10 @@ std::string firing_details(const schedule& s, const firing_plan& plan, const std
 /// committed with the workflow's tasks, all or none.
 void make_workflow(schedules_ptr self, entry& e, const firing_plan& plan, micros now) {
   auto& st = self->state;
-  auto made = firing_workflow(e.s, plan.firing, now);
+  auto body = resolve_workflow(e.s.workflow, st.cfg.workflow_templates);
+  if (!body)
+    return commit_skip(self, e.s, plan, "its workflow cannot be made: " + body.message(), true);
+  auto made = firing_workflow(e.s, *body, plan.firing, now);
   if (!made)
     return commit_skip(self, e.s, plan, made.message(), true);
   auto& wf = made->wf;

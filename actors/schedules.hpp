@@ -24,6 +24,7 @@ struct schedules_config {
   std::chrono::seconds refresh{5};           // read every schedule again this often
   micros misfire_grace = 60 * us_per_second; // --schedule-misfire-grace-s
   std::chrono::seconds storage_timeout{30};
+  std::string workflow_templates;            // --workflow-templates: a schedule's template
 };
 
 schedules_actor spawn_schedules(caf::actor_system& sys, storage_actor storage,

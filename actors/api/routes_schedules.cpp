@@ -13,6 +13,8 @@
 #include "runtime/core/event_kinds.hpp"
 #include "runtime/core/query_params.hpp"
 #include "runtime/core/schedule_spec.hpp"
+#include "runtime/core/workflow_spec.hpp"
+#include "runtime/core/workflow_template.hpp"
 #include "runtime/messages/guarded.hpp"
 
 namespace orch::api {
@@ -68,12 +70,29 @@ void get_schedule(const context& ctx, const http_request&, const route_args& arg
   with_schedule(ctx, args, rp, [=](schedule s) mutable { rp.deliver(json_ok(200, schedule_view(s))); });
 }
 
+/// A schedule whose workflow names a template: the template is here and
+/// makes a valid workflow of its params (checked again at each firing, which
+/// is skipped, saying why, if the template changed so that it no longer does).
+status check_template(const context& ctx, const schedule& s) {
+  if (!is_template_reference(s.workflow))
+    return {};
+  auto body = resolve_workflow(s.workflow, ctx.cfg->workflow_templates);
+  if (!body)
+    return {errc::invalid, "workflow: " + body.message()};
+  if (auto w = parse_workflow(*body, 0); !w)
+    return {errc::invalid, "workflow: what the template makes is not a valid workflow: "
+                             + w.message()};
+  return {};
+}
+
 void create_schedule(const context& ctx, const http_request& req, const route_args& args,
                      reply rp) {
   auto now = now_us();
   auto s = parse_new_schedule(req.body, now);
   if (!s)
     return rp.deliver(json_error(400, s.message()));
+  if (auto st = check_template(ctx, *s); !st)
+    return rp.deliver(json_error(400, st.message()));
   rp.audit_as(principal_of(args), audit_action::schedule_create, "schedule:" + s->name);
   s->owner = principal_of(args);
   write_batch b;
@@ -96,8 +115,14 @@ void try_change(const context& ctx, const route_args& args, reply rp, std::strin
     auto now = now_us();
     auto revision = s.revision;
     bool was_paused = s.paused;
+    auto workflow_before = s.workflow;
     if (auto st = apply_schedule_patch(s, body, now); !st)
       return rp.deliver(json_error(400, st.message()));
+    // Only a new workflow is checked: a schedule whose template changed
+    // under it can still be paused or moved.
+    if (s.workflow != workflow_before)
+      if (auto st = check_template(ctx, s); !st)
+        return rp.deliver(json_error(400, st.message()));
     ++s.revision;
     write_batch b;
     b.expect.push_back(expect_revision(record_kind::schedule, s.name, revision));

@@ -108,6 +108,7 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   sched.refresh = std::chrono::seconds(info.shared ? 5 : 60);
   sched.misfire_grace = static_cast<micros>(s.schedule_misfire_grace_s) * us_per_second;
   sched.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
+  sched.workflow_templates = s.workflow_templates;
   c.schedules = spawn_schedules(sys, storage, c.scheduler.api, c.metric_figures, sched);
   caf::anon_send(c.events.front, subscribe_atom_v, event_sink_actor{c.schedules});
   gateway_config gc;

@@ -94,12 +94,13 @@ result<task> firing_task(const schedule& s, micros firing) {
   return t;
 }
 
-result<workflow_plan> firing_workflow(const schedule& s, micros firing, micros now) {
+result<workflow_plan> firing_workflow(const schedule& s, const std::string& body, micros firing,
+                                      micros now) {
   // Named after the schedule unless the graph has a name (its tasks too).
-  auto body = nlohmann::json::parse(s.workflow, nullptr, false);
-  if (body.is_object() && !body.contains("name"))
-    body["name"] = s.name;
-  auto plan = parse_workflow(body.is_discarded() ? s.workflow : body.dump(), now,
+  auto named = nlohmann::json::parse(body, nullptr, false);
+  if (named.is_object() && !named.contains("name"))
+    named["name"] = s.name;
+  auto plan = parse_workflow(named.is_discarded() ? body : named.dump(), now,
                              schedule_task_id(s, firing));
   if (!plan)
     return status{errc::invalid, "schedule '" + s.name

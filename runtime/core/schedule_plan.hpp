@@ -89,7 +89,10 @@ result<task> firing_task(const schedule& s, micros firing);
 /// The workflow a workflow schedule's firing creates: its id derived as a
 /// task's is (schedule_task_id), each task labelled schedule=<name>, named
 /// after the schedule unless its graph has a name; owned by schedule:<name>.
-result<workflow_plan> firing_workflow(const schedule& s, micros firing, micros now);
+/// `body`: the schedule's workflow as POST /workflows takes it (its graph,
+/// or what its template makes: resolve_workflow()).
+result<workflow_plan> firing_workflow(const schedule& s, const std::string& body, micros firing,
+                                      micros now);
 
 /// The id of the task of `s`'s firing at `firing`: the same on every
 /// orchestrator, different for a schedule of the same name made anew.

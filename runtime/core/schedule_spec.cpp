@@ -7,6 +7,7 @@
 #include "runtime/core/schedule_plan.hpp"
 #include "runtime/core/submission.hpp"
 #include "runtime/core/workflow_spec.hpp"
+#include "runtime/core/workflow_template.hpp"
 
 namespace orch {
 
@@ -78,7 +79,17 @@ status workflow_member(const json& j, std::string& out) {
     return {};
   if (!it->is_object())
     return bad("field 'workflow' must be an object: a workflow as POST /workflows takes it, such "
-               "as {\"tasks\": [{\"key\": \"fetch\", \"command\": \"git\"}]}");
+               "as {\"tasks\": [{\"key\": \"fetch\", \"command\": \"git\"}]}, or a "
+               "template's name and params: {\"template\": \"disk-report\", \"params\": {}}");
+  if (it->contains("template")) {
+    // Made from the template at each firing; the gateway checks that it
+    // exists and takes the params.
+    auto text = canonical(*it);
+    if (auto st = check_template_reference(text); !st)
+      return bad("workflow: " + st.message());
+    out = std::move(text);
+    return {};
+  }
   for (auto& node : it->value("tasks", json::array()))
     if (node.is_object() && node.contains("run_at"))
       return bad("workflow: leave out 'run_at': the schedule says when its workflows run");

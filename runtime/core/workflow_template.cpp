@@ -301,4 +301,49 @@ result<std::vector<workflow_template>> load_workflow_templates(const std::string
   return out;
 }
 
+bool is_template_reference(std::string_view workflow_json) {
+  auto j = json::parse(workflow_json, nullptr, false);
+  return j.is_object() && j.contains("template");
+}
+
+status check_template_reference(std::string_view workflow_json) {
+  auto j = json::parse(workflow_json, nullptr, false);
+  if (!j.is_object())
+    return {errc::invalid, "a template reference is an object: {\"template\": NAME, \"params\": {...}}"};
+  for (auto& [k, v] : j.items())
+    if (k != "template" && k != "params")
+      return {errc::invalid, "unknown field '" + k.substr(0, 40)
+                               + "' beside 'template' (a template reference has template and "
+                                 "params; the graph is the template's)"};
+  auto name = j["template"];
+  if (!name.is_string() || !is_template_name(name.get<std::string>()))
+    return {errc::invalid, "'template' must be a template's name (1-64 of A-Z a-z 0-9 _ -)"};
+  if (auto p = j.find("params"); p != j.end() && !p->is_null() && !p->is_object())
+    return {errc::invalid, "'params' must be an object: {\"NAME\": \"value\"}"};
+  return {};
+}
+
+result<std::string> resolve_workflow(const std::string& workflow_json,
+                                     const std::string& directory) {
+  if (!is_template_reference(workflow_json))
+    return workflow_json;
+  if (auto st = check_template_reference(workflow_json); !st)
+    return st;
+  auto j = json::parse(workflow_json);
+  auto name = j["template"].get<std::string>();
+  if (directory.empty())
+    return status{errc::invalid, "template '" + name
+                                   + "': this orchestrator has no templates (start it with "
+                                     "--workflow-templates DIR)"};
+  auto t = load_workflow_template(directory, name);
+  if (!t)
+    return t.error();
+  auto params = j.find("params");
+  auto made = instantiate_template(*t, params == j.end() || params->is_null() ? std::string{}
+                                                                               : params->dump());
+  if (!made)
+    return status{errc::invalid, "template '" + name + "': " + made.message()};
+  return made;
+}
+
 } // namespace orch

@@ -56,6 +56,22 @@ result<workflow_template> parse_workflow_template(std::string_view text, const s
 result<std::string> instantiate_template(const workflow_template& t,
                                          std::string_view params_json);
 
+/// A schedule's workflow may name a template instead of holding a graph:
+/// {"template": NAME, "params": {...}}, made anew from the template at each
+/// firing (so an edit of the template applies from the next one).
+bool is_template_reference(std::string_view workflow_json);
+
+/// The reference's shape checked: a template name, params an object of
+/// strings, nothing else; the error says what is wrong.
+status check_template_reference(std::string_view workflow_json);
+
+/// The POST /workflows body a workflow stands for: a graph as it is; a
+/// template reference made from its template in `directory` (--workflow-
+/// templates; errc::not_found when there is no such template, invalid when
+/// the params do not fit it or no directory is given).
+result<std::string> resolve_workflow(const std::string& workflow_json,
+                                     const std::string& directory);
+
 /// The template as GET /workflows/templates lists it: name, description,
 /// kind (workflow or script), params.
 std::string template_summary(const workflow_template& t);

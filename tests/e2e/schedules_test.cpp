@@ -4,6 +4,8 @@
 // firings shown, and bad input refused with what is wrong.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -376,4 +378,69 @@ TEST_CASE("schedules: a workflow schedule makes one workflow per firing, its tas
   auto changed = o.http().request("PATCH", "/schedules/wf-queue", R"({"task": {"command": "true"}})");
   REQUIRE(changed.status == 200);
   CHECK(changed.json()["data"]["workflow"].is_null());
+}
+
+TEST_CASE("schedules: a schedule may name a workflow template - each firing makes what the "
+          "template makes of its params, an edit of the template applies from the next firing, "
+          "and a template that no longer fits skips the firing saying why",
+          "[e2e][schedules][workflows][templates]") {
+  temp_dir templates{"orch-sched-templates"};
+  auto write_template = [&](const std::string& echo) {
+    json t{{"description", "two steps"},
+           {"params", {{"msg", {{"required", true}, {"pattern", "[a-z]+"}}}}},
+           {"workflow",
+            {{"tasks",
+              {{{"key", "say"}, {"command", "sh"}, {"args", {"-c", echo, "say", "{{params.msg}}"}}},
+               {{"key", "after"}, {"command", "true"}, {"after", {"say"}}}}}}}};
+    std::ofstream{templates / "pair.json.part"} << t.dump();
+    std::filesystem::rename(templates / "pair.json.part", templates / "pair.json");
+  };
+  write_template("echo \"$1\"");
+  e2e_fixture f{{"--workflow-templates", templates.path()}};
+  auto& o = *f.orch;
+  auto refused = [&](const json& workflow) {
+    auto r = o.http().post("/schedules", json{{"name", "bad"}, {"cron", "* * * * * *"},
+                                              {"workflow", workflow}}.dump());
+    INFO(r.body);
+    CHECK(r.status == 400);
+    return r.json()["error"].get<std::string>();
+  };
+  CHECK_THAT(refused({{"template", "nope"}}), Catch::Contains("no workflow template 'nope'"));
+  CHECK_THAT(refused({{"template", "pair"}, {"params", {{"msg", "NOT OK"}}}}),
+             Catch::Contains("msg"));
+  CHECK_THAT(refused({{"template", "pair"}}), Catch::Contains("msg"));
+  CHECK_THAT(refused({{"template", "pair"}, {"tasks", json::array()}}),
+             Catch::Contains("unknown field 'tasks'"));
+  CHECK(o.http().get("/schedules/bad").status == 404);
+
+  json reference{{"template", "pair"}, {"params", {{"msg", "hello"}}}};
+  auto made = create_schedule(o, {{"name", "tpl"}, {"cron", "* * * * * *"},
+                                  {"workflow", reference}, {"overlap", "allow"}});
+  CHECK(made["workflow"] == reference);
+  // The output of a firing's `say` task, once one has completed.
+  auto said = [&](const std::string& expected) {
+    return wait_until([&] {
+      for (auto& t : tasks_of_schedule(o, "tpl"))
+        if (t["status"] == "Completed" && t["output"] == expected)
+          return true;
+      return false;
+    }, std::chrono::seconds(30));
+  };
+  REQUIRE(said("hello\n"));
+  write_template("echo \"v2 $1\"");
+  REQUIRE(said("v2 hello\n"));
+  // A template that no longer takes the params: the firing is skipped, saying why.
+  json changed{{"description", "now needs more"},
+               {"params", {{"msg", {{"required", true}}}, {"size", {{"required", true}}}}},
+               {"workflow", {{"tasks", {{{"key", "x"}, {"command", "true"}}}}}}};
+  std::ofstream{templates / "pair.json.part"} << changed.dump();
+  std::filesystem::rename(templates / "pair.json.part", templates / "pair.json");
+  REQUIRE(wait_until([&] {
+    for (auto& a : schedule_audit(o, "tpl", "schedule.skip"))
+      if (a["details"].get<std::string>().find("its workflow cannot be made") != std::string::npos
+          && a["details"].get<std::string>().find("size") != std::string::npos)
+        return true;
+    return false;
+  }, std::chrono::seconds(30)));
+  REQUIRE(o.http().request("PATCH", "/schedules/tpl", R"({"paused": true})").status == 200);
 }

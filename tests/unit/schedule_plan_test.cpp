@@ -180,7 +180,7 @@ TEST_CASE("schedule spec: a workflow schedule's firing makes the workflow under 
   REQUIRE(s.ok());
   CHECK(s->task.empty());
   auto firing = at_utc("2026-12-08T02:00:00Z");
-  auto plan = firing_workflow(*s, firing, firing + 5);
+  auto plan = firing_workflow(*s, s->workflow, firing, firing + 5);
   REQUIRE(plan.ok());
   CHECK(plan->wf.id == schedule_task_id(*s, firing));
   CHECK(plan->wf.name == "nightly");

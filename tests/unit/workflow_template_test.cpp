@@ -111,3 +111,34 @@ TEST_CASE("workflow template: faults of a template file are named", "[templates]
   CHECK_FALSE(is_template_name(""));
   CHECK_FALSE(is_template_name(std::string(65, 'a')));
 }
+
+TEST_CASE("workflow template: a reference names a template and its params and is resolved from "
+          "the directory, a graph passes as it is",
+          "[templates]") {
+  CHECK(is_template_reference(R"({"template": "deploy", "params": {"host": "a"}})"));
+  CHECK_FALSE(is_template_reference(R"({"tasks": []})"));
+  CHECK_FALSE(is_template_reference("not json"));
+  CHECK(check_template_reference(R"({"template": "deploy"})").ok());
+  CHECK(check_template_reference(R"({"template": "../etc", "params": {}})").message()
+        == "'template' must be a template's name (1-64 of A-Z a-z 0-9 _ -)");
+  CHECK(check_template_reference(R"({"template": "deploy", "params": []})").message()
+        == "'params' must be an object: {\"NAME\": \"value\"}");
+  CHECK(check_template_reference(R"({"template": "deploy", "tasks": []})").message().rfind(
+          "unknown field 'tasks'", 0) == 0);
+  // A graph is its own body; a reference needs a directory with its template.
+  CHECK(*resolve_workflow(R"({"tasks":[]})", "") == R"({"tasks":[]})");
+  auto none = resolve_workflow(R"({"template": "deploy"})", "");
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.message().find("--workflow-templates") != std::string::npos);
+  auto missing = resolve_workflow(R"({"template": "deploy"})", "/nonexistent-templates-dir");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.code() == errc::not_found);
+  auto made = resolve_workflow(R"({"template": "provision-host", "params": {"host": "db-1"}})",
+                               ORCH_SOURCE_DIR "/config/workflows");
+  REQUIRE(made.ok());
+  CHECK(json::parse(*made)["name"] == "provision db-1");
+  auto unfit = resolve_workflow(R"({"template": "provision-host", "params": {}})",
+                                ORCH_SOURCE_DIR "/config/workflows");
+  REQUIRE_FALSE(unfit.ok());
+  CHECK(unfit.message().rfind("template 'provision-host': ", 0) == 0);
+}
