@@ -50,6 +50,14 @@ const listedStatus = (page, name) => page.evaluate((n) => {
   return '';
 }, name);
 
+/// POST /tasks from inside the page with its session's token; the new task's id.
+const postTask = (page, body) => page.evaluate(async (b) => {
+  const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
+                    'Content-Type': 'application/json' };
+  return (await (await fetch('/tasks', { method: 'POST', headers, body: JSON.stringify(b) }))
+    .json()).data.id;
+}, body);
+
 async function submit(page, name, command, argLines) {
   await page.$eval('#submit-name', (el) => { el.value = ''; });
   await page.$eval('#submit-command', (el) => { el.value = ''; });
@@ -174,15 +182,9 @@ try {
     { timeout: 15000 });
 
   step('a dependency graph, and a click on a node');
-  const [parent, child] = await page.evaluate(async (t) => {
-    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
-                      'Content-Type': 'application/json' };
-    const post = async (body) => (await (await fetch('/tasks', {
-      method: 'POST', headers, body: JSON.stringify(body) })).json()).data.id;
-    const p = await post({ name: `dash-parent-${t}`, command: 'true' });
-    const c = await post({ name: `dash-child-${t}`, command: 'true', dependencies: [p] });
-    return [p, c];
-  }, tag);
+  const parent = await postTask(page, { name: `dash-parent-${tag}`, command: 'true' });
+  const child = await postTask(page, { name: `dash-child-${tag}`, command: 'true',
+                                       dependencies: [parent] });
   await page.evaluate((id) => { location.hash = '#task/' + id; }, child);
   await page.waitForFunction(() => document.querySelectorAll('#detail-graph .node').length === 2,
                              { timeout: 10000 });
@@ -194,25 +196,14 @@ try {
   }, { timeout: 10000 }, parent);
 
   step('children under their parent, live, and a link back to it');
-  const [father, kids] = await page.evaluate(async (t) => {
-    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
-                      'Content-Type': 'application/json' };
-    const post = async (body) => (await (await fetch('/tasks', {
-      method: 'POST', headers, body: JSON.stringify(body) })).json()).data.id;
-    const p = await post({ name: `dash-father-${t}`, command: 'sleep', args: ['600'] });
-    const a = await post({ name: `dash-kid-a-${t}`, command: 'sleep', args: ['600'], parent: p });
-    return [p, [a]];
-  }, tag);
+  const sleeper = (name, parent) => ({ name, command: 'sleep', args: ['600'], parent });
+  const father = await postTask(page, sleeper(`dash-father-${tag}`));
+  const kids = [await postTask(page, sleeper(`dash-kid-a-${tag}`, father))];
   await page.evaluate((id) => { location.hash = '#task/' + id; }, father);
   await page.waitForFunction(() => document.querySelectorAll('#children-rows tr').length === 1,
                              { timeout: 10000 });
   // One more child while the parent is shown: it appears without a reload.
-  kids.push(await page.evaluate(async (p, t) => {
-    const headers = { Authorization: 'Bearer ' + sessionStorage.getItem('orch.token'),
-                      'Content-Type': 'application/json' };
-    return (await (await fetch('/tasks', { method: 'POST', headers, body: JSON.stringify(
-      { name: `dash-kid-b-${t}`, command: 'sleep', args: ['600'], parent: p }) })).json()).data.id;
-  }, father, tag));
+  kids.push(await postTask(page, sleeper(`dash-kid-b-${tag}`, father)));
   await page.waitForFunction(() => document.querySelectorAll('#children-rows tr').length === 2,
                              { timeout: 10000 });
   await page.screenshot({ path: path.join(out, 'children.png') });
