@@ -89,6 +89,9 @@ row "claim + complete cycles/s, 100 concurrent, backlog of no-op jobs" claim_100
 row "end to end, tasks running \`true\`, 4 at once, tasks/s" e2e
 row "submit-to-start p50, idle queue, ms (lower is better)" p50 lower
 row "submit-to-start p99, idle queue, ms (lower is better)" p99 lower
+row "CPU µs per durable submission: orchestrator process · redis-server (lower is better)" cpu_submit lower
+row "CPU µs per task of a batch: orchestrator process · redis-server (lower is better)" cpu_batch lower
+row "CPU µs per claim + complete: storage path in-process · redis-server (lower is better)" cpu_claim_100 lower
 line="| \`xargs -P4 true\` in the same run, spawns/s | |"
 for b in "${backends[@]}"; do
   line+=" $(fmt "${value[xargs.$b]:-}") | end to end at $(awk -v a="${value[e2e.$b]:-0}" -v b="${value[xargs.$b]:-0}" 'BEGIN { printf (b > 0 ? "%.0f%%" : "—"), 100 * a / b }') |"

@@ -16,9 +16,11 @@
 //
 // redis-server is started on a free port in a temp directory and stopped at
 // the end, also on failure. Prints "RESULT <shape>.bullmq <value>" lines for
-// scripts/bench.sh. Run by hand, never by the test command.
+// scripts/bench.sh, and for submit, batch and claim also redis-server's CPU
+// per operation ("RESULT cpu_<shape>.bullmq <microseconds>"). Run by hand,
+// never by the test command.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,7 +84,22 @@ async function startRedis() {
       throw new Error('redis-server did not start (is the redis-server package installed?)');
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { port, stop };
+  return { port, stop, pid: proc.pid };
+}
+
+/// CPU seconds (user + system) process `pid` has used so far, from
+/// /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/// Redis's CPU per operation since `from` (cpuSeconds), in microseconds:
+/// the peer's side of the orchestrator's CPU per operation.
+function redisCpu(shape, from, ops, what) {
+  const us = (1e6 * (cpuSeconds(redis.pid) - from)) / ops;
+  result(`cpu_${shape}`, us, 'us/op', `redis-server CPU per ${what}`);
 }
 
 function result(shape, value, unit, detail) {
@@ -118,9 +135,10 @@ try {
   if (shapes.has('submit')) {
     const q = freshQueue();
     const tasks = n('tasks');
-    const t0 = performance.now();
+    const t0 = performance.now(), cpu0 = cpuSeconds(redis.pid);
     await inParallel(64, tasks, () => q.add('job', { command: 'true' }));
     result('submit', tasks / seconds(t0), 'tasks/s', `${tasks} queue.add, 64 in flight`);
+    redisCpu('submit', cpu0, tasks, 'queue.add');
     await q.close();
   }
   if (shapes.has('batch')) {
@@ -128,9 +146,10 @@ try {
     const total = n('batch-tasks');
     const jobs = Array.from({ length: 1000 }, () => ({ name: 'job', data: { command: 'true' } }));
     const calls = Math.max(1, Math.floor(total / 1000));
-    const t0 = performance.now();
+    const t0 = performance.now(), cpu0 = cpuSeconds(redis.pid);
     await inParallel(4, calls, () => q.addBulk(jobs));
     result('batch', (calls * 1000) / seconds(t0), 'tasks/s', `${calls} addBulk of 1000, 4 in flight`);
+    redisCpu('batch', cpu0, calls * 1000, 'job of an addBulk');
     await q.close();
   }
   if (shapes.has('claim')) {
@@ -139,10 +158,11 @@ try {
     const jobs = Array.from({ length: 1000 }, () => ({ name: 'job', data: {} }));
     for (let left = count; left > 0; left -= 1000)
       await q.addBulk(jobs.slice(0, Math.min(1000, left)));
-    const t0 = performance.now();
+    const t0 = performance.now(), cpu0 = cpuSeconds(redis.pid);
     const w = new Worker(q.name, async () => {}, { connection, concurrency: 100 });
     await completions(w, count);
     result('claim_100', count / seconds(t0), 'cycles/s', `${count} no-op jobs, worker concurrency 100`);
+    redisCpu('claim_100', cpu0, count, 'job taken and completed');
     await w.close();
     await q.close();
   }
