@@ -24,7 +24,7 @@ constexpr uint32_t children_page = 10'000;
 void scheduler_impl::cancel_children(const std::string& parent_id, const std::string& principal) {
   record_query q;
   q.kind = record_kind::task;
-  q.search = "label:parent=" + parent_id + " status:pending,queued,running";
+  q.search = "label:parent=" + parent_id + " " + std::string{unfinished_search_term};
   q.limit = children_page;
   if (auto st = apply_search(q); !st)
     return log_error("scheduler", "looking up the children of " + parent_id + ": " + st.message());
@@ -58,8 +58,7 @@ void scheduler_impl::cancel_if_orphaned(const task& child) {
                     task parent;
                     if (!decode(r.json, parent))
                       return;
-                    if (parent.status == task_status::cancelled
-                        || parent.status == task_status::failed)
+                    if (ended_badly(parent.status))
                       caf::anon_send(caf::actor_cast<scheduler_actor>(this), cancel_atom_v,
                                      task_action{child.id, self_principal()});
                   }),

@@ -39,10 +39,6 @@ constexpr uint32_t sweep_page = 2000;
 constexpr uint32_t sweep_overlap = 200;
 constexpr auto recheck_delay = std::chrono::seconds(1);
 
-bool ended_badly(task_status s) {
-  return s == task_status::failed || s == task_status::cancelled;
-}
-
 /// What one dependency, as found, means for `t`: "" while it is fine or
 /// still to run, else why `t` fails.
 std::string failure_from(const task& t, const std::string& id, const task* dep) {
@@ -76,8 +72,8 @@ dependency_state evaluate_dependencies(const task& t, const std::map<std::string
 }
 
 std::string unresolved_output_reference(const task& t, const std::map<std::string, task>& deps) {
-  if (auto field = misplaced_output_reference(t); !field.empty())
-    return "{{tasks.KEY.output}} goes only in args and env values, not in " + field;
+  if (auto why = misplaced_reference_problem(t); !why.empty())
+    return why;
   std::set<std::string> names;
   for (auto& id : t.dependencies)
     if (auto i = deps.find(id); i != deps.end())
@@ -176,6 +172,13 @@ void scheduler_impl::check_pending(const task& t, const std::string& ended) {
   });
 }
 
+/// check_pending() of a task record as read, if it is (still) Pending.
+void scheduler_impl::check_if_pending(const record& r, const std::string& ended) {
+  task t;
+  if (decode(r.json, t) && t.status == task_status::pending)
+    check_pending(t, ended);
+}
+
 /// A Pending task's release (Queued) or failure. A release fills in the
 /// outputs its args and env name, reading its dependencies once more.
 void scheduler_impl::decide_pending(const task& t, bool ready, const std::string& reason) {
@@ -231,11 +234,8 @@ void scheduler_impl::resolve_dependants(const std::string& id, uint64_t offset) 
   request(storage_, cfg_.storage_timeout, query_atom_v, q)
     .then(guarded("scheduler",
                   [=, this](const record_page& page) {
-                    for (auto& r : page.items) {
-                      task d;
-                      if (decode(r.json, d) && d.status == task_status::pending)
-                        check_pending(d, id);
-                    }
+                    for (auto& r : page.items)
+                      check_if_pending(r, id);
                     if (page.items.size() == dependants_page)
                       resolve_dependants(id, offset + dependants_page);
                   }),
@@ -268,11 +268,8 @@ void scheduler_impl::sweep_pending(uint64_t end) {
                         sweep_pending(page.total);
                       return;
                     }
-                    for (auto& r : page.items) {
-                      task d;
-                      if (decode(r.json, d) && d.status == task_status::pending)
-                        check_pending(d, {});
-                    }
+                    for (auto& r : page.items)
+                      check_if_pending(r, {});
                     if (q.offset > 0)
                       sweep_pending(q.offset + sweep_overlap);
                   }),
@@ -305,11 +302,7 @@ void scheduler_impl::recheck_now() {
   for (auto& id : tasks)
     request(storage_, cfg_.storage_timeout, caf::get_atom_v, record_kind::task, id)
       .then(guarded("scheduler",
-                    [this](const record& r) {
-                      task t;
-                      if (decode(r.json, t) && t.status == task_status::pending)
-                        check_pending(t, {});
-                    }),
+                    [this](const record& r) { check_if_pending(r, {}); }),
             [=, this](caf::error& e) {
               if (error_code(e) != errc::not_found)
                 recheck_later(id, {});

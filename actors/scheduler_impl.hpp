@@ -116,6 +116,7 @@ private:
   using found_tasks = std::function<void(std::map<std::string, task>, caf::error)>;
   void fetch_tasks(const std::vector<std::string>& ids, found_tasks done);
   void check_pending(const task& t, const std::string& ended = {});
+  void check_if_pending(const record& r, const std::string& ended);
   void decide_pending(const task& t, bool ready, const std::string& reason);
   void store_decision(const task& t, bool ready, const std::string& reason);
   void resolve_dependants(const std::string& id, uint64_t offset = 0);

@@ -313,7 +313,7 @@ void ask_workflow_running(schedules_ptr self, const std::string& name, const std
   auto& st = self->state;
   record_query q;
   q.kind = record_kind::task;
-  q.search = "label:workflow=" + id + " status:pending,queued,running";
+  q.search = "label:workflow=" + id + " " + std::string{unfinished_search_term};
   q.limit = 1;
   if (auto parsed = apply_search(q); !parsed)
     return try_later(self, name, "looking up its previous workflow: " + parsed.message());

@@ -23,17 +23,11 @@ void events(const context& ctx, const http_request& req, const route_args& args,
   auto filter = parse_event_filter(req.query, req.last_event_id);
   if (!filter)
     return rp.deliver(json_error(400, filter.message()));
-  if (!calling_task(args).empty()) {
-    if (filter->tasks.empty() || filter->tasks.size() > max_followed_children)
-      return rp.deliver(json_error(
-        403, "a running task's token follows only its own children: name them with ?task= (1 to "
-               + std::to_string(max_followed_children) + " ids)"));
-    std::vector<std::string> ids{filter->tasks.begin(), filter->tasks.end()};
-    auto checked = args;
-    checked.who.task_id.clear();
-    return when_reached(ctx, args, std::move(ids), rp,
-                        [=] { events(ctx, req, checked, rp); });
-  }
+  if (!calling_task(args).empty()
+      && (filter->tasks.empty() || filter->tasks.size() > max_followed_children))
+    return rp.deliver(json_error(
+      403, "a running task's token follows only its own children: name them with ?task= (1 to "
+             + std::to_string(max_followed_children) + " ids)"));
   event_stream_config cfg;
   cfg.events = ctx.peers->events;
   cfg.storage = ctx.peers->storage;
@@ -42,9 +36,12 @@ void events(const context& ctx, const http_request& req, const route_args& args,
   cfg.storage_timeout = ctx.cfg->storage_timeout;
   cfg.keepalive = ctx.cfg->stream_keepalive;
   auto* sys = &ctx.self->system();
-  rp.deliver(event_stream_answer([sys, cfg = std::move(cfg)](std::shared_ptr<http_stream> out) {
-    spawn_event_stream(*sys, std::move(out), cfg);
-  }));
+  std::vector<std::string> followed{cfg.filter.tasks.begin(), cfg.filter.tasks.end()};
+  when_reached(ctx, args, std::move(followed), rp, [=]() mutable {
+    rp.deliver(event_stream_answer([sys, cfg](std::shared_ptr<http_stream> out) {
+      spawn_event_stream(*sys, std::move(out), cfg);
+    }));
+  });
 }
 
 } // namespace

@@ -154,19 +154,14 @@ void task_action(const context& ctx, const http_request&, const route_args& args
 }
 
 void task_events(const context& ctx, const http_request& req, const route_args& args, reply rp) {
-  if (!calling_task(args).empty()) {
-    auto checked = args;
-    checked.who.task_id.clear();
-    return when_reached(ctx, args, {args.id}, rp,
-                        [=] { task_events(ctx, req, checked, rp); });
-  }
   record_query q;
   q.kind = record_kind::event;
   if (auto st = paging_params(req.query, q); !st)
     return rp.deliver(json_error(400, st.message()));
   q.field = "task_id";
   q.value = args.id;
-  list_records(ctx, rp, q, "events", ctx.peers->storage);
+  when_reached(ctx, args, {args.id}, rp,
+               [=] { list_records(ctx, rp, q, "events", ctx.peers->storage); });
 }
 
 } // namespace

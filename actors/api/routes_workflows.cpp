@@ -214,9 +214,7 @@ void retry_workflow(const context& ctx, const http_request&, const route_args& a
                [=](const tasks_by_id& tasks) mutable {
                  auto ids = std::make_shared<std::vector<std::string>>();
                  for (auto& id : workflow_task_ids(w))
-                   if (auto t = tasks.find(id); t != tasks.end()
-                                                && (t->second.status == task_status::failed
-                                                    || t->second.status == task_status::cancelled))
+                   if (auto t = tasks.find(id); t != tasks.end() && ended_badly(t->second.status))
                      ids->push_back(id);
                  if (ids->empty())
                    return rp.deliver(json_error(409, "workflow " + w.id

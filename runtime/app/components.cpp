@@ -17,7 +17,8 @@ namespace {
 
 scheduler_config scheduler_settings(const server_settings& s, const storage_info& info,
                                     const std::string& instance, const std::string& nu_path,
-                                    std::shared_ptr<const api_address> api) {
+                                    std::shared_ptr<const api_address> api,
+                                    const std::string& task_token_key) {
   scheduler_config sc;
   sc.instance = instance;
   sc.max_concurrent = s.max_concurrent_tasks;
@@ -31,6 +32,7 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
   sc.max_output_bytes = s.max_output_bytes;
   sc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
   sc.api = std::move(api);
+  sc.task_token_key = task_token_key;
   return sc;
 }
 
@@ -92,9 +94,9 @@ components start_components(caf::actor_system& sys, const server_settings& s,
   // from storage once durable, in commit order, and on shared storage other
   // processes' through its live queries. Subscribed before anything commits.
   caf::anon_send(storage, subscribe_atom_v, event_feed_actor{c.events.front});
-  auto sc = scheduler_settings(s, info, instance, nu_path, std::move(api));
-  sc.task_token_key = task_token_key;
-  c.scheduler = spawn_scheduler(sys, storage, c.metric_figures, std::move(sc));
+  c.scheduler = spawn_scheduler(
+    sys, storage, c.metric_figures,
+    scheduler_settings(s, info, instance, nu_path, std::move(api), task_token_key));
   if (s.node_port >= 0)
     c.coordinator = spawn_node_coordinator(
       sys, c.scheduler.nodes,

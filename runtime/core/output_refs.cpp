@@ -60,6 +60,12 @@ std::string misplaced_output_reference(const task& t) {
   return {};
 }
 
+std::string misplaced_reference_problem(const task& t) {
+  auto field = misplaced_output_reference(t);
+  return field.empty() ? field
+                       : "{{tasks.KEY.output}} goes only in args and env values, not in " + field;
+}
+
 status substitute_outputs(task& t, const std::map<std::string, std::string>& outputs) {
   std::map<std::string, std::string> values;
   for (auto& key : output_references(t)) {

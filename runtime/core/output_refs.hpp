@@ -26,6 +26,9 @@ std::set<std::string> output_references(const task& t);
 /// else the field's name (command, script, workdir, ...).
 std::string misplaced_output_reference(const task& t);
 
+/// The refusal of such a reference, naming the field; "" if there is none.
+std::string misplaced_reference_problem(const task& t);
+
 /// Replaces each `{{tasks.KEY.output}}` in args and env values with
 /// outputs.at(KEY), trailing newlines removed. Fails, changing nothing, if a
 /// KEY has no output given or an output holds a NUL byte (no argument or

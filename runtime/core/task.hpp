@@ -25,6 +25,12 @@ bool parse_status(std::string_view text, task_status& out);
 /// Completed, Failed and Cancelled: nothing happens to the task any more.
 bool is_terminal(task_status s);
 
+/// Failed or Cancelled: what fails its dependants, cancels its children and
+/// a workflow retry runs again.
+inline bool ended_badly(task_status s) {
+  return s == task_status::failed || s == task_status::cancelled;
+}
+
 struct task {
   std::string id;
   std::string name;

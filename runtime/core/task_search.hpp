@@ -54,6 +54,9 @@ struct task_search {
   micros until = 0;                          // exclusive; 0: unbounded
 };
 
+/// The search term of the tasks still to end (Pending, Queued, Running).
+inline constexpr std::string_view unfinished_search_term = "status:pending,queued,running";
+
 inline constexpr size_t max_search_length = 1000;
 inline constexpr size_t max_search_terms = 20;
 

@@ -189,9 +189,8 @@ result<workflow_plan> parse_workflow(std::string_view body, micros now, const st
     auto t = parse_submission(canonical(n.task));
     if (!t)
       return bad(where(i, n.key) + ": " + t.message());
-    if (auto field = misplaced_output_reference(*t); !field.empty())
-      return bad(where(i, n.key) + ": {{tasks.KEY.output}} goes only in args and env values, "
-                 "not in " + field);
+    if (auto why = misplaced_reference_problem(*t); !why.empty())
+      return bad(where(i, n.key) + ": " + why);
     for (auto& ref : output_references(*t))
       if (std::find(n.after.begin(), n.after.end(), ref) == n.after.end())
         return bad(where(i, n.key) + ": {{tasks." + ref.substr(0, 64) + ".output}} names '"

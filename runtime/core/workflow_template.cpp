@@ -301,35 +301,47 @@ result<std::vector<workflow_template>> load_workflow_templates(const std::string
   return out;
 }
 
-bool is_template_reference(std::string_view workflow_json) {
-  auto j = json::parse(workflow_json, nullptr, false);
-  return j.is_object() && j.contains("template");
-}
+namespace {
 
-status check_template_reference(std::string_view workflow_json) {
-  auto j = json::parse(workflow_json, nullptr, false);
-  if (!j.is_object())
-    return {errc::invalid, "a template reference is an object: {\"template\": NAME, \"params\": {...}}"};
+/// `j` names a template: its shape as check_template_reference() says.
+status check_reference(const json& j) {
   for (auto& [k, v] : j.items())
     if (k != "template" && k != "params")
       return {errc::invalid, "unknown field '" + k.substr(0, 40)
                                + "' beside 'template' (a template reference has template and "
                                  "params; the graph is the template's)"};
-  auto name = j["template"];
-  if (!name.is_string() || !is_template_name(name.get<std::string>()))
+  auto name = j.find("template");
+  if (name == j.end() || !name->is_string() || !is_template_name(name->get<std::string>()))
     return {errc::invalid, "'template' must be a template's name (1-64 of A-Z a-z 0-9 _ -)"};
   if (auto p = j.find("params"); p != j.end() && !p->is_null() && !p->is_object())
     return {errc::invalid, "'params' must be an object: {\"NAME\": \"value\"}"};
   return {};
 }
 
+bool names_template(const json& j) {
+  return j.is_object() && j.contains("template");
+}
+
+} // namespace
+
+bool is_template_reference(std::string_view workflow_json) {
+  return names_template(json::parse(workflow_json, nullptr, false));
+}
+
+status check_template_reference(std::string_view workflow_json) {
+  auto j = json::parse(workflow_json, nullptr, false);
+  if (!j.is_object())
+    return {errc::invalid, "a template reference is an object: {\"template\": NAME, \"params\": {...}}"};
+  return check_reference(j);
+}
+
 result<std::string> resolve_workflow(const std::string& workflow_json,
                                      const std::string& directory) {
-  if (!is_template_reference(workflow_json))
+  auto j = json::parse(workflow_json, nullptr, false);
+  if (!names_template(j))
     return workflow_json;
-  if (auto st = check_template_reference(workflow_json); !st)
+  if (auto st = check_reference(j); !st)
     return st;
-  auto j = json::parse(workflow_json);
   auto name = j["template"].get<std::string>();
   if (directory.empty())
     return status{errc::invalid, "template '" + name
