@@ -18,6 +18,7 @@ const state = {
   detailTask: null,        // its record, as last read
   childRows: new Map(),    // its children's <tr>, by id
   familyTimer: 0,
+  familyAsked: 0,          // showFamily calls so far: the latest draws
   output: null,            // the detail's output EventSource
 };
 
@@ -258,7 +259,9 @@ function onEvent(ev) {
   // A new task may be a child of the one shown: look again, once for a burst.
   if (ev.kind === 'created' && state.detailTask) {
     clearTimeout(state.familyTimer);
-    state.familyTimer = setTimeout(() => showFamily(state.detailTask), 300);
+    state.familyTimer = setTimeout(() => {
+      if (state.detailTask) showFamily(state.detailTask);  // still on a task's page
+    }, 300);
   }
   if (ev.task_id === state.detail) showDetail(state.detail, true);
 }
@@ -322,11 +325,14 @@ async function showFamily(t) {
   parent.textContent = t.parent ? t.parent.slice(0, 8) : '';
   parent.href = t.parent ? '#task/' + t.parent : '#';
   show($('detail-parent'), !!t.parent);
+  // Looks overlap (an event of the task, a new child): only the latest one
+  // asked draws, so an older answer arriving late cannot undo a newer one.
+  const asked = ++state.familyAsked;
   let page = { tasks: [], total: 0 };
   try {
     page = await api('GET', `/tasks?parent=${t.id}&limit=${childrenShown}&order=asc`);
   } catch (_) { /* shown as none */ }
-  if (state.detailTask?.id !== t.id) return;  // moved on meanwhile
+  if (asked !== state.familyAsked || state.detailTask?.id !== t.id) return;  // moved on meanwhile
   const rows = page.tasks.map(rowOf);
   state.childRows = new Map(rows.map((tr) => [tr.dataset.id, tr]));
   $('children-rows').replaceChildren(...rows);

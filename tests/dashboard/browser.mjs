@@ -289,6 +289,9 @@ try {
 } catch (e) {
   failed = true;
   console.log(`FAILED: ${e.stack || e}`);
+  // What the first page showed then, to read the failure by.
+  for (const p of (await browser.pages()).slice(0, 2))
+    await p.screenshot({ path: path.join(out, 'failed.png') }).catch(() => {});
 } finally {
   await browser.close();
 }
