@@ -1,22 +1,28 @@
-// The commit point of the filesystem backend's group commits: one line per
-// round in `queue.rkvs/commit.log`, appended and fdatasync'ed once every new
-// file and segment line of the round is durable and before any of them is
-// published. A round is committed exactly when its line is on disk, so a
-// crash anywhere leaves a round wholly there or wholly absent:
-//  - before the line: its temp files are removed and the segment lines it
-//    appended are cut off (each segment is cut back to the size the log last
-//    committed for it);
-//  - after the line: start-up finishes its renames and deletions (both are
-//    idempotent) before anything is read.
-// Each line holds the round's number, the keys it deletes and the new size of
-// every segment it appended to; a checkpoint line (the first line of the
-// file, rewritten at start-up and whenever the log grows large) holds the
-// size of every segment.
+// The filesystem backend's write-ahead log: `queue.rkvs/commit.log`. A
+// round of a group commit is one block appended and fdatasync'ed: a header
+// line (the round's number, the keys it deletes, the new size of every
+// segment it appends to, and the layout of its data) followed by the data
+// itself: the canonical JSON of every record file it writes and the lines it
+// appends to each segment, checked by a CRC-32. A round is committed exactly
+// when its block is on disk; only then are its files written (temp file,
+// rename) and its lines appended, without fsync: one sync per round.
+// After an unclean stop, start-up writes every round since the last
+// checkpoint again from the log (fs_replay.cpp), so a crash anywhere, even a
+// power loss that drops files the page cache held, leaves a round wholly
+// there or wholly absent. A block cut off at the end never committed (and
+// was never acknowledged): it is ignored.
+// The first line is a checkpoint: every round up to it is durable in the
+// files themselves (a syncfs came first) and the sizes of all segments.
+// The log is replaced by a new checkpoint (and the rounds after it) when it
+// grows large, at start-up and at close. Lines without data are rounds of
+// the previous format (files fsynced before the line); they still read.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/filesystem/file_io.hpp"
@@ -29,6 +35,42 @@ using segment_sizes = std::map<record_kind, std::map<std::string, uint64_t>>;
 /// Keys whose files a round deletes, per file kind.
 using deleted_keys = std::map<record_kind, std::vector<std::string>>;
 
+/// A record file as a round's block carries it.
+struct logged_file {
+  record_kind kind;
+  std::string key;
+  std::string json;                          // canonical
+};
+
+/// Lines a round appends to a segment, starting at byte `from`.
+struct logged_append {
+  record_kind kind;
+  std::string segment;
+  uint64_t from = 0;
+  std::string text;
+};
+
+/// A round read back with its data: what start-up writes again.
+struct logged_round {
+  uint64_t round = 0;
+  std::vector<logged_file> files;
+  deleted_keys deletes;
+  std::vector<logged_append> appends;
+};
+
+/// What commit() writes, as views of the round's own buffers.
+struct round_file {
+  record_kind kind;
+  std::string_view key;
+  std::string_view json;
+};
+struct round_append {
+  record_kind kind;
+  std::string_view segment;
+  uint64_t from = 0;
+  std::string_view text;
+};
+
 /// What the log says was committed.
 struct committed_rounds {
   /// False: no log (a new directory, or one written before the log
@@ -40,6 +82,11 @@ struct committed_rounds {
   uint64_t last_round = 0;
   deleted_keys last_deletes;                 // of last_round only
   segment_sizes sizes;                       // committed size of each named segment
+  /// Every round after the checkpoint that carries its data, in order.
+  std::vector<logged_round> logged;
+  /// The last round carries its data: start-up writes it again rather than
+  /// finishing the renames of its temp files (the previous format).
+  bool last_logged = false;
 };
 
 class commit_log {
@@ -55,24 +102,40 @@ public:
   commit_log(const commit_log&) = delete;
   commit_log& operator=(const commit_log&) = delete;
 
-  /// The commit point of round `round`; durable when this returns. On
-  /// failure the log is cut back to where it was and status_error thrown:
-  /// the round did not commit.
-  void commit(uint64_t round, const deleted_keys& deletes, const segment_sizes& touched);
+  ~commit_log();
 
-  /// Past its limit: time to replace the log with a checkpoint (asked
+  /// The commit point of round `round`: its block, durable when this
+  /// returns. On failure the log is cut back to where it was and
+  /// status_error thrown: the round did not commit.
+  void commit(uint64_t round, const deleted_keys& deletes, const std::vector<round_file>& files,
+              const std::vector<round_append>& appends);
+
+  /// Past its limit and no checkpoint under way: time to begin one (asked
   /// first, so the caller gathers every segment's size only then).
   bool large() const;
-  /// Replaces the log with one line: every round up to `last_round` is done,
-  /// and the segments have these sizes.
+  /// Begins a checkpoint after round `last_round` (whose files are written):
+  /// a syncfs on another thread while rounds go on; finish_checkpoint()
+  /// then replaces the log with the checkpoint line and the rounds
+  /// committed since.
+  void begin_checkpoint(uint64_t last_round, segment_sizes all);
+  /// Ends a checkpoint whose sync is done (or waits for it with `wait`). A
+  /// failed sync is logged and the log kept: a later one tries again.
+  void finish_checkpoint(bool wait);
+  /// Everything written so far made durable (syncfs), then the log replaced
+  /// by one line: every round up to `last_round` is done, and the segments
+  /// have these sizes. At start-up and close.
   void checkpoint(uint64_t last_round, const segment_sizes& all);
 
 private:
-  void append(const std::string& line);
+  void append(const std::string& block);
+  void rewrite(uint64_t last_round, const segment_sizes& all, const std::string& tail);
 
   std::string path_;
   unique_fd fd_;
   uint64_t size_ = 0;
+
+  struct pending_checkpoint;
+  std::unique_ptr<pending_checkpoint> pending_;
 };
 
 } // namespace orch::fs

@@ -151,6 +151,44 @@ void write_all(int fd, const std::string& data, const std::string& path) {
     throw io_failure("cannot write", path, ec.value());
 }
 
+void write_all_at(int fd, std::string_view data, uint64_t offset, const std::string& path) {
+  while (!data.empty()) {
+    auto n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      throw io_failure("cannot write", path, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+unique_fd create_temp(const std::string& tmp) {
+  unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+  if (!fd)
+    throw io_failure("cannot create", tmp, errno);
+  return fd;
+}
+
+void publish_file(const std::string& path, const std::string& tmp, std::string_view text,
+                  unique_fd fd) {
+  if (!fd)
+    fd = create_temp(tmp);
+  write_all_at(fd.get(), text, 0, tmp);
+  fd = {};
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw io_failure("cannot rename " + tmp + " to", path, errno);
+}
+
+void sync_filesystem(const std::string& dir) {
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (!fd)
+    throw io_failure("cannot open directory", dir, errno);
+  if (::syncfs(fd.get()) != 0)
+    throw io_failure("cannot sync the filesystem of", dir, errno);
+}
+
 namespace {
 
 /// A few long-lived threads for parallel fsyncs: starting threads for every

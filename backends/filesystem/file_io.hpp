@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/engine/storage_engine.hpp"
@@ -55,6 +56,23 @@ private:
 
 /// Writes all of `data` to `fd`; throws status_error naming `path`.
 void write_all(int fd, const std::string& data, const std::string& path);
+
+/// Writes all of `data` at `offset` of `fd` (pwrite); throws status_error naming `path`.
+void write_all_at(int fd, std::string_view data, uint64_t offset, const std::string& path);
+
+/// Creates (or empties) the temp file `tmp`; throws status_error.
+unique_fd create_temp(const std::string& tmp);
+
+/// Writes `text` as the whole content of `path`, through the temp file `tmp`
+/// in the same directory (`fd` if it is open, else created) renamed over it:
+/// a reader never sees half a file. Nothing is fsynced (the caller's log
+/// makes it durable).
+void publish_file(const std::string& path, const std::string& tmp, std::string_view text,
+                  unique_fd fd = {});
+
+/// syncfs(2) of the filesystem holding `dir`: every file and directory
+/// change written there so far is durable when it returns.
+void sync_filesystem(const std::string& dir);
 
 /// fsync of many descriptors at once on a few threads: on ext4 and XFS
 /// concurrent fsyncs share journal commits, which is the filesystem

@@ -36,6 +36,7 @@ fs_engine::fs_engine(const std::string& data_dir, bool read_only) : read_only_(r
   // its last line never happened, the last one is finished.
   auto committed = commit_log::read(commit_log_path(), notes_);
   round_ = committed.last_round;
+  replay(committed);
   // The segments load on a thread of their own while the file kinds load
   // here: together they are what a large directory's start-up costs.
   std::vector<std::string> segment_notes;
@@ -213,6 +214,15 @@ std::string fs_engine::do_backup(const std::string& to) {
 
 void fs_engine::do_close() {
   publish_pending();
+  // A clean stop leaves a log of one line: the next start-up, or a
+  // read-only open, has nothing to write again.
+  if (commits_ && !unpublished_) {
+    auto st = catch_status([&] { commits_->checkpoint(round_, all_segment_sizes()); });
+    if (!st)
+      log_warn("filesystem", "no checkpoint at close (" + st.message()
+                               + "); the next start-up writes the last rounds again from the "
+                                 "commit log");
+  }
   closed_ = true;
   lock_.reset();
 }

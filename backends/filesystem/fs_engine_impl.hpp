@@ -29,6 +29,12 @@ inline bool is_file_kind(record_kind k) {
          || k == record_kind::schedule || k == record_kind::workflow;
 }
 
+/// What a record file holds: the record's JSON pretty-printed.
+std::string file_text(const std::string& record_json);
+
+/// A read-only open's refusal of a write it would have to finish.
+status_error unfinished_write(const std::string& path);
+
 /// A task in a secondary index: its creation time and its id, which is the
 /// key of fs_engine::tasks_ (map nodes do not move), not a copy of it.
 struct time_key {
@@ -106,19 +112,28 @@ private:
   bool committed_field(record_kind k, const std::string& key, const std::string& field,
                        std::string& value);
   void write_to_disk(record_overlay& overlay);
-  /// A round that committed but is not yet in place: its renames and
-  /// deletions (resumed where they stopped), and its records, which reads
-  /// are served from meanwhile.
+  /// A round that committed but is not yet in place: its files, deletions
+  /// and segment lines (resumed where they stopped), and its records, which
+  /// reads are served from meanwhile.
   struct unpublished_round {
-    std::vector<std::pair<std::string, std::string>> renames;  // temp -> final
-    size_t renamed = 0;
+    struct file {
+      std::string temp, path, text;
+      fs::unique_fd fd;                      // the temp file, created before the commit
+    };
+    std::vector<file> files;
+    size_t published = 0;
     std::vector<std::string> unlinks;
-    std::vector<std::string> dirs;
     std::vector<std::pair<segment_log*, segment_log::prepared>> segments;
     record_overlay overlay;
   };
-  /// Renames and deletions of a committed round, resumed where they stopped.
+  /// Files, deletions and segment lines of a committed round, resumed where
+  /// they stopped. Nothing is fsynced: the commit log has the round.
   void put_in_place(unpublished_round& r);
+
+  // -- after an unclean stop (fs_replay.cpp) -----------------------------------
+  /// Writes every round the log holds since its checkpoint again (or, read
+  /// only, checks that the files already hold them).
+  void replay(const committed_rounds& committed);
   /// At close: a last try at an unpublished round (else start-up finishes it).
   void publish_pending() noexcept;
   void apply_to_index(const record_id& id, const staged_record& s);

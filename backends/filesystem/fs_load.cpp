@@ -53,14 +53,11 @@ std::vector<std::string> fs_engine::record_files(record_kind k, const committed_
 
 void fs_engine::finish_round(record_kind k, const committed_rounds& committed,
                              std::vector<std::string>& names) {
-  if (!committed.present)
+  // A round that carries its data was written again by replay() (its temp
+  // files may be torn: they are removed with the others).
+  if (!committed.present || committed.last_logged)
     return;
-  auto unfinished = [&](const std::string& path) {
-    return status_error{errc::corrupted,
-                        path + " belongs to a write that committed but was cut off before it "
-                        "was finished; nothing was changed. Start the orchestrator on this data "
-                        "once (it finishes the write), then try again"};
-  };
+  auto unfinished = unfinished_write;
   // Renames: the temp files named after the last round. Each is renamed
   // once: a finished one is no longer there.
   auto suffix = ".json." + std::to_string(committed.last_round) + ".tmp";

@@ -31,12 +31,12 @@ std::string fs_engine::read_canonical(record_kind k, const std::string& key) {
     throw status_error{errc::not_found, not_found_message(k, key)};
   if (k == record_kind::queue)
     return encode(*queue_.find(key));
-  if (!is_file_kind(k))
-    return log_of(k).read(key);
-  // Committed but not yet renamed into place: the new version is this one.
+  // Committed but not yet written in place: the new version is this one.
   if (unpublished_)
     if (auto s = unpublished_->overlay.find({k, key}); s != unpublished_->overlay.end())
       return s->second.json;
+  if (!is_file_kind(k))
+    return log_of(k).read(key);
   auto path = file_of(k, key);
   auto text = fs::read_file(path);
   // Our files are pretty-printed canonical JSON: dropping the whitespace is

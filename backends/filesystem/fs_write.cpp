@@ -1,7 +1,7 @@
-// Group commits: every file of a round written as a temp file and every
-// segment line appended, all fsynced together, the round committed by one
-// line in the commit log (commit_log.hpp), then the temp files renamed into
-// place; the indexes updated once everything is durable.
+// Group commits: a round is committed by its block in the commit log (a
+// write-ahead log: commit_log.hpp), one fdatasync; then its files are written
+// (temp file, rename) and its segment lines appended, without fsync, and the
+// indexes updated. Checkpoints make the files durable in the background.
 #include <atomic>
 #include <cerrno>
 #include <map>
@@ -14,6 +14,7 @@
 
 #include "backends/filesystem/fs_engine_impl.hpp"
 #include "backends/filesystem/round_steps.hpp"
+#include "runtime/core/canonical_text.hpp"
 #include "runtime/core/codec.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/record_scan.hpp"
@@ -36,6 +37,13 @@ void set_round_step_hook(round_step_hook hook) {
 }
 
 // -- writing ----------------------------------------------------------------------
+
+std::string file_text(const std::string& record_json) {
+  std::string text;
+  if (!pretty_from_canonical(record_json, text))
+    text = json::parse(record_json).dump(2) + "\n";  // stored as given, but not canonical
+  return text;
+}
 
 bool fs_engine::committed_field(record_kind k, const std::string& key, const std::string& field,
                                 std::string& value) {
@@ -94,9 +102,8 @@ void fs_engine::publish_pending() noexcept {
 }
 
 void fs_engine::write_to_disk(record_overlay& overlay) {
-  // A committed round comes first: no later round may commit before it is
-  // published, or the next start-up would take its temp files for a lost
-  // round's.
+  // A committed round comes first: its files must be in place before a
+  // later round's, or a later version could be overwritten by an earlier one.
   if (unpublished_) {
     try {
       put_in_place(*unpublished_);
@@ -106,72 +113,61 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
     }
     unpublished_.reset();
   }
+  commits_->finish_checkpoint(false);
   auto round = ++round_;
   unpublished_round r;
-  std::vector<int> fds;
-  std::vector<std::string> fd_paths;
-  std::vector<fs::unique_fd> temps_open;
   deleted_keys deletes;
-  std::set<std::string> dirs;
+  std::vector<round_file> logged_files;
   std::map<record_kind, std::vector<segment_log::staged>> seg_ops;
-  auto undo = [&] {
-    temps_open.clear();
-    for (auto& [t, f] : r.renames)
-      ::unlink(t.c_str());
+  for (auto& [id, s] : overlay) {
+    auto& [kind, key] = id;
+    if (!is_file_kind(kind)) {
+      seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
+      continue;
+    }
+    if (s.removed) {
+      r.unlinks.push_back(file_of(kind, key));
+      deletes[kind].push_back(key);
+      continue;
+    }
+    r.files.push_back({temp_file_of(kind, key, round), file_of(kind, key), file_text(s.json)});
+    logged_files.push_back({kind, key, s.json});
+  }
+  for (auto& [kind, ops] : seg_ops) {
+    auto& log = log_of(kind);
+    r.segments.emplace_back(&log, log.plan(ops));
+  }
+  size_t created = 0;
+  try {
+    // Every file the round writes is created (and every segment opened)
+    // before it commits: a folder that cannot be written, or a data
+    // directory moved away, fails this round instead of committing one that
+    // cannot be put in place. Deletions are checked the same way.
+    for (; created < r.files.size(); ++created)
+      r.files[created].fd = fs::create_temp(r.files[created].temp);
+    for (auto& [log, p] : r.segments)
+      log->open_files(p);
+    for (auto& [kind, keys] : deletes)
+      if (::access(dir_of(kind).c_str(), W_OK | X_OK) != 0)
+        throw fs::io_failure("cannot delete files in", dir_of(kind), errno);
+    std::vector<round_append> appends;
+    for (auto& [log, p] : r.segments)
+      for (auto& a : p.appends)
+        appends.push_back({log->kind(), log->segment_name(a.segment), a.from, a.text});
+    commits_->commit(round, deletes, logged_files, appends);
+  } catch (...) {
+    for (size_t i = 0; i < created; ++i) {
+      r.files[i].fd = {};
+      ::unlink(r.files[i].temp.c_str());
+    }
     for (auto& [log, p] : r.segments)
       log->rollback(p);
-  };
-  // Phase 1: write every new version (temp files, segment appends); nothing
-  // of a batch that fails here stays behind.
-  try {
-    for (auto& [id, s] : overlay) {
-      auto& [kind, key] = id;
-      if (!is_file_kind(kind)) {
-        seg_ops[kind].push_back({key, s.removed, s.json, s.time, s.task_id});
-        continue;
-      }
-      auto path = file_of(kind, key);
-      if (s.removed) {
-        r.unlinks.push_back(path);
-        deletes[kind].push_back(key);
-        dirs.insert(dir_of(kind));
-        continue;
-      }
-      auto tmp = temp_file_of(kind, key, round);
-      fs::unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-      if (!fd)
-        throw fs::io_failure("cannot create", tmp, errno);
-      r.renames.emplace_back(tmp, path);
-      auto pretty = json::parse(s.json).dump(2) + "\n";
-      fs::write_all(fd.get(), pretty, tmp);
-      fds.push_back(fd.get());
-      fd_paths.push_back(tmp);
-      temps_open.push_back(std::move(fd));
-      dirs.insert(dir_of(kind));
-    }
-    segment_sizes touched;
-    for (auto& [kind, ops] : seg_ops) {
-      auto& log = log_of(kind);
-      r.segments.emplace_back(&log, log.prepare(ops, fds, fd_paths));
-      touched[kind] = log.sizes_after(r.segments.back().second);
-      dirs.insert(log.dir());
-    }
-    reached(round_step::written);
-    // Phase 2: make the new bytes durable (parallel fsyncs share journal
-    // commits), then commit: from its line on, the round happened.
-    fs::fsync_all(fds, fd_paths);
-    reached(round_step::durable);
-    commits_->commit(round, deletes, touched);
-  } catch (...) {
-    undo();
     throw;
   }
   reached(round_step::committed);
-  temps_open.clear();
-  r.dirs.assign(dirs.begin(), dirs.end());
-  r.overlay = std::move(overlay);
   // Committed: the round happened, whatever comes next. The indexes learn it
-  // now; reads of its files are served from memory until they are in place.
+  // now; reads of its records are served from memory until they are written.
+  r.overlay = std::move(overlay);
   for (auto& [log, p] : r.segments)
     log->apply(p);
   for (auto& [id, s] : r.overlay)
@@ -189,25 +185,24 @@ void fs_engine::write_to_disk(record_overlay& overlay) {
     return;
   }
   if (commits_->large())
-    commits_->checkpoint(round, all_segment_sizes());
+    commits_->begin_checkpoint(round, all_segment_sizes());
 }
 
 void fs_engine::put_in_place(unpublished_round& r) {
-  // Phase 3: rename the new files into place and remove the deleted ones,
-  // then make the directory entries durable. Resumable: a retry goes on
-  // where the last try stopped.
-  for (; r.renamed < r.renames.size(); ++r.renamed) {
-    auto& [tmp, path] = r.renames[r.renamed];
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw fs::io_failure("cannot rename " + tmp + " to", path, errno);
-    if (r.renamed == 0 && r.renames.size() > 1)
+  // Resumable: a retry goes on where the last try stopped (writing a file
+  // or a deletion again is harmless).
+  for (; r.published < r.files.size(); ++r.published) {
+    auto& f = r.files[r.published];
+    fs::publish_file(f.path, f.temp, f.text, std::move(f.fd));
+    if (r.published == 0 && r.files.size() > 1)
       reached(round_step::half_published);
   }
   for (auto& path : r.unlinks)
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       throw fs::io_failure("cannot delete", path, errno);
+  for (auto& [log, p] : r.segments)
+    log->write(p);
   reached(round_step::published);
-  fs::fsync_dirs(r.dirs);
 }
 
 void fs_engine::apply_to_index(const record_id& id, const staged_record& s) {

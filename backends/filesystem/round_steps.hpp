@@ -7,11 +7,9 @@
 namespace orch::fs {
 
 enum class round_step {
-  written,         // temp files and segment lines written, nothing durable yet
-  durable,         // all of them fsynced; the round has not committed
-  committed,       // its commit-log line is durable; nothing renamed yet
-  half_published,  // the first of its renames done (rounds with two or more)
-  published,       // every rename and delete done; directories not yet fsynced
+  committed,       // its block in the commit log is durable; nothing else written yet
+  half_published,  // the first of its files in place (rounds with two or more)
+  published,       // every file, deletion and segment line written; nothing fsynced
 };
 
 using round_step_hook = void (*)(round_step);

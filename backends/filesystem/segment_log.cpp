@@ -253,9 +253,7 @@ std::vector<std::string> segment_log::keys_of_task(const std::string& task_id) c
   return keys;
 }
 
-segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
-                                           std::vector<int>& fds,
-                                           std::vector<std::string>& paths) {
+segment_log::prepared segment_log::plan(const std::vector<staged>& ops) {
   prepared p;
   std::map<uint32_t, std::string> text;
   std::map<uint32_t, std::vector<std::pair<std::string, location>>> locs;
@@ -283,40 +281,38 @@ segment_log::prepared segment_log::prepare(const std::vector<staged>& ops,
     buf += '\n';
     locs[seg].emplace_back(op.key, loc);
   }
-  size_t fds_before = fds.size();
-  try {
-    for (auto& [seg, data] : text) {
-      auto path = segment_path(seg);
-      unique_fd fd{::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
-      if (!fd)
-        throw io_failure("cannot open", path, errno);
-      p.old_sizes.emplace_back(seg, segment_sizes_[seg]);
-      p.open_fds.push_back(std::move(fd));
-      auto raw = p.open_fds.back().get();
-      // Lines a failed round could not cut back must not shift this one's
-      // offsets: appends go where the index says the segment ends.
-      struct stat sb {};
-      if (::fstat(raw, &sb) == 0 && static_cast<uint64_t>(sb.st_size) != segment_sizes_[seg]
-          && ::ftruncate(raw, static_cast<off_t>(segment_sizes_[seg])) != 0)
-        throw io_failure("cannot cut back", path, errno);
-      write_all(raw, data, path);
-      for (auto& [key, loc] : locs[seg]) {
-        loc.offset += segment_sizes_[seg];
-        p.puts.emplace_back(key, loc);
-      }
-      segment_sizes_[seg] += data.size();
-      fds.push_back(raw);
-      paths.push_back(path);
+  for (auto& [seg, data] : text) {
+    auto from = segment_sizes_[seg];
+    for (auto& [key, loc] : locs[seg]) {
+      loc.offset += from;
+      p.puts.emplace_back(key, loc);
     }
-  } catch (...) {
-    // Lines already appended to other segments must not outlive the failed
-    // batch: a restart would read them as records.
-    rollback(p);
-    fds.resize(fds_before);
-    paths.resize(fds_before);
-    throw;
+    segment_sizes_[seg] += data.size();
+    p.appends.push_back({seg, from, std::move(data)});
   }
   return p;
+}
+
+void segment_log::open_files(prepared& p) {
+  for (auto& a : p.appends) {
+    if (a.fd)
+      continue;
+    auto path = segment_path(a.segment);
+    a.fd = unique_fd{::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644)};
+    if (!a.fd)
+      throw io_failure("cannot open", path, errno);
+  }
+}
+
+void segment_log::write(prepared& p) {
+  // At the offsets the round committed, not at the end: a write cut off
+  // by a failure is written again over itself.
+  open_files(p);
+  for (; p.written < p.appends.size(); ++p.written) {
+    auto& a = p.appends[p.written];
+    write_all_at(a.fd.get(), a.text, a.from, segment_path(a.segment));
+    a.fd = {};
+  }
 }
 
 std::map<std::string, uint64_t> segment_log::sizes() const {
@@ -326,29 +322,18 @@ std::map<std::string, uint64_t> segment_log::sizes() const {
   return out;
 }
 
-std::map<std::string, uint64_t> segment_log::sizes_after(const prepared& p) const {
-  std::map<std::string, uint64_t> out;
-  for (auto& [seg, old_size] : p.old_sizes)
-    out[segment_names_[seg]] = segment_sizes_[seg];
-  return out;
-}
-
 void segment_log::apply(prepared& p) {
   for (auto& key : p.removes)
     index_erase(key);
   for (auto& [key, loc] : p.puts)
     index_put(key, loc);
-  p.open_fds.clear();
 }
 
 void segment_log::rollback(prepared& p) {
-  p.open_fds.clear();
-  for (auto& [seg, size] : p.old_sizes) {
-    auto path = segment_path(seg);
-    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0)
-      log_error("filesystem", "cannot truncate " + path + " back after a failed write: "
-                                + std::string{std::strerror(errno)});
-    segment_sizes_[seg] = size;
+  // Nothing was written (write() comes after the commit): the sizes only.
+  for (auto& a : p.appends) {
+    a.fd = {};
+    segment_sizes_[a.segment] = a.from;
   }
 }
 

@@ -70,27 +70,38 @@ public:
     std::string task_id;
   };
 
-  /// Appends the lines for `ops` to their segments (not yet fsynced), adding
-  /// the descriptors to fsync to `fds`/`paths`. Returns the index updates to
-  /// apply with apply() once everything is durable, or roll back with
-  /// rollback() if the group fails.
+  /// A round's lines for `ops`, each segment's at the size it has now; the
+  /// sizes advance at once (the commit log records them) and rollback()
+  /// takes them back if the round does not commit. Nothing is written yet:
+  /// write() appends the lines once the round has committed, apply()
+  /// updates the index.
   struct prepared {
     std::vector<std::pair<std::string, location>> puts;
     std::vector<std::string> removes;
-    std::vector<std::pair<uint32_t, uint64_t>> old_sizes;  // segment, size before
-    std::vector<unique_fd> open_fds;
+    struct lines {
+      uint32_t segment = 0;
+      uint64_t from = 0;                     // the segment's size before
+      std::string text;
+      unique_fd fd;                          // opened before the commit (open_files())
+    };
+    std::vector<lines> appends;
+    size_t written = 0;                      // appends written (a retry goes on from there)
   };
-  prepared prepare(const std::vector<staged>& ops, std::vector<int>& fds,
-                   std::vector<std::string>& paths);
+  prepared plan(const std::vector<staged>& ops);
+  /// Opens the segments `p` appends to, before its round commits: a segment
+  /// that cannot be written (permissions, a directory moved away) fails the
+  /// round rather than holding up a committed one.
+  void open_files(prepared& p);
+  void write(prepared& p);
   void apply(prepared& p);
   void rollback(prepared& p);
 
+  const std::string& segment_name(uint32_t id) const { return segment_names_[id]; }
   const std::string& dir() const { return dir_; }
+  record_kind kind() const { return kind_; }
 
   /// Every segment's size: what a commit-log checkpoint records.
   std::map<std::string, uint64_t> sizes() const;
-  /// The new size of each segment `p` appends to: what its round commits.
-  std::map<std::string, uint64_t> sizes_after(const prepared& p) const;
 
 private:
   uint32_t segment_for(micros t);

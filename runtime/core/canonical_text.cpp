@@ -147,4 +147,61 @@ bool canonical_from_text(std::string_view text, std::string& out) {
   }
 }
 
+bool pretty_from_canonical(std::string_view canonical, std::string& out) {
+  out.clear();
+  out.reserve(canonical.size() + canonical.size() / 2);
+  size_t depth = 0;
+  auto new_line = [&] {
+    out += '\n';
+    out.append(depth * 2, ' ');
+  };
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    char c = canonical[i];
+    switch (c) {
+      case '"': {
+        // Copied as it stands, escapes included.
+        auto end = i + 1;
+        while (end < canonical.size() && canonical[end] != '"')
+          end += canonical[end] == '\\' ? 2 : 1;
+        out.append(canonical.substr(i, end + 1 - i));
+        i = end;
+        break;
+      }
+      case '{':
+      case '[':
+        out += c;
+        if (i + 1 < canonical.size() && (canonical[i + 1] == '}' || canonical[i + 1] == ']')) {
+          out += canonical[++i];
+          break;
+        }
+        ++depth;
+        new_line();
+        break;
+      case '}':
+      case ']':
+        if (depth > 0)
+          --depth;
+        new_line();
+        out += c;
+        break;
+      case ',':
+        out += ',';
+        new_line();
+        break;
+      case ':':
+        out += ": ";
+        break;
+      case ' ':
+      case '\n':
+      case '\t':
+      case '\r':
+        return false;
+      default:
+        out += c;
+    }
+  }
+  out += '\n';
+  return true;
+}
+
 } // namespace orch

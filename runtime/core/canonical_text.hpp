@@ -16,4 +16,11 @@ namespace orch {
 /// canonical form needs a full parse.
 bool canonical_from_text(std::string_view text, std::string& out);
 
+/// What nlohmann's dump(2) writes for canonical JSON text (2-space indent,
+/// "key": value, empty containers as {} and []), plus a newline: the
+/// filesystem backend's file format, written without parsing. False (then
+/// `out` is unspecified) if `canonical` has whitespace outside its strings:
+/// it is not canonical, and the caller parses it.
+bool pretty_from_canonical(std::string_view canonical, std::string& out);
+
 } // namespace orch

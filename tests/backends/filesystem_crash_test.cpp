@@ -2,10 +2,14 @@
 // (a child process, _exit()ed at the step as kill -9 would end it: what it
 // wrote stays in the page cache, nothing more happens) leaves the round
 // wholly there or wholly absent for the next start-up: never a task file
-// from one round beside an event line from another.
+// from one round beside an event line from another. A round is there once
+// its block in the commit log is; the files and segment lines written after
+// it (without fsync) are written again from the log when they are missing,
+// as after a power loss, and a block cut off at the end never happened.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,32 +109,13 @@ std::vector<std::string> temp_files(const std::string& root) {
 
 } // namespace
 
-TEST_CASE("filesystem: a kill at any step of a round leaves it wholly there or wholly absent",
-          "[filesystem][crash]") {
-  using fs::round_step;
-  auto step = GENERATE(round_step::written, round_step::durable, round_step::committed,
-                       round_step::half_published, round_step::published);
-  bool committed = step >= round_step::committed;
-  CAPTURE(static_cast<int>(step));
-  temp_dir dir{"orch-fs-crash"};
-  scenario s;
-  REQUIRE(run_child(dir.path(), s, step) == 0);
+namespace {
 
-  // A reader that must change nothing refuses a committed round it would
-  // have to finish, and says how to finish it.
-  if (step == round_step::committed || step == round_step::half_published) {
-    try {
-      open_filesystem_engine(dir.path(), true);
-      FAIL("a read-only open of a half-finished round succeeded");
-    } catch (const status_error& e) {
-      CHECK(e.code() == errc::corrupted);
-      CHECK_THAT(e.message(), Catch::Contains("Start the orchestrator on this data once"));
-    }
-  }
-
+/// What a start-up finds of the second round: all of it, or none.
+void check_round_two(const std::string& dir, const scenario& s, bool committed) {
   for (int reopen = 0; reopen < 2; ++reopen) {
     CAPTURE(reopen);
-    auto engine = open_filesystem_engine(dir.path());
+    auto engine = open_filesystem_engine(dir);
     auto a = engine->get(record_kind::task, s.a.id);
     REQUIRE(a);
     CHECK(decode<task>(a.value().json).value().revision == (committed ? 2u : 1u));
@@ -140,18 +125,123 @@ TEST_CASE("filesystem: a kill at any step of a round leaves it wholly there or w
     CHECK(has(*engine, record_kind::event, s.a_began.id) == committed);
     CHECK(has(*engine, record_kind::audit, s.submitted_b.id) == committed);
     CHECK(has(*engine, record_kind::event, s.a_created.id));
-    CHECK(temp_files(dir.path()).empty());
+    CHECK(temp_files(dir).empty());
     REQUIRE(engine->close());
   }
+}
+
+void expect_read_only_refusal(const std::string& dir) {
+  try {
+    open_filesystem_engine(dir, true);
+    FAIL("a read-only open of a half-finished round succeeded");
+  } catch (const status_error& e) {
+    CHECK(e.code() == errc::corrupted);
+    CHECK_THAT(e.message(), Catch::Contains("Start the orchestrator on this data once"));
+  }
+}
+
+std::string day_of(micros t) {
+  return format_rfc3339(t).substr(0, 10) + ".jsonl";
+}
+
+} // namespace
+
+TEST_CASE("filesystem: a kill at any step of a round after its commit leaves it wholly there",
+          "[filesystem][crash]") {
+  using fs::round_step;
+  auto step = GENERATE(round_step::committed, round_step::half_published, round_step::published);
+  CAPTURE(static_cast<int>(step));
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  REQUIRE(run_child(dir.path(), s, step) == 0);
+  // A reader that must change nothing refuses a committed round it would
+  // have to finish, and says how to finish it.
+  if (step != round_step::published)
+    expect_read_only_refusal(dir.path());
+  check_round_two(dir.path(), s, true);
+}
+
+TEST_CASE("filesystem: a round whose commit-log block was cut off never happened",
+          "[filesystem][crash]") {
+  auto cut = GENERATE(1, 2, 40);
+  CAPTURE(cut);
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  REQUIRE(run_child(dir.path(), s, fs::round_step::committed) == 0);
+  // As if the machine stopped while the block was being written: its last
+  // bytes (or its last quarter) never reached the disk.
+  auto log = dir.path() + "/queue.rkvs/commit.log";
+  auto size = std::filesystem::file_size(log);
+  std::filesystem::resize_file(log, cut == 40 ? size - size / 4 : size - static_cast<uint64_t>(cut));
+  check_round_two(dir.path(), s, false);
+}
+
+TEST_CASE("filesystem: files and lines lost after their round committed are written again from "
+          "the commit log", "[filesystem][crash]") {
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  REQUIRE(run_child(dir.path(), s, fs::round_step::published) == 0);
+  // As after a power loss that dropped what the page cache held: B's files
+  // are gone, A's file is torn, the event line is cut in half and the audit
+  // segment was never created.
+  auto root = dir.path() + "/queue.rkvs";
+  auto events = root + "/events/" + day_of(s.a_created.time);
+  std::filesystem::remove(root + "/tasks/" + s.b.id + ".json");
+  std::filesystem::remove(root + "/queue/" + s.b.id + ".json");
+  std::ofstream{root + "/tasks/" + s.a.id + ".json", std::ios::trunc} << "{\n  \"id\": ";
+  std::filesystem::resize_file(events, to_record(s.a_created).json.size() + 1
+                                         + to_record(s.a_began).json.size() / 2);
+  std::filesystem::remove(root + "/audit/" + day_of(s.submitted_b.time));
+  expect_read_only_refusal(dir.path());
+  {
+    auto engine = open_filesystem_engine(dir.path());
+    bool reported = false;
+    auto info = engine->info().value();
+    for (auto& note : info.notes)
+      reported = reported || note.find("written again") != std::string::npos;
+    CHECK(reported);
+    REQUIRE(engine->close());
+  }
+  check_round_two(dir.path(), s, true);
+  CHECK(slurp(events) == to_record(s.a_created).json + "\n" + to_record(s.a_began).json + "\n");
+}
+
+TEST_CASE("filesystem: a clean close leaves a commit log of one checkpoint line",
+          "[filesystem][crash]") {
+  temp_dir dir{"orch-fs-crash"};
+  scenario s;
+  {
+    auto engine = open_filesystem_engine(dir.path());
+    auto first = s.first_round();
+    REQUIRE(engine->commit_batches({&first}).value().at(0).ok());
+    auto second = s.second_round();
+    REQUIRE(engine->commit_batches({&second}).value().at(0).ok());
+    REQUIRE(engine->close());
+  }
+  auto log = slurp(dir.path() + "/queue.rkvs/commit.log");
+  CHECK(log.find('\n') == log.size() - 1);
+  CHECK_THAT(log, Catch::Contains("\"checkpoint\":true"));
+  auto reader = open_filesystem_engine(dir.path(), true);
+  CHECK(has(*reader, record_kind::task, s.b.id));
 }
 
 TEST_CASE("filesystem: after a crash, rounds append where the committed lines end",
           "[filesystem][crash]") {
   temp_dir dir{"orch-fs-crash"};
   scenario s;
-  REQUIRE(run_child(dir.path(), s, fs::round_step::durable) == 0);
   auto root = dir.path() + "/queue.rkvs";
-  auto day = format_rfc3339(s.a.created_at).substr(0, 10) + ".jsonl";
+  auto day = day_of(s.a.created_at);
+  {
+    auto engine = open_filesystem_engine(dir.path());
+    auto first = s.first_round();
+    REQUIRE(engine->commit_batches({&first}).value().at(0).ok());
+    REQUIRE(engine->close());
+  }
+  // Lines past the sizes the log committed, as the previous format's writer
+  // left them when a crash cut a round off before its commit line.
+  std::ofstream{root + "/events/" + day, std::ios::app} << to_record(s.a_began).json << "\n";
+  std::filesystem::create_directories(root + "/audit");
+  std::ofstream{root + "/audit/" + day} << to_record(s.submitted_b).json << "\n";
   {
     auto engine = open_filesystem_engine(dir.path());
     // The lines of the cut-off round are set aside, not destroyed.

@@ -185,6 +185,7 @@ TEST_CASE("migrate: a run killed with kill -9 continues with --resume and ends l
     committed_before += c.value("written", uint64_t{0});
     CHECK_FALSE(c.value("last", std::string{}).empty());  // where a resume goes on from
   }
+  settle(env.sys(), dst);
   auto partial = dump(env.sys(), dst);
   CHECK(counts_of(partial) != counts_of(before));
 

@@ -68,6 +68,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (name.find('/') != std::string::npos || name.empty() || name[0] == '.')
         fuzz::fail("the commit log names a segment outside its folder: " + name);
   }
+  for (auto& round : committed.logged) {
+    for (auto& f : round.files)
+      if (!orch::is_valid_key(f.kind, f.key) || f.kind == record_kind::event)
+        fuzz::fail("a logged round writes a file of an invalid key or kind: " + f.key);
+    for (auto& a : round.appends)
+      if (a.segment.find('/') != std::string::npos || a.segment.empty() || a.segment[0] == '.')
+        fuzz::fail("a logged round appends to a segment outside its folder: " + a.segment);
+  }
   for (auto& [kind, keys] : committed.last_deletes)
     for (auto& key : keys)
       if (!orch::is_valid_key(kind, key))

@@ -219,6 +219,11 @@ dump_t dump(caf::actor_system& sys, const storage_settings& where) {
   return out;
 }
 
+void settle(caf::actor_system& sys, const storage_settings& where) {
+  storage_client db{sys, open_or_throw(sys, where)};
+  must(db.close(), "closing after settling");
+}
+
 dump_t copied_records(dump_t d) {
   auto& audit = d[record_kind::audit];
   for (auto i = audit.begin(); i != audit.end();)

@@ -44,6 +44,12 @@ void fill(caf::actor_system& sys, const storage_settings& where, const dataset_s
 using dump_t = std::map<record_kind, std::map<std::string, std::string>>;
 dump_t dump(caf::actor_system& sys, const storage_settings& where);
 
+/// Opens the storage for writing and closes it, as the orchestrator's next
+/// start would: a filesystem directory whose writer was killed while it
+/// wrote a committed round's files gets them written from its commit log (a
+/// read-only open refuses such a directory).
+void settle(caf::actor_system& sys, const storage_settings& where);
+
 /// The dump without the audit records migrations wrote about themselves
 /// (migrate.copy): what a copy must match, record for record.
 dump_t copied_records(dump_t d);

@@ -75,6 +75,31 @@ TEST_CASE("canonical text: pretty-printed canonical JSON comes out as dump() wri
   CHECK(answered > 3000);  // most of them take the fast way
 }
 
+TEST_CASE("canonical text: canonical JSON pretty-printed without a parse is what dump(2) writes",
+          "[canonical]") {
+  std::mt19937 rng{20261207};
+  for (int i = 0; i < 2000; ++i) {
+    auto value = random_value(rng, 0);
+    auto canonical_json = value.dump();
+    INFO(canonical_json);
+    std::string out;
+    REQUIRE(pretty_from_canonical(canonical_json, out));
+    CHECK(out == value.dump(2) + "\n");
+    if (value.dump(1) != canonical_json)
+      CHECK_FALSE(pretty_from_canonical(value.dump(1), out));
+  }
+  task t;
+  t.id = new_uuid_v4();
+  t.command = "sh";
+  t.args = {"-c", "echo \"{[hi]}\"\\n"};
+  t.env = {{"B", "2"}, {"A", "1"}};
+  t.output = "line 1\nline, 2: \t\x01 é 😀\\\n";
+  auto canonical_json = encode(t);
+  std::string out;
+  REQUIRE(pretty_from_canonical(canonical_json, out));
+  CHECK(out == json::parse(canonical_json).dump(2) + "\n");
+}
+
 TEST_CASE("canonical text: a task file takes the fast way", "[canonical]") {
   task t;
   t.id = new_uuid_v4();
