@@ -19,12 +19,6 @@ using json = nlohmann::json;
 
 namespace {
 
-/// Past this size a checkpoint begins: a start-up after a crash reads the
-/// log whole and writes its rounds again (a task's submission is ~1.5 KB of
-/// it), and a checkpoint's syncfs writes what the rounds since the last one
-/// left in the page cache.
-constexpr uint64_t checkpoint_limit = 32u << 20;
-
 uint32_t crc_of(std::string_view bytes) {
   uLong crc = crc32(0L, Z_NULL, 0);
   // zlib takes at most uInt bytes at a time.
@@ -234,8 +228,9 @@ struct commit_log::pending_checkpoint {
   std::future<void> synced;
 };
 
-commit_log::commit_log(std::string path, uint64_t last_round, const segment_sizes& all)
-  : path_(std::move(path)) {
+commit_log::commit_log(std::string path, uint64_t last_round, const segment_sizes& all,
+                       uint64_t limit)
+  : path_(std::move(path)), limit_(limit) {
   checkpoint(last_round, all);
 }
 
@@ -266,7 +261,7 @@ void commit_log::rewrite(uint64_t last_round, const segment_sizes& all, const st
 }
 
 bool commit_log::large() const {
-  return !pending_ && size_ > checkpoint_limit;
+  return !pending_ && size_ > limit_;
 }
 
 void commit_log::begin_checkpoint(uint64_t last_round, segment_sizes all) {

@@ -98,7 +98,13 @@ public:
 
   /// Starts a fresh log at `path` with a checkpoint: written beside it and
   /// renamed over it, so the old log stays whole until the new one is.
-  commit_log(std::string path, uint64_t last_round, const segment_sizes& all);
+  /// Past `limit` bytes large() asks for a checkpoint.
+  commit_log(std::string path, uint64_t last_round, const segment_sizes& all,
+             uint64_t limit = default_limit);
+  /// A start-up after a crash reads the log whole and writes its rounds
+  /// again (a task's submission is ~1.5 KB of it); a checkpoint's syncfs
+  /// writes what the rounds since the last one left in the page cache.
+  static constexpr uint64_t default_limit = 32u << 20;
   commit_log(const commit_log&) = delete;
   commit_log& operator=(const commit_log&) = delete;
 
@@ -131,6 +137,7 @@ private:
   void rewrite(uint64_t last_round, const segment_sizes& all, const std::string& tail);
 
   std::string path_;
+  uint64_t limit_;
   unique_fd fd_;
   uint64_t size_ = 0;
 
