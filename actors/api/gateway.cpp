@@ -91,9 +91,8 @@ gateway_actor::behavior_type gateway_fn(pointer self, gateway_peers peers, gatew
   st.auth.dummy_hash = dummy_hash;
   context ctx{self, &st.peers, &st.cfg, &st.auth};
   return {
-    [=](http_atom, const http_request& req) -> caf::result<http_response> {
-      auto promise = self->make_response_promise<http_response>();
-      reply rp{ctx, promise};
+    [=](http_atom, const http_request& req, http_answer& answer) {
+      reply rp{ctx, std::move(answer)};
       // Whatever a handler throws is this request's answer, never the
       // gateway's end; the client gets a request id, the log the detail.
       try {
@@ -102,7 +101,6 @@ gateway_actor::behavior_type gateway_fn(pointer self, gateway_peers peers, gatew
         if (rp.pending())
           rp.deliver(internal_error(req.method + " " + req.path.substr(0, 200) + ": " + e.what()));
       }
-      return promise;
     },
   };
 }

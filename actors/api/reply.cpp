@@ -36,7 +36,7 @@ void reply::deliver(http_response r) {
       .then([](bool) {}, [](caf::error&) {});
     note_.reset();
   }
-  rp_.deliver(std::move(r));
+  answer_(std::move(r));
 }
 
 } // namespace orch::api

@@ -8,19 +8,17 @@
 #include <memory>
 #include <string>
 
-#include "caf/typed_response_promise.hpp"
-
 #include "actors/api/context.hpp"
 
 namespace orch::api {
 
 class reply {
 public:
-  reply(const context& ctx, caf::typed_response_promise<http_response> rp)
-    : self_(ctx.self), peers_(ctx.peers), cfg_(ctx.cfg), rp_(std::move(rp)) {}
+  reply(const context& ctx, http_answer answer)
+    : self_(ctx.self), peers_(ctx.peers), cfg_(ctx.cfg), answer_(std::move(answer)) {}
 
   void deliver(http_response r);
-  bool pending() const { return rp_.pending(); }
+  bool pending() const { return answer_.pending(); }
 
   /// From now on a refusal is audited as this action on this target.
   void audit_as(std::string principal, std::string action, std::string target);
@@ -39,7 +37,7 @@ private:
   gateway_actor::pointer self_;
   const gateway_peers* peers_;
   const gateway_config* cfg_;
-  caf::typed_response_promise<http_response> rp_;
+  http_answer answer_;
   std::shared_ptr<note> note_;
 };
 

@@ -261,10 +261,13 @@ int run_server(const server_settings& settings) {
   hc.idle_timeout = std::chrono::seconds(s.idle_timeout_s);
   hc.max_connections = connection_limit(s.max_connections);
   hc.stream_buffer_bytes = s.stream_buffer_bytes;
+  // Longer than any request inside the gateway, so the gateway answers
+  // first (with the error that says what timed out).
+  hc.answer_timeout = c.gateway_longest + std::chrono::seconds(10);
   hc.tls_cert = s.tls_cert;
   hc.tls_key = s.tls_key;
   server = std::make_unique<http_server>(
-    hc, make_gateway_handler(sys, c.gateway.front, c.metric_figures, c.gateway_longest));
+    hc, make_gateway_handler(c.gateway.front, c.metric_figures));
   auto port = server->start();
   auto node_port = open_node_port(sys, s, c);
   if (!port || !node_port) {

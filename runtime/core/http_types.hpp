@@ -2,6 +2,7 @@
 // Beast server (no CAF) and the API gateway actor (no Beast).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -70,6 +71,41 @@ struct http_response {
   /// or the WebSocket handshake's 101 when the request asked for one), then
   /// this is called with what writes the rest.
   std::function<void(std::shared_ptr<http_stream>)> open_stream;
+};
+
+/// Where the one answer to a request goes, from whichever thread decides it.
+/// Copies share it: the first answer is sent, later ones are ignored. When
+/// the last copy goes without an answer (a handler dropped the request, the
+/// actor holding it stopped), `unanswered` is sent instead, so a client
+/// never waits on an answer that cannot come.
+class http_answer {
+public:
+  http_answer() = default;
+  http_answer(std::function<void(http_response)> send, http_response unanswered)
+    : once_(std::make_shared<once>(std::move(send), std::move(unanswered))) {}
+
+  void operator()(http_response r) const {
+    if (once_ && !once_->answered.exchange(true))
+      once_->send(std::move(r));
+  }
+
+  bool pending() const { return once_ && !once_->answered.load(); }
+
+private:
+  struct once {
+    once(std::function<void(http_response)> s, http_response u)
+      : send(std::move(s)), unanswered(std::move(u)) {}
+    once(const once&) = delete;
+    once& operator=(const once&) = delete;
+    ~once() {
+      if (!answered.load())
+        send(std::move(unanswered));
+    }
+    std::function<void(http_response)> send;
+    http_response unanswered;
+    std::atomic<bool> answered{false};
+  };
+  std::shared_ptr<once> once_;
 };
 
 } // namespace orch

@@ -118,7 +118,8 @@ using schedules_actor = caf::typed_actor<
 
 // -- gateway ---------------------------------------------------------------------
 
-/// Routes REST requests.
-using gateway_actor = caf::typed_actor<caf::replies_to<http_atom, http_request>::with<http_response>>;
+/// Routes REST requests; each is answered through its http_answer (sent to
+/// the connection straight from where the answer is decided).
+using gateway_actor = caf::typed_actor<caf::reacts_to<http_atom, http_request, http_answer>>;
 
 } // namespace orch

@@ -168,6 +168,12 @@ typename Inspector::result_type inspect(Inspector& f, event_ref&) {
   return f(caf::meta::type_name("orch::event_ref"));
 }
 
+/// Local only (where a request's answer goes): not serialized.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, http_answer&) {
+  return f(caf::meta::type_name("orch::http_answer"));
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
   return f(caf::meta::type_name("orch::scan_request"), x.kind, x.after, x.limit);
@@ -253,6 +259,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(orch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(orch, (std::vector<orch::task>))
   CAF_ADD_TYPE_ID(orch, (orch::output_tap))
   CAF_ADD_TYPE_ID(orch, (orch::event_ref))
+  CAF_ADD_TYPE_ID(orch, (orch::http_answer))
 
   // storage
   CAF_ADD_ATOM(orch, orch, commit_atom, "commit")            // a write batch

@@ -142,9 +142,9 @@ void start_service() {
   orch::http_server_config hc;
   hc.port = 0;
   hc.max_body_bytes = cfg.max_body_bytes;
+  hc.answer_timeout = s->parts.gateway_longest + std::chrono::seconds(10);
   s->server = std::make_unique<orch::http_server>(
-    hc, orch::make_gateway_handler(sys, s->parts.gateway.front, s->parts.metric_figures,
-                                   s->parts.gateway_longest));
+    hc, orch::make_gateway_handler(s->parts.gateway.front, s->parts.metric_figures));
   auto port = s->server->start();
   if (!port)
     fuzz::fail("cannot listen: " + port.message());

@@ -28,6 +28,9 @@ struct http_server_config {
   std::chrono::seconds request_timeout{30};
   /// Open connections at most; one more is answered 503 and closed.
   size_t max_connections = 10000;
+  /// The longest the request handler may take to answer; then the client
+  /// gets a 503 and a later answer is dropped (0: no limit).
+  std::chrono::seconds answer_timeout{0};
   /// A stream's bytes waiting for a client that reads slower than they
   /// come, at most; beyond it the stream is closed (http_stream::push).
   size_t stream_buffer_bytes = 1 << 20;

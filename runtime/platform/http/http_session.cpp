@@ -189,10 +189,29 @@ private:
     auto self = shared_from_this();
     shared_->requests.begin();
     counted_ = true;
-    shared_->handler(std::move(req), [self](http_response resp) {
+    auto asked = ++asked_;
+    answered_ = false;
+    if (cfg_.answer_timeout.count() > 0) {
+      deadline_.expires_after(cfg_.answer_timeout);
+      deadline_.async_wait([self, asked](beast::error_code ec) {
+        if (ec || self->asked_ != asked || self->answered_)
+          return;
+        self->answered_ = true;
+        self->write(http_response{503, "application/json",
+                                  error_body("no answer within " + seconds(self->cfg_.answer_timeout)
+                                             + ": the orchestrator is overloaded or stuck; try "
+                                               "again")});
+      });
+    }
+    shared_->handler(std::move(req), [self, asked](http_response resp) {
       // Called on a CAF thread: continue on this connection's strand.
-      net::post(self->stream_.get_executor(),
-                [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+      net::post(self->stream_.get_executor(), [self, asked, resp = std::move(resp)]() mutable {
+        if (self->asked_ != asked || self->answered_)
+          return;  // too late: the client had its 503
+        self->answered_ = true;
+        self->deadline_.cancel();
+        self->write(std::move(resp));
+      });
     });
   }
 
@@ -443,6 +462,8 @@ private:
   const http_server_config& cfg_;
   beast::flat_buffer buffer_;
   net::steady_timer deadline_{stream_.get_executor()};
+  uint64_t asked_ = 0;         // requests handed to the handler on this connection
+  bool answered_ = true;       // the last of them has its answer (or its 503)
   bool timed_out_ = false;                   // the request deadline cancelled the read
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<upgrade_request> upgrade_;   // the request asked for a WebSocket
