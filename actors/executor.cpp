@@ -6,6 +6,7 @@
 
 #include "caf/all.hpp"
 
+#include "runtime/core/clock.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/messages/guarded.hpp"
 #include "runtime/platform/process/child_process.hpp"
@@ -180,6 +181,21 @@ executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec
 }
 
 } // namespace
+
+executor_actor spawn_noop_executor(caf::actor_system& sys, const exec_spec& spec,
+                                   exec_listener_actor listener) {
+  exec_result r;
+  r.task_id = spec.task_id;
+  r.attempt = spec.attempt;
+  r.started = true;
+  r.exited = true;
+  r.started_at = r.finished_at = now_us();
+  return sys.spawn([=](executor_actor::pointer self) -> executor_actor::behavior_type {
+    self->send(listener, done_atom_v, r);
+    self->quit();
+    return {[](cancel_atom) {}};
+  });
+}
 
 executor_actor spawn_executor(caf::actor_system& sys, exec_spec spec,
                               exec_listener_actor listener, std::shared_ptr<live_output> live) {

@@ -18,4 +18,10 @@ executor_actor spawn_executor(caf::actor_system& sys, exec_spec spec,
                               exec_listener_actor listener,
                               std::shared_ptr<live_output> live = nullptr);
 
+/// Benchmarks only (--bench-noop-attempts): an attempt that completes at once
+/// (exit code 0, no output) without starting a process, so a benchmark
+/// measures the orchestration of an attempt alone: claim, start, outcome.
+executor_actor spawn_noop_executor(caf::actor_system& sys, const exec_spec& spec,
+                                   exec_listener_actor listener);
+
 } // namespace orch

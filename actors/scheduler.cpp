@@ -321,7 +321,9 @@ void scheduler_impl::start(claimed_task res, placement where) {
     send(this, done_atom_v, std::move(fail));
   } else {
     r.output = std::make_shared<live_output>(spec->max_output_bytes);
-    if (where.local()) {
+    if (where.local() && cfg_.noop_attempts) {
+      r.executor = spawn_noop_executor(system(), *spec, exec_listener_actor{this});
+    } else if (where.local()) {
       r.executor = spawn_executor(system(), std::move(*spec), exec_listener_actor{this}, r.output);
     } else {
       node_attempt a;

@@ -35,6 +35,9 @@ struct scheduler_config {
   std::chrono::seconds storage_timeout{30};  // for each request to storage
   std::shared_ptr<const api_address> api;    // ORCHESTRATOR_URL of the tasks
   std::string task_token_key;                // signs their ORCHESTRATOR_TOKEN
+  /// Benchmarks only (--bench-noop-attempts): attempts here complete at
+  /// once without a process (executor.hpp: spawn_noop_executor).
+  bool noop_attempts = false;
 };
 
 /// The scheduler and the role it plays towards the events actor (it wants

@@ -48,6 +48,9 @@ for shape in submit batch claim e2e latency; do
     if [[ "$shape" == claim ]]; then
       run "$build/tests/bench_storage" --backend "$b" --submitters -1 --claimers 100 \
         --claim-tasks "$claim_tasks"
+      # The same backlog through the scheduler's slots: claim, start, outcome.
+      run "$build/tests/bench_api" --backend "$b" --shapes slots --slot-tasks "$claim_tasks" \
+        --slot-count 100
     else
       run "$build/tests/bench_api" --backend "$b" --shapes "$shape" "${sizes[@]}"
     fi
@@ -56,6 +59,10 @@ done
 
 declare -A value
 while read -r _ key v; do value[$key]=$v; done < <(grep '^RESULT' "$log")
+# BullMQ's worker is the peer of both claim rows: the storage path alone and
+# the scheduler's slots.
+value[slots.bullmq]=${value[claim_100.bullmq]:-}
+value[cpu_slots.bullmq]=${value[cpu_claim_100.bullmq]:-}
 
 ratio() {  # ours theirs [lower-is-better]
   [[ -n "${1:-}" && -n "${2:-}" ]] || { echo "—"; return; }
@@ -85,13 +92,15 @@ row() {  # label key [lower]
 }
 row "durable submissions/s, 64 in flight (\`queue.add\` · \`POST /tasks\`)" submit
 row "bulk submissions/s, 1,000 per call, 4 in flight (\`addBulk\` · \`POST /tasks/batch\`)" batch
-row "claim + complete cycles/s, 100 concurrent, backlog of no-op jobs" claim_100
+row "claim + complete cycles/s, 100 concurrent, backlog of no-op jobs (storage path)" claim_100
+row "claim + complete cycles/s through 100 scheduler slots, attempts without a process" slots
 row "end to end, tasks running \`true\`, 4 at once, tasks/s" e2e
 row "submit-to-start p50, idle queue, ms (lower is better)" p50 lower
 row "submit-to-start p99, idle queue, ms (lower is better)" p99 lower
 row "CPU µs per durable submission: orchestrator process · redis-server (lower is better)" cpu_submit lower
 row "CPU µs per task of a batch: orchestrator process · redis-server (lower is better)" cpu_batch lower
 row "CPU µs per claim + complete: storage path in-process · redis-server (lower is better)" cpu_claim_100 lower
+row "CPU µs per claim + complete through the slots: orchestrator process · redis-server (lower is better)" cpu_slots lower
 line="| \`xargs -P4 true\` in the same run, spawns/s | |"
 for b in "${backends[@]}"; do
   line+=" $(fmt "${value[xargs.$b]:-}") | end to end at $(awk -v a="${value[e2e.$b]:-0}" -v b="${value[xargs.$b]:-0}" 'BEGIN { printf (b > 0 ? "%.0f%%" : "—"), 100 * a / b }') |"

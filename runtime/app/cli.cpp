@@ -433,6 +433,9 @@ void add_server_options(CLI::App& app, server_settings& s) {
   // For tests: POST /debug/fail/{component} makes a component fail as in a
   // crash. Not in --help: nobody should run a server with it.
   app.add_flag("--fault-injection", s.fault_injection)->group("");
+  // Hidden, for bench_api's slots shape: the orchestration of an attempt
+  // (claim, start, outcome) measured without the cost of a process.
+  app.add_flag("--bench-noop-attempts", s.bench_noop_attempts)->group("");
 }
 
 command_line parse_command_line(int argc, char** argv) {

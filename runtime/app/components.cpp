@@ -30,6 +30,7 @@ scheduler_config scheduler_settings(const server_settings& s, const storage_info
   sc.backoff_cap = static_cast<micros>(s.retry_backoff_max_ms) * us_per_ms;
   sc.nu_path = nu_path;
   sc.max_output_bytes = s.max_output_bytes;
+  sc.noop_attempts = s.bench_noop_attempts;
   sc.storage_timeout = std::chrono::seconds(s.storage_timeout_s);
   sc.api = std::move(api);
   sc.task_token_key = task_token_key;

@@ -48,6 +48,7 @@ struct server_settings {
   bool dry_run = false;
   uint32_t storage_timeout_s = 30;           // one request to storage, at most
   bool fault_injection = false;              // POST /debug/fail/{component} (tests)
+  bool bench_noop_attempts = false;          // attempts complete without a process (benchmarks)
   /// required: a bearer token on every route but /health and /auth/login;
   /// disabled: none (refused on a non-loopback --bind); auto: required
   /// unless --bind is a loopback address.

@@ -11,13 +11,18 @@
 //   latency  one task at a time on an idle queue: from the client sending
 //            POST /tasks to the claim that starts it (the task's started_at),
 //            p50 and p99
+//   slots    claim + complete through the scheduler's slots, the path a task
+//            takes when it runs: a backlog of N tasks stored first, then an
+//            instance with K slots whose attempts complete at once without a
+//            process (--bench-noop-attempts), from its start to the last
+//            completion: claim, start, outcome, next claim
 //
 // --subscribers N opens N event streams (GET /events) before submit and e2e
 // run: N-1 read everything, one never reads (a stalled subscriber, cut off
 // once its buffer is full). Compare with a run without: what subscribers
 // cost the task path.
 //
-//   bench_api [--backend B] [--shapes submit,batch,e2e,latency] [--tasks N] ...
+//   bench_api [--backend B] [--shapes submit,batch,e2e,latency,slots] [--tasks N] ...
 //
 // Each figure is also printed as "RESULT <shape>.<backend> <value>" for
 // scripts/bench.sh. Built by the test command, run by hand.
@@ -58,7 +63,7 @@ namespace {
 
 struct options {
   std::string backend = "surrealdb-embedded";
-  std::string shapes = "submit,batch,e2e,latency";
+  std::string shapes = "submit,batch,e2e,latency,slots";
   int tasks = 20000;           // submit
   int clients = 64;            // submit
   int batch_tasks = 50000;     // batch: in all
@@ -66,6 +71,8 @@ struct options {
   int e2e_tasks = 2000;
   int slots = 4;               // e2e, latency
   int samples = 300;           // latency
+  int slot_tasks = 20000;      // slots: the backlog
+  int slot_count = 100;        // slots: task slots
   int subscribers = 0;         // submit, e2e: open event streams, one stalled
   std::string extra;           // more orchestrator options
   std::string server_url;      // surrealdb-server: the server (default: a test server)
@@ -79,12 +86,14 @@ void result(const char* shape, const options& o, double value, const char* unit,
   std::fflush(stdout);
 }
 
-/// A fresh orchestrator on `o.backend` with `slots` task slots.
+/// An orchestrator on `o.backend` with `slots` task slots, on the shape's
+/// data directory (fresh the first time).
 std::unique_ptr<orchestrator_process> start(const options& o, temp_dir& dir, const char* shape,
-                                            int slots) {
+                                            int slots, std::vector<std::string> more = {}) {
   std::vector<std::string> args{"--storage-type", o.backend, "--data-dir",
                                 dir / (std::string{shape} + "-data"), "--max-concurrent-tasks",
                                 std::to_string(slots), "--log-level", "warn"};
+  args.insert(args.end(), more.begin(), more.end());
   if (o.backend == "surrealdb-server") {
     // A database of its own per shape on the one server.
     args.insert(args.end(), {"--surrealdb-url", o.server_url, "--surrealdb-username", "root",
@@ -288,6 +297,37 @@ void batch_shape(const options& o, temp_dir& dir) {
          "orchestrator CPU per task of a batch");
 }
 
+void slots_shape(const options& o, temp_dir& dir) {
+  {
+    // The backlog, stored by an instance that runs nothing.
+    auto orch = start(o, dir, "slots", 0);
+    std::string body = "{\"tasks\":[";
+    for (int i = 0; i < 1000; ++i)
+      body += std::string{i ? "," : ""} + R"({"command":"true"})";
+    body += "]}";
+    if (run_clients(orch->port(), 4, std::max(1, o.slot_tasks / 1000), [&](http_client& c) {
+          return c.post("/tasks/batch", body).status == 201;
+        }) > 0) {
+      std::fprintf(stderr, "slots: storing the backlog failed\n");
+      return;
+    }
+    orch->proc().terminate();  // a clean stop: the next start reads a settled directory
+  }
+  auto orch = start(o, dir, "slots", o.slot_count, {"--bench-noop-attempts"});
+  cpu_meter cpu{orch->proc().pid()};
+  auto t0 = clock_type::now();
+  http_client probe{"127.0.0.1", orch->port()};
+  auto want = static_cast<uint64_t>(std::max(1, o.slot_tasks / 1000) * 1000);
+  bool all = wait_until([&] { return completed(probe) >= want; }, std::chrono::minutes(30),
+                        std::chrono::milliseconds(5));
+  double took = seconds_since(t0);
+  result("slots", o, all ? want / took : 0, "tasks/s",
+         std::to_string(want) + " tasks claimed and completed by " + std::to_string(o.slot_count)
+           + " slots, no process; " + (all ? "" : "NOT ALL COMPLETED; ") + cpu.text(took).substr(2));
+  result("cpu_slots", o, cpu.server_us_per(static_cast<double>(want)), "us/task",
+         "orchestrator CPU per claim + start + outcome through the slots");
+}
+
 /// `count` `true` processes with at most `parallel` alive at once.
 double spawn_baseline(int count, int parallel) {
   auto t0 = clock_type::now();
@@ -389,6 +429,9 @@ int main(int argc, char** argv) {
   app.add_option("--e2e-tasks", o.e2e_tasks, "e2e: tasks in all")->capture_default_str();
   app.add_option("--slots", o.slots, "e2e and latency: task slots")->capture_default_str();
   app.add_option("--samples", o.samples, "latency: tasks, one at a time")->capture_default_str();
+  app.add_option("--slot-tasks", o.slot_tasks, "slots: the backlog (in thousands' multiples)")
+    ->capture_default_str();
+  app.add_option("--slot-count", o.slot_count, "slots: task slots")->capture_default_str();
   app.add_option("--subscribers", o.subscribers,
                  "submit, e2e: event streams open meanwhile (one of them stalled)")
     ->capture_default_str();
@@ -412,5 +455,7 @@ int main(int argc, char** argv) {
     e2e_shape(o, dir);
   if (wanted("latency"))
     latency_shape(o, dir);
+  if (wanted("slots"))
+    slots_shape(o, dir);
   return 0;
 }
