@@ -27,7 +27,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 packages=(
   build-essential cmake ccache pkg-config
   libcaf-dev librocksdb-dev nlohmann-json3-dev libboost1.81-dev catch2 libcli11-dev libssl-dev
-  libargon2-dev libhowardhinnant-date-dev zlib1g-dev tzdata
+  libargon2-dev libhowardhinnant-date-dev zlib1g-dev libjemalloc-dev tzdata
   nodejs npm ca-certificates curl procps openssl
   prometheus  # promtool: the test of /metrics
   chromium    # the dashboard's browser test (driven by puppeteer-core from npm)
