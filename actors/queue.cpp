@@ -145,11 +145,11 @@ void renew_held(queue_ptr self) {
                   [=](const std::vector<std::string>& lost) {
                     if (lost.empty())
                       return;
-                    for (auto& id : lost) {
+                    // Not warned here: a renewal that crosses the commit of
+                    // an attempt's outcome finds its entry gone too. The
+                    // scheduler warns for the attempts it has to stop.
+                    for (auto& id : lost)
                       self->state.held.erase(id);
-                      log_warn("queue", "lost the claim on task " + id
-                                          + " (cancelled, or recovered by another instance)");
-                    }
                     self->send(self->state.listener, lost_atom_v, lost);
                   }),
           [=](caf::error& e) { log_warn("queue", "renewing leases failed: " + error_text(e)); });

@@ -201,6 +201,9 @@ void scheduler_impl::on_event(const task_event& ev) {
 void scheduler_impl::on_lost(const std::vector<std::string>& ids) {
   for (auto& id : ids)
     if (auto i = running_.find(id); i != running_.end() && !i->second.lost) {
+      log_warn("scheduler", "lost the claim on task " + id
+                              + " (cancelled, or recovered by another instance): its attempt "
+                                "here is stopped");
       i->second.lost = true;
       send(i->second.executor, cancel_atom_v);
     }
