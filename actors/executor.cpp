@@ -85,13 +85,19 @@ struct executor_state {
 
 using executor_ptr = executor_impl_actor::stateful_pointer<executor_state>;
 
-exec_result start_failure(const exec_spec& spec, const std::string& why) {
+/// The result of an attempt of `spec` that ends as soon as it begins.
+exec_result ended_at_once(const exec_spec& spec) {
   exec_result r;
   r.task_id = spec.task_id;
   r.attempt = spec.attempt;
+  r.started_at = r.finished_at = now_us();
+  return r;
+}
+
+exec_result start_failure(const exec_spec& spec, const std::string& why) {
+  auto r = ended_at_once(spec);
   r.started = false;
   r.error = why;
-  r.started_at = r.finished_at = now_us();
   return r;
 }
 
@@ -184,12 +190,9 @@ executor_impl_actor::behavior_type executor_fn(executor_ptr self, exec_spec spec
 
 executor_actor spawn_noop_executor(caf::actor_system& sys, const exec_spec& spec,
                                    exec_listener_actor listener) {
-  exec_result r;
-  r.task_id = spec.task_id;
-  r.attempt = spec.attempt;
+  auto r = ended_at_once(spec);
   r.started = true;
-  r.exited = true;
-  r.started_at = r.finished_at = now_us();
+  r.exited = true;  // exit code 0
   return sys.spawn([=](executor_actor::pointer self) -> executor_actor::behavior_type {
     self->send(listener, done_atom_v, r);
     self->quit();

@@ -286,9 +286,12 @@ async function showDetail(id, refresh) {
   try {
     t = await api('GET', '/tasks/' + id);
   } catch (e) {
-    $('detail-title').textContent = e.message;
+    if (state.detail === id) $('detail-title').textContent = e.message;
     return;
   }
+  // A look that was still on its way when another task was opened (a
+  // refresh of the one before, on one of its events) must not draw over it.
+  if (state.detail !== id) return;
   $('detail-title').textContent = t.name || t.command || t.id;
   state.detailTask = t;
   const dl = $('detail-fields');
@@ -301,6 +304,7 @@ async function showDetail(id, refresh) {
   show($('cancel-task'), operator() && !ended);
   show($('retry-task'), operator() && (t.status === 'Failed' || t.status === 'Cancelled'));
   const events = await api('GET', `/tasks/${id}/events?limit=1000`);
+  if (state.detail !== id) return;  // another task opened meanwhile
   const ol = $('detail-events');
   ol.replaceChildren();
   for (const e of events.events) {
@@ -321,10 +325,6 @@ async function showDetail(id, refresh) {
 const childrenShown = 100;
 
 async function showFamily(t) {
-  const parent = $('parent-link');
-  parent.textContent = t.parent ? t.parent.slice(0, 8) : '';
-  parent.href = t.parent ? '#task/' + t.parent : '#';
-  show($('detail-parent'), !!t.parent);
   // Looks overlap (an event of the task, a new child): only the latest one
   // asked draws, so an older answer arriving late cannot undo a newer one.
   const asked = ++state.familyAsked;
@@ -333,6 +333,10 @@ async function showFamily(t) {
     page = await api('GET', `/tasks?parent=${t.id}&limit=${childrenShown}&order=asc`);
   } catch (_) { /* shown as none */ }
   if (asked !== state.familyAsked || state.detailTask?.id !== t.id) return;  // moved on meanwhile
+  const parent = $('parent-link');
+  parent.textContent = t.parent ? t.parent.slice(0, 8) : '';
+  parent.href = t.parent ? '#task/' + t.parent : '#';
+  show($('detail-parent'), !!t.parent);
   const rows = page.tasks.map(rowOf);
   state.childRows = new Map(rows.map((tr) => [tr.dataset.id, tr]));
   $('children-rows').replaceChildren(...rows);

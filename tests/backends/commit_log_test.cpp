@@ -21,6 +21,13 @@ void commit_round(fs::commit_log& log, uint64_t n, const std::string& id, uint64
              {{record_kind::event, "2026-12-07.jsonl", from, line}});
 }
 
+/// Rounds 1 to 3, each writing the task `id` and appending a line.
+void three_rounds(const std::string& path, const std::string& id) {
+  fs::commit_log log{path, 0, {}};
+  for (uint64_t n = 1; n <= 3; ++n)
+    commit_round(log, n, id, (n - 1) * 12);
+}
+
 fs::committed_rounds read_back(const std::string& path) {
   std::vector<std::string> notes;
   auto committed = fs::commit_log::read(path, notes);
@@ -35,11 +42,7 @@ TEST_CASE("commit log: rounds read back with their files and lines, in order", "
   temp_dir dir{"orch-commit-log"};
   auto path = dir.path() + "/commit.log";
   auto id = new_uuid_v4();
-  {
-    fs::commit_log log{path, 0, {}};
-    for (uint64_t n = 1; n <= 3; ++n)
-      commit_round(log, n, id, (n - 1) * 12);
-  }
+  three_rounds(path, id);
   auto committed = read_back(path);
   CHECK(committed.complete);
   CHECK(committed.last_round == 3);
@@ -90,11 +93,7 @@ TEST_CASE("commit log: a damaged round in the middle is skipped with a note, the
   temp_dir dir{"orch-commit-log"};
   auto path = dir.path() + "/commit.log";
   auto id = new_uuid_v4();
-  {
-    fs::commit_log log{path, 0, {}};
-    for (uint64_t n = 1; n <= 3; ++n)
-      commit_round(log, n, id, (n - 1) * 12);
-  }
+  three_rounds(path, id);
   // One byte of round 2's data flipped: its CRC no longer matches.
   auto text = slurp(path);
   auto at = text.find("\"n\":2}");
